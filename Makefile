@@ -1,0 +1,61 @@
+# Every target creates .venv and installs what it needs first, so each works on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STEMGRAPH_DATA_DIR ?= .data
+export STEMGRAPH_DATA_DIR
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: run dev test lint typecheck pytest evals bench token clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(PIP) -e ".[dev]"
+	@touch $@
+
+$(VENV)/.studio: pyproject.toml | $(BIN)/python
+	$(PIP) -e ".[studio]"
+	@touch $@
+
+## Serve the API on HOST:PORT with the embedded default (SQLite, offline engine, demo class).
+run: $(VENV)/.run
+	STEMGRAPH_DEV_MODE=true HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m server
+
+## LangGraph's own dev server on the same graphs, offline (no analytics, no tracing).
+dev: $(VENV)/.studio
+	LANGGRAPH_CLI_NO_ANALYTICS=1 LANGSMITH_TRACING=false LANGCHAIN_TRACING_V2=false \
+	  $(BIN)/langgraph dev --host $(HOST) --port $(PORT) --no-browser --no-reload
+
+## Lint, type-check, test and run the eval suite: what CI runs.
+test: lint typecheck pytest evals
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.test
+	$(BIN)/mypy --strict graphs tools server
+
+pytest: $(VENV)/.test
+	$(BIN)/python -m pytest
+
+evals: $(VENV)/.test
+	$(BIN)/python -m evals.run
+
+bench: $(VENV)/.test
+	$(BIN)/python -m bench
+
+## Print a short-lived user token for a demo user: make token USER=<demo id>
+token: $(VENV)/.run
+	@STEMGRAPH_DEV_MODE=true $(BIN)/python -m server.devtoken $(USER)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache evals/out bench/out

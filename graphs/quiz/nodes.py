@@ -1,0 +1,163 @@
+"""The quiz graph's nodes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from graphs.quiz.state import QuizState
+from graphs.shared.context import GenerationContext
+from graphs.shared.errors import GenerationError
+from graphs.shared.jsonout import parse_json_object
+from graphs.shared.progress import report
+from graphs.shared.sources import format_sources, select_chunks
+from graphs.shared.usage import add_usage
+from prompts import quiz as prompts
+from tools.models.offline import OFFLINE_PROVIDER
+from tools.offline.quiz import offline_quiz
+from tools.payloads.quiz import validate_quiz
+from tools.text import fold, strip_invisible
+
+MAX_REPAIRS = 2
+RETRIEVAL_LIMIT = 40
+
+
+async def gather_context(state: QuizState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+    """Use the request's material, or retrieve the class's material when only `class_id` is set."""
+    material = strip_invisible(state.get("material_context") or "").strip()
+    class_id = state.get("class_id")
+    store = runtime.context.store if runtime.context else None
+    if not material and class_id and store is not None:
+        query = " ".join([state.get("instructions") or "", state.get("class_title") or ""])
+        hits = select_chunks(await store.search_chunks(class_id, query, limit=RETRIEVAL_LIMIT))
+        material = format_sources(hits)
+        report("context", source="retrieval", sources=len(hits))
+    else:
+        report("context", source="request", characters=len(material))
+    if not material:
+        raise GenerationError("There is no class material to write quiz questions from.")
+    return {"context": material, "attempts": 0, "errors": [], "usage": None, "latency_ms": 0}
+
+
+def _messages(state: QuizState) -> list[BaseMessage]:
+    count = state["question_count"]
+    messages: list[BaseMessage] = [
+        SystemMessage(
+            prompts.SYSTEM.format(class_title=state["class_title"], question_count=count)
+        ),
+        HumanMessage(
+            prompts.USER.format(
+                instructions=state.get("instructions") or "(none)",
+                blueprint_context=strip_invisible(state.get("blueprint_context") or "") or "(none)",
+                material_context=state["context"],
+                question_count=count,
+            )
+        ),
+    ]
+    if state.get("errors"):
+        messages.append(AIMessage(state.get("reply_text", "")))
+        errors = "\n".join(f"- {error}" for error in state["errors"])
+        messages.append(HumanMessage(prompts.REPAIR.format(errors=errors)))
+    return messages
+
+
+async def generate(state: QuizState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+    """Ask the model (or the offline engine) for a quiz; repairs re-ask with the errors."""
+    context = runtime.context or GenerationContext()
+    attempt = state.get("attempts", 0) + 1
+    report("generate", attempt=attempt)
+
+    def offline(_: Any) -> str:
+        quiz = offline_quiz(
+            state["context"],
+            question_count=state["question_count"],
+            instructions=state.get("instructions") or "",
+            blueprint=state.get("blueprint_context") or "",
+        )
+        return json.dumps(quiz, ensure_ascii=False)
+
+    reply = await context.model_router().ainvoke(
+        _messages(state), deadline=context.run_deadline(), responder=offline
+    )
+    return {
+        "attempts": attempt,
+        "reply_text": reply.text,
+        "candidate": parse_json_object(reply.text),
+        "provider": reply.provider,
+        "model": reply.model,
+        "usage": add_usage(state.get("usage"), reply.usage),
+        "latency_ms": state.get("latency_ms", 0) + reply.latency_ms,
+    }
+
+
+def _tidy(candidate: dict[str, Any]) -> dict[str, Any]:
+    """Trim stray whitespace the model added; validation judges what is left."""
+    questions = candidate.get("questions")
+    if not isinstance(questions, list):
+        return candidate
+    tidy = []
+    for item in questions:
+        if isinstance(item, dict):
+            item = {
+                key: value.strip() if isinstance(value, str) else value
+                for key, value in item.items()
+            }
+            if isinstance(item.get("choices"), list):
+                item["choices"] = [c.strip() if isinstance(c, str) else c for c in item["choices"]]
+        tidy.append(item)
+    return {"questions": tidy}
+
+
+def _salvage(candidate: dict[str, Any] | None, question_count: int) -> dict[str, Any] | None:
+    """The valid questions of a quiz that could not be fully repaired, if there are any."""
+    if not candidate or not isinstance(candidate.get("questions"), list):
+        return None
+    kept: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in candidate["questions"]:
+        single = {"questions": [item]}
+        if validate_quiz(single, question_count=1) or fold(item["question"]) in seen:
+            continue
+        seen.add(fold(item["question"]))
+        kept.append(item)
+    return {"questions": kept[:question_count]} if kept else None
+
+
+async def validate(state: QuizState) -> Command[Literal["generate", "finalize"]]:
+    """Check every contract rule; send errors back for repair, at most `MAX_REPAIRS` times."""
+    candidate = state.get("candidate")
+    count = state["question_count"]
+    if candidate is None:
+        errors = ['The reply was not a JSON object of the form {"questions": [...]}.']
+    else:
+        candidate = _tidy(candidate)
+        errors = validate_quiz(candidate, question_count=count)
+    report("validate", attempt=state.get("attempts", 0), errors=len(errors))
+    if not errors and candidate is not None:
+        return Command(goto="finalize", update={"payload": candidate, "errors": []})
+    # The offline engine is deterministic: asking it again would return the same quiz.
+    if state.get("provider") != OFFLINE_PROVIDER and state.get("attempts", 0) <= MAX_REPAIRS:
+        return Command(goto="generate", update={"errors": errors})
+    salvaged = _salvage(candidate, count)
+    if salvaged is None:
+        raise GenerationError(
+            "The quiz could not be generated from this material: the answer broke the quiz "
+            f"rules ({errors[0]})"
+        )
+    return Command(goto="finalize", update={"payload": salvaged, "errors": errors})
+
+
+async def finalize(state: QuizState) -> dict[str, Any]:
+    """Publish the validated quiz with the provider that wrote it."""
+    report("done", questions=len(state["payload"]["questions"]))
+    return {
+        "payload": state["payload"],
+        "provider": state["provider"],
+        "model": state["model"],
+        "usage": state.get("usage"),
+        "latency_ms": state.get("latency_ms", 0),
+    }

@@ -1,0 +1,1 @@
+"""Pieces every generation graph uses: run context, source labelling, JSON parsing, progress."""

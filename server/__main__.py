@@ -1,0 +1,28 @@
+"""`python -m server`: serve on HOST:PORT (defaults 127.0.0.1:8000)."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+
+from server.app import create_app
+from server.logs import configure_logging
+from server.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8000")),
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The Starlette application: routes, middleware and the lifespan that opens everything."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from graphs.quiz import graph as quiz_graph
+from server.auth.tokens import TokenVerifier
+from server.checkpoints import open_checkpointer
+from server.devmode import DEV_ISSUER, dev_jwt_secret
+from server.envelope import error_response, request_id_of
+from server.errors import ApiError
+from server.middleware.access_log import AccessLogMiddleware
+from server.middleware.body_limit import BodyLimitMiddleware
+from server.middleware.errors import ErrorEnvelopeMiddleware
+from server.middleware.request_id import RequestIdMiddleware
+from server.routes import health, llm, quiz
+from server.settings import ProviderName, Settings
+from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory, Graphs
+from tools.models.offline import EMBEDDING_DIMENSIONS
+from tools.models.providers import ChatProvider, chat_providers, embedding_providers
+from tools.store import open_store
+from tools.store.seed import seed_demo
+
+logger = logging.getLogger("stemgraph")
+
+
+def _verifier(settings: Settings) -> TokenVerifier:
+    if settings.dev_mode and not (settings.jwks_url or settings.supabase_jwt_secret):
+        # Local dev: demo tokens from `make token`, signed with this data dir's secret.
+        return TokenVerifier(
+            jwks_url=None,
+            issuer=DEV_ISSUER,
+            audience=settings.supabase_jwt_audience,
+            hs256_secret=dev_jwt_secret(settings.data_dir),
+        )
+    return TokenVerifier(
+        jwks_url=settings.jwks_url,
+        issuer=settings.jwt_issuer,
+        audience=settings.supabase_jwt_audience,
+        hs256_secret=settings.supabase_jwt_secret,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+    messages = {
+        404: "There is no such route.",
+        405: "This route does not accept that HTTP method.",
+    }
+    code = codes.get(exc.status_code, "http_error")
+    message = messages.get(exc.status_code, str(exc.detail))
+    return error_response(request_id_of(request), ApiError(exc.status_code, code, message))
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(request_id_of(request), exc)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    chat_provider_factory: ChatProviderFactory | None = None,
+    embedding_provider_factory: EmbeddingProviderFactory | None = None,
+) -> Starlette:
+    """Build the app. Tests pass provider factories that return fake models."""
+    settings = settings or Settings()
+
+    def default_chat(
+        order: Sequence[ProviderName], temperature: float | None, max_tokens: int | None
+    ) -> list[ChatProvider]:
+        return chat_providers(settings, order, temperature=temperature, max_tokens=max_tokens)
+
+    def default_embeddings(order: Sequence[ProviderName]) -> list[Any]:
+        return embedding_providers(settings, order, dimensions=EMBEDDING_DIMENSIONS)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        store = await open_store(settings.resolved_database_url, schema=settings.database_schema)
+        verifier = _verifier(settings)
+        try:
+            if settings.should_seed_demo and await seed_demo(store):
+                logger.info("seeded the demo class")
+            async with open_checkpointer(settings) as saver:
+                state = AppState(
+                    settings=settings,
+                    store=store,
+                    verifier=verifier,
+                    graphs=Graphs(quiz=quiz_graph.copy(update={"checkpointer": saver})),
+                    chat_providers=chat_provider_factory or default_chat,
+                    embedding_providers=embedding_provider_factory or default_embeddings,
+                )
+                if settings.dev_mode:
+                    logger.warning(
+                        "LOCAL DEV MODE: unauthenticated requests allowed without a service key,"
+                        " demo tokens accepted; never run this way in production",
+                        extra={"store": store.backend, "data_dir": str(settings.data_dir)},
+                    )
+                yield {"app": state}
+        finally:
+            await verifier.aclose()
+            await store.close()
+
+    return Starlette(
+        routes=[
+            Route("/healthz", health.healthz, methods=["GET"]),
+            Route("/v1/llm/generate", llm.generate, methods=["POST"]),
+            Route("/v1/llm/embeddings", llm.embeddings, methods=["POST"]),
+            Route("/v1/quiz/generate", quiz.generate, methods=["POST"]),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(AccessLogMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-api-key", "x-request-id"],
+                expose_headers=["x-request-id", "x-run-id"],
+                max_age=600,
+            ),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(ErrorEnvelopeMiddleware),
+        ],
+        exception_handlers={HTTPException: _http_error, ApiError: _api_error},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,1 @@
+"""Pure-ASGI middleware (no BaseHTTPMiddleware: it breaks contextvars and streaming)."""

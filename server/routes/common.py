@@ -1,0 +1,53 @@
+"""Small helpers every route uses: reading the body and the caller."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from starlette.requests import Request
+
+from server.auth.principal import Principal, authenticate
+from server.errors import ApiError
+from server.guests import check_guest
+from server.schemas import parse_body
+from server.state import AppState, app_state
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+async def read_json(request: Request) -> Any:
+    """The JSON body; malformed JSON is a 400 `invalid_json`."""
+    raw = await request.body()
+    if not raw.strip():
+        raise ApiError(422, "validation_error", "The request body must be a JSON object.")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+
+
+async def admit(
+    request: Request,
+    model: type[Model],
+    *,
+    require_user: bool = False,
+) -> tuple[AppState, Model, Principal]:
+    """Authenticate first (so unauthenticated callers learn nothing), then parse the body."""
+    state = app_state(request)
+    principal = await authenticate(
+        request, state.settings, state.verifier, require_user=require_user
+    )
+    body = parse_body(model, await read_json(request))
+    user_id = getattr(body, "user_id", None)
+    if (
+        user_id is not None
+        and principal.user is not None
+        and str(user_id) != principal.user.user_id
+    ):
+        raise ApiError(
+            403, "user_id_mismatch", "The user_id in the request does not match the signed-in user."
+        )
+    await check_guest(principal, getattr(body, "sandbox_id", None), state.store)
+    return state, body, principal

@@ -1,0 +1,61 @@
+"""`/v1/llm/generate` and `/v1/llm/embeddings`: direct model access with fallback."""
+
+from __future__ import annotations
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.envelope import ok_response
+from server.routes.common import admit
+from server.schemas import EmbeddingsBody, LlmGenerateBody
+from tools.models.offline import EMBEDDING_DIMENSIONS
+from tools.models.providers import resolve_order
+from tools.models.router import Deadline, embed
+
+
+async def generate(request: Request) -> Response:
+    state, body, _ = await admit(request, LlmGenerateBody)
+    router = state.router(
+        provider_order=body.provider_order,
+        default_provider=body.default_provider,
+        temperature=body.temperature,
+        max_tokens=body.max_tokens,
+    )
+    messages: list[BaseMessage] = [HumanMessage(body.user)]
+    if body.system.strip():
+        messages.insert(0, SystemMessage(body.system))
+    timeout_ms = body.timeout_ms or state.settings.ai_request_timeout_ms
+    reply = await router.ainvoke(messages, deadline=Deadline.after_ms(timeout_ms))
+    return ok_response(
+        request,
+        {
+            "provider": reply.provider,
+            "model": reply.model,
+            "content": reply.text,
+            "usage": reply.usage.as_dict() if reply.usage else None,
+            "latency_ms": reply.latency_ms,
+        },
+    )
+
+
+async def embeddings(request: Request) -> Response:
+    state, body, _ = await admit(request, EmbeddingsBody)
+    order = resolve_order(state.settings, body.provider_order, body.default_provider)
+    timeout_ms = body.timeout_ms or state.settings.ai_embedding_timeout_ms
+    reply = await embed(
+        body.inputs,
+        state.embedding_providers(order),
+        deadline=Deadline.after_ms(timeout_ms),
+        dimensions=EMBEDDING_DIMENSIONS,
+    )
+    return ok_response(
+        request,
+        {
+            "provider": reply.provider,
+            "model": reply.model,
+            "embeddings": reply.vectors,
+            "usage": reply.usage.as_dict(),
+            "latency_ms": reply.latency_ms,
+        },
+    )

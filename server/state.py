@@ -1,0 +1,53 @@
+"""What the lifespan opens and every handler uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+from starlette.requests import HTTPConnection
+
+from server.auth.tokens import TokenVerifier
+from server.settings import ProviderName, Settings
+from tools.models.providers import ChatProvider, EmbeddingProvider, resolve_order
+from tools.models.router import ModelRouter
+from tools.store.base import Store
+
+ChatProviderFactory = Callable[
+    [Sequence[ProviderName], float | None, int | None], list[ChatProvider]
+]
+EmbeddingProviderFactory = Callable[[Sequence[ProviderName]], list[EmbeddingProvider]]
+
+
+@dataclass(frozen=True, slots=True)
+class Graphs:
+    quiz: CompiledStateGraph[Any, Any, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    settings: Settings
+    store: Store
+    verifier: TokenVerifier
+    graphs: Graphs
+    chat_providers: ChatProviderFactory
+    embedding_providers: EmbeddingProviderFactory
+
+    def router(
+        self,
+        *,
+        provider_order: Sequence[ProviderName] | None = None,
+        default_provider: ProviderName | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> ModelRouter:
+        """A router over the configured providers in the caller's order, offline last."""
+        order = resolve_order(self.settings, provider_order, default_provider)
+        return ModelRouter(self.chat_providers(order, temperature, max_tokens))
+
+
+def app_state(conn: HTTPConnection) -> AppState:
+    state: AppState = conn.state.app
+    return state

@@ -1,0 +1,156 @@
+"""Running a graph for a route: JSON (one envelope) or SSE in LangGraph Server's framing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StreamMode
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import Response
+
+from graphs.shared.errors import GenerationError
+from server.envelope import ok_response, request_id_of
+from server.errors import ApiError
+
+logger = logging.getLogger("stemgraph.runs")
+
+ToData = Callable[[Mapping[str, Any]], Any]
+_MAX_UPDATE_TEXT = 400
+_STREAM_MODES: list[StreamMode] = ["values", "updates", "custom", "messages"]
+
+
+def wants_stream(request: Request) -> bool:
+    """SSE only when asked for; the web app's `*/*` gets JSON."""
+    return "text/event-stream" in request.headers.get("accept", "").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class GraphRun:
+    """One run of a compiled graph for one request."""
+
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    input: Mapping[str, Any]
+    context: Any
+    run_id: str
+    error_code: str
+    to_data: ToData
+
+    @property
+    def config(self) -> RunnableConfig:
+        return {"configurable": {"thread_id": self.run_id}, "run_id": uuid.UUID(self.run_id)}
+
+    def failure(self, error: Exception) -> ApiError:
+        """The envelope error for a failed run (model/generation failures are 502s)."""
+        if isinstance(error, ApiError):
+            return error
+        if isinstance(error, GenerationError):
+            return ApiError(502, self.error_code, str(error))
+        logger.exception("run failed", extra={"run_id": self.run_id}, exc_info=error)
+        return ApiError(500, "internal_error", "Something went wrong on our side.")
+
+
+async def run_json(request: Request, run: GraphRun) -> Response:
+    """Run to completion and answer with the envelope."""
+    try:
+        result = await run.graph.ainvoke(
+            dict(run.input), run.config, context=run.context, durability="exit"
+        )
+    except (GenerationError, ApiError) as error:
+        raise run.failure(error) from None
+    return ok_response(request, run.to_data(result))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseMessage):
+        return value.model_dump()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str) and len(value) > _MAX_UPDATE_TEXT:
+        # Progress events carry the shape of an update, not whole materials.
+        return value[:_MAX_UPDATE_TEXT] + "…"
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _message_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    keep = (
+        "langgraph_node",
+        "langgraph_step",
+        "langgraph_triggers",
+        "ls_provider",
+        "ls_model_name",
+    )
+    return {key: _jsonable(metadata[key]) for key in keep if key in metadata}
+
+
+class _Events:
+    """Numbers events `<run_id>:<n>` so a client can say which one it saw last."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.count = 0
+
+    def __call__(self, event: str, data: Any) -> ServerSentEvent:
+        self.count += 1
+        return ServerSentEvent(
+            data=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+            event=event,
+            id=f"{self.run_id}:{self.count}",
+        )
+
+
+async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerSentEvent]:
+    """metadata → updates/custom/messages … → values (the JSON route's data) or error."""
+    event = _Events(run.run_id)
+    yield event("metadata", {"run_id": run.run_id, "attempt": 1, "request_id": request_id})
+    last_values: Mapping[str, Any] = {}
+    try:
+        async for part in run.graph.astream(
+            dict(run.input),
+            run.config,
+            context=run.context,
+            stream_mode=_STREAM_MODES,
+            version="v2",
+            durability="exit",
+        ):
+            if part["type"] == "values":
+                last_values = part["data"]
+            elif part["type"] == "messages":
+                chunk, metadata = part["data"]
+                yield event("messages", [chunk.model_dump(), _message_metadata(metadata)])
+            else:
+                yield event(part["type"], _jsonable(part["data"]))
+        payload = run.to_data(last_values)
+    except asyncio.CancelledError:
+        # The client went away: let the cancellation stop the run.
+        raise
+    except Exception as error:  # noqa: BLE001 - every failure is reported as an error event
+        failure = run.failure(error)
+        yield event(
+            "error", {"error": failure.code, "code": failure.code, "message": failure.message}
+        )
+        return
+    yield event("values", payload)
+
+
+def sse_response(request: Request, run: GraphRun, *, ping_seconds: float) -> Response:
+    """The SSE response for `run`, pinging idle streams so proxies keep them open."""
+    return EventSourceResponse(
+        stream_events(request_id_of(request), run),
+        ping=ping_seconds,
+        send_timeout=30,
+        headers={"x-run-id": run.run_id, "cache-control": "no-store"},
+    )

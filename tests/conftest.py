@@ -1,0 +1,87 @@
+"""Shared fixtures: no network models, both storage backends, and a live server on loopback."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+# Tests never reach a network model: no provider keys, whatever the developer's shell holds.
+for _name in ("OPENROUTER_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+    os.environ.pop(_name, None)
+os.environ["LANGSMITH_TRACING"] = "false"
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "testserver"}
+_real_send = httpx.AsyncClient.send
+_real_sync_send = httpx.Client.send
+
+
+def _refuse_remote(request: httpx.Request) -> None:
+    if request.url.host not in _LOOPBACK:
+        raise AssertionError(f"A test tried to reach the network: {request.url.host}")
+
+
+async def _guarded_send(self: httpx.AsyncClient, request: httpx.Request, **kw: Any) -> Any:
+    _refuse_remote(request)
+    return await _real_send(self, request, **kw)
+
+
+def _guarded_sync_send(self: httpx.Client, request: httpx.Request, **kw: Any) -> Any:
+    _refuse_remote(request)
+    return _real_sync_send(self, request, **kw)
+
+
+httpx.AsyncClient.send = _guarded_send  # type: ignore[method-assign]
+httpx.Client.send = _guarded_sync_send  # type: ignore[method-assign]
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL = os.environ.get("STEMGRAPH_TEST_POSTGRES_URL")
+
+
+def postgres_url_or_skip() -> str:
+    """The test server's URL; skipping is allowed only outside CI."""
+    if POSTGRES_URL:
+        return POSTGRES_URL
+    if IN_CI:
+        pytest.fail("CI=true but STEMGRAPH_TEST_POSTGRES_URL is not set: Postgres tests must run.")
+    pytest.skip("STEMGRAPH_TEST_POSTGRES_URL is not set (no local PostgreSQL to test against)")
+
+
+def fresh_schema_name() -> str:
+    return f"sg_test_{uuid.uuid4().hex[:12]}"
+
+
+async def drop_schema(url: str, schema: str) -> None:
+    from psycopg import AsyncConnection
+
+    async with await AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def store(backend: str, tmp_path: Any) -> AsyncIterator[Any]:
+    """A freshly created store on each backend (a new SQLite file, a new Postgres schema)."""
+    from tools.store import open_store
+
+    if backend == "sqlite":
+        opened = await open_store(str(tmp_path / "store.sqlite3"))
+        yield opened
+        await opened.close()
+        return
+    url = postgres_url_or_skip()
+    schema = fresh_schema_name()
+    opened = await open_store(url, schema=schema)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+        await drop_schema(url, schema)

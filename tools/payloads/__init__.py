@@ -1,0 +1,1 @@
+"""Validators for the payloads the web app parses (see the platform contract)."""

@@ -1,0 +1,76 @@
+-- The embedded default's schema: the same tables as supabase/migrations, in SQLite's dialect.
+PRAGMA foreign_keys = ON;
+
+CREATE TABLE IF NOT EXISTS profiles (
+    id TEXT PRIMARY KEY,
+    account_type TEXT NOT NULL CHECK (account_type IN ('teacher', 'student', 'guest')),
+    display_name TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE IF NOT EXISTS classes (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES profiles (id),
+    title TEXT NOT NULL,
+    subject TEXT,
+    level TEXT,
+    description TEXT,
+    join_code TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS classes_join_code_key ON classes (lower(join_code));
+
+CREATE TABLE IF NOT EXISTS enrollments (
+    class_id TEXT NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('teacher', 'student')),
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (class_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS enrollments_user_idx ON enrollments (user_id);
+
+CREATE TABLE IF NOT EXISTS materials (
+    id TEXT PRIMARY KEY,
+    class_id TEXT NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    source_type TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'processing', 'ready', 'failed')),
+    error TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS materials_class_idx ON materials (class_id);
+
+CREATE TABLE IF NOT EXISTS material_chunks (
+    id INTEGER PRIMARY KEY,
+    material_id TEXT NOT NULL REFERENCES materials (id) ON DELETE CASCADE,
+    class_id TEXT NOT NULL,
+    chunk_index INTEGER NOT NULL,
+    section TEXT,
+    content TEXT NOT NULL,
+    token_count INTEGER NOT NULL,
+    UNIQUE (material_id, chunk_index)
+);
+CREATE INDEX IF NOT EXISTS material_chunks_class_idx ON material_chunks (class_id);
+
+-- Full-text index over chunks, kept in step by triggers (external-content FTS5).
+CREATE VIRTUAL TABLE IF NOT EXISTS material_chunks_fts USING fts5 (
+    section, content, content = 'material_chunks', content_rowid = 'id',
+    tokenize = 'porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS material_chunks_ai AFTER INSERT ON material_chunks BEGIN
+    INSERT INTO material_chunks_fts (rowid, section, content)
+    VALUES (new.id, coalesce(new.section, ''), new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS material_chunks_ad AFTER DELETE ON material_chunks BEGIN
+    INSERT INTO material_chunks_fts (material_chunks_fts, rowid, section, content)
+    VALUES ('delete', old.id, coalesce(old.section, ''), old.content);
+END;
+
+CREATE TABLE IF NOT EXISTS guest_sandboxes (
+    id TEXT PRIMARY KEY,
+    owner_user_id TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'expired')),
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS guest_sandboxes_owner_idx ON guest_sandboxes (owner_user_id);
