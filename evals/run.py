@@ -299,6 +299,10 @@ def main(
     args = _parser(sorted(registry)).parse_args(argv)
     try:
         suite = registry[args.suite]()
+    except ImportError as exc:
+        print(f"evals: cannot load the {args.suite!r} suite: {exc}", file=sys.stderr)
+        return 2
+    try:
         cases = load_dataset(suite.dataset)
         thresholds = load_thresholds(args.thresholds, suite)
     except EvalSetupError as exc:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
@@ -112,11 +113,14 @@ class _Events:
         )
 
 
-async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerSentEvent]:
-    """metadata → updates/custom/messages … → values (the JSON route's data) or error."""
-    event = _Events(run.run_id)
-    yield event("metadata", {"run_id": run.run_id, "attempt": 1, "request_id": request_id})
-    last_values: Mapping[str, Any] = {}
+class _Finished:
+    """Marks the end of a run's parts in the hand-off queue (with its error, if it failed)."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+
+
+async def _produce(run: GraphRun, queue: asyncio.Queue[Any]) -> None:
     try:
         async for part in run.graph.astream(
             dict(run.input),
@@ -126,6 +130,25 @@ async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerS
             version="v2",
             durability="exit",
         ):
+            await queue.put(part)
+    except Exception as error:  # noqa: BLE001 - handed to the consumer, which reports it
+        await queue.put(_Finished(error))
+        return
+    await queue.put(_Finished())
+
+
+async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerSentEvent]:
+    """metadata → updates/custom/messages … → values (the JSON route's data) or error."""
+    event = _Events(run.run_id)
+    yield event("metadata", {"run_id": run.run_id, "attempt": 1, "request_id": request_id})
+    # The run lives in its own task: when the client leaves, sse-starlette's cancel scope would
+    # re-cancel every await of the graph's own clean-up, leaving node tasks running. A plain
+    # task.cancel() lets LangGraph cancel its nodes (and stop calling models) properly.
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=256)
+    producer = asyncio.create_task(_produce(run, queue), name=f"run-{run.run_id}")
+    last_values: Mapping[str, Any] = {}
+    try:
+        while not isinstance(part := await queue.get(), _Finished):
             if part["type"] == "values":
                 last_values = part["data"]
             elif part["type"] == "messages":
@@ -133,17 +156,24 @@ async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerS
                 yield event("messages", [chunk.model_dump(), _message_metadata(metadata)])
             else:
                 yield event(part["type"], _jsonable(part["data"]))
-        payload = run.to_data(last_values)
-    except asyncio.CancelledError:
-        # The client went away: let the cancellation stop the run.
-        raise
-    except Exception as error:  # noqa: BLE001 - every failure is reported as an error event
-        failure = run.failure(error)
-        yield event(
-            "error", {"error": failure.code, "code": failure.code, "message": failure.message}
-        )
-        return
-    yield event("values", payload)
+        payload: Any = None
+        if part.error is None:
+            try:
+                payload = run.to_data(last_values)
+            except Exception as error:  # noqa: BLE001 - reported like any other failure
+                part = _Finished(error)
+        if part.error is not None:
+            failure = run.failure(part.error)
+            yield event(
+                "error", {"error": failure.code, "code": failure.code, "message": failure.message}
+            )
+            return
+        yield event("values", payload)
+    finally:
+        if not producer.done():
+            producer.cancel()
+        with anyio.CancelScope(shield=True):
+            await asyncio.gather(producer, return_exceptions=True)
 
 
 def sse_response(request: Request, run: GraphRun, *, ping_seconds: float) -> Response:

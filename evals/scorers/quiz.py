@@ -34,7 +34,7 @@ MIN_QUOTE_WORDS: Final = 5
 # Function words that say nothing about the subject, so an answer is not judged on them.
 _STOPWORD_LIST: Final = """
     about above after again against also and any are because been before being below between
-    both but can could did does doing done down during each either else even every few for from
+    both but can could did does doing done down during each either else every few for from
     further had has have having her hers him his how however into its itself just least less
     like many more most much must neither nor not now off once only onto other our ours out over
     own per same shall she should since some such than that the their theirs them then there
@@ -43,7 +43,8 @@ _STOPWORD_LIST: Final = """
 """
 _STOPWORDS: Final = frozenset(_STOPWORD_LIST.split())
 # A word, or a number with its decimal points or thousands separators ("9.8", "1,000").
-_WORD: Final = re.compile(r"\d+(?:[.,]\d+)+|\w+")
+# Underscores are not letters: a blank such as "____" in a question is no word.
+_WORD: Final = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+")
 _SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?])\s+")
 _LINE_MARKER: Final = re.compile(r"^(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s?)")
 _INLINE_MARKUP: Final = re.compile(r"\*\*|__|`")
@@ -142,19 +143,20 @@ def _supporting_sentence(passage: _Passage, answer: str, question: str) -> int |
 
     A sentence backs the answer when it contains the answer as a phrase or holds every content
     word of it. Of several such sentences, the one sharing most content words with the question
-    wins (the first on a tie).
+    wins; a tie goes to the one sharing most words of any kind, then to the earlier sentence.
     """
     phrase = _phrase(answer)
     answer_words = _content_words(answer)
     question_words = _content_words(question)
+    question_tokens = _tokens(question)
     best: int | None = None
-    best_overlap = -1
+    best_overlap = (-1, -1)
     for index, (sentence, tokens) in enumerate(
         zip(passage.sentences, passage.sentence_tokens, strict=True)
     ):
         if not (_contains(sentence, phrase) or (answer_words and answer_words <= tokens)):
             continue
-        overlap = len(question_words & tokens)
+        overlap = (len(question_words & tokens), len(question_tokens & tokens))
         if overlap > best_overlap:
             best, best_overlap = index, overlap
     return best

@@ -146,7 +146,7 @@ async def validate(state: QuizState) -> Command[Literal["generate", "finalize"]]
     if salvaged is None:
         raise GenerationError(
             "The quiz could not be generated from this material: the answer broke the quiz "
-            f"rules ({errors[0]})"
+            f"rules: {errors[0]}"
         )
     return Command(goto="finalize", update={"payload": salvaged, "errors": errors})
 

@@ -9,18 +9,19 @@ from server.envelope import error_response
 from server.errors import ApiError
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(ApiError):
+    """Raised from `receive`, so whichever layer is reading the body answers 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(
+            413, "payload_too_large", f"The request body is over {max_bytes // 1024} KiB."
+        )
 
 
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
-
-    def _error(self, scope: Scope) -> ApiError:
-        limit_kib = self.max_bytes // 1024
-        return ApiError(413, "payload_too_large", f"The request body is over {limit_kib} KiB.")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -29,7 +30,7 @@ class BodyLimitMiddleware:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             request_id = str(scope.get("state", {}).get("request_id", ""))
-            await error_response(request_id, self._error(scope))(scope, receive, send)
+            await error_response(request_id, BodyTooLarge(self.max_bytes))(scope, receive, send)
             return
         received = 0
         started = False
@@ -40,7 +41,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracked_send(message: Message) -> None:
@@ -51,8 +52,8 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counted_receive, tracked_send)
-        except BodyTooLarge:
+        except BodyTooLarge as error:
             if started:
                 raise
             request_id = str(scope.get("state", {}).get("request_id", ""))
-            await error_response(request_id, self._error(scope))(scope, receive, send)
+            await error_response(request_id, error)(scope, receive, send)

@@ -90,7 +90,9 @@ def test_every_scorer_passes_the_good_quiz(name: str) -> None:
     _assert_perfect(QUIZ_SCORERS[name](CASE, _good()))
 
 
-@pytest.mark.parametrize("payload", [None, [], "quiz", {}, {"questions": "none"}, {"questions": []}])
+@pytest.mark.parametrize(
+    "payload", [None, [], "quiz", {}, {"questions": "none"}, {"questions": []}]
+)
 @pytest.mark.parametrize("name", list(QUIZ_SCORERS))
 def test_every_scorer_gives_zero_for_an_unreadable_quiz(name: str, payload: Any) -> None:
     score = QUIZ_SCORERS[name](CASE, payload)
@@ -134,7 +136,9 @@ def test_answer_supported_counts_the_fraction_of_supported_answers() -> None:
 
 
 def test_answer_supported_ignores_case_spacing_and_edge_punctuation() -> None:
-    payload = _with(0, answer="  NEWTONS. ", choices=["  NEWTONS. ", "kilograms", "joules", "watts"])
+    payload = _with(
+        0, answer="  NEWTONS. ", choices=["  NEWTONS. ", "kilograms", "joules", "watts"]
+    )
     _assert_perfect(answer_supported(CASE, payload))
 
 
@@ -230,6 +234,27 @@ def test_distractors_valid_rejects_a_distractor_from_the_supporting_sentence() -
     score = distractors_valid(CASE, payload)
     assert score.value == 0.0
     assert "could also be correct" in score.reasons[0]
+
+
+def test_distractors_valid_checks_the_sentence_closest_to_the_question() -> None:
+    # "number" is in both sentences; the question matches the second, which has neither
+    # "greater" nor "factor" in it.
+    case = {
+        **CASE,
+        "passage": "A prime number greater than 1 has exactly two factors. "
+        "The number 2 is the only even prime number.",
+    }
+    payload = {
+        "questions": [
+            _question(
+                'Complete: "The ____ 2 is the only even prime ____."',
+                "number",
+                ["greater", "factor", "value"],
+                '"The number 2 is the only even prime number."',
+            )
+        ]
+    }
+    _assert_perfect(distractors_valid(case, payload))
 
 
 def test_distractors_valid_rejects_two_distractors_that_are_the_same_option() -> None:

@@ -96,3 +96,57 @@ class SlowChatModel(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         result = await self._agenerate(messages, stop, run_manager, **kwargs)
         yield ChatGenerationChunk(message=AIMessageChunk(content=result.generations[0].text))
+
+
+class TrickleChatModel(BaseChatModel):
+    """Streams `reply` one word every `token_delay_s`, noting whether it was cancelled midway."""
+
+    reply: str
+    token_delay_s: float = 0.05
+    tokens_sent: int = 0
+    cancelled: bool = False
+    finished: bool = False
+
+    @property
+    def _llm_type(self) -> str:
+        return "trickle-fake"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        raise NotImplementedError("TrickleChatModel is async-only")
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join([c.text async for c in self._astream(messages, stop, run_manager)])
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        try:
+            for word in self.reply.split(" "):
+                await asyncio.sleep(self.token_delay_s)
+                piece = word + " "
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+                if run_manager:
+                    await run_manager.on_llm_new_token(piece, chunk=chunk)
+                self.tokens_sent += 1
+                yield chunk
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        self.finished = True

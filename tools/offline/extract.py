@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from tools.text import fold, normalise_text
@@ -42,7 +43,8 @@ _PRONOUNS = frozenset(
 )
 
 _SOURCE_HEADER = re.compile(
-    r"^(?:#+\s*)?[\[(*_-]*\s*(?:source|material|document)\s*#?\s*\d+\s*[\])*_-]*\s*(?:\|.*)?$",
+    r"^(?:#+\s*)?[\[(*_-]*\s*(?:source|material|document)\s*#?\s*\d+\s*[\])*_-]*\s*"
+    r"(?P<rest>[|:–—-].*)?$",
     re.IGNORECASE,
 )
 _FENCE = re.compile(r"^(?:```|~~~)")
@@ -53,7 +55,7 @@ _QUOTE_MARK = re.compile(r"^(?:>\s*)+")
 _INLINE = (
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(\*\*|__)(?=\S)(.{1,300}?)(?<=\S)\1"), r"\2"),
     (re.compile(r"(?<![\w*])\*(?=[^\s*])([^*]+?)(?<=\S)\*(?![\w*])"), r"\1"),
     (re.compile(r"(?<!\w)_(?=[^\s_])([^_]+?)(?<=\S)_(?!\w)"), r"\1"),
     (re.compile(r"`([^`]+)`"), r"\1"),
@@ -69,8 +71,15 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
 def is_source_header(line: str) -> bool:
-    """True for a concatenation header such as `Source 2 | Newton's laws | material 1`."""
-    return bool(_SOURCE_HEADER.match(line.strip()))
+    """True for a concatenation header such as `Source 2 | Newton's laws | material 1`.
+
+    `Source 2: Title` also counts when the title is short and not a sentence.
+    """
+    m = _SOURCE_HEADER.match(line.strip())
+    rest = (m.group("rest") or "") if m else ""
+    if not m or not rest or rest.startswith("|"):
+        return bool(m)
+    return len(rest.split()) <= 9 and not rest.endswith((".", "!", "?"))
 
 
 def strip_markdown(line: str) -> str:
@@ -168,6 +177,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
     """Case-fold a word and strip a possessive or a regular plural ending."""
     w = word.casefold().replace("’", "'")
@@ -237,7 +247,18 @@ _NAME = re.compile(
 )
 _FORMULA = re.compile(r"(?<![\w'’])(?:[A-Z][a-z]?[\d₀-₉]*){2,}(?![\w'’])")
 _NOT_NAMES = frozenset({"celsius", "fahrenheit", "si", "ok"})
-_NOT_PLAIN_TERMS = frozenset(UNIT_NAMES) | frozenset(_wordlist("second third fourth fifth"))
+_NOT_PLAIN_TERMS = frozenset(
+    stem(w)
+    for w in UNIT_NAMES
+    + _wordlist(
+        "third fourth fifth states shows suggests explains describes equals depends contains "
+        "produces releases carries converts transports absorbs requires provides causes controls "
+        "generates measures travels"
+    )
+)
+# Adverb, participle and adjective endings: such words make poor blanks and distractors.
+_NOT_NOUN_ENDINGS = ("ly", "ed", "ing", "al", "ic", "ous", "ive", "ful", "able", "ible")
+_PLAIN_WORD = re.compile(r"(?<![\w'’-])([a-z]{6,})(?![\w'’-])(?:\s+(the|an?)\b)?")
 
 
 @dataclass(frozen=True)
@@ -251,18 +272,20 @@ class Span:
 
 
 class KeyTerm(NamedTuple):
-    """A key term of a whole material, with how many sentences mention it."""
+    """A key term of a whole material; `salience` counts detections, +2 if explicitly introduced."""
 
     text: str
     kind: str
-    mentions: int
+    salience: int
 
 
-def _phrase_kind(phrase: str) -> str:
+def _phrase_kind(phrase: str, *, initial: bool = True) -> str:
+    """Classify a phrase; `initial` says its first capital may only mark a sentence start."""
     if _FORMULA.fullmatch(phrase):
         return "formula"
     tokens = phrase.split()
-    if "'" in phrase or "’" in phrase or any(t[:1].isupper() for t in tokens[1:]):
+    capitals = tokens if not initial else tokens[1:]
+    if "'" in phrase or "’" in phrase or any(t[:1].isupper() for t in capitals):
         return "name"
     return "term"
 
@@ -309,10 +332,11 @@ def find_terms(sentence: str) -> list[Span]:
     for pattern in (_DEFINITION, _CAUSAL):
         head = pattern.match(sentence)
         if head and _subject_ok(head.group("t")):
-            add(head.start("t"), head.group("t"), _phrase_kind(head.group("t")))
+            start = head.start("t")
+            add(start, head.group("t"), _phrase_kind(head.group("t"), initial=start == 0))
     for m in _CALLED.finditer(sentence):
         phrase = _trim(m.group("t"))
-        add(m.start("t"), phrase, _phrase_kind(phrase))
+        add(m.start("t"), phrase, _phrase_kind(phrase, initial=False))
     for m in _FORMULA.finditer(sentence):
         if _is_formula(m.group()):
             add(m.start(), m.group(), "formula")
@@ -328,6 +352,22 @@ def find_terms(sentence: str) -> list[Span]:
             continue  # a capital at the start of a sentence says nothing
         add(start, text, "name")
     return sorted(found, key=lambda s: s.start)
+
+
+def lower_first(sentence: str) -> str:
+    """Lower-case a capitalised first word (`Photosynthesis uses` -> `photosynthesis uses`)."""
+    if sentence[:1].isupper() and sentence[1:2].islower():
+        return sentence[0].lower() + sentence[1:]
+    return sentence
+
+
+def looks_like_noun(word: str) -> bool:
+    """Heuristic: a lowercase word that is not a stopword, unit, adverb, participle or adjective."""
+    return (
+        word not in STOPWORDS
+        and stem(word) not in _NOT_PLAIN_TERMS
+        and not word.endswith(_NOT_NOUN_ENDINGS)
+    )
 
 
 def _canonical(span: Span) -> str:
@@ -348,29 +388,29 @@ def key_terms(sentences: Iterable[str], *, min_repeats: int = 2) -> list[KeyTerm
     order: dict[str, int] = {}
     plain: Counter[str] = Counter()
     plain_forms: dict[str, str] = {}
+    verbs: set[str] = set()
     for sentence in sentences:
         for span in find_terms(sentence):
             key = fold(_canonical(span))
             counts[key] += 1
             forms.setdefault(key, (_canonical(span), span.kind))
             order.setdefault(key, len(order))
-        for word in dict.fromkeys(words(sentence)):
-            lowered = word.casefold()
-            if (
-                word.islower()
-                and len(word) >= 6
-                and lowered not in STOPWORDS
-                and lowered not in _NOT_PLAIN_TERMS
-                and not lowered.endswith(("ly", "ed"))
-            ):
-                plain[stem(lowered)] += 1
-                plain_forms.setdefault(stem(lowered), lowered)
+        here: dict[str, str] = {}
+        for m in _PLAIN_WORD.finditer(lower_first(sentence)):
+            key = stem(m.group(1))
+            if m.group(2):
+                verbs.add(key)  # "releases the": a verb, not a term
+            if looks_like_noun(m.group(1)):
+                here.setdefault(key, m.group(1))
+        for key, word in here.items():
+            plain[key] += 1
+            plain_forms.setdefault(key, word)
     terms = [KeyTerm(forms[k][0], forms[k][1], counts[k] + 2) for k in counts]
     for key, count in plain.items():
-        if count >= min_repeats and plain_forms[key] not in counts:
+        if count >= min_repeats and key not in verbs and plain_forms[key] not in counts:
             order.setdefault(plain_forms[key], len(order))
             terms.append(KeyTerm(plain_forms[key], "term", count))
-    return sorted(terms, key=lambda t: (-t.mentions, order[fold(t.text)]))
+    return sorted(terms, key=lambda t: (-t.salience, order[fold(t.text)]))
 
 
 # ---------------------------------------------------------------------------- quantities

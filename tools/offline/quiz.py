@@ -17,11 +17,14 @@ from tools.offline.extract import (
     STOPWORDS,
     UNIT_NAMES,
     UNIT_PHRASE,
+    KeyTerm,
     Quantity,
     content_words,
     find_quantities,
     find_terms,
     key_terms,
+    looks_like_noun,
+    lower_first,
     material_sentences,
     stem,
     words,
@@ -37,7 +40,7 @@ def _items(text: str) -> list[str]:
 
 MAX_QUESTIONS = 20
 BLANK = "____"
-_MIN_WORDS, _LONG_WORDS = 6, 40
+_MIN_WORDS, _LONG_WORDS, _MAX_WORDS = 6, 40, 80
 
 # Fallback distractors, "|"-separated, used only when the material lacks enough of a kind.
 _TERMS = {
@@ -53,12 +56,14 @@ _TERMS = {
 }
 _NAMES = {
     "physics": "Newton's first law|Newton's third law|Ohm's law|Hooke's law|Coulomb's law|"
-    "Kepler's third law|Pascal's principle|Archimedes' principle|Einstein|Galileo|Faraday",
-    "chemistry": "Boyle's law|Charles's law|Avogadro's law|Le Chatelier's principle|Dalton|"
-    "Mendeleev|Curie",
-    "biology": "Mendel's law of segregation|Hardy-Weinberg principle|Darwin|Mendel|Pasteur|"
-    "Krebs cycle",
-    "maths": "Pythagoras' theorem|Fermat's last theorem|Euclid|Euler|Gauss",
+    "Kepler's third law|Pascal's principle|Archimedes' principle|Albert Einstein|"
+    "Galileo Galilei|Michael Faraday|James Clerk Maxwell",
+    "chemistry": "Boyle's law|Charles's law|Avogadro's law|Le Chatelier's principle|John Dalton|"
+    "Dmitri Mendeleev|Marie Curie|Antoine Lavoisier",
+    "biology": "Mendel's law of segregation|Hardy-Weinberg principle|Charles Darwin|"
+    "Gregor Mendel|Louis Pasteur|Krebs cycle|Calvin cycle",
+    "maths": "Pythagoras' theorem|Fermat's last theorem|Euclid|Leonhard Euler|Carl Gauss|"
+    "Isaac Newton",
 }
 _SUBJECT_HINTS = {
     "physics": "force|energy|mass|motion|speed|light|wave|power|current|circuit",
@@ -81,6 +86,8 @@ _LEADS = {
     "formula": "Which formula or abbreviation completes this statement from the material?",
     "term": "Which term completes this statement from the material?",
 }
+_FALLBACK_WEIGHT = 0.5
+_POOL_SIZE, _KNOWN_SIZE = 400, 200  # bound the work on very large materials
 _WEIGHTS = {"unit": 3.2, "term": 3.0, "name": 2.6, "formula": 2.6, "known": 2.0}
 _SI_QUESTION = re.compile(
     rf"^(?:the\s+)?SI\s+unit\s+(?:of|for)\s+(?P<q>[a-z][a-z\s-]{{1,40}}?)\s+is\s+(?:the\s+)?"
@@ -138,9 +145,14 @@ class _Candidate:
 
 @dataclass
 class _Pools:
+    sentences: list[str]
     terms: dict[str, list[str]] = field(default_factory=dict)
     quantities: dict[str, list[Quantity]] = field(default_factory=dict)
-    subjects: list[str] = field(default_factory=list)
+    places: dict[str, list[int]] = field(default_factory=dict)  # folded term -> sentence indexes
+
+    def distance(self, term: str, index: int) -> int:
+        """How many sentences away from `index` the nearest mention of `term` is (at most 12)."""
+        return min((abs(i - index) for i in self.places.get(fold(term), ())), default=12)
 
 
 def _hash(*parts: str) -> int:
@@ -148,7 +160,7 @@ def _hash(*parts: str) -> int:
 
 
 def _norm(text: str) -> str:
-    tokens = re.findall(r"[^\W_]+(?:[.,]\d+)*", fold(text))
+    tokens = re.findall(r"\d+(?:[.,]\d+)*|[^\W\d_]+", fold(text))
     return " ".join(stem(t) for t in tokens if t not in {"the", "a", "an"})
 
 
@@ -162,6 +174,8 @@ def _shape(answer: str, other: str) -> float:
         cost += 1.0
     if len(a) > 1 and fold(a[-1]) == fold(b[-1]):
         cost -= 1.0
+    if (stem(a[-1]) == fold(a[-1])) != (stem(b[-1]) == fold(b[-1])):
+        cost += 1.0  # singular against plural
     return cost
 
 
@@ -188,25 +202,29 @@ def _unit_form(phrase: str, plural: bool) -> str:
     return " ".join(tokens)
 
 
-def _ranked(answer: str, sources: list[tuple[list[str], float]]) -> list[str]:
-    scored = [
-        (_shape(answer, t) + cost, _hash(answer, t), t) for items, cost in sources for t in items
-    ]
+def _ranked(answer: str, costed: list[tuple[str, float]]) -> list[str]:
+    scored = [(_shape(answer, t) + cost, _hash(answer, t), t) for t, cost in costed]
     return [t for _, _, t in sorted(scored)]
 
 
-def _term_candidates(kind: str, answer: str, pools: _Pools) -> list[str]:
-    sources: list[tuple[list[str], float]] = [(pools.terms.get(kind, []), 0.0)]
+def _term_candidates(kind: str, answer: str, index: int, pools: _Pools) -> list[str]:
+    """Same-kind candidates, best first: nearby material terms, then the subject's bank."""
+    material = pools.terms.get(kind, [])
     if kind == "unit":
         plural = _unit_form(answer, True) == answer and _unit_form(answer, False) != answer
-        return [_unit_form(u, plural) for u in _ranked(answer, [*sources, (_items(_UNITS), 1.5)])]
+        costed = [(u, 0.0) for u in material] + [(u, 1.5) for u in _items(_UNITS)]
+        return [_unit_form(u, plural) for u in _ranked(answer, costed)]
+    # Terms from the same part of the material suit a mixed material better than distant ones.
+    costed = [(t, 0.25 * pools.distance(t, index)) for t in material]
     if kind == "formula":
         acronym = answer.isalpha() and answer.isupper()
-        sources.append((_items(_ACRONYMS if acronym else _FORMULAS), 1.5))
+        costed += [(t, 1.5) for t in _items(_ACRONYMS if acronym else _FORMULAS)]
     else:
         bank = _NAMES if kind == "name" else _TERMS
-        sources += [(_items(bank[s]), 1.5 if i == 0 else 3.0) for i, s in enumerate(pools.subjects)]
-    return [_match_case(t, answer, kind) for t in _ranked(answer, sources)]
+        nearby = " ".join(pools.sentences[max(0, index - 4) : index + 5])
+        for rank, subject in enumerate(_subjects(set(content_words(nearby)))):
+            costed += [(t, 1.5 if rank == 0 else 4.0) for t in _items(bank[subject])]
+    return [_match_case(t, answer, kind) for t in _ranked(answer, costed)]
 
 
 def _far(value: float, answer: float) -> bool:
@@ -244,7 +262,8 @@ def _perturbed(q: Quantity) -> list[str]:
     return kept
 
 
-def _distractors(option: _Option, sentence: str, pools: _Pools) -> list[str]:
+def _distractors(option: _Option, index: int, pools: _Pools) -> list[str]:
+    sentence = pools.sentences[index]
     if option.quantity is not None:
         q = option.quantity
         others = [
@@ -254,14 +273,16 @@ def _distractors(option: _Option, sentence: str, pools: _Pools) -> list[str]:
         ]
         candidates = sorted(dict.fromkeys(others), key=lambda t: _hash(q.text, t)) + _perturbed(q)
     else:
-        candidates = _term_candidates(option.kind, option.answer, pools)
-    padded, answer = f" {_norm(sentence)} ", _norm(option.answer)
+        candidates = _term_candidates(option.kind, option.answer, index, pools)
+    padded, folded, answer = f" {_norm(sentence)} ", fold(sentence), _norm(option.answer)
     chosen: list[str] = []
     seen: set[str] = set()
     for candidate in candidates:
         key = _norm(candidate)
         # Reject anything that could also be right: in the sentence, or overlapping the answer.
         if not key or key in seen or key in answer or answer in key or f" {key} " in padded:
+            continue
+        if re.search(rf"(?<!\w){re.escape(fold(candidate))}(?!\w)", folded):
             continue
         chosen.append(candidate)
         seen.add(key)
@@ -277,7 +298,8 @@ def _template(sentence: str, kind: str, start: int) -> str | None:
     if m and m.start("t") == start:
         return f"What is the SI unit of {m.group('q')}, according to the material?"
     m = _MEASURED_QUESTION.match(sentence)
-    if m and m.start("t") == start and fold(m.group("q").split()[0]) not in STOPWORDS:
+    subject = m.group("q").split() if m else []
+    if m and m.start("t") == start and len(subject) <= 5 and _plain_phrase(subject):
         subject = m.group("q")
         if subject[1:2].islower():
             subject = subject[0].lower() + subject[1:]
@@ -285,7 +307,13 @@ def _template(sentence: str, kind: str, start: int) -> str | None:
     return None
 
 
-def _options(sentence: str, known: re.Pattern[str] | None, kinds: dict[str, str]) -> list[_Option]:
+def _plain_phrase(tokens: list[str]) -> bool:
+    return bool(tokens) and all(t == "of" or fold(t) not in STOPWORDS for t in tokens)
+
+
+def _options(
+    sentence: str, mentions: list[re.Match[str]], known: dict[str, KeyTerm]
+) -> list[_Option]:
     options: list[_Option] = []
 
     def free(start: int, end: int) -> bool:
@@ -299,32 +327,33 @@ def _options(sentence: str, known: re.Pattern[str] | None, kinds: dict[str, str]
             question = _template(sentence, span.kind, span.start)
             weight = _WEIGHTS[span.kind] + (0.4 if question else 0.0)
             options.append(_Option(span.kind, span.text, span.start, span.end, weight, question))
-    for m in known.finditer(sentence) if known else ():
-        if free(m.start(), m.end()):
-            kind = kinds[fold(m.group())]
-            options.append(_Option(kind, m.group(), m.start(), m.end(), _WEIGHTS["known"]))
-    if not options:
-        plain = [
-            m
-            for m in re.finditer(r"(?<![\w'’-])[a-z]{6,}(?![\w'’-])", sentence)
-            if m.group() not in STOPWORDS
-            and m.group() not in _UNIT_SET
-            and not m.group().endswith(("ly", "ed"))
-        ]
-        if plain:
-            m = max(plain, key=lambda x: len(x.group()))
-            options.append(_Option("term", m.group(), m.start(), m.end(), 0.5))
+    for m in mentions:
+        term = known[fold(m.group())]
+        # Names and formulas are case-sensitive: "Earth" is a planet, "earth" is soil.
+        if free(m.start(), m.end()) and (term.kind == "term" or m.group() == term.text):
+            options.append(_Option(term.kind, m.group(), m.start(), m.end(), _WEIGHTS["known"]))
+    # Plain nouns are a last resort, so every factual sentence has something to ask about.
+    plain = [
+        m
+        for m in re.finditer(r"(?<![\w'’-])[a-z]{6,}(?![\w'’-])", lower_first(sentence))
+        if looks_like_noun(m.group()) and free(m.start(), m.end())
+    ]
+    for m in sorted(plain, key=lambda x: -len(x.group()))[:2]:
+        word = sentence[m.start() : m.end()]
+        options.append(_Option("term", word, m.start(), m.end(), _FALLBACK_WEIGHT))
     return sorted(options, key=lambda o: (-o.weight, o.start))
 
 
 def _cloze(sentence: str, option: _Option) -> str | None:
     text = sentence[: option.start] + BLANK + sentence[option.end :]
-    if option.quantity is None:
-        # Blank every mention so the rest of the sentence does not give the answer away.
-        again = re.compile(rf"(?<![\w'’]){re.escape(option.answer)}(?!\w)", re.IGNORECASE)
-        text = again.sub(BLANK, text)
+    # Blank every mention so the rest of the sentence does not give the answer away.
+    before = r"(?<![\w.,])" if option.quantity else r"(?<![\w'’])"
+    again = re.compile(rf"{before}{re.escape(option.answer)}(?!\w)", re.IGNORECASE)
+    text = again.sub(BLANK, text)
     if len(words(text.replace(BLANK, " "))) < 4:
         return None
+    # "an ____" would hint at the answer's first letter.
+    text = re.sub(rf"\b([Aa])n? {BLANK}", rf"\1(n) {BLANK}", text)
     return f'{_LEADS[option.kind]} "{text}"'
 
 
@@ -336,7 +365,7 @@ def _question(
         question = option.question or _cloze(c.sentence, option)
         if not key or key in answers or question is None or fold(question) in asked:
             continue
-        distractors = _distractors(option, c.sentence, pools)
+        distractors = _distractors(option, c.index, pools)
         if len(distractors) < 3:
             continue
         choices = distractors[:3]
@@ -357,7 +386,8 @@ def _question(
 
 def _score(c: _Candidate, focus: set[str], focus_kinds: set[str], hints: set[str]) -> float:
     tokens = words(c.sentence)
-    score = c.options[0].weight + 0.3 * min(len(c.options), 3)
+    rich = sum(o.weight > _FALLBACK_WEIGHT for o in c.options)
+    score = c.options[0].weight + 0.3 * min(rich, 3)
     if len(tokens) > _LONG_WORDS or len(tokens) < 7:
         score -= 1.0
     if fold(tokens[0]) in _CONTEXT_STARTS:
@@ -386,32 +416,39 @@ def offline_quiz(
     their words. Returns `{"questions": []}` when the material states nothing usable.
     """
     limit = min(question_count, MAX_QUESTIONS)
-    sentences = list({fold(s): s for s in reversed(material_sentences(material))}.values())[::-1]
+    unique: dict[str, str] = {}
+    for sentence in material_sentences(material):
+        unique.setdefault(fold(sentence), sentence)
+    sentences = list(unique.values())
     if limit < 1 or not sentences:
         return {"questions": []}
     terms = key_terms(sentences)
-    pools = _Pools(subjects=_subjects(set(content_words(" ".join(sentences)))))
+    pools = _Pools(sentences)
     for term in terms:
-        pools.terms.setdefault(term.kind, []).append(term.text)
-    known_kinds = {
-        fold(t.text): t.kind for t in terms[:200] if t.kind != "unit" and len(t.text) > 2
+        if len(pools.terms.setdefault(term.kind, [])) < _POOL_SIZE:
+            pools.terms[term.kind].append(term.text)
+    known_terms = {
+        fold(t.text): t for t in terms[:_KNOWN_SIZE] if t.kind != "unit" and len(t.text) > 2
     }
     known = None
-    if known_kinds:
-        alternatives = "|".join(re.escape(t) for t in sorted(known_kinds, key=len, reverse=True))
+    if known_terms:
+        alternatives = "|".join(re.escape(t) for t in sorted(known_terms, key=len, reverse=True))
         known = re.compile(rf"(?<![\w'’])(?:{alternatives})(?!\w)", re.IGNORECASE)
     candidates: list[_Candidate] = []
     for index, sentence in enumerate(sentences):
+        mentions = list(known.finditer(sentence)) if known else []
+        for m in mentions:
+            pools.places.setdefault(fold(m.group()), []).append(index)
         for q in find_quantities(sentence):
             pools.quantities.setdefault(q.unit_key, []).append(q)
             if q.unit_kind == "word":
                 pools.terms.setdefault("unit", []).append(q.unit)
         if (
-            len(words(sentence)) >= _MIN_WORDS
+            _MIN_WORDS <= len(words(sentence)) <= _MAX_WORDS
             and not sentence.endswith("?")
             and BLANK not in sentence
         ):
-            options = _options(sentence, known, known_kinds)
+            options = _options(sentence, mentions, known_terms)
             if options:
                 candidates.append(_Candidate(index, sentence, options))
     focus = _steering_free(instructions)

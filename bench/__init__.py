@@ -1,0 +1,1 @@
+"""stemgraph's benchmark suite: `python -m bench` (see `bench/__main__.py`)."""

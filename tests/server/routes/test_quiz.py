@@ -1,0 +1,180 @@
+"""`POST /v1/quiz/generate`: JSON and SSE over a real socket."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+
+import httpx
+
+from server.settings import ProviderName
+from tests.server.conftest import API_KEY, Api, Serve
+from tests.server.test_app import assert_error
+from tests.sse import iter_events
+from tools.models.fakes import ScriptedChatModel, TrickleChatModel
+from tools.models.providers import ChatProvider
+from tools.payloads.quiz import validate_quiz
+from tools.store.seed import DEMO_CLASS_ID
+
+MATERIAL = (
+    "A force is a push or a pull. The SI unit of force is the newton. "
+    "Weight is the force of gravity acting on a mass. Friction opposes motion between surfaces. "
+    "The SI unit of energy is the joule. Power is measured in watts."
+)
+BODY = {
+    "class_title": "Physics",
+    "question_count": 3,
+    "instructions": "",
+    "blueprint_context": "",
+    "material_context": MATERIAL,
+}
+GOOD = {
+    "questions": [
+        {
+            "question": "What is the SI unit of force?",
+            "choices": ["joule", "newton", "watt", "pascal"],
+            "answer": "newton",
+            "explanation": "The material says the SI unit of force is the newton.",
+        }
+    ]
+}
+BAD = {
+    "questions": [
+        {"question": "Q?", "choices": ["a", "a", "b", "c"], "answer": "z", "explanation": "x"}
+    ]
+}
+
+
+def only(model: object) -> object:
+    def providers(
+        order: Sequence[ProviderName], temperature: float | None, max_tokens: int | None
+    ) -> list[ChatProvider]:
+        return [ChatProvider("openai", "fake-model", model)]  # type: ignore[arg-type]
+
+    return providers
+
+
+def stream(api: Api, body: dict[str, object], **kwargs: object) -> tuple[list, list[str]]:
+    pings: list[str] = []
+    headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
+    with api.client.stream(
+        "POST", api.url + "/v1/quiz/generate", json=body, headers=headers
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = list(iter_events(response, pings=pings))
+    return events, pings
+
+
+def test_json_quiz_from_material_is_valid_and_grounded(api: Api) -> None:
+    response = api.post("/v1/quiz/generate", BODY)
+    assert response.status_code == 200, response.text
+    envelope = response.json()
+    assert envelope["ok"] is True and envelope["error"] is None
+    data = envelope["data"]
+    assert set(data) == {"payload", "provider", "model", "usage", "latency_ms"}
+    assert data["provider"] == "offline"
+    assert validate_quiz(data["payload"], question_count=3) == []
+    for question in data["payload"]["questions"]:
+        assert question["answer"].casefold() in MATERIAL.casefold()
+
+
+def test_quiz_from_the_class_materials_by_class_id(api: Api) -> None:
+    body = {
+        **BODY,
+        "material_context": None,
+        "class_id": DEMO_CLASS_ID,
+        "instructions": "sound waves and frequency",
+    }
+    response = api.post("/v1/quiz/generate", body)
+    assert response.status_code == 200, response.text
+    payload = response.json()["data"]["payload"]
+    assert validate_quiz(payload, question_count=3) == []
+    assert any("Source" not in q["question"] for q in payload["questions"])
+
+
+def test_needs_material_or_a_class(api: Api) -> None:
+    body = {**BODY, "material_context": "   "}
+    assert_error(api.post("/v1/quiz/generate", body), 422, "validation_error")
+
+
+def test_invalid_model_output_is_repaired_with_the_errors(serve: Serve) -> None:
+    model = ScriptedChatModel.replying(json.dumps(BAD), "not json at all", json.dumps(GOOD))
+    with serve(chat=only(model)) as api:
+        response = api.post("/v1/quiz/generate", BODY)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert data["payload"] == GOOD
+    assert data["provider"] == "openai" and data["model"] == "fake-model"
+    assert len(model.prompts) == 3
+    repair_prompt = model.prompts[1][-1].text
+    assert "choices must be distinct" in repair_prompt
+
+
+def test_unrepairable_output_is_a_502_quiz_error(serve: Serve) -> None:
+    model = ScriptedChatModel.replying(*[json.dumps(BAD)] * 3)
+    with serve(chat=only(model)) as api:
+        assert_error(api.post("/v1/quiz/generate", BODY), 502, "quiz_error")
+    assert len(model.prompts) == 3
+
+
+def test_sse_follows_the_langgraph_framing(serve: Serve) -> None:
+    with serve() as api:
+        json_data = api.post("/v1/quiz/generate", BODY).json()["data"]
+        events, _ = stream(api, BODY)
+    names = [event.event for event in events]
+    assert names[0] == "metadata" and names[-1] == "values"
+    run_id = events[0].data["run_id"]
+    assert all(event.id == f"{run_id}:{n}" for n, event in enumerate(events, start=1))
+    assert "updates" in names and "custom" in names and "messages" in names
+    stages = [e.data["stage"] for e in events if e.event == "custom"]
+    assert stages[0] == "context" and stages[-1] == "done"
+    chunk, metadata = next(e.data for e in events if e.event == "messages")
+    assert chunk["type"] == "AIMessageChunk" and metadata["langgraph_node"] == "generate"
+    streamed = "".join(e.data[0]["content"] for e in events if e.event == "messages")
+    final = events[-1].data
+    assert json.loads(streamed) == final["payload"]
+    # The offline engine is deterministic: the stream's final data equals the JSON route's.
+    assert final["payload"] == json_data["payload"]
+    assert set(final) == set(json_data)
+
+
+def test_sse_reports_failures_as_error_events(serve: Serve) -> None:
+    model = ScriptedChatModel.replying(*[json.dumps(BAD)] * 3)
+    with serve(chat=only(model)) as api:
+        events, _ = stream(api, BODY)
+    assert events[0].event == "metadata"
+    assert events[-1].event == "error"
+    assert events[-1].data["code"] == "quiz_error"
+    assert events[-1].data["message"]
+    assert "values" not in [e.event for e in events]
+
+
+def test_sse_pings_keep_a_slow_stream_alive(serve: Serve) -> None:
+    model = TrickleChatModel(reply=json.dumps(GOOD), token_delay_s=0.12)
+    with serve(chat=only(model), sse_ping_seconds=0.2) as api:
+        events, pings = stream(api, BODY)
+    assert events[-1].event == "values"
+    assert pings, "no ping comment arrived during a multi-second stream"
+
+
+def test_client_disconnect_cancels_the_run(serve: Serve) -> None:
+    model = TrickleChatModel(reply=json.dumps(GOOD) + " " + "pad " * 200, token_delay_s=0.05)
+    with serve(chat=only(model)) as api:
+        headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
+        with (
+            httpx.Client(timeout=10) as client,
+            client.stream(
+                "POST", api.url + "/v1/quiz/generate", json=BODY, headers=headers
+            ) as response,
+        ):
+            for event in iter_events(response):
+                if event.event == "messages":
+                    break
+        deadline = time.monotonic() + 5
+        while not model.cancelled and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert model.cancelled, "the model kept generating after the client left"
+        assert not model.finished
+        assert model.tokens_sent < 100

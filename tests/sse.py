@@ -1,0 +1,40 @@
+"""Reading a text/event-stream response the way an EventSource client does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Event:
+    event: str
+    data: Any
+    id: str | None
+
+
+def iter_events(response: httpx.Response, *, pings: list[str] | None = None) -> Iterator[Event]:
+    """Events as they arrive; comment lines (pings) are collected into `pings` when given."""
+    name, data, event_id = "message", [], None
+    for line in response.iter_lines():
+        if line.startswith(":"):
+            if pings is not None:
+                pings.append(line)
+            continue
+        if not line:
+            if data:
+                yield Event(name, json.loads("\n".join(data)), event_id)
+            name, data, event_id = "message", [], None
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            name = value
+        elif field == "data":
+            data.append(value)
+        elif field == "id":
+            event_id = value
