@@ -44,6 +44,12 @@ def _blocks(text: str) -> list[tuple[str | None, str]]:
     return blocks
 
 
+def _word_boundary(text: str, at: int) -> int:
+    """The last space before `at` (so words stay whole), or `at` when there is none."""
+    space = text.rfind(" ", 0, at)
+    return space + 1 if space > at // 2 else at
+
+
 def _split_long(paragraph: str, limit: int) -> list[str]:
     """Break a paragraph longer than `limit` tokens at sentence ends (or hard, as a last resort)."""
     if estimate_tokens(paragraph) <= limit:
@@ -52,10 +58,14 @@ def _split_long(paragraph: str, limit: int) -> list[str]:
     pieces: list[str] = []
     current = ""
     for sentence in sentences:
+        if estimate_tokens(sentence) > limit and current:
+            # Keep reading order: what came before the oversized sentence goes out first.
+            pieces.append(current)
+            current = ""
         while estimate_tokens(sentence) > limit:
-            cut = limit * 4
-            pieces.append(sentence[:cut])
-            sentence = sentence[cut:]
+            cut = _word_boundary(sentence, limit * 4)
+            pieces.append(sentence[:cut].rstrip())
+            sentence = sentence[cut:].lstrip()
         candidate = f"{current} {sentence}".strip()
         if current and estimate_tokens(candidate) > limit:
             pieces.append(current)
@@ -89,8 +99,11 @@ def chunk_text(
             current = []
         if current and estimate_tokens("\n\n".join([*current, piece])) > chunk_tokens:
             emit()
-            tail = current[-1][-overlap_tokens * 4 :]
-            current = [tail] if overlap_tokens and estimate_tokens(tail) < chunk_tokens // 2 else []
+            tail = current[-1][-overlap_tokens * 4 :] if overlap_tokens else ""
+            tail = tail[tail.find(" ") + 1 :] if " " in tail else tail
+            # The overlap is a courtesy: drop it when it would push the next chunk over the limit.
+            fits = estimate_tokens(f"{tail}\n\n{piece}") <= chunk_tokens
+            current = [tail] if tail and fits else []
         current_section = section
         current.append(piece)
     if current:

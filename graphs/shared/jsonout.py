@@ -7,23 +7,40 @@ import re
 from typing import Any
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+_MAX_STARTS = 64
+
+
+def _first_object(text: str) -> dict[str, Any] | None:
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    tries = 0
+    # Prose before the object may hold braces of its own (LaTeX such as x^{2}); try each one.
+    while start >= 0 and tries < _MAX_STARTS:
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            value = None
+        if isinstance(value, dict):
+            return value
+        start = text.find("{", start + 1)
+        tries += 1
+    return None
 
 
 def parse_json_object(text: str) -> dict[str, Any] | None:
-    """The first JSON object in `text` (bare, fenced, or surrounded by prose), else None."""
-    candidates = [text.strip(), *(m.group(1).strip() for m in _FENCE.finditer(text))]
-    start = text.find("{")
-    if start >= 0:
-        candidates.append(text[start:])
-    decoder = json.JSONDecoder()
-    for candidate in candidates:
-        brace = candidate.find("{")
-        if brace < 0:
-            continue
-        try:
-            value, _ = decoder.raw_decode(candidate[brace:])
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            return value
+    """The first JSON object in `text` (bare, fenced, or surrounded by prose), else None.
+
+    A reply that is a JSON array is not an object, even when the array holds objects.
+    """
+    for block in [m.group(1).strip() for m in _FENCE.finditer(text)] + [text.strip()]:
+        if block.startswith("["):
+            try:
+                json.loads(block)
+            except json.JSONDecodeError:
+                pass
+            else:
+                return None
+        found = _first_object(block)
+        if found is not None:
+            return found
     return None

@@ -178,14 +178,6 @@ def test_a_long_paragraph_is_split_at_sentence_ends() -> None:
         assert chunk.content.endswith(".")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "tools/chunking.py _split_long (lines 55-58): a sentence longer than the limit is hard-cut"
-        " and its pieces are appended to `pieces` before the pending `current` text is flushed,"
-        " so earlier sentences of the paragraph move after the first cut piece"
-    ),
-)
 def test_a_long_sentence_after_a_short_one_keeps_reading_order() -> None:
     text = "Intro sentence comes first. " + " ".join(f"w{i}" for i in range(2000))
     chunks = chunk_text(text)

@@ -39,7 +39,8 @@ def resolve_order(
     """The fallback order: the caller's list (or the default), with the default provider first."""
     order = list(dict.fromkeys(provider_order or PROVIDER_NAMES))
     first = default_provider or settings.ai_provider_default
-    if first:
+    # The default reorders the caller's list; it never adds a provider the caller left out.
+    if first and first in order:
         order = [first, *(name for name in order if name != first)]
     return order
 

@@ -167,6 +167,20 @@ def split_sentences(paragraph: str) -> list[str]:
     return sentences
 
 
+_LIGHT_MARKER = re.compile(r"^(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s?)")
+_LIGHT_INLINE = re.compile(r"\*\*|__|`")
+
+
+def light_clean(text: str) -> str:
+    """`normalise_text` minus one heading/list/quote marker per line and `**`, `__`, backticks.
+
+    This is how a grader is expected to read the material when it looks for a quoted sentence;
+    a sentence of `clean_material` found in it (after `fold`) can be quoted safely.
+    """
+    lines = normalise_text(text).split("\n")
+    return "\n".join(_LIGHT_INLINE.sub("", _LIGHT_MARKER.sub("", line)) for line in lines)
+
+
 def material_sentences(text: str) -> list[str]:
     """Clean `text` and split every paragraph into sentences (slices of `clean_material`)."""
     return [s for paragraph in clean_material(text).split("\n") for s in split_sentences(paragraph)]

@@ -23,6 +23,7 @@ from tools.offline.extract import (
     find_quantities,
     find_terms,
     key_terms,
+    light_clean,
     looks_like_noun,
     lower_first,
     material_sentences,
@@ -164,6 +165,11 @@ def _norm(text: str) -> str:
     return " ".join(stem(t) for t in tokens if t not in {"the", "a", "an"})
 
 
+def _loose(text: str) -> str:
+    """`_norm` that also drops any final "s", so "alkali" meets "alkalis" (stem keeps "-is")."""
+    return " ".join(token.removesuffix("s") for token in _norm(text).split())
+
+
 def _shape(answer: str, other: str) -> float:
     """How unlike `answer` a candidate looks: word count, length, possessive and head noun."""
     a, b = answer.split(), other.split()
@@ -274,11 +280,11 @@ def _distractors(option: _Option, index: int, pools: _Pools) -> list[str]:
         candidates = sorted(dict.fromkeys(others), key=lambda t: _hash(q.text, t)) + _perturbed(q)
     else:
         candidates = _term_candidates(option.kind, option.answer, index, pools)
-    padded, folded, answer = f" {_norm(sentence)} ", fold(sentence), _norm(option.answer)
+    padded, folded, answer = f" {_loose(sentence)} ", fold(sentence), _loose(option.answer)
     chosen: list[str] = []
     seen: set[str] = set()
     for candidate in candidates:
-        key = _norm(candidate)
+        key = _loose(candidate)
         # Reject anything that could also be right: in the sentence, or overlapping the answer.
         if not key or key in seen or key in answer or answer in key or f" {key} " in padded:
             continue
@@ -374,7 +380,7 @@ def _question(
             "question": question,
             "choices": choices,
             "answer": option.answer,
-            "explanation": f'The material states: "{c.sentence}"',
+            "explanation": _explanation(c.sentence),
         }
         if validate_quiz({"questions": [item]}, question_count=1):
             continue
@@ -384,14 +390,21 @@ def _question(
     return None
 
 
+def _explanation(sentence: str) -> str:
+    # A straight double quote inside would end the quotation early; curly quotes still delimit it.
+    if '"' in sentence and "“" not in sentence and "”" not in sentence:
+        return f"The material states: “{sentence}”"
+    return f'The material states: "{sentence}"'
+
+
 def _score(c: _Candidate, focus: set[str], focus_kinds: set[str], hints: set[str]) -> float:
     tokens = words(c.sentence)
     rich = sum(o.weight > _FALLBACK_WEIGHT for o in c.options)
     score = c.options[0].weight + 0.3 * min(rich, 3)
     if len(tokens) > _LONG_WORDS or len(tokens) < 7:
         score -= 1.0
-    if fold(tokens[0]) in _CONTEXT_STARTS:
-        score -= 1.5  # "It is ..." needs the previous sentence to make sense
+    if fold(tokens[0]) in _CONTEXT_STARTS or c.sentence[:1].islower():
+        score -= 1.5  # "It is ..." or a chunk cut mid-sentence needs the text before it
     stems = set(content_words(c.sentence))
     kinds = {o.kind for o in c.options} | {
         "unit" for o in c.options if o.quantity and o.quantity.unit
@@ -464,10 +477,19 @@ def offline_quiz(
     answers: set[str] = set()
     asked: set[str] = set()
     chosen: list[tuple[int, dict[str, Any]]] = []
+    reference: str | None = None
+    checked: set[int] = set()
     while candidates and len(chosen) < limit:
         # Each question already taken from a stretch of the material makes that stretch less
         # attractive, which spreads questions without overriding the teacher's focus.
         best = max(candidates, key=lambda c: (c.score - 1.5 * hits[bucket(c)], -c.index))
+        if best.index not in checked:
+            # Prefer quotes a grader finds verbatim (no italics or links removed, no inner '"').
+            checked.add(best.index)
+            reference = reference if reference is not None else fold(light_clean(material))
+            if '"' in best.sentence or fold(best.sentence) not in reference:
+                best.score -= 4.0
+                continue
         candidates.remove(best)
         item = _question(best, pools, answers, asked)
         if item is not None:

@@ -58,13 +58,20 @@ class PostgresStore(SqlStore):
         """Connect, create `schema` when given, and apply pending migrations."""
         if schema:
             async with await AsyncConnection.connect(url, autocommit=True) as conn:
+                # IF NOT EXISTS still races between two creators; take the migration lock first.
+                await conn.execute("SELECT pg_advisory_lock(hashtext('stemgraph_migrations'))")
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                await conn.execute("SELECT pg_advisory_unlock(hashtext('stemgraph_migrations'))")
         pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
             url, min_size=1, max_size=max_size, kwargs=connection_kwargs(schema), open=False
         )
         await pool.open(wait=True)
         store = cls(pool)
-        await store.migrate()
+        try:
+            await store.migrate()
+        except BaseException:
+            await pool.close()
+            raise
         return store
 
     async def close(self) -> None:

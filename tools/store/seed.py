@@ -20,7 +20,7 @@ DEMO_SANDBOX_ID: Final = "55555555-5555-4555-8555-555555555555"
 
 async def seed_demo(store: Store) -> bool:
     """Create the demo class with its people and materials; returns False when already there."""
-    from tools.store.demo_materials import DEMO_MATERIALS
+    from tools.store.demo_materials import DEMO_CLASS_NAME, DEMO_MATERIALS
 
     if await store.get_class(DEMO_CLASS_ID) is not None:
         return False
@@ -31,7 +31,7 @@ async def seed_demo(store: Store) -> bool:
     await store.create_class(
         class_id=DEMO_CLASS_ID,
         owner_id=DEMO_TEACHER_ID,
-        title="Physics & Chemistry 101",
+        title=DEMO_CLASS_NAME,
         subject="Physical science",
         level="Secondary",
         description="A demo class seeded by stemgraph's embedded default.",

@@ -178,3 +178,22 @@ def test_client_disconnect_cancels_the_run(serve: Serve) -> None:
         assert model.cancelled, "the model kept generating after the client left"
         assert not model.finished
         assert model.tokens_sent < 100
+
+
+def test_the_langgraph_sdk_decoder_reads_the_stream(api: Api) -> None:
+    from langgraph_sdk.sse import SSEDecoder, iter_lines_raw
+
+    decoder = SSEDecoder()
+    parts = []
+    headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
+    with api.client.stream(
+        "POST", api.url + "/v1/quiz/generate", json=BODY, headers=headers
+    ) as response:
+        for line in iter_lines_raw(response):
+            part = decoder.decode(bytes(line).rstrip(b"\n"))
+            if part is not None:
+                parts.append(part)
+    assert parts[0].event == "metadata" and "run_id" in parts[0].data
+    assert parts[-1].event == "values"
+    assert validate_quiz(parts[-1].data["payload"], question_count=3) == []
+    assert decoder.last_event_id == parts[-1].id

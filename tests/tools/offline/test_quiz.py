@@ -71,13 +71,13 @@ of the other two sides.
 
 MATERIALS = {"physics": PHYSICS, "chemistry": CHEMISTRY, "biology": BIOLOGY, "maths": MATHS}
 EVERYTHING = "\n\n".join(MATERIALS.values())
-QUOTE = re.compile(r'^The material states: "(.*)"$', re.DOTALL)
+QUOTE = re.compile(r'^The material states: (?:"(.*)"|“(.*)”)$', re.DOTALL)
 
 
 def quoted(item: dict[str, Any]) -> str:
     match = QUOTE.match(item["explanation"])
     assert match, item["explanation"]
-    return match.group(1)
+    return str(match.group(1) or match.group(2))
 
 
 def mentions(text: str, phrase: str) -> bool:
