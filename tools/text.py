@@ -8,8 +8,7 @@ import unicodedata
 # Zero-width and bidi controls, the BOM, and the Unicode "tag" block (U+E0000-U+E007F) can smuggle
 # instructions past a reader; none of them carry meaning in class materials.
 _INVISIBLE = re.compile(
-    "[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\u00ad"
-    "\U000e0000-\U000e007f]"
+    "[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\u00ad\U000e0000-\U000e007f]"
 )
 _SPACE_RUN = re.compile(r"[ \t\f\v]+")
 
