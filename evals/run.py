@@ -1,6 +1,6 @@
 """Run an eval suite and gate on its thresholds.
 
-    python -m evals.run [--suite quiz] [--out evals/out/scorecard.json]
+    python -m evals.run [--suite quiz|...|all] [--out evals/out/<suite>.json]
                         [--thresholds evals/thresholds.json] [--concurrency 4]
                         [--timeout 180] [--limit N]
 
@@ -34,7 +34,7 @@ from evals.scorers.quiz import QUIZ_SCORERS
 EVALS_DIR: Final = Path(__file__).resolve().parent
 DATASETS_DIR: Final = EVALS_DIR / "datasets"
 DEFAULT_THRESHOLDS: Final = EVALS_DIR / "thresholds.json"
-DEFAULT_OUT: Final = Path("evals/out/scorecard.json")
+DEFAULT_OUT_DIR: Final = Path("evals/out")
 PRINTED_FAILURES: Final = 5
 
 Target = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -63,7 +63,43 @@ def _quiz_suite() -> Suite:
     )
 
 
-SUITES: Final[Mapping[str, Callable[[], Suite]]] = {"quiz": _quiz_suite}
+def _chat_suite(name: str, scorers_name: str) -> Callable[[], Suite]:
+    def build() -> Suite:
+        from evals.scorers import chat
+        from evals.targets import chat_target
+
+        return Suite(
+            name=name,
+            dataset=DATASETS_DIR / f"{name}.jsonl",
+            target=chat_target,
+            scorers=getattr(chat, scorers_name),
+        )
+
+    return build
+
+
+def _compaction_suite() -> Suite:
+    from evals.scorers.compaction import COMPACTION_SCORERS
+    from evals.targets import compaction_target
+
+    def lift(scorer: Callable[[Any, Any], Score]) -> Scorer:
+        # The target returns the replayed conversation; each scorer judges that replay.
+        return lambda row, replayed: scorer(replayed["case"], replayed["steps"])
+
+    return Suite(
+        name="chat_compaction",
+        dataset=DATASETS_DIR / "chat_compaction_suite.jsonl",
+        target=compaction_target,
+        scorers={name: lift(scorer) for name, scorer in COMPACTION_SCORERS.items()},
+    )
+
+
+SUITES: Final[Mapping[str, Callable[[], Suite]]] = {
+    "quiz": _quiz_suite,
+    "chat_grounded": _chat_suite("chat_grounded", "GROUNDED_SCORERS"),
+    "chat_safety": _chat_suite("chat_safety", "SAFETY_SCORERS"),
+    "chat_compaction": _compaction_suite,
+}
 """Suite factories by name; a factory builds its suite only when that suite is run."""
 
 
@@ -269,9 +305,14 @@ def _parser(suite_names: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m evals.run", description="Run an eval suite and check its thresholds."
     )
-    parser.add_argument("--suite", choices=suite_names, default="quiz", help="default: quiz")
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"scorecard path (default: {DEFAULT_OUT})"
+        "--suite", choices=[*suite_names, "all"], default="all", help="default: all suites"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"scorecard path for one suite (default: {DEFAULT_OUT_DIR}/<suite>.json)",
     )
     parser.add_argument(
         "--thresholds",
@@ -289,18 +330,17 @@ def _parser(suite_names: Sequence[str]) -> argparse.ArgumentParser:
     return parser
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    suites: Mapping[str, Callable[[], Suite]] | None = None,
-) -> int:
-    """Run one suite from the command line; returns the exit status (0 pass, 1 fail, 2 error)."""
-    registry = SUITES if suites is None else suites
-    args = _parser(sorted(registry)).parse_args(argv)
+def _scorecard_path(out: Path | None, suite: str, several: bool) -> Path:
+    if out is None:
+        return DEFAULT_OUT_DIR / f"{suite}.json"
+    return out.parent / f"{suite}.json" if several else out
+
+
+def _run_suite(name: str, factory: Callable[[], Suite], args: argparse.Namespace, out: Path) -> int:
     try:
-        suite = registry[args.suite]()
+        suite = factory()
     except ImportError as exc:
-        print(f"evals: cannot load the {args.suite!r} suite: {exc}", file=sys.stderr)
+        print(f"evals: cannot load the {name!r} suite: {exc}", file=sys.stderr)
         return 2
     try:
         cases = load_dataset(suite.dataset)
@@ -315,10 +355,26 @@ def main(
         run_cases(suite, cases, concurrency=args.concurrency, timeout=args.timeout)
     )
     scorecard = build_scorecard(suite, results, thresholds, time.perf_counter() - started)
-    write_scorecard(scorecard, args.out)
+    write_scorecard(scorecard, out)
     print(format_report(scorecard))
-    print(f"scorecard written to {args.out}")
+    print(f"scorecard written to {out}\n")
     return 0 if scorecard["passed"] else 1
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    suites: Mapping[str, Callable[[], Suite]] | None = None,
+) -> int:
+    """Run one suite (or all); returns the exit status (0 pass, 1 a suite failed, 2 error)."""
+    registry = SUITES if suites is None else suites
+    args = _parser(sorted(registry)).parse_args(argv)
+    names = sorted(registry) if args.suite == "all" else [args.suite]
+    statuses = [
+        _run_suite(name, registry[name], args, _scorecard_path(args.out, name, len(names) > 1))
+        for name in names
+    ]
+    return max(statuses)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from graphs.canvas import graph as canvas_graph
+from graphs.chat import graph as chat_graph
 from graphs.quiz import graph as quiz_graph
 from server.auth.tokens import TokenVerifier
 from server.checkpoints import open_checkpointer
@@ -25,7 +27,7 @@ from server.middleware.access_log import AccessLogMiddleware
 from server.middleware.body_limit import BodyLimitMiddleware
 from server.middleware.errors import ErrorEnvelopeMiddleware
 from server.middleware.request_id import RequestIdMiddleware
-from server.routes import health, llm, quiz
+from server.routes import chat, health, llm, quiz, workspace
 from server.settings import ProviderName, Settings
 from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory, Graphs
 from tools.models.offline import EMBEDDING_DIMENSIONS
@@ -99,7 +101,13 @@ def create_app(
                     settings=settings,
                     store=store,
                     verifier=verifier,
-                    graphs=Graphs(quiz=quiz_graph.copy(update={"checkpointer": saver})),
+                    graphs=Graphs(
+                        quiz=quiz_graph,
+                        chat=chat_graph.copy(update={"checkpointer": saver}),
+                        chat_oneshot=chat_graph,
+                        canvas=canvas_graph,
+                    ),
+                    checkpointer=saver,
                     chat_providers=chat_provider_factory or default_chat,
                     embedding_providers=embedding_provider_factory or default_embeddings,
                 )
@@ -120,6 +128,17 @@ def create_app(
             Route("/v1/llm/generate", llm.generate, methods=["POST"]),
             Route("/v1/llm/embeddings", llm.embeddings, methods=["POST"]),
             Route("/v1/quiz/generate", quiz.generate, methods=["POST"]),
+            Route("/v1/chat/generate", chat.generate, methods=["POST"]),
+            Route("/v1/chat/canvas", chat.canvas, methods=["POST"]),
+            Route("/v1/chat/workspace/participants", workspace.participants, methods=["POST"]),
+            Route("/v1/chat/workspace/sessions/list", workspace.list_sessions, methods=["POST"]),
+            Route("/v1/chat/workspace/sessions/create", workspace.create_session, methods=["POST"]),
+            Route("/v1/chat/workspace/sessions/rename", workspace.rename_session, methods=["POST"]),
+            Route(
+                "/v1/chat/workspace/sessions/archive", workspace.archive_session, methods=["POST"]
+            ),
+            Route("/v1/chat/workspace/messages/list", workspace.list_messages, methods=["POST"]),
+            Route("/v1/chat/workspace/messages/send", workspace.send_message, methods=["POST"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

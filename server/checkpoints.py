@@ -45,3 +45,26 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
         saver_sqlite = AsyncSqliteSaver(conn)
         await saver_sqlite.setup()
         yield saver_sqlite
+
+
+async def prune_thread(saver: BaseCheckpointSaver[Any], thread_id: str) -> None:
+    """Keep only the thread's latest checkpoint: a session's history lives in the store, and
+    superseded checkpoints would otherwise grow with every turn."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    if not isinstance(saver, AsyncSqliteSaver):
+        await saver.aprune([thread_id], strategy="keep_latest")
+        return
+    async with saver.lock:
+        await saver.conn.execute(
+            "DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id"
+            " <> (SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = ?"
+            " AND checkpoint_ns = '')",
+            (thread_id, thread_id),
+        )
+        await saver.conn.execute(
+            "DELETE FROM writes WHERE thread_id = ? AND checkpoint_id NOT IN"
+            " (SELECT checkpoint_id FROM checkpoints WHERE thread_id = ?)",
+            (thread_id, thread_id),
+        )
+        await saver.conn.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -71,3 +71,86 @@ def parse_body(model: type[Model], raw: Any) -> Model:
         first = error.errors()[0]
         message = f"{_field_of(first)}: {first['msg']}."
         raise ApiError(422, "validation_error", message) from None
+
+
+ToolMode = Literal["off", "plan", "auto"]
+
+
+class ClassScoped(Body):
+    class_id: UUID
+    user_id: UUID
+    sandbox_id: UUID | None = None
+
+
+class ParticipantsBody(ClassScoped):
+    pass
+
+
+class SessionsListBody(ClassScoped):
+    owner_user_id: UUID | None = None
+
+
+class SessionCreateBody(ClassScoped):
+    title: str | None = Field(None, max_length=120)
+
+
+class SessionRenameBody(ClassScoped):
+    session_id: UUID
+    title: str = Field(min_length=1, max_length=120)
+
+
+class SessionArchiveBody(ClassScoped):
+    session_id: UUID
+
+
+class MessagesListBody(ClassScoped):
+    session_id: UUID
+    owner_user_id: UUID | None = None
+    before_cursor: str | None = Field(None, max_length=200)
+    limit: int | None = Field(None, ge=1, le=200)
+
+
+class ToolOptions(Body):
+    tool_mode: ToolMode = "off"
+    tool_catalog: list[Any] | None = None
+    orchestration_hints: dict[str, Any] | None = None
+    timeout_ms: TimeoutMs | None = None
+    max_tokens: int | None = Field(None, ge=1, le=16_000)
+
+
+class MessagesSendBody(ClassScoped, ToolOptions):
+    session_id: UUID
+    message: str = Field(min_length=1, max_length=1_200)
+
+
+class TranscriptItem(Body):
+    role: Literal["student", "assistant"]
+    message: str = Field(max_length=20_000)
+    created_at: str | None = None
+
+
+class ChatGenerateBody(ClassScoped, ToolOptions):
+    class_title: str = Field(min_length=1, max_length=200)
+    user_message: str = Field(min_length=1, max_length=8_000)
+    transcript: list[TranscriptItem] | None = Field(None, max_length=40)
+    blueprint_context: NullableText = ""
+    material_context: NullableText = ""
+    compacted_memory_context: str | None = Field(None, max_length=20_000)
+    assignment_instructions: str | None = Field(None, max_length=4_000)
+    purpose: str | None = Field(None, max_length=200)
+    session_id: str | None = None
+
+
+class CanvasHint(Body):
+    type: Literal["chart", "diagram", "wave", "vector"]
+    concept: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200)
+
+
+class CanvasBody(Body):
+    class_id: UUID
+    canvas_hint: CanvasHint
+    student_question: NullableText = Field("", max_length=500)
+    ai_answer: NullableText = Field("", max_length=2_000)
+    sandbox_id: UUID | None = None
+    timeout_ms: TimeoutMs | None = None

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from starlette.requests import HTTPConnection
 
@@ -23,7 +24,13 @@ EmbeddingProviderFactory = Callable[[Sequence[ProviderName]], list[EmbeddingProv
 
 @dataclass(frozen=True, slots=True)
 class Graphs:
+    """Compiled graphs. One-shot generations run without a checkpointer (nothing to resume,
+    and per-run checkpoints would only grow); workspace chat keeps one thread per session."""
+
     quiz: CompiledStateGraph[Any, Any, Any, Any]
+    chat: CompiledStateGraph[Any, Any, Any, Any]
+    chat_oneshot: CompiledStateGraph[Any, Any, Any, Any]
+    canvas: CompiledStateGraph[Any, Any, Any, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +39,7 @@ class AppState:
     store: Store
     verifier: TokenVerifier
     graphs: Graphs
+    checkpointer: BaseCheckpointSaver[Any]
     chat_providers: ChatProviderFactory
     embedding_providers: EmbeddingProviderFactory
 

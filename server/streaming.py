@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ import anyio
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import StreamMode
+from langgraph.types import Durability, StreamMode
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,17 +45,23 @@ class GraphRun:
     run_id: str
     error_code: str
     to_data: ToData
+    # Set when the graph has a checkpointer (LangGraph warns about durability without one).
+    durability: Durability | None = None
+    thread_id: str | None = None
+    # Runs after the run ends however it ends (lease release, checkpoint pruning).
+    cleanup: Callable[[], Awaitable[None]] | None = None
 
     @property
     def config(self) -> RunnableConfig:
-        return {"configurable": {"thread_id": self.run_id}, "run_id": uuid.UUID(self.run_id)}
+        thread_id = self.thread_id or self.run_id
+        return {"configurable": {"thread_id": thread_id}, "run_id": uuid.UUID(self.run_id)}
 
     def failure(self, error: Exception) -> ApiError:
         """The envelope error for a failed run (model/generation failures are 502s)."""
         if isinstance(error, ApiError):
             return error
         if isinstance(error, GenerationError):
-            return ApiError(502, self.error_code, str(error))
+            return ApiError(error.status, error.code or self.error_code, str(error))
         logger.exception("run failed", extra={"run_id": self.run_id}, exc_info=error)
         return ApiError(500, "internal_error", "Something went wrong on our side.")
 
@@ -64,10 +70,13 @@ async def run_json(request: Request, run: GraphRun) -> Response:
     """Run to completion and answer with the envelope."""
     try:
         result = await run.graph.ainvoke(
-            dict(run.input), run.config, context=run.context, durability="exit"
+            dict(run.input), run.config, context=run.context, durability=run.durability
         )
     except (GenerationError, ApiError) as error:
         raise run.failure(error) from None
+    finally:
+        if run.cleanup is not None:
+            await run.cleanup()
     return ok_response(request, run.to_data(result))
 
 
@@ -128,7 +137,7 @@ async def _produce(run: GraphRun, queue: asyncio.Queue[Any]) -> None:
             context=run.context,
             stream_mode=_STREAM_MODES,
             version="v2",
-            durability="exit",
+            durability=run.durability,
         ):
             await queue.put(part)
     except Exception as error:  # noqa: BLE001 - handed to the consumer, which reports it
@@ -174,6 +183,8 @@ async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerS
             producer.cancel()
         with anyio.CancelScope(shield=True):
             await asyncio.gather(producer, return_exceptions=True)
+            if run.cleanup is not None:
+                await run.cleanup()
 
 
 def sse_response(request: Request, run: GraphRun, *, ping_seconds: float) -> Response:

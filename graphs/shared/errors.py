@@ -2,4 +2,7 @@
 
 
 class GenerationError(Exception):
-    """The graph could not produce a valid result (the route answers 502 with its own code)."""
+    """The graph could not produce a valid result (by default a 502 with the route's code)."""
+
+    status: int = 502
+    code: str | None = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import TypedDict
 
 from tools.store.base import ChunkHit
 from tools.text import estimate_tokens, strip_invisible
@@ -38,3 +40,53 @@ def format_sources(hits: Sequence[ChunkHit]) -> str:
         header = f"Source {number} | {hit.material_title} | {hit.source_type} {hit.chunk_index + 1}"
         blocks.append(f"{header}\n{strip_invisible(hit.content)}")
     return "\n\n".join(blocks)
+
+
+class LabelledSource(TypedDict):
+    """One `Source N` block as prompts and the offline tutor see it."""
+
+    label: str
+    title: str
+    text: str
+
+
+_HEADER = re.compile(r"^\s*\[?Source\s+(\d+)\]?\s*(?:\|\s*(.*?))?\s*$", re.M)
+
+
+def labelled_sources(hits: Sequence[ChunkHit]) -> list[LabelledSource]:
+    """Retrieved chunks as numbered sources, in the order `format_sources` prints them."""
+    return [
+        LabelledSource(
+            label=f"Source {n}", title=hit.material_title, text=strip_invisible(hit.content)
+        )
+        for n, hit in enumerate(hits, start=1)
+    ]
+
+
+def parse_sources(context: str) -> list[LabelledSource]:
+    """Split a caller's `material_context` on its `Source N | title | …` headers.
+
+    Text without headers becomes a single `Source 1`, so every answer still has a label to cite.
+    """
+    text = strip_invisible(context)
+    headers = list(_HEADER.finditer(text))
+    if not headers:
+        return (
+            [LabelledSource(label="Source 1", title="Class material", text=text.strip())]
+            if (text.strip())
+            else []
+        )
+    sources: list[LabelledSource] = []
+    for i, header in enumerate(headers):
+        end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
+        body = text[header.end() : end].strip()
+        title = (header.group(2) or "").split("|")[0].strip() or f"Source {header.group(1)}"
+        if body:
+            sources.append(
+                LabelledSource(label=f"Source {int(header.group(1))}", title=title, text=body)
+            )
+    return sources
+
+
+def render_sources(sources: Sequence[LabelledSource]) -> str:
+    return "\n\n".join(f"{s['label']} | {s['title']}\n{s['text']}" for s in sources)

@@ -124,6 +124,30 @@ def _features(text: str) -> Counter[str]:
     return features
 
 
+def offline_sparse_embedding(
+    text: str, *, dimensions: int = EMBEDDING_DIMENSIONS
+) -> dict[int, float]:
+    """The non-zero entries of `offline_embedding(text)` (cheap to compare: few entries)."""
+    vector: dict[int, float] = {}
+    for feature, count in _features(text).items():
+        digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
+        bucket = int.from_bytes(digest[:4], "little") % dimensions
+        sign = 1.0 if digest[4] & 1 else -1.0
+        vector[bucket] = vector.get(bucket, 0.0) + sign * (1.0 + math.log(count))
+    norm = math.sqrt(sum(v * v for v in vector.values()))
+    if norm == 0.0:
+        # Text with no words still needs a valid, finite, non-zero vector for `vector(1536)`.
+        return {0: 1.0}
+    return {bucket: value / norm for bucket, value in vector.items() if value}
+
+
+def sparse_cosine(a: dict[int, float], b: dict[int, float]) -> float:
+    """Cosine similarity of two unit sparse vectors."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(value * b.get(bucket, 0.0) for bucket, value in a.items())
+
+
 def offline_embedding(text: str, *, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
     """A unit vector from signed feature hashing of words and word pairs.
 
@@ -131,14 +155,6 @@ def offline_embedding(text: str, *, dimensions: int = EMBEDDING_DIMENSIONS) -> l
     dense retrieval offline; the same text always gives the same vector.
     """
     vector = [0.0] * dimensions
-    for feature, count in _features(text).items():
-        digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
-        bucket = int.from_bytes(digest[:4], "little") % dimensions
-        sign = 1.0 if digest[4] & 1 else -1.0
-        vector[bucket] += sign * (1.0 + math.log(count))
-    norm = math.sqrt(sum(v * v for v in vector))
-    if norm == 0.0:
-        # Text with no words still needs a valid, finite, non-zero vector for `vector(1536)`.
-        vector[0] = 1.0
-        return vector
-    return [v / norm for v in vector]
+    for bucket, value in offline_sparse_embedding(text, dimensions=dimensions).items():
+        vector[bucket] = value
+    return vector

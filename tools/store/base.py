@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 AccountType = Literal["teacher", "student", "guest"]
 ClassRole = Literal["teacher", "student"]
@@ -56,6 +56,82 @@ class ChunkHit:
     score: float
 
 
+AuthorKind = Literal["student", "teacher", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSession:
+    id: str
+    class_id: str
+    owner_user_id: str
+    title: str
+    is_pinned: bool
+    archived_at: str | None
+    last_message_at: str | None
+    created_at: str
+    updated_at: str
+    sandbox_id: str | None = None
+
+    def as_wire(self) -> dict[str, object]:
+        """The contract's session object."""
+        return {
+            "id": self.id,
+            "class_id": self.class_id,
+            "owner_user_id": self.owner_user_id,
+            "title": self.title,
+            "is_pinned": self.is_pinned,
+            "archived_at": self.archived_at,
+            "last_message_at": self.last_message_at,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    id: str
+    session_id: str
+    class_id: str
+    author_user_id: str | None
+    author_kind: AuthorKind
+    content: str
+    created_at: str
+    citations: tuple[dict[str, str], ...] = ()
+    safety: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    latency_ms: int | None = None
+
+    def as_wire(self) -> dict[str, object]:
+        """The contract's message object."""
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "class_id": self.class_id,
+            "author_user_id": self.author_user_id,
+            "author_kind": self.author_kind,
+            "content": self.content,
+            "citations": [dict(c) for c in self.citations],
+            "safety": self.safety,
+            "provider": self.provider,
+            "model": self.model,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+            "latency_ms": self.latency_ms,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    user_id: str
+    display_name: str | None
+
+
 class Store(Protocol):
     """Persistence for classes, materials and their chunks (SQLite or Postgres)."""
 
@@ -101,8 +177,50 @@ class Store(Protocol):
 
     async def search_chunks(self, class_id: str, query: str, *, limit: int) -> list[ChunkHit]: ...
 
+    async def class_chunks(self, class_id: str, *, limit: int = 2000) -> list[ChunkHit]: ...
+
     async def upsert_sandbox(
         self, sandbox_id: str, owner_user_id: str, *, active: bool
     ) -> None: ...
 
     async def get_sandbox(self, sandbox_id: str) -> Sandbox | None: ...
+
+    async def list_students(self, class_id: str) -> list[Participant]: ...
+
+    async def publish_blueprint(
+        self, class_id: str, blueprint_id: str, payload: dict[str, Any]
+    ) -> None: ...
+
+    async def get_published_blueprint(self, class_id: str) -> dict[str, Any] | None: ...
+
+    async def create_session(
+        self,
+        *,
+        session_id: str,
+        class_id: str,
+        owner_user_id: str,
+        title: str,
+        sandbox_id: str | None = None,
+    ) -> ChatSession: ...
+
+    async def get_session(self, session_id: str) -> ChatSession | None: ...
+
+    async def list_sessions(
+        self, class_id: str, owner_user_id: str, *, limit: int = 100
+    ) -> list[ChatSession]: ...
+
+    async def rename_session(self, session_id: str, title: str) -> ChatSession | None: ...
+
+    async def archive_session(self, session_id: str) -> bool: ...
+
+    async def list_messages(
+        self, session_id: str, *, before: tuple[str, str] | None, limit: int
+    ) -> tuple[list[ChatMessage], bool]: ...
+
+    async def session_messages(self, session_id: str) -> list[ChatMessage]: ...
+
+    async def append_messages(self, session_id: str, messages: list[ChatMessage]) -> None: ...
+
+    async def acquire_session(self, session_id: str, *, hold_seconds: float) -> str | None: ...
+
+    async def release_session(self, session_id: str, token: str) -> None: ...

@@ -74,3 +74,51 @@ CREATE TABLE IF NOT EXISTS guest_sandboxes (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX IF NOT EXISTS guest_sandboxes_owner_idx ON guest_sandboxes (owner_user_id);
+
+CREATE TABLE IF NOT EXISTS class_blueprints (
+    id TEXT PRIMARY KEY,
+    class_id TEXT NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+    status TEXT NOT NULL CHECK (status IN ('draft', 'published', 'archived')),
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    published_at TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS class_blueprints_one_published
+    ON class_blueprints (class_id) WHERE status = 'published';
+
+CREATE TABLE IF NOT EXISTS chat_sessions (
+    id TEXT PRIMARY KEY,
+    class_id TEXT NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+    owner_user_id TEXT NOT NULL,
+    sandbox_id TEXT,
+    title TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 120),
+    is_pinned INTEGER NOT NULL DEFAULT 0,
+    archived_at TEXT,
+    last_message_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    busy_until TEXT
+);
+CREATE INDEX IF NOT EXISTS chat_sessions_listing
+    ON chat_sessions (class_id, owner_user_id, is_pinned DESC, last_message_at DESC)
+    WHERE archived_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS chat_messages (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES chat_sessions (id) ON DELETE CASCADE,
+    class_id TEXT NOT NULL,
+    author_user_id TEXT,
+    author_kind TEXT NOT NULL CHECK (author_kind IN ('student', 'teacher', 'assistant')),
+    content TEXT NOT NULL,
+    citations TEXT NOT NULL DEFAULT '[]',
+    safety TEXT CHECK (safety IN ('ok', 'refusal')),
+    provider TEXT,
+    model TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    total_tokens INTEGER,
+    latency_ms INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chat_messages_page
+    ON chat_messages (session_id, created_at DESC, id DESC);

@@ -6,6 +6,7 @@ from typing import Final
 
 from tools.chunking import chunk_text
 from tools.store.base import ChunkInput, Store
+from tools.store.demo_blueprint import DEMO_BLUEPRINT, DEMO_BLUEPRINT_ID
 
 DEMO_CLASS_ID: Final = "c1a55000-0000-4000-8000-000000000001"
 DEMO_JOIN_CODE: Final = "PHYS101"
@@ -39,6 +40,8 @@ async def seed_demo(store: Store) -> bool:
     )
     for student_id in DEMO_STUDENT_IDS:
         await store.enroll(DEMO_CLASS_ID, student_id, "student")
+    # The guest tries the product inside the demo class, from their own sandbox.
+    await store.enroll(DEMO_CLASS_ID, DEMO_GUEST_ID, "student")
     await store.upsert_sandbox(DEMO_SANDBOX_ID, DEMO_GUEST_ID, active=True)
     for material in DEMO_MATERIALS:
         chunks = [
@@ -52,4 +55,5 @@ async def seed_demo(store: Store) -> bool:
             source_type=material.source_type,
             chunks=chunks,
         )
+    await store.publish_blueprint(DEMO_CLASS_ID, DEMO_BLUEPRINT_ID, DEMO_BLUEPRINT)
     return True

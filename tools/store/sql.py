@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
+from tools.clock import normalise_iso, now_iso
 from tools.store.base import (
     AccountType,
+    ChatMessage,
+    ChatSession,
     ChunkHit,
     ChunkInput,
     ClassRecord,
     ClassRole,
+    Participant,
     Profile,
     Sandbox,
 )
@@ -193,18 +198,20 @@ class SqlStore:
                     " ORDER BY m.created_at, m.id, ch.chunk_index LIMIT :n",
                     {"c": class_id, "n": limit},
                 )
-        return [
-            ChunkHit(
-                material_id=str(row["material_id"]),
-                material_title=row["title"],
-                source_type=row["source_type"],
-                chunk_index=int(row["chunk_index"]),
-                section=row["section"],
-                content=row["content"],
-                score=float(row["score"]),
+        return [_hit(row) for row in rows]
+
+    async def class_chunks(self, class_id: str, *, limit: int = 2000) -> list[ChunkHit]:
+        """Every ready chunk of the class in reading order (for in-process dense scoring)."""
+        async with self.session() as db:
+            rows = await db.query(
+                "SELECT ch.material_id, m.title, m.source_type, ch.chunk_index, ch.section,"
+                " ch.content, 0.0 AS score FROM material_chunks ch"
+                " JOIN materials m ON m.id = ch.material_id"
+                " WHERE ch.class_id = :c AND m.status = 'ready'"
+                " ORDER BY m.created_at, m.id, ch.chunk_index LIMIT :n",
+                {"c": class_id, "n": limit},
             )
-            for row in rows
-        ]
+        return [_hit(row) for row in rows]
 
     async def upsert_sandbox(self, sandbox_id: str, owner_user_id: str, *, active: bool) -> None:
         async with self.transaction() as db:
@@ -225,6 +232,268 @@ class SqlStore:
             return None
         row = rows[0]
         return Sandbox(str(row["id"]), str(row["owner_user_id"]), row["status"] == "active")
+
+    async def list_students(self, class_id: str) -> list[Participant]:
+        async with self.session() as db:
+            rows = await db.query(
+                "SELECT e.user_id, p.display_name FROM enrollments e"
+                " LEFT JOIN profiles p ON p.id = e.user_id"
+                " WHERE e.class_id = :c AND e.role = 'student'"
+                " ORDER BY e.created_at, e.user_id",
+                {"c": class_id},
+            )
+        return [Participant(str(row["user_id"]), row["display_name"]) for row in rows]
+
+    async def publish_blueprint(
+        self, class_id: str, blueprint_id: str, payload: dict[str, Any]
+    ) -> None:
+        # Archive-then-insert in one transaction: readers see the old or the new, never none.
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE class_blueprints SET status = 'archived'"
+                " WHERE class_id = :c AND status = 'published'",
+                {"c": class_id},
+            )
+            await db.execute(
+                "INSERT INTO class_blueprints (id, class_id, status, payload, published_at)"
+                " VALUES (:id, :c, 'published', :payload, :now)",
+                {
+                    "id": blueprint_id,
+                    "c": class_id,
+                    "payload": json.dumps(payload),
+                    "now": now_iso(),
+                },
+            )
+
+    async def get_published_blueprint(self, class_id: str) -> dict[str, Any] | None:
+        async with self.session() as db:
+            rows = await db.query(
+                "SELECT payload FROM class_blueprints WHERE class_id = :c AND status = 'published'",
+                {"c": class_id},
+            )
+        if not rows:
+            return None
+        payload = rows[0]["payload"]
+        loaded = json.loads(payload) if isinstance(payload, str) else payload
+        return dict(loaded)
+
+    async def create_session(
+        self,
+        *,
+        session_id: str,
+        class_id: str,
+        owner_user_id: str,
+        title: str,
+        sandbox_id: str | None = None,
+    ) -> ChatSession:
+        now = now_iso()
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO chat_sessions (id, class_id, owner_user_id, sandbox_id, title,"
+                " created_at, updated_at) VALUES (:id, :c, :o, :sb, :t, :now, :now)",
+                {
+                    "id": session_id,
+                    "c": class_id,
+                    "o": owner_user_id,
+                    "sb": sandbox_id,
+                    "t": title,
+                    "now": now,
+                },
+            )
+        return ChatSession(
+            session_id, class_id, owner_user_id, title, False, None, None, now, now, sandbox_id
+        )
+
+    async def get_session(self, session_id: str) -> ChatSession | None:
+        async with self.session() as db:
+            rows = await db.query(
+                f"SELECT {_SESSION_COLUMNS} FROM chat_sessions WHERE id = :id", {"id": session_id}
+            )
+        return _session(rows[0]) if rows else None
+
+    async def list_sessions(
+        self, class_id: str, owner_user_id: str, *, limit: int = 100
+    ) -> list[ChatSession]:
+        async with self.session() as db:
+            rows = await db.query(
+                f"SELECT {_SESSION_COLUMNS} FROM chat_sessions"
+                " WHERE class_id = :c AND owner_user_id = :o AND archived_at IS NULL"
+                " ORDER BY is_pinned DESC, last_message_at DESC NULLS LAST, created_at DESC, id"
+                " LIMIT :n",
+                {"c": class_id, "o": owner_user_id, "n": limit},
+            )
+        return [_session(row) for row in rows]
+
+    async def rename_session(self, session_id: str, title: str) -> ChatSession | None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE chat_sessions SET title = :t, updated_at = :now WHERE id = :id",
+                {"t": title, "now": now_iso(), "id": session_id},
+            )
+            rows = await db.query(
+                f"SELECT {_SESSION_COLUMNS} FROM chat_sessions WHERE id = :id", {"id": session_id}
+            )
+        return _session(rows[0]) if rows else None
+
+    async def archive_session(self, session_id: str) -> bool:
+        """Hide the session from listings; its messages stay (nothing is deleted)."""
+        now = now_iso()
+        async with self.transaction() as db:
+            rows = await db.query(
+                "UPDATE chat_sessions SET archived_at = COALESCE(archived_at, :now),"
+                " updated_at = :now WHERE id = :id RETURNING id",
+                {"now": now, "id": session_id},
+            )
+        return bool(rows)
+
+    async def list_messages(
+        self, session_id: str, *, before: tuple[str, str] | None, limit: int
+    ) -> tuple[list[ChatMessage], bool]:
+        """One page, oldest first, of the messages strictly before the keyset `before`."""
+        params: dict[str, Any] = {"s": session_id, "n": limit + 1}
+        where = "session_id = :s"
+        if before is not None:
+            params.update(bt=before[0], bi=before[1])
+            where += " AND (created_at < :bt OR (created_at = :bt AND id < :bi))"
+        async with self.session() as db:
+            rows = await db.query(
+                f"SELECT {_MESSAGE_COLUMNS} FROM chat_messages WHERE {where}"
+                " ORDER BY created_at DESC, id DESC LIMIT :n",
+                params,
+            )
+        has_more = len(rows) > limit
+        page = [_message(row) for row in rows[:limit]]
+        page.reverse()
+        return page, has_more
+
+    async def session_messages(self, session_id: str) -> list[ChatMessage]:
+        async with self.session() as db:
+            rows = await db.query(
+                f"SELECT {_MESSAGE_COLUMNS} FROM chat_messages WHERE session_id = :s"
+                " ORDER BY created_at, id",
+                {"s": session_id},
+            )
+        return [_message(row) for row in rows]
+
+    async def append_messages(self, session_id: str, messages: list[ChatMessage]) -> None:
+        """Store an exchange and bump the session's activity, all or nothing."""
+        if not messages:
+            return
+        async with self.transaction() as db:
+            for m in messages:
+                await db.execute(
+                    f"INSERT INTO chat_messages ({_MESSAGE_COLUMNS}) VALUES (:id, :session_id,"
+                    " :class_id, :author_user_id, :author_kind, :content, :citations, :safety,"
+                    " :provider, :model, :prompt_tokens, :completion_tokens, :total_tokens,"
+                    " :latency_ms, :created_at)",
+                    {
+                        "id": m.id,
+                        "session_id": m.session_id,
+                        "class_id": m.class_id,
+                        "author_user_id": m.author_user_id,
+                        "author_kind": m.author_kind,
+                        "content": m.content,
+                        "citations": json.dumps([dict(c) for c in m.citations]),
+                        "safety": m.safety,
+                        "provider": m.provider,
+                        "model": m.model,
+                        "prompt_tokens": m.prompt_tokens,
+                        "completion_tokens": m.completion_tokens,
+                        "total_tokens": m.total_tokens,
+                        "latency_ms": m.latency_ms,
+                        "created_at": m.created_at,
+                    },
+                )
+            await db.execute(
+                "UPDATE chat_sessions SET last_message_at = :t, updated_at = :t WHERE id = :id",
+                {"t": messages[-1].created_at, "id": session_id},
+            )
+
+    async def acquire_session(self, session_id: str, *, hold_seconds: float) -> str | None:
+        """Take the session's send lease; None while another send holds it.
+
+        The lease is a row update, so it holds across server processes, and it expires by
+        itself if its holder dies.
+        """
+        until = now_iso(plus_seconds=hold_seconds)
+        async with self.transaction() as db:
+            rows = await db.query(
+                "UPDATE chat_sessions SET busy_until = :until"
+                " WHERE id = :id AND (busy_until IS NULL OR busy_until < :now) RETURNING id",
+                {"until": until, "now": now_iso(), "id": session_id},
+            )
+        return until if rows else None
+
+    async def release_session(self, session_id: str, token: str) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE chat_sessions SET busy_until = NULL WHERE id = :id AND busy_until = :t",
+                {"id": session_id, "t": token},
+            )
+
+
+_SESSION_COLUMNS = (
+    "id, class_id, owner_user_id, sandbox_id, title, is_pinned, archived_at, last_message_at,"
+    " created_at, updated_at"
+)
+_MESSAGE_COLUMNS = (
+    "id, session_id, class_id, author_user_id, author_kind, content, citations, safety, provider,"
+    " model, prompt_tokens, completion_tokens, total_tokens, latency_ms, created_at"
+)
+
+
+def _hit(row: Row) -> ChunkHit:
+    return ChunkHit(
+        material_id=str(row["material_id"]),
+        material_title=row["title"],
+        source_type=row["source_type"],
+        chunk_index=int(row["chunk_index"]),
+        section=row["section"],
+        content=row["content"],
+        score=float(row["score"]),
+    )
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _session(row: Row) -> ChatSession:
+    return ChatSession(
+        id=str(row["id"]),
+        class_id=str(row["class_id"]),
+        owner_user_id=str(row["owner_user_id"]),
+        title=row["title"],
+        is_pinned=bool(row["is_pinned"]),
+        archived_at=normalise_iso(row["archived_at"]),
+        last_message_at=normalise_iso(row["last_message_at"]),
+        created_at=normalise_iso(row["created_at"]) or "",
+        updated_at=normalise_iso(row["updated_at"]) or "",
+        sandbox_id=_opt(row["sandbox_id"]),
+    )
+
+
+def _message(row: Row) -> ChatMessage:
+    citations = row["citations"]
+    if isinstance(citations, str):
+        citations = json.loads(citations)
+    return ChatMessage(
+        id=str(row["id"]),
+        session_id=str(row["session_id"]),
+        class_id=str(row["class_id"]),
+        author_user_id=_opt(row["author_user_id"]),
+        author_kind=row["author_kind"],
+        content=row["content"],
+        created_at=normalise_iso(row["created_at"]) or "",
+        citations=tuple(dict(c) for c in citations or ()),
+        safety=row["safety"],
+        provider=row["provider"],
+        model=row["model"],
+        prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"],
+        total_tokens=row["total_tokens"],
+        latency_ms=row["latency_ms"],
+    )
 
 
 _STOPWORD_TEXT = (

@@ -1,0 +1,46 @@
+"""The chat graph, compiled without a checkpointer (the server adds one for workspace sessions)."""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import RetryPolicy
+
+from graphs.chat.nodes import (
+    decide_compaction,
+    generate,
+    load_session,
+    parse_reply,
+    persist,
+    retrieve,
+)
+from graphs.chat.state import ChatInput, ChatOutput, ChatState
+from graphs.shared.context import GenerationContext
+from graphs.shared.errors import GenerationError
+
+builder = StateGraph(
+    ChatState,
+    context_schema=GenerationContext,
+    input_schema=ChatInput,
+    output_schema=ChatOutput,
+)
+# A transient database error is worth one more try; a missing blueprint is not.
+_DATABASE_RETRY = RetryPolicy(
+    max_attempts=2,
+    initial_interval=0.2,
+    retry_on=lambda error: not isinstance(error, GenerationError | ValueError | KeyError),
+)
+builder.add_node(load_session, retry_policy=_DATABASE_RETRY)
+builder.add_node(decide_compaction)
+builder.add_node(retrieve, retry_policy=_DATABASE_RETRY)
+builder.add_node(generate)
+builder.add_node(parse_reply)
+builder.add_node(persist)
+builder.add_edge(START, "load_session")
+builder.add_edge("load_session", "decide_compaction")
+builder.add_edge("decide_compaction", "retrieve")
+builder.add_edge("retrieve", "generate")
+builder.add_edge("generate", "parse_reply")
+builder.add_edge("parse_reply", "persist")
+builder.add_edge("persist", END)
+
+graph = builder.compile(name="chat")

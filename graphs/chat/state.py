@@ -1,0 +1,64 @@
+"""What flows through the chat graph. Only `memory` and `context_meta` outlive a run."""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired
+
+from typing_extensions import TypedDict
+
+from graphs.shared.sources import LabelledSource
+
+
+class TranscriptTurn(TypedDict):
+    role: str  # student | assistant | teacher
+    message: str
+    created_at: NotRequired[str | None]
+
+
+class ChatInput(TypedDict):
+    class_id: str
+    class_title: str
+    user_message: str
+    # Workspace mode: the session's stored history is the transcript and the reply is saved.
+    session_id: NotRequired[str | None]
+    author_user_id: NotRequired[str | None]
+    author_kind: NotRequired[str]
+    # Stateless mode (`/v1/chat/generate`): the caller sends history and context.
+    transcript: NotRequired[list[TranscriptTurn]]
+    material_context: NotRequired[str]
+    blueprint_context: NotRequired[str]
+    compacted_memory_context: NotRequired[str | None]
+    assignment_instructions: NotRequired[str | None]
+    purpose: NotRequired[str | None]
+
+
+class ChatOutput(TypedDict):
+    reply: dict[str, Any]
+    provider: str
+    model: str
+    usage: dict[str, int] | None
+    latency_ms: int
+    context_meta: dict[str, Any]
+    notes: list[str]
+    saved_user_message: dict[str, Any] | None
+    saved_assistant_message: dict[str, Any] | None
+
+
+class ChatState(ChatInput, total=False):
+    # Kept by the checkpointer between turns (one thread per workspace session).
+    memory: dict[str, Any] | None
+    context_meta: dict[str, Any]
+    # Per-run working data, emptied before the run ends so checkpoints stay small.
+    received_at: str
+    history: list[dict[str, Any]]
+    sources: list[LabelledSource]
+    blueprint_text: str
+    reply_text: str
+    reply: dict[str, Any]
+    notes: list[str]
+    provider: str
+    model: str
+    usage: dict[str, int] | None
+    latency_ms: int
+    saved_user_message: dict[str, Any] | None
+    saved_assistant_message: dict[str, Any] | None

@@ -1,0 +1,151 @@
+"""`/v1/chat/generate` (one stateless turn) and `/v1/chat/canvas`; shared chat-run plumbing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from graphs.shared.context import GenerationContext
+from server.access import class_member
+from server.checkpoints import prune_thread
+from server.routes.common import admit
+from server.schemas import CanvasBody, ChatGenerateBody, ToolOptions
+from server.state import AppState
+from server.streaming import GraphRun, run_json, sse_response, wants_stream
+from tools.models.router import Deadline
+
+ENGINE = "langgraph"
+
+
+def orchestration(
+    tool_mode: str, tool_catalog: list[Any] | None, notes: list[str]
+) -> dict[str, Any]:
+    """How the reply was produced. No tools are executed yet, whatever the mode asks for."""
+    extra = [] if tool_mode == "off" else [f"tool_mode={tool_mode}: no tools are run yet"]
+    return {
+        "engine": ENGINE,
+        "tool_mode": tool_mode,
+        "tool_calls": [],
+        "tool_catalog": list(tool_catalog or []),
+        "notes": [*notes, *extra],
+    }
+
+
+def generation_data(
+    values: Mapping[str, Any], *, tool_mode: str, tool_catalog: list[Any] | None
+) -> dict[str, Any]:
+    return {
+        "payload": values["reply"],
+        "provider": values["provider"],
+        "model": values["model"],
+        "usage": values.get("usage"),
+        "latency_ms": int(values.get("latency_ms") or 0),
+        "orchestration": orchestration(tool_mode, tool_catalog, list(values.get("notes") or [])),
+    }
+
+
+def chat_run(
+    state: AppState,
+    options: ToolOptions,
+    *,
+    graph_input: dict[str, Any],
+    error_code: str,
+    to_data: Callable[[Mapping[str, Any]], Any],
+    session_id: str | None = None,
+    lease: str | None = None,
+) -> GraphRun:
+    """A chat run: workspace sessions use the checkpointed graph (one thread per session)."""
+    timeout_ms = options.timeout_ms or state.settings.ai_request_timeout_ms
+    saver = state.checkpointer
+
+    async def cleanup() -> None:
+        if session_id is None:
+            return
+        try:
+            await prune_thread(saver, session_id)
+        finally:
+            if lease is not None:
+                await state.store.release_session(session_id, lease)
+
+    return GraphRun(
+        graph=state.graphs.chat if session_id else state.graphs.chat_oneshot,
+        input=graph_input,
+        context=GenerationContext(
+            router=state.router(max_tokens=options.max_tokens),
+            store=state.store,
+            timeout_ms=timeout_ms,
+            deadline=Deadline.after_ms(timeout_ms),
+        ),
+        run_id=str(uuid.uuid4()),
+        error_code=error_code,
+        to_data=to_data,
+        durability="exit" if session_id else None,
+        thread_id=session_id,
+        cleanup=cleanup,
+    )
+
+
+async def generate(request: Request) -> Response:
+    state, body, principal = await admit(request, ChatGenerateBody)
+    class_id = str(body.class_id)
+    title = body.class_title
+    if principal.user is not None:
+        member = await class_member(state.store, class_id, principal.user.user_id)
+        title = title or member.klass.title
+    transcript = [
+        {"role": t.role, "message": t.message, "created_at": t.created_at}
+        for t in (body.transcript or [])
+    ]
+    run = chat_run(
+        state,
+        body,
+        graph_input={
+            "class_id": class_id,
+            "class_title": title,
+            "user_message": body.user_message,
+            "transcript": transcript,
+            "material_context": body.material_context,
+            "blueprint_context": body.blueprint_context,
+            "compacted_memory_context": body.compacted_memory_context,
+            "assignment_instructions": body.assignment_instructions,
+            "purpose": body.purpose,
+        },
+        error_code="chat_error",
+        to_data=lambda values: generation_data(
+            values, tool_mode=body.tool_mode, tool_catalog=body.tool_catalog
+        ),
+    )
+    if wants_stream(request):
+        return sse_response(request, run, ping_seconds=state.settings.sse_ping_seconds)
+    return await run_json(request, run)
+
+
+async def canvas(request: Request) -> Response:
+    state, body, principal = await admit(request, CanvasBody)
+    if principal.user is not None and not principal.is_guest:
+        await class_member(state.store, str(body.class_id), principal.user.user_id)
+    timeout_ms = body.timeout_ms or state.settings.ai_request_timeout_ms
+    run = GraphRun(
+        graph=state.graphs.canvas,
+        input={
+            "canvas_hint": body.canvas_hint.model_dump(),
+            "student_question": body.student_question,
+            "ai_answer": body.ai_answer,
+        },
+        context=GenerationContext(
+            router=state.router(),
+            store=state.store,
+            timeout_ms=timeout_ms,
+            deadline=Deadline.after_ms(timeout_ms),
+        ),
+        run_id=str(uuid.uuid4()),
+        error_code="canvas_error",
+        to_data=lambda values: {"spec": values["spec"]},
+    )
+    if wants_stream(request):
+        return sse_response(request, run, ping_seconds=state.settings.sse_ping_seconds)
+    return await run_json(request, run)

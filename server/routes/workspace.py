@@ -1,0 +1,200 @@
+"""`/v1/chat/workspace/*`: sessions and messages of the class chat (a user token is required)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.access import (
+    class_member,
+    owner_in_class,
+    require_owner,
+    require_teacher,
+    session_in_class,
+)
+from server.envelope import ok_response
+from server.errors import ApiError
+from server.routes.chat import chat_run, generation_data
+from server.routes.common import admit
+from server.schemas import (
+    MessagesListBody,
+    MessagesSendBody,
+    ParticipantsBody,
+    SessionArchiveBody,
+    SessionCreateBody,
+    SessionRenameBody,
+    SessionsListBody,
+)
+from server.streaming import run_json, sse_response, wants_stream
+from tools.clock import normalise_iso
+from tools.store.base import ChatMessage
+
+DEFAULT_TITLE = "New chat"
+DEFAULT_PAGE = 120
+MAX_SESSIONS = 100
+
+
+async def participants(request: Request) -> Response:
+    state, body, _ = await admit(request, ParticipantsBody, require_user=True)
+    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    require_teacher(member)
+    students = await state.store.list_students(member.klass.id)
+    return ok_response(
+        request,
+        {
+            "participants": [
+                {"user_id": s.user_id, "display_name": s.display_name or f"Student {n}"}
+                for n, s in enumerate(students, start=1)
+            ]
+        },
+    )
+
+
+async def list_sessions(request: Request) -> Response:
+    state, body, _ = await admit(request, SessionsListBody, require_user=True)
+    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    owner = await owner_in_class(state.store, member, _opt(body.owner_user_id))
+    sessions = await state.store.list_sessions(member.klass.id, owner, limit=MAX_SESSIONS)
+    return ok_response(request, {"sessions": [s.as_wire() for s in sessions]})
+
+
+async def create_session(request: Request) -> Response:
+    state, body, _ = await admit(request, SessionCreateBody, require_user=True)
+    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    title = (body.title or "").strip() or DEFAULT_TITLE
+    session = await state.store.create_session(
+        session_id=str(uuid.uuid4()),
+        class_id=member.klass.id,
+        owner_user_id=member.user_id,
+        title=title,
+        sandbox_id=_opt(body.sandbox_id),
+    )
+    return ok_response(request, {"session": session.as_wire()})
+
+
+async def rename_session(request: Request) -> Response:
+    state, body, _ = await admit(request, SessionRenameBody, require_user=True)
+    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    session = await session_in_class(state.store, member, str(body.session_id))
+    require_owner(session, member, code="session_owner_mismatch")
+    title = body.title.strip()
+    if not title:
+        raise ApiError(422, "validation_error", "title: the title cannot be blank.")
+    renamed = await state.store.rename_session(session.id, title)
+    if renamed is None:
+        raise ApiError(404, "session_not_found", "That chat session does not exist.")
+    return ok_response(request, {"session": renamed.as_wire()})
+
+
+async def archive_session(request: Request) -> Response:
+    state, body, _ = await admit(request, SessionArchiveBody, require_user=True)
+    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    session = await session_in_class(state.store, member, str(body.session_id))
+    require_owner(session, member, code="session_owner_mismatch")
+    await state.store.archive_session(session.id)
+    return ok_response(request, {"session_id": session.id})
+
+
+def parse_cursor(cursor: str) -> tuple[str, str]:
+    """`"<created_at ISO>|<message uuid>"` → a keyset; anything else is a 422."""
+    created_at, separator, message_id = cursor.rpartition("|")
+    try:
+        if not separator:
+            raise ValueError
+        return normalise_iso(created_at) or "", str(uuid.UUID(message_id))
+    except ValueError:
+        raise ApiError(
+            422,
+            "validation_error",
+            'before_cursor: expected "<created_at ISO timestamp>|<message id>" from next_cursor.',
+        ) from None
+
+
+def cursor_of(message: ChatMessage) -> str:
+    return f"{message.created_at}|{message.id}"
+
+
+async def list_messages(request: Request) -> Response:
+    state, body, _ = await admit(request, MessagesListBody, require_user=True)
+    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    session = await session_in_class(state.store, member, str(body.session_id))
+    owner = await owner_in_class(state.store, member, _opt(body.owner_user_id))
+    if session.owner_user_id != owner:
+        raise ApiError(403, "session_owner_mismatch", "That chat session belongs to someone else.")
+    before = parse_cursor(body.before_cursor) if body.before_cursor else None
+    messages, has_more = await state.store.list_messages(
+        session.id, before=before, limit=body.limit or DEFAULT_PAGE
+    )
+    return ok_response(
+        request,
+        {
+            "session": session.as_wire(),
+            "messages": [m.as_wire() for m in messages],
+            "page_info": {
+                "has_more": has_more,
+                "next_cursor": cursor_of(messages[0]) if has_more and messages else None,
+            },
+        },
+    )
+
+
+async def send_message(request: Request) -> Response:
+    state, body, _ = await admit(request, MessagesSendBody, require_user=True)
+    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    session = await session_in_class(state.store, member, str(body.session_id))
+    require_owner(session, member, code="send_session_owner_mismatch")
+    if session.archived_at is not None:
+        raise ApiError(409, "session_archived", "This chat is archived; start a new one.")
+    timeout_ms = body.timeout_ms or state.settings.ai_request_timeout_ms
+    # One send at a time per session, across processes; the lease outlives the deadline a
+    # little so a crashed holder frees it by itself.
+    lease = await state.store.acquire_session(session.id, hold_seconds=timeout_ms / 1000 + 30)
+    if lease is None:
+        raise ApiError(
+            409, "session_busy", "The tutor is still answering your last message in this chat."
+        )
+    try:
+        run = chat_run(
+            state,
+            body,
+            graph_input={
+                "class_id": member.klass.id,
+                "class_title": member.klass.title,
+                "user_message": body.message,
+                "session_id": session.id,
+                "author_user_id": member.user_id,
+                "author_kind": "teacher" if member.is_teacher else "student",
+            },
+            error_code="response_generation_failed",
+            to_data=_send_data(body.tool_mode, body.tool_catalog),
+            session_id=session.id,
+            lease=lease,
+        )
+    except BaseException:
+        await state.store.release_session(session.id, lease)
+        raise
+    if wants_stream(request):
+        return sse_response(request, run, ping_seconds=state.settings.sse_ping_seconds)
+    return await run_json(request, run)
+
+
+def _send_data(
+    tool_mode: str, tool_catalog: list[Any] | None
+) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    def to_data(values: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "response": generation_data(values, tool_mode=tool_mode, tool_catalog=tool_catalog),
+            "user_message": values["saved_user_message"],
+            "assistant_message": values["saved_assistant_message"],
+            "context_meta": values["context_meta"],
+        }
+
+    return to_data
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
