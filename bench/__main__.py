@@ -163,6 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = asyncio.run(run_suite(QUICK if args.quick else FULL))
     print(format_table(results))
+    if not args.quick:
+        from bench import chat
+
+        results["chat"] = asyncio.run(chat.run(40, os.environ.get("STEMGRAPH_TEST_POSTGRES_URL")))
+        print()
+        print(chat.format_rows(results["chat"]))
     write_results(results, args.out)
     print(f"\nwrote {args.out}")
     return 0

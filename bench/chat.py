@@ -95,8 +95,12 @@ async def _thread_bytes(saver: BaseCheckpointSaver[Any], thread_id: str) -> int:
                 row = await cursor.fetchone()
                 total += int(row[0]) if row else 0
         return total
+    from psycopg_pool import AsyncConnectionPool
+
+    pool = getattr(saver, "conn", None)
+    assert isinstance(pool, AsyncConnectionPool), "the Postgres saver runs on a pool here"
     total = 0
-    async with saver.conn.connection() as conn:  # type: ignore[union-attr]
+    async with pool.connection() as conn:
         for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
             cursor = await conn.execute(
                 f"SELECT coalesce(sum(pg_column_size(t.*)), 0) AS n FROM {table} t"

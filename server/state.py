@@ -10,10 +10,11 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from starlette.requests import HTTPConnection
 
+from graphs.shared.context import GenerationContext
 from server.auth.tokens import TokenVerifier
 from server.settings import ProviderName, Settings
 from tools.models.providers import ChatProvider, EmbeddingProvider, resolve_order
-from tools.models.router import ModelRouter
+from tools.models.router import Deadline, ModelRouter
 from tools.store.base import Store
 
 ChatProviderFactory = Callable[
@@ -42,6 +43,18 @@ class AppState:
     checkpointer: BaseCheckpointSaver[Any]
     chat_providers: ChatProviderFactory
     embedding_providers: EmbeddingProviderFactory
+
+    def generation_context(
+        self, timeout_ms: int | None, *, max_tokens: int | None = None
+    ) -> GenerationContext:
+        """A run's context: the router, the store and one deadline starting now."""
+        timeout = timeout_ms or self.settings.ai_request_timeout_ms
+        return GenerationContext(
+            router=self.router(max_tokens=max_tokens),
+            store=self.store,
+            timeout_ms=timeout,
+            deadline=Deadline.after_ms(timeout),
+        )
 
     def router(
         self,

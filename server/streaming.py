@@ -195,3 +195,10 @@ def sse_response(request: Request, run: GraphRun, *, ping_seconds: float) -> Res
         send_timeout=30,
         headers={"x-run-id": run.run_id, "cache-control": "no-store"},
     )
+
+
+async def respond(request: Request, run: GraphRun, *, ping_seconds: float) -> Response:
+    """SSE when the client asks for `text/event-stream`, else the JSON envelope."""
+    if wants_stream(request):
+        return sse_response(request, run, ping_seconds=ping_seconds)
+    return await run_json(request, run)

@@ -12,9 +12,8 @@ from langgraph.types import Command
 from graphs.canvas.state import CanvasState
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
-from graphs.shared.jsonout import parse_json_object
 from graphs.shared.progress import report
-from graphs.shared.usage import add_usage
+from graphs.shared.structured import json_attempt
 from prompts import canvas as prompts
 from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
 from tools.offline.canvas import offline_canvas
@@ -79,18 +78,7 @@ async def generate(state: CanvasState, runtime: Runtime[GenerationContext]) -> d
     def offline(_: Any) -> str:
         return json.dumps(_offline_spec(state), ensure_ascii=False)
 
-    reply = await context.model_router().ainvoke(
-        _messages(state, hint), deadline=context.run_deadline(), responder=offline
-    )
-    return {
-        "attempts": attempt,
-        "reply_text": reply.text,
-        "candidate": parse_json_object(reply.text),
-        "provider": reply.provider,
-        "model": reply.model,
-        "usage": add_usage(state.get("usage"), reply.usage),
-        "latency_ms": state.get("latency_ms", 0) + reply.latency_ms,
-    }
+    return await json_attempt(state, context, _messages(state, hint), offline)
 
 
 def _unwrap(candidate: dict[str, Any]) -> dict[str, Any]:

@@ -12,10 +12,9 @@ from langgraph.types import Command
 from graphs.quiz.state import QuizState
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
-from graphs.shared.jsonout import parse_json_object
 from graphs.shared.progress import report
 from graphs.shared.sources import format_sources, select_chunks
-from graphs.shared.usage import add_usage
+from graphs.shared.structured import json_attempt
 from prompts import quiz as prompts
 from tools.models.offline import OFFLINE_PROVIDER
 from tools.offline.quiz import offline_quiz
@@ -80,18 +79,7 @@ async def generate(state: QuizState, runtime: Runtime[GenerationContext]) -> dic
         )
         return json.dumps(quiz, ensure_ascii=False)
 
-    reply = await context.model_router().ainvoke(
-        _messages(state), deadline=context.run_deadline(), responder=offline
-    )
-    return {
-        "attempts": attempt,
-        "reply_text": reply.text,
-        "candidate": parse_json_object(reply.text),
-        "provider": reply.provider,
-        "model": reply.model,
-        "usage": add_usage(state.get("usage"), reply.usage),
-        "latency_ms": state.get("latency_ms", 0) + reply.latency_ms,
-    }
+    return await json_attempt(state, context, _messages(state), offline)
 
 
 def _tidy(candidate: dict[str, Any]) -> dict[str, Any]:

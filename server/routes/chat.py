@@ -9,14 +9,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphs.shared.context import GenerationContext
 from server.access import class_member
 from server.checkpoints import prune_thread
 from server.routes.common import admit
 from server.schemas import CanvasBody, ChatGenerateBody, ToolOptions
 from server.state import AppState
-from server.streaming import GraphRun, run_json, sse_response, wants_stream
-from tools.models.router import Deadline
+from server.streaming import GraphRun, respond
 
 ENGINE = "langgraph"
 
@@ -59,7 +57,6 @@ def chat_run(
     lease: str | None = None,
 ) -> GraphRun:
     """A chat run: workspace sessions use the checkpointed graph (one thread per session)."""
-    timeout_ms = options.timeout_ms or state.settings.ai_request_timeout_ms
     saver = state.checkpointer
 
     async def cleanup() -> None:
@@ -74,12 +71,7 @@ def chat_run(
     return GraphRun(
         graph=state.graphs.chat if session_id else state.graphs.chat_oneshot,
         input=graph_input,
-        context=GenerationContext(
-            router=state.router(max_tokens=options.max_tokens),
-            store=state.store,
-            timeout_ms=timeout_ms,
-            deadline=Deadline.after_ms(timeout_ms),
-        ),
+        context=state.generation_context(options.timeout_ms, max_tokens=options.max_tokens),
         run_id=str(uuid.uuid4()),
         error_code=error_code,
         to_data=to_data,
@@ -119,16 +111,13 @@ async def generate(request: Request) -> Response:
             values, tool_mode=body.tool_mode, tool_catalog=body.tool_catalog
         ),
     )
-    if wants_stream(request):
-        return sse_response(request, run, ping_seconds=state.settings.sse_ping_seconds)
-    return await run_json(request, run)
+    return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)
 
 
 async def canvas(request: Request) -> Response:
     state, body, principal = await admit(request, CanvasBody)
     if principal.user is not None and not principal.is_guest:
         await class_member(state.store, str(body.class_id), principal.user.user_id)
-    timeout_ms = body.timeout_ms or state.settings.ai_request_timeout_ms
     run = GraphRun(
         graph=state.graphs.canvas,
         input={
@@ -136,16 +125,9 @@ async def canvas(request: Request) -> Response:
             "student_question": body.student_question,
             "ai_answer": body.ai_answer,
         },
-        context=GenerationContext(
-            router=state.router(),
-            store=state.store,
-            timeout_ms=timeout_ms,
-            deadline=Deadline.after_ms(timeout_ms),
-        ),
+        context=state.generation_context(body.timeout_ms),
         run_id=str(uuid.uuid4()),
         error_code="canvas_error",
         to_data=lambda values: {"spec": values["spec"]},
     )
-    if wants_stream(request):
-        return sse_response(request, run, ping_seconds=state.settings.sse_ping_seconds)
-    return await run_json(request, run)
+    return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)

@@ -9,14 +9,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphs.shared.context import GenerationContext
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.routes.common import admit
 from server.schemas import QuizBody
 from server.state import AppState
-from server.streaming import GraphRun, run_json, sse_response, wants_stream
-from tools.models.router import Deadline
+from server.streaming import GraphRun, respond
 
 
 def generation_data(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,7 +50,6 @@ async def generate(request: Request) -> Response:
         )
     if class_id is not None:
         await check_class_access(state, principal, class_id)
-    timeout_ms = body.timeout_ms or state.settings.ai_request_timeout_ms
     run = GraphRun(
         graph=state.graphs.quiz,
         input={
@@ -63,16 +60,9 @@ async def generate(request: Request) -> Response:
             "material_context": body.material_context,
             "class_id": class_id,
         },
-        context=GenerationContext(
-            router=state.router(),
-            store=state.store,
-            timeout_ms=timeout_ms,
-            deadline=Deadline.after_ms(timeout_ms),
-        ),
+        context=state.generation_context(body.timeout_ms),
         run_id=str(uuid.uuid4()),
         error_code="quiz_error",
         to_data=generation_data,
     )
-    if wants_stream(request):
-        return sse_response(request, run, ping_seconds=state.settings.sse_ping_seconds)
-    return await run_json(request, run)
+    return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)

@@ -29,7 +29,7 @@ from server.schemas import (
     SessionRenameBody,
     SessionsListBody,
 )
-from server.streaming import run_json, sse_response, wants_stream
+from server.streaming import respond
 from tools.clock import normalise_iso
 from tools.store.base import ChatMessage
 
@@ -177,9 +177,7 @@ async def send_message(request: Request) -> Response:
     except BaseException:
         await state.store.release_session(session.id, lease)
         raise
-    if wants_stream(request):
-        return sse_response(request, run, ping_seconds=state.settings.sse_ping_seconds)
-    return await run_json(request, run)
+    return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)
 
 
 def _send_data(

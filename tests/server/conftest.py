@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,13 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
+from langchain_core.language_models import BaseChatModel
 
 from server.app import create_app
 from server.auth.tokens import sign_dev_token
-from server.settings import Settings
+from server.settings import ProviderName, Settings
 from server.state import ChatProviderFactory, EmbeddingProviderFactory
 from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
 from tests.liveserver import LiveServer
+from tools.models.providers import ChatProvider
 
 API_KEY = "test-service-key"
 JWT_SECRET = "server-tests-hs256-secret-of-at-least-32-bytes"
@@ -60,6 +62,17 @@ def user_token(user_id: str, *, anonymous: bool = False, **extra: Any) -> str:
 
 
 Serve = Callable[..., AbstractContextManager[Api]]
+
+
+def only(model: BaseChatModel, *, name: str = "openai", model_name: str = "fake-model") -> Any:
+    """A provider factory that always answers with `model` (in place of every real provider)."""
+
+    def providers(
+        order: Sequence[ProviderName], temperature: float | None, max_tokens: int | None
+    ) -> list[ChatProvider]:
+        return [ChatProvider(name, model_name, model)]  # type: ignore[arg-type]
+
+    return providers
 
 
 @pytest.fixture

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 
 import httpx
 
-from server.settings import ProviderName
-from tests.server.conftest import API_KEY, Api, Serve
+from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
 from tools.models.fakes import ScriptedChatModel, TrickleChatModel
-from tools.models.providers import ChatProvider
 from tools.payloads.quiz import validate_quiz
 from tools.store.seed import DEMO_CLASS_ID
 
@@ -44,15 +41,6 @@ BAD = {
         {"question": "Q?", "choices": ["a", "a", "b", "c"], "answer": "z", "explanation": "x"}
     ]
 }
-
-
-def only(model: object) -> object:
-    def providers(
-        order: Sequence[ProviderName], temperature: float | None, max_tokens: int | None
-    ) -> list[ChatProvider]:
-        return [ChatProvider("openai", "fake-model", model)]  # type: ignore[arg-type]
-
-    return providers
 
 
 def stream(api: Api, body: dict[str, object], **kwargs: object) -> tuple[list, list[str]]:

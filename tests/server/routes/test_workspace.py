@@ -6,17 +6,14 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
-from server.settings import ProviderName
-from tests.server.conftest import API_KEY, Api, Serve, user_token
+from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
 from tools.models.fakes import TrickleChatModel
-from tools.models.providers import ChatProvider
 from tools.store.seed import (
     DEMO_CLASS_ID,
     DEMO_GUEST_ID,
@@ -50,15 +47,6 @@ def send(api: Api, session_id: str, message: str, user: str = LENA) -> dict[str,
     return ok(
         call(api, "messages/send", user, session_id=session_id, message=message, tool_mode="off")
     )
-
-
-def only(model: object) -> object:
-    def providers(
-        order: Sequence[ProviderName], temperature: float | None, max_tokens: int | None
-    ) -> list[ChatProvider]:
-        return [ChatProvider("openai", "fake-tutor", model)]  # type: ignore[arg-type]
-
-    return providers
 
 
 def test_a_token_is_required(api: Api) -> None:
