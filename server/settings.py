@@ -74,6 +74,18 @@ class Settings(BaseSettings):
         "gemini-embedding-001", validation_alias="GEMINI_EMBEDDING_MODEL"
     )
 
+    # --- guests ---
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    guest_chat_limit: int = Field(50, ge=0, validation_alias="GUEST_CHAT_LIMIT")
+    guest_quiz_limit: int = Field(10, ge=0, validation_alias="GUEST_QUIZ_LIMIT")
+    guest_flashcards_limit: int = Field(10, ge=0, validation_alias="GUEST_FLASHCARDS_LIMIT")
+    guest_blueprint_limit: int = Field(5, ge=0, validation_alias="GUEST_BLUEPRINT_LIMIT")
+    guest_embedding_limit: int = Field(15, ge=0, validation_alias="GUEST_EMBEDDING_LIMIT")
+    guest_max_concurrent: int = Field(20, ge=1, validation_alias="GUEST_MAX_CONCURRENT_AI_REQUESTS")
+    guest_slot_wait_seconds: float = Field(
+        60.0, ge=0, validation_alias="STEMGRAPH_GUEST_SLOT_WAIT_SECONDS"
+    )
+
     # --- materials worker ---
     material_worker_token: str | None = Field(None, validation_alias="MATERIAL_WORKER_TOKEN")
     material_worker_batch: int = Field(3, ge=1, le=25, validation_alias="MATERIAL_WORKER_BATCH")
@@ -97,6 +109,7 @@ class Settings(BaseSettings):
         "database_url",
         "material_worker_token",
         "ai_provider_default",
+        "redis_url",
         mode="before",
     )
     @classmethod

@@ -41,6 +41,56 @@ class ChunkInput:
     content: str
     section: str | None
     token_count: int
+    embedding: tuple[float, ...] | None = None
+    embedding_model: str | None = None
+
+
+MaterialStatus = Literal["pending", "processing", "ready", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialRecord:
+    id: str
+    class_id: str
+    title: str
+    source_type: str
+    status: MaterialStatus
+    error: str | None
+    file_name: str | None
+    mime_type: str | None
+    content: bytes | None
+
+
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialJob:
+    id: str
+    material_id: str
+    class_id: str
+    status: JobStatus
+    attempts: int
+    max_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEmbedding:
+    """A chunk with the vector stored for it at ingest, and the model that made it."""
+
+    chunk: ChunkHit
+    vector: tuple[float, ...]
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimSummary:
+    """What moved from a guest sandbox to the account that claimed it."""
+
+    sessions: int
+    messages: int
+    generations: int
+    enrollments: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +224,61 @@ class Store(Protocol):
         source_type: str,
         chunks: list[ChunkInput],
     ) -> None: ...
+
+    async def create_material(
+        self,
+        *,
+        material_id: str,
+        class_id: str,
+        title: str,
+        source_type: str,
+        mime_type: str | None,
+        file_name: str | None,
+        content: bytes,
+        created_by: str | None,
+    ) -> MaterialRecord: ...
+
+    async def get_material(self, material_id: str) -> MaterialRecord | None: ...
+
+    async def set_material_status(
+        self, material_id: str, status: MaterialStatus, *, error: str | None = None
+    ) -> None: ...
+
+    async def enqueue_material_job(
+        self, material_id: str, class_id: str, *, max_attempts: int = 3
+    ) -> tuple[MaterialJob, bool]: ...
+
+    async def claim_material_jobs(
+        self, *, limit: int, worker_id: str, stale_after_seconds: float
+    ) -> tuple[list[MaterialJob], int]: ...
+
+    async def finish_material_job(self, job_id: str) -> None: ...
+
+    async def fail_material_job(
+        self, job_id: str, error: str, *, retry_in_seconds: float | None
+    ) -> JobStatus: ...
+
+    async def get_material_job(self, job_id: str) -> MaterialJob | None: ...
+
+    async def class_embeddings(self, class_id: str) -> list[StoredEmbedding]: ...
+
+    async def record_generation(
+        self,
+        *,
+        kind: str,
+        payload: dict[str, Any],
+        provider: str,
+        model: str,
+        class_id: str | None,
+        user_id: str | None,
+        sandbox_id: str | None,
+    ) -> str: ...
+
+    async def find_class_by_code(self, join_code: str) -> ClassRecord | None: ...
+
+    async def claim_sandbox(
+        self, sandbox_id: str, guest_user_id: str, user_id: str
+    ) -> ClaimSummary: ...
 
     async def search_chunks(self, class_id: str, query: str, *, limit: int) -> list[ChunkHit]: ...
 

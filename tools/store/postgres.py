@@ -47,6 +47,8 @@ class PostgresStore(SqlStore):
     """A store over an async connection pool; migrations are applied on open."""
 
     backend: Literal["sqlite", "postgres"] = "postgres"
+    # Concurrent workers skip rows another worker has locked instead of waiting or doubling up.
+    _skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]]) -> None:
         self._pool = pool

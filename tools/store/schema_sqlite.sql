@@ -37,7 +37,12 @@ CREATE TABLE IF NOT EXISTS materials (
     status TEXT NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'processing', 'ready', 'failed')),
     error TEXT,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    file_name TEXT,
+    mime_type TEXT,
+    content BLOB,
+    created_by TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX IF NOT EXISTS materials_class_idx ON materials (class_id);
 
@@ -49,6 +54,8 @@ CREATE TABLE IF NOT EXISTS material_chunks (
     section TEXT,
     content TEXT NOT NULL,
     token_count INTEGER NOT NULL,
+    embedding BLOB,
+    embedding_model TEXT,
     UNIQUE (material_id, chunk_index)
 );
 CREATE INDEX IF NOT EXISTS material_chunks_class_idx ON material_chunks (class_id);
@@ -70,7 +77,8 @@ END;
 CREATE TABLE IF NOT EXISTS guest_sandboxes (
     id TEXT PRIMARY KEY,
     owner_user_id TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'expired')),
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'expired', 'claimed')),
+    claimed_by TEXT,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX IF NOT EXISTS guest_sandboxes_owner_idx ON guest_sandboxes (owner_user_id);
@@ -122,3 +130,35 @@ CREATE TABLE IF NOT EXISTS chat_messages (
 );
 CREATE INDEX IF NOT EXISTS chat_messages_page
     ON chat_messages (session_id, created_at DESC, id DESC);
+
+CREATE TABLE IF NOT EXISTS material_jobs (
+    id TEXT PRIMARY KEY,
+    material_id TEXT NOT NULL REFERENCES materials (id) ON DELETE CASCADE,
+    class_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL DEFAULT 3,
+    run_after TEXT NOT NULL,
+    locked_at TEXT,
+    locked_by TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS material_jobs_in_flight
+    ON material_jobs (material_id) WHERE status IN ('queued', 'running');
+CREATE INDEX IF NOT EXISTS material_jobs_ready ON material_jobs (status, run_after);
+
+CREATE TABLE IF NOT EXISTS generations (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('quiz', 'flashcards', 'blueprint')),
+    class_id TEXT,
+    user_id TEXT,
+    sandbox_id TEXT,
+    payload TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS generations_owner ON generations (user_id, created_at DESC);
+CREATE INDEX IF NOT EXISTS generations_sandbox ON generations (sandbox_id);

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import struct
+import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
@@ -14,11 +16,17 @@ from tools.store.base import (
     ChatSession,
     ChunkHit,
     ChunkInput,
+    ClaimSummary,
     ClassRecord,
     ClassRole,
+    JobStatus,
+    MaterialJob,
+    MaterialRecord,
+    MaterialStatus,
     Participant,
     Profile,
     Sandbox,
+    StoredEmbedding,
 )
 
 Row = Mapping[str, Any]
@@ -167,9 +175,9 @@ class SqlStore:
             )
             for chunk in chunks:
                 await db.execute(
-                    "INSERT INTO material_chunks"
-                    " (material_id, class_id, chunk_index, section, content, token_count)"
-                    " VALUES (:m, :c, :i, :section, :content, :tokens)",
+                    "INSERT INTO material_chunks (material_id, class_id, chunk_index, section,"
+                    " content, token_count, embedding, embedding_model)"
+                    " VALUES (:m, :c, :i, :section, :content, :tokens, :embedding, :model)",
                     {
                         "m": material_id,
                         "c": class_id,
@@ -177,6 +185,8 @@ class SqlStore:
                         "section": chunk.section,
                         "content": chunk.content,
                         "tokens": chunk.token_count,
+                        "embedding": pack_vector(chunk.embedding) if chunk.embedding else None,
+                        "model": chunk.embedding_model if chunk.embedding else None,
                     },
                 )
 
@@ -212,6 +222,318 @@ class SqlStore:
                 {"c": class_id, "n": limit},
             )
         return [_hit(row) for row in rows]
+
+    async def create_material(
+        self,
+        *,
+        material_id: str,
+        class_id: str,
+        title: str,
+        source_type: str,
+        mime_type: str | None,
+        file_name: str | None,
+        content: bytes,
+        created_by: str | None,
+    ) -> MaterialRecord:
+        now = now_iso()
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO materials (id, class_id, title, source_type, status, file_name,"
+                " mime_type, content, created_by, created_at, updated_at) VALUES (:id, :c, :t,"
+                " :s, 'pending', :f, :mime, :content, :by, :now, :now)",
+                {
+                    "id": material_id,
+                    "c": class_id,
+                    "t": title,
+                    "s": source_type,
+                    "f": file_name,
+                    "mime": mime_type,
+                    "content": content,
+                    "by": created_by,
+                    "now": now,
+                },
+            )
+        return MaterialRecord(
+            material_id,
+            class_id,
+            title,
+            source_type,
+            "pending",
+            None,
+            file_name,
+            mime_type,
+            content,
+        )
+
+    async def get_material(self, material_id: str) -> MaterialRecord | None:
+        async with self.session() as db:
+            rows = await db.query(
+                "SELECT id, class_id, title, source_type, status, error, file_name, mime_type,"
+                " content FROM materials WHERE id = :id",
+                {"id": material_id},
+            )
+        if not rows:
+            return None
+        row = rows[0]
+        content = row["content"]
+        return MaterialRecord(
+            str(row["id"]),
+            str(row["class_id"]),
+            row["title"],
+            row["source_type"],
+            row["status"],
+            row["error"],
+            row["file_name"],
+            row["mime_type"],
+            bytes(content) if content is not None else None,
+        )
+
+    async def set_material_status(
+        self, material_id: str, status: MaterialStatus, *, error: str | None = None
+    ) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE materials SET status = :s, error = :e, updated_at = :now WHERE id = :id",
+                {"s": status, "e": error, "now": now_iso(), "id": material_id},
+            )
+
+    async def enqueue_material_job(
+        self, material_id: str, class_id: str, *, max_attempts: int = 3
+    ) -> tuple[MaterialJob, bool]:
+        """Queue a job for the material, or return the one already queued or running."""
+        now = now_iso()
+        async with self.transaction() as db:
+            created = await db.query(
+                f"INSERT INTO material_jobs (id, material_id, class_id, status, attempts,"
+                " max_attempts, run_after, created_at, updated_at) VALUES (:id, :m, :c,"
+                " 'queued', 0, :max, :now, :now, :now) ON CONFLICT (material_id)"
+                f" WHERE status IN ('queued', 'running') DO NOTHING RETURNING {_JOB_COLUMNS}",
+                {
+                    "id": str(uuid.uuid4()),
+                    "m": material_id,
+                    "c": class_id,
+                    "max": max_attempts,
+                    "now": now,
+                },
+            )
+            if created:
+                await db.execute(
+                    "UPDATE materials SET status = 'pending', error = NULL, updated_at = :now"
+                    " WHERE id = :m AND status <> 'processing'",
+                    {"m": material_id, "now": now},
+                )
+                return _job(created[0]), True
+            existing = await db.query(
+                f"SELECT {_JOB_COLUMNS} FROM material_jobs WHERE material_id = :m"
+                " AND status IN ('queued', 'running')",
+                {"m": material_id},
+            )
+        return _job(existing[0]), False
+
+    async def claim_material_jobs(
+        self, *, limit: int, worker_id: str, stale_after_seconds: float
+    ) -> tuple[list[MaterialJob], int]:
+        """Recover jobs whose worker went quiet, then take up to `limit` ready jobs.
+
+        Returns the claimed jobs and how many stuck jobs were recovered.
+        """
+        now = now_iso()
+        stale = now_iso(plus_seconds=-stale_after_seconds)
+        async with self.transaction() as db:
+            recovered = await db.query(
+                "UPDATE material_jobs SET status = CASE WHEN attempts >= max_attempts"
+                " THEN 'failed' ELSE 'queued' END, locked_at = NULL, locked_by = NULL,"
+                " last_error = 'The worker processing this job stopped responding.',"
+                " updated_at = :now WHERE status = 'running' AND locked_at < :stale"
+                " RETURNING id, material_id, status",
+                {"now": now, "stale": stale},
+            )
+            for row in recovered:
+                if row["status"] == "failed":
+                    await db.execute(
+                        "UPDATE materials SET status = 'failed', error = :e, updated_at = :now"
+                        " WHERE id = :m",
+                        {
+                            "e": "Processing stopped responding too many times.",
+                            "now": now,
+                            "m": row["material_id"],
+                        },
+                    )
+            rows = await db.query(self._claim_sql(), {"now": now, "w": worker_id, "n": limit})
+            claimed = [_job(row) for row in rows]
+            for job in claimed:
+                await db.execute(
+                    "UPDATE materials SET status = 'processing', updated_at = :now WHERE id = :m",
+                    {"now": now, "m": job.material_id},
+                )
+        return claimed, len(recovered)
+
+    def _claim_sql(self) -> str:
+        return (
+            "UPDATE material_jobs SET status = 'running', locked_at = :now, locked_by = :w,"
+            " attempts = attempts + 1, updated_at = :now WHERE id IN (SELECT id FROM"
+            " material_jobs WHERE status = 'queued' AND run_after <= :now"
+            f" ORDER BY run_after, created_at LIMIT :n{self._skip_locked})"
+            f" RETURNING {_JOB_COLUMNS}"
+        )
+
+    _skip_locked = ""
+
+    async def finish_material_job(self, job_id: str) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE material_jobs SET status = 'succeeded', locked_at = NULL,"
+                " last_error = NULL, updated_at = :now WHERE id = :id",
+                {"now": now_iso(), "id": job_id},
+            )
+
+    async def fail_material_job(
+        self, job_id: str, error: str, *, retry_in_seconds: float | None
+    ) -> JobStatus:
+        """Requeue the job after `retry_in_seconds` while attempts remain, else fail it."""
+        async with self.transaction() as db:
+            rows = await db.query(
+                "UPDATE material_jobs SET status = CASE WHEN :retry = 1 AND attempts <"
+                " max_attempts THEN 'queued' ELSE 'failed' END, run_after = :after,"
+                " locked_at = NULL, locked_by = NULL, last_error = :e, updated_at = :now"
+                " WHERE id = :id RETURNING status, material_id",
+                {
+                    "retry": 1 if retry_in_seconds is not None else 0,
+                    "after": now_iso(plus_seconds=retry_in_seconds or 0),
+                    "e": error[:2000],
+                    "now": now_iso(),
+                    "id": job_id,
+                },
+            )
+            status: JobStatus = rows[0]["status"] if rows else "failed"
+            if rows and status == "failed":
+                await db.execute(
+                    "UPDATE materials SET status = 'failed', error = :e, updated_at = :now"
+                    " WHERE id = :m",
+                    {"e": error[:2000], "now": now_iso(), "m": rows[0]["material_id"]},
+                )
+        return status
+
+    async def get_material_job(self, job_id: str) -> MaterialJob | None:
+        async with self.session() as db:
+            rows = await db.query(
+                f"SELECT {_JOB_COLUMNS} FROM material_jobs WHERE id = :id", {"id": job_id}
+            )
+        return _job(rows[0]) if rows else None
+
+    async def class_embeddings(self, class_id: str) -> list[StoredEmbedding]:
+        async with self.session() as db:
+            rows = await db.query(
+                "SELECT ch.material_id, m.title, m.source_type, ch.chunk_index, ch.section,"
+                " ch.content, 0.0 AS score, ch.embedding, ch.embedding_model"
+                " FROM material_chunks ch JOIN materials m ON m.id = ch.material_id"
+                " WHERE ch.class_id = :c AND m.status = 'ready' AND ch.embedding IS NOT NULL"
+                " ORDER BY m.created_at, m.id, ch.chunk_index",
+                {"c": class_id},
+            )
+        return [
+            StoredEmbedding(
+                _hit(row), unpack_vector(bytes(row["embedding"])), row["embedding_model"] or ""
+            )
+            for row in rows
+        ]
+
+    async def record_generation(
+        self,
+        *,
+        kind: str,
+        payload: dict[str, Any],
+        provider: str,
+        model: str,
+        class_id: str | None,
+        user_id: str | None,
+        sandbox_id: str | None,
+    ) -> str:
+        generation_id = str(uuid.uuid4())
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO generations (id, kind, class_id, user_id, sandbox_id, payload,"
+                " provider, model, created_at) VALUES (:id, :k, :c, :u, :sb, :p, :prov, :m,"
+                " :now)",
+                {
+                    "id": generation_id,
+                    "k": kind,
+                    "c": class_id,
+                    "u": user_id,
+                    "sb": sandbox_id,
+                    "p": json.dumps(payload),
+                    "prov": provider,
+                    "m": model,
+                    "now": now_iso(),
+                },
+            )
+        return generation_id
+
+    async def find_class_by_code(self, join_code: str) -> ClassRecord | None:
+        # Equality on lower(): the code is never a pattern, so % and _ stay literal.
+        async with self.session() as db:
+            rows = await db.query(
+                "SELECT id, owner_id, title, subject, level, join_code FROM classes"
+                " WHERE lower(join_code) = lower(:code)",
+                {"code": join_code.strip()},
+            )
+        if not rows:
+            return None
+        row = rows[0]
+        return ClassRecord(
+            str(row["id"]),
+            str(row["owner_id"]),
+            row["title"],
+            row["subject"],
+            row["level"],
+            row["join_code"],
+        )
+
+    async def claim_sandbox(
+        self, sandbox_id: str, guest_user_id: str, user_id: str
+    ) -> ClaimSummary:
+        """Move a guest sandbox's sessions, messages, generated content and enrollments to
+        `user_id` in one transaction; raises LookupError (and changes nothing) when the
+        sandbox is not the guest's active sandbox or the account has no profile."""
+        async with self.transaction() as db:
+            sandbox = await db.query(
+                "SELECT id FROM guest_sandboxes WHERE id = :sb AND owner_user_id = :g"
+                " AND status = 'active'",
+                {"sb": sandbox_id, "g": guest_user_id},
+            )
+            if not sandbox:
+                raise LookupError("sandbox")
+            if not await db.query("SELECT id FROM profiles WHERE id = :u", {"u": user_id}):
+                raise LookupError("profile")
+            params = {"sb": sandbox_id, "g": guest_user_id, "u": user_id}
+            sessions = await db.query(
+                "UPDATE chat_sessions SET owner_user_id = :u, sandbox_id = NULL"
+                " WHERE owner_user_id = :g AND (sandbox_id = :sb OR sandbox_id IS NULL)"
+                " RETURNING id",
+                params,
+            )
+            messages = await db.query(
+                "UPDATE chat_messages SET author_user_id = :u WHERE author_user_id = :g"
+                " RETURNING id",
+                params,
+            )
+            generations = await db.query(
+                "UPDATE generations SET user_id = :u, sandbox_id = NULL"
+                " WHERE sandbox_id = :sb OR user_id = :g RETURNING id",
+                params,
+            )
+            enrollments = await db.query(
+                "INSERT INTO enrollments (class_id, user_id, role) SELECT class_id, :u,"
+                " 'student' FROM enrollments WHERE user_id = :g"
+                " ON CONFLICT (class_id, user_id) DO NOTHING RETURNING class_id",
+                params,
+            )
+            await db.execute("DELETE FROM enrollments WHERE user_id = :g", params)
+            await db.execute(
+                "UPDATE guest_sandboxes SET status = 'claimed', claimed_by = :u WHERE id = :sb",
+                params,
+            )
+        return ClaimSummary(len(sessions), len(messages), len(generations), len(enrollments))
 
     async def upsert_sandbox(self, sandbox_id: str, owner_user_id: str, *, active: bool) -> None:
         async with self.transaction() as db:
@@ -430,6 +752,29 @@ class SqlStore:
                 "UPDATE chat_sessions SET busy_until = NULL WHERE id = :id AND busy_until = :t",
                 {"id": session_id, "t": token},
             )
+
+
+_JOB_COLUMNS = "id, material_id, class_id, status, attempts, max_attempts"
+
+
+def _job(row: Row) -> MaterialJob:
+    return MaterialJob(
+        id=str(row["id"]),
+        material_id=str(row["material_id"]),
+        class_id=str(row["class_id"]),
+        status=row["status"],
+        attempts=int(row["attempts"]),
+        max_attempts=int(row["max_attempts"]),
+    )
+
+
+def pack_vector(vector: tuple[float, ...] | list[float]) -> bytes:
+    """float32 little-endian: 6 KB for a 1536-d embedding."""
+    return struct.pack(f"<{len(vector)}f", *vector)
+
+
+def unpack_vector(blob: bytes) -> tuple[float, ...]:
+    return struct.unpack(f"<{len(blob) // 4}f", blob)
 
 
 _SESSION_COLUMNS = (
