@@ -27,7 +27,7 @@ from server.middleware.access_log import AccessLogMiddleware
 from server.middleware.body_limit import BodyLimitMiddleware
 from server.middleware.errors import ErrorEnvelopeMiddleware
 from server.middleware.request_id import RequestIdMiddleware
-from server.routes import chat, health, llm, quiz, workspace
+from server.routes import chat, classes, guests, health, llm, quiz, workspace
 from server.settings import ProviderName, Settings
 from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory, Graphs
 from tools.models.offline import EMBEDDING_DIMENSIONS
@@ -139,6 +139,9 @@ def create_app(
             ),
             Route("/v1/chat/workspace/messages/list", workspace.list_messages, methods=["POST"]),
             Route("/v1/chat/workspace/messages/send", workspace.send_message, methods=["POST"]),
+            Route("/v1/classes/create", classes.create, methods=["POST"]),
+            Route("/v1/classes/join", classes.join, methods=["POST"]),
+            Route("/v1/guests/claim", guests.claim, methods=["POST"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

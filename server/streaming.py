@@ -48,8 +48,12 @@ class GraphRun:
     # Set when the graph has a checkpointer (LangGraph warns about durability without one).
     durability: Durability | None = None
     thread_id: str | None = None
-    # Runs after the run ends however it ends (lease release, checkpoint pruning).
-    cleanup: Callable[[], Awaitable[None]] | None = None
+    # Awaited with the final values before they are returned (e.g. record generated content);
+    # if it raises, the run counts as failed.
+    on_success: Callable[[Mapping[str, Any]], Awaitable[None]] | None = None
+    # Runs after the run ends however it ends (lease release, checkpoint pruning, guest slot),
+    # told whether the caller got a result.
+    cleanup: Callable[[bool], Awaitable[None]] | None = None
 
     @property
     def config(self) -> RunnableConfig:
@@ -68,16 +72,21 @@ class GraphRun:
 
 async def run_json(request: Request, run: GraphRun) -> Response:
     """Run to completion and answer with the envelope."""
+    succeeded = False
     try:
         result = await run.graph.ainvoke(
             dict(run.input), run.config, context=run.context, durability=run.durability
         )
+        data = run.to_data(result)
+        if run.on_success is not None:
+            await run.on_success(result)
+        succeeded = True
     except (GenerationError, ApiError) as error:
         raise run.failure(error) from None
     finally:
         if run.cleanup is not None:
-            await run.cleanup()
-    return ok_response(request, run.to_data(result))
+            await run.cleanup(succeeded)
+    return ok_response(request, data)
 
 
 def _jsonable(value: Any) -> Any:
@@ -156,6 +165,7 @@ async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerS
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=256)
     producer = asyncio.create_task(_produce(run, queue), name=f"run-{run.run_id}")
     last_values: Mapping[str, Any] = {}
+    succeeded = False
     try:
         while not isinstance(part := await queue.get(), _Finished):
             if part["type"] == "values":
@@ -169,6 +179,8 @@ async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerS
         if part.error is None:
             try:
                 payload = run.to_data(last_values)
+                if run.on_success is not None:
+                    await run.on_success(last_values)
             except Exception as error:  # noqa: BLE001 - reported like any other failure
                 part = _Finished(error)
         if part.error is not None:
@@ -177,6 +189,7 @@ async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerS
                 "error", {"error": failure.code, "code": failure.code, "message": failure.message}
             )
             return
+        succeeded = True
         yield event("values", payload)
     finally:
         if not producer.done():
@@ -184,7 +197,7 @@ async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerS
         with anyio.CancelScope(shield=True):
             await asyncio.gather(producer, return_exceptions=True)
             if run.cleanup is not None:
-                await run.cleanup()
+                await run.cleanup(succeeded)
 
 
 def sse_response(request: Request, run: GraphRun, *, ping_seconds: float) -> Response:

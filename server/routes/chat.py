@@ -59,7 +59,7 @@ def chat_run(
     """A chat run: workspace sessions use the checkpointed graph (one thread per session)."""
     saver = state.checkpointer
 
-    async def cleanup() -> None:
+    async def cleanup(succeeded: bool) -> None:
         if session_id is None:
             return
         try:

@@ -106,6 +106,10 @@ class ChunkHit:
     score: float
 
 
+class JoinCodeTaken(Exception):
+    """Another class already uses this join code (codes are compared case-insensitively)."""
+
+
 AuthorKind = Literal["student", "teacher", "assistant"]
 
 

@@ -20,6 +20,7 @@ from tools.store.base import (
     ClassRecord,
     ClassRole,
     JobStatus,
+    JoinCodeTaken,
     MaterialJob,
     MaterialRecord,
     MaterialStatus,
@@ -96,6 +97,26 @@ class SqlStore:
         level: str | None = None,
         description: str | None = None,
     ) -> ClassRecord:
+        try:
+            await self._insert_class(
+                class_id, owner_id, title, join_code, subject, level, description
+            )
+        except Exception as error:
+            if _is_unique_violation(error):
+                raise JoinCodeTaken(join_code) from None
+            raise
+        return ClassRecord(class_id, owner_id, title, subject, level, join_code)
+
+    async def _insert_class(
+        self,
+        class_id: str,
+        owner_id: str,
+        title: str,
+        join_code: str,
+        subject: str | None,
+        level: str | None,
+        description: str | None,
+    ) -> None:
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO classes (id, owner_id, title, subject, level, description, join_code)"
@@ -115,7 +136,6 @@ class SqlStore:
                 " ON CONFLICT (class_id, user_id) DO NOTHING",
                 {"c": class_id, "u": owner_id},
             )
-        return ClassRecord(class_id, owner_id, title, subject, level, join_code)
 
     async def get_class(self, class_id: str) -> ClassRecord | None:
         async with self.session() as db:
@@ -785,6 +805,13 @@ _MESSAGE_COLUMNS = (
     "id, session_id, class_id, author_user_id, author_kind, content, citations, safety, provider,"
     " model, prompt_tokens, completion_tokens, total_tokens, latency_ms, created_at"
 )
+
+
+def _is_unique_violation(error: Exception) -> bool:
+    # sqlite3 and psycopg name it differently; both carry the SQLSTATE-like signal in text/code.
+    if getattr(error, "sqlstate", None) == "23505":
+        return True
+    return type(error).__name__ == "IntegrityError" and "UNIQUE" in str(error).upper()
 
 
 def _hit(row: Row) -> ChunkHit:

@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
 from tools.store import ChunkHit, ChunkInput, ClassRecord, Profile, Sandbox, Store
+from tools.store.base import JoinCodeTaken
 from tools.store.demo_materials import DEMO_MATERIALS
 from tools.store.postgres import MIGRATIONS_DIR, PostgresStore, connection_kwargs
 from tools.store.seed import (
@@ -113,7 +114,7 @@ async def test_create_class_enrolls_the_owner_as_teacher(store: Store) -> None:
 async def test_duplicate_join_code_is_rejected_case_insensitively(store: Store) -> None:
     class_id, teacher = await make_class(store, join_code="ABC123")
     other = new_id()
-    with pytest.raises(INTEGRITY_ERRORS):
+    with pytest.raises(JoinCodeTaken):
         await store.create_class(class_id=other, owner_id=teacher, title="Copy", join_code="abc123")
     # The failed create left nothing behind, and the first class is untouched.
     assert await store.get_class(other) is None

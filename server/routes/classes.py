@@ -1,0 +1,86 @@
+"""`/v1/classes/create` and `/v1/classes/join` (a user token is required)."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.envelope import ok_response
+from server.errors import ApiError
+from server.routes.common import admit
+from server.schemas import Body
+from server.state import AppState
+from tools.store.base import JoinCodeTaken, Profile
+
+JoinCode = Field(min_length=1, max_length=64)
+
+
+class ClassCreateBody(Body):
+    user_id: uuid.UUID
+    title: str = Field(min_length=1, max_length=200)
+    subject: str | None = Field(None, max_length=200)
+    level: str | None = Field(None, max_length=100)
+    description: str | None = Field(None, max_length=4_000)
+    join_code: str = JoinCode
+
+
+class ClassJoinBody(Body):
+    user_id: uuid.UUID
+    join_code: str = JoinCode
+
+
+async def _profile(state: AppState, user_id: str) -> Profile:
+    profile = await state.store.get_profile(user_id)
+    if profile is None:
+        raise ApiError(403, "profile_missing", "Finish setting up your profile first.")
+    return profile
+
+
+def _code(raw: str) -> str:
+    code = raw.strip()
+    if not code:
+        raise ApiError(422, "validation_error", "join_code: the join code cannot be blank.")
+    return code
+
+
+async def create(request: Request) -> Response:
+    state, body, _ = await admit(request, ClassCreateBody, require_user=True)
+    profile = await _profile(state, str(body.user_id))
+    if profile.account_type != "teacher":
+        raise ApiError(403, "forbidden_account_type", "Only teacher accounts can create classes.")
+    title = body.title.strip()
+    if not title:
+        raise ApiError(422, "validation_error", "title: the class title cannot be blank.")
+    try:
+        klass = await state.store.create_class(
+            class_id=str(uuid.uuid4()),
+            owner_id=profile.id,
+            title=title,
+            join_code=_code(body.join_code),
+            subject=body.subject,
+            level=body.level,
+            description=body.description,
+        )
+    except JoinCodeTaken:
+        raise ApiError(
+            409, "join_code_conflict", "That join code is already used by another class."
+        ) from None
+    return ok_response(request, {"class_id": klass.id})
+
+
+async def join(request: Request) -> Response:
+    state, body, _ = await admit(request, ClassJoinBody, require_user=True)
+    profile = await _profile(state, str(body.user_id))
+    if profile.account_type == "teacher":
+        raise ApiError(
+            403, "forbidden_account_type", "Teacher accounts create classes instead of joining."
+        )
+    klass = await state.store.find_class_by_code(_code(body.join_code))
+    if klass is None:
+        raise ApiError(404, "class_not_found", "No class uses that join code.")
+    # Joining twice is not an error: the enrollment is simply already there.
+    await state.store.enroll(klass.id, profile.id, "student")
+    return ok_response(request, {"class_id": klass.id})

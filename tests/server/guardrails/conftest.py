@@ -1,0 +1,98 @@
+"""Guardrails on both backends: in-process, and a real Redis (`STEMGRAPH_TEST_REDIS_URL`)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from server.guardrails import Guardrails
+from server.guardrails.memory import MemoryGuardrails
+from server.guardrails.redis_backend import RedisGuardrails
+from server.settings import Settings
+from tests.conftest import IN_CI
+
+REDIS_URL = os.environ.get("STEMGRAPH_TEST_REDIS_URL")
+
+
+def redis_url_or_skip() -> str:
+    """The test Redis's URL; skipping is allowed only outside CI."""
+    if REDIS_URL:
+        return REDIS_URL
+    if IN_CI:
+        pytest.fail("CI=true but STEMGRAPH_TEST_REDIS_URL is not set: Redis tests must run.")
+    pytest.skip("STEMGRAPH_TEST_REDIS_URL is not set (no local Redis to test against)")
+
+
+def fresh_prefix() -> str:
+    return f"stemgraph:guest:test:{uuid.uuid4().hex[:12]}"
+
+
+async def delete_prefix(url: str, prefix: str) -> None:
+    client = Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def guest_settings(**overrides: Any) -> Settings:
+    """Settings for guardrail tests: the contract's defaults unless overridden, no REDIS_URL."""
+    return Settings(redis_url=None, **overrides)
+
+
+MakeGuardrails = Callable[..., Guardrails]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def guard_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return redis_url_or_skip()
+
+
+@pytest.fixture
+async def prefix(redis_url: str) -> AsyncIterator[str]:
+    """A fresh key prefix on the test Redis, its keys deleted when the test ends."""
+    name = fresh_prefix()
+    try:
+        yield name
+    finally:
+        await delete_prefix(redis_url, name)
+
+
+@pytest.fixture
+async def make_guardrails(guard_backend: str) -> AsyncIterator[MakeGuardrails]:
+    """`make(lease_seconds=…, **settings)`: guardrails on the backend, closed (and their Redis
+    keys deleted) when the test ends."""
+    url = redis_url_or_skip() if guard_backend == "redis" else None
+    made: list[Guardrails] = []
+    prefixes: list[str] = []
+
+    def make(*, lease_seconds: float | None = None, **overrides: Any) -> Guardrails:
+        settings = guest_settings(**overrides)
+        guardrails: Guardrails
+        if url is None:
+            guardrails = MemoryGuardrails(settings)
+        else:
+            prefixes.append(fresh_prefix())
+            extra = {} if lease_seconds is None else {"lease_seconds": lease_seconds}
+            guardrails = RedisGuardrails(settings, url=url, prefix=prefixes[-1], **extra)
+        made.append(guardrails)
+        return guardrails
+
+    yield make
+    for guardrails in made:
+        await guardrails.aclose()
+    for name in prefixes:
+        assert url is not None
+        await delete_prefix(url, name)

@@ -1,0 +1,23 @@
+"""Class materials: text extraction from uploads and the durable processing worker."""
+
+from tools.materials.extract import (
+    MAX_BYTES,
+    ExtractedText,
+    MaterialUnreadable,
+    SourceType,
+    detect_type,
+    extract_text,
+)
+from tools.materials.worker import BatchResult, RunIngest, process_batch
+
+__all__ = [
+    "MAX_BYTES",
+    "BatchResult",
+    "ExtractedText",
+    "MaterialUnreadable",
+    "RunIngest",
+    "SourceType",
+    "detect_type",
+    "extract_text",
+    "process_batch",
+]
