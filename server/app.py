@@ -23,6 +23,7 @@ from server.checkpoints import open_checkpointer
 from server.devmode import DEV_ISSUER, dev_jwt_secret
 from server.envelope import error_response, request_id_of
 from server.errors import ApiError
+from server.guardrails import build_guardrails
 from server.middleware.access_log import AccessLogMiddleware
 from server.middleware.body_limit import BodyLimitMiddleware
 from server.middleware.errors import ErrorEnvelopeMiddleware
@@ -93,6 +94,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         store = await open_store(settings.resolved_database_url, schema=settings.database_schema)
         verifier = _verifier(settings)
+        guardrails = build_guardrails(settings)
         try:
             if settings.should_seed_demo and await seed_demo(store):
                 logger.info("seeded the demo class")
@@ -108,6 +110,7 @@ def create_app(
                         canvas=canvas_graph,
                     ),
                     checkpointer=saver,
+                    guardrails=guardrails,
                     chat_providers=chat_provider_factory or default_chat,
                     embedding_providers=embedding_provider_factory or default_embeddings,
                 )
@@ -119,6 +122,7 @@ def create_app(
                     )
                 yield {"app": state}
         finally:
+            await guardrails.aclose()
             await verifier.aclose()
             await store.close()
 

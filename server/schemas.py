@@ -32,6 +32,7 @@ class ProviderChoice(Body):
 
 
 class LlmGenerateBody(ProviderChoice):
+    sandbox_id: UUID | None = None
     system: NullableText = ""
     user: str = Field(min_length=1)
     temperature: float | None = Field(None, ge=0, le=2)

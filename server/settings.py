@@ -76,6 +76,10 @@ class Settings(BaseSettings):
 
     # --- guests ---
     redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    # Several deployments (or test runs) can share one Redis under different prefixes.
+    redis_key_prefix: str = Field(
+        "stemgraph:guest", min_length=1, validation_alias="STEMGRAPH_REDIS_PREFIX"
+    )
     guest_chat_limit: int = Field(50, ge=0, validation_alias="GUEST_CHAT_LIMIT")
     guest_quiz_limit: int = Field(10, ge=0, validation_alias="GUEST_QUIZ_LIMIT")
     guest_flashcards_limit: int = Field(10, ge=0, validation_alias="GUEST_FLASHCARDS_LIMIT")

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 
 from graphs.shared.context import GenerationContext
 from server.auth.tokens import TokenVerifier
+from server.guardrails import Guardrails
 from server.settings import ProviderName, Settings
 from tools.models.providers import ChatProvider, EmbeddingProvider, resolve_order
 from tools.models.router import Deadline, ModelRouter
@@ -41,6 +42,7 @@ class AppState:
     verifier: TokenVerifier
     graphs: Graphs
     checkpointer: BaseCheckpointSaver[Any]
+    guardrails: Guardrails
     chat_providers: ChatProviderFactory
     embedding_providers: EmbeddingProviderFactory
 

@@ -112,7 +112,7 @@ def build_guardrails(settings: Settings) -> Guardrails:
     if settings.redis_url:
         from server.guardrails.redis_backend import RedisGuardrails
 
-        return RedisGuardrails(settings)
+        return RedisGuardrails(settings, prefix=settings.redis_key_prefix)
     from server.guardrails.memory import MemoryGuardrails
 
     return MemoryGuardrails(settings)

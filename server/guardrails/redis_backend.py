@@ -127,7 +127,7 @@ class RedisGuardrails:
                 self._reserve, [usage_key, pending_key], [ticket.token, limit, self._lease_ms]
             )
         except ApiError:
-            raise  # nothing was reserved
+            raise  # store unreachable: a reservation made anyway expires after one lease
         except BaseException:
             ticket.abandon()  # cancelled mid-call: the reservation may exist, give it back
             raise

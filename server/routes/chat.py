@@ -11,7 +11,9 @@ from starlette.responses import Response
 
 from server.access import class_member
 from server.checkpoints import prune_thread
+from server.guardrails import GuestTicket
 from server.routes.common import admit
+from server.routes.generation import guest_ticket, settle
 from server.schemas import CanvasBody, ChatGenerateBody, ToolOptions
 from server.state import AppState
 from server.streaming import GraphRun, respond
@@ -55,11 +57,12 @@ def chat_run(
     to_data: Callable[[Mapping[str, Any]], Any],
     session_id: str | None = None,
     lease: str | None = None,
+    ticket: GuestTicket | None = None,
 ) -> GraphRun:
     """A chat run: workspace sessions use the checkpointed graph (one thread per session)."""
     saver = state.checkpointer
 
-    async def cleanup(succeeded: bool) -> None:
+    async def session_cleanup(succeeded: bool) -> None:
         if session_id is None:
             return
         try:
@@ -77,7 +80,7 @@ def chat_run(
         to_data=to_data,
         durability="exit" if session_id else None,
         thread_id=session_id,
-        cleanup=cleanup,
+        cleanup=settle(ticket, session_cleanup),
     )
 
 
@@ -88,6 +91,7 @@ async def generate(request: Request) -> Response:
     if principal.user is not None:
         member = await class_member(state.store, class_id, principal.user.user_id)
         title = title or member.klass.title
+    ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
     transcript = [
         {"role": t.role, "message": t.message, "created_at": t.created_at}
         for t in (body.transcript or [])
@@ -110,6 +114,7 @@ async def generate(request: Request) -> Response:
         to_data=lambda values: generation_data(
             values, tool_mode=body.tool_mode, tool_catalog=body.tool_catalog
         ),
+        ticket=ticket,
     )
     return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)
 
@@ -118,6 +123,8 @@ async def canvas(request: Request) -> Response:
     state, body, principal = await admit(request, CanvasBody)
     if principal.user is not None and not principal.is_guest:
         await class_member(state.store, str(body.class_id), principal.user.user_id)
+    # A canvas illustrates a chat answer, so guests spend chat uses on it.
+    ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
     run = GraphRun(
         graph=state.graphs.canvas,
         input={
@@ -129,5 +136,6 @@ async def canvas(request: Request) -> Response:
         run_id=str(uuid.uuid4()),
         error_code="canvas_error",
         to_data=lambda values: {"spec": values["spec"]},
+        cleanup=settle(ticket),
     )
     return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from server.envelope import ok_response
 from server.routes.common import admit
+from server.routes.generation import guest_ticket, settle
 from server.schemas import EmbeddingsBody, LlmGenerateBody
 from tools.models.offline import EMBEDDING_DIMENSIONS
 from tools.models.providers import resolve_order
@@ -15,7 +16,7 @@ from tools.models.router import Deadline, embed
 
 
 async def generate(request: Request) -> Response:
-    state, body, _ = await admit(request, LlmGenerateBody)
+    state, body, principal = await admit(request, LlmGenerateBody)
     router = state.router(
         provider_order=body.provider_order,
         default_provider=body.default_provider,
@@ -26,7 +27,13 @@ async def generate(request: Request) -> Response:
     if body.system.strip():
         messages.insert(0, SystemMessage(body.system))
     timeout_ms = body.timeout_ms or state.settings.ai_request_timeout_ms
-    reply = await router.ainvoke(messages, deadline=Deadline.after_ms(timeout_ms))
+    finish = settle(await guest_ticket(state, principal, body.sandbox_id, "chat"))
+    succeeded = False
+    try:
+        reply = await router.ainvoke(messages, deadline=Deadline.after_ms(timeout_ms))
+        succeeded = True
+    finally:
+        await finish(succeeded)
     return ok_response(
         request,
         {
@@ -40,15 +47,21 @@ async def generate(request: Request) -> Response:
 
 
 async def embeddings(request: Request) -> Response:
-    state, body, _ = await admit(request, EmbeddingsBody)
+    state, body, principal = await admit(request, EmbeddingsBody)
     order = resolve_order(state.settings, body.provider_order, body.default_provider)
     timeout_ms = body.timeout_ms or state.settings.ai_embedding_timeout_ms
-    reply = await embed(
-        body.inputs,
-        state.embedding_providers(order),
-        deadline=Deadline.after_ms(timeout_ms),
-        dimensions=EMBEDDING_DIMENSIONS,
-    )
+    finish = settle(await guest_ticket(state, principal, body.sandbox_id, "embedding"))
+    succeeded = False
+    try:
+        reply = await embed(
+            body.inputs,
+            state.embedding_providers(order),
+            deadline=Deadline.after_ms(timeout_ms),
+            dimensions=EMBEDDING_DIMENSIONS,
+        )
+        succeeded = True
+    finally:
+        await finish(succeeded)
     return ok_response(
         request,
         {

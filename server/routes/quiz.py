@@ -12,6 +12,7 @@ from starlette.responses import Response
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.routes.common import admit
+from server.routes.generation import guest_ticket, record_generation, settle
 from server.schemas import QuizBody
 from server.state import AppState
 from server.streaming import GraphRun, respond
@@ -50,6 +51,7 @@ async def generate(request: Request) -> Response:
         )
     if class_id is not None:
         await check_class_access(state, principal, class_id)
+    ticket = await guest_ticket(state, principal, body.sandbox_id, "quiz")
     run = GraphRun(
         graph=state.graphs.quiz,
         input={
@@ -64,5 +66,9 @@ async def generate(request: Request) -> Response:
         run_id=str(uuid.uuid4()),
         error_code="quiz_error",
         to_data=generation_data,
+        on_success=record_generation(
+            state, principal, kind="quiz", class_id=class_id, sandbox_id=body.sandbox_id
+        ),
+        cleanup=settle(ticket),
     )
     return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)

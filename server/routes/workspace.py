@@ -20,6 +20,7 @@ from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.chat import chat_run, generation_data
 from server.routes.common import admit
+from server.routes.generation import guest_ticket
 from server.schemas import (
     MessagesListBody,
     MessagesSendBody,
@@ -143,7 +144,7 @@ async def list_messages(request: Request) -> Response:
 
 
 async def send_message(request: Request) -> Response:
-    state, body, _ = await admit(request, MessagesSendBody, require_user=True)
+    state, body, principal = await admit(request, MessagesSendBody, require_user=True)
     member = await class_member(state.store, str(body.class_id), str(body.user_id))
     session = await session_in_class(state.store, member, str(body.session_id))
     require_owner(session, member, code="send_session_owner_mismatch")
@@ -158,6 +159,7 @@ async def send_message(request: Request) -> Response:
             409, "session_busy", "The tutor is still answering your last message in this chat."
         )
     try:
+        ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
         run = chat_run(
             state,
             body,
@@ -173,6 +175,7 @@ async def send_message(request: Request) -> Response:
             to_data=_send_data(body.tool_mode, body.tool_catalog),
             session_id=session.id,
             lease=lease,
+            ticket=ticket,
         )
     except BaseException:
         await state.store.release_session(session.id, lease)

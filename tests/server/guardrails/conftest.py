@@ -44,7 +44,8 @@ async def delete_prefix(url: str, prefix: str) -> None:
 
 def guest_settings(**overrides: Any) -> Settings:
     """Settings for guardrail tests: the contract's defaults unless overridden, no REDIS_URL."""
-    return Settings(redis_url=None, **overrides)
+    options: dict[str, Any] = {"redis_url": None, **overrides}
+    return Settings(**options)
 
 
 MakeGuardrails = Callable[..., Guardrails]
@@ -72,21 +73,19 @@ async def prefix(redis_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def make_guardrails(guard_backend: str) -> AsyncIterator[MakeGuardrails]:
-    """`make(lease_seconds=…, **settings)`: guardrails on the backend, closed (and their Redis
-    keys deleted) when the test ends."""
+    """`make(**settings)`: guardrails on the backend, closed (their Redis keys deleted) after."""
     url = redis_url_or_skip() if guard_backend == "redis" else None
     made: list[Guardrails] = []
     prefixes: list[str] = []
 
-    def make(*, lease_seconds: float | None = None, **overrides: Any) -> Guardrails:
+    def make(**overrides: Any) -> Guardrails:
         settings = guest_settings(**overrides)
         guardrails: Guardrails
         if url is None:
             guardrails = MemoryGuardrails(settings)
         else:
             prefixes.append(fresh_prefix())
-            extra = {} if lease_seconds is None else {"lease_seconds": lease_seconds}
-            guardrails = RedisGuardrails(settings, url=url, prefix=prefixes[-1], **extra)
+            guardrails = RedisGuardrails(settings, url=url, prefix=prefixes[-1])
         made.append(guardrails)
         return guardrails
 

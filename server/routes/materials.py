@@ -1,0 +1,230 @@
+"""`/v1/materials/*`: upload a material, queue it for processing, and run the worker.
+
+- `create` (stemgraph addition): a teacher uploads a file or text; it is stored `pending` and,
+  unless `"process": false`, a processing job is queued.
+- `dispatch`: a teacher (re)queues a material; `enqueued` is true only when a new job was
+  queued (an in-flight job is reused). `trigger_worker` starts a worker batch in the
+  background of this process.
+- `process`: a worker batch, run inline. Auth is the service key as everywhere, or the
+  `x-material-worker-token` header alone (a cron worker may hold only that): when the header is
+  sent it must equal `MATERIAL_WORKER_TOKEN` (else 401, whatever else is sent) and replaces the
+  service-key check; without the header the normal service-key check applies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import logging
+import os
+import socket
+import uuid
+from uuid import UUID
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from graphs.materials import IngestContext, ingest_runner
+from server.access import class_member, require_teacher
+from server.auth.principal import Principal
+from server.envelope import ok_response
+from server.errors import ApiError
+from server.routes.common import admit, read_json
+from server.schemas import Body, ClassScoped, parse_body
+from server.state import AppState, app_state
+from tools.materials import MAX_BYTES, BatchResult, MaterialUnreadable, detect_type, process_batch
+from tools.models.providers import resolve_order
+from tools.store.base import MaterialRecord
+
+logger = logging.getLogger("stemgraph.materials")
+
+WORKER_TOKEN_HEADER = "x-material-worker-token"
+# Base64 of the largest file the extractor accepts (the request body limit usually bites first).
+_MAX_BASE64 = (MAX_BYTES + 2) // 3 * 4
+# Background batches started by `dispatch`, kept referenced so they are not garbage-collected.
+_background: set[asyncio.Task[None]] = set()
+
+
+class MaterialCreateBody(ClassScoped):
+    title: str = Field(min_length=1, max_length=200)
+    file_name: str | None = Field(None, max_length=255)
+    mime_type: str | None = Field(None, max_length=255)
+    content_base64: str | None = Field(None, max_length=_MAX_BASE64)
+    text: str | None = Field(None, max_length=MAX_BYTES)
+    process: bool = True
+
+
+class DispatchBody(Body):
+    class_id: UUID
+    material_id: UUID
+    trigger_worker: bool = True
+    user_id: UUID | None = None
+    sandbox_id: UUID | None = None
+
+
+class ProcessBody(Body):
+    batch_size: int | None = Field(None, ge=1, le=25)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _user_id(principal: Principal) -> str:
+    if principal.user is None:  # admit(require_user=True) guarantees a user
+        raise ApiError(401, "user_token_required", "Sign in again: a user token is required.")
+    return principal.user.user_id
+
+
+def _content(body: MaterialCreateBody) -> tuple[bytes, str | None]:
+    """The uploaded bytes and MIME type: exactly one of `content_base64` and `text`."""
+    if (body.content_base64 is None) == (body.text is None):
+        raise ApiError(422, "validation_error", "content_base64: send either the file or text.")
+    if body.text is not None:
+        return body.text.encode("utf-8"), body.mime_type or "text/plain"
+    try:
+        content = base64.b64decode(body.content_base64 or "", validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(422, "validation_error", "content_base64: not valid base64.") from None
+    return content, body.mime_type
+
+
+async def _material_in_class(state: AppState, class_id: str, material_id: str) -> MaterialRecord:
+    material = await state.store.get_material(material_id)
+    if material is None or material.class_id != class_id:
+        raise ApiError(404, "material_not_found", "That material does not exist in this class.")
+    return material
+
+
+async def create(request: Request) -> Response:
+    state, body, principal = await admit(request, MaterialCreateBody, require_user=True)
+    member = await class_member(state.store, str(body.class_id), _user_id(principal))
+    require_teacher(member)
+    content, mime_type = _content(body)
+    if not content.strip():
+        raise ApiError(422, "validation_error", "content: the file is empty.")
+    if len(content) > MAX_BYTES:
+        raise ApiError(413, "payload_too_large", "The file is larger than 20 MB.")
+    try:
+        source_type = detect_type(content, mime_type=mime_type, file_name=body.file_name)
+    except MaterialUnreadable as error:
+        raise ApiError(415, "unsupported_material_type", str(error)) from None
+    material_id = str(uuid.uuid4())
+    try:
+        await state.store.create_material(
+            material_id=material_id,
+            class_id=member.klass.id,
+            title=body.title.strip() or "Untitled material",
+            source_type=source_type,
+            mime_type=mime_type,
+            file_name=body.file_name,
+            content=content,
+            created_by=member.user_id,
+        )
+        job_id = None
+        if body.process:
+            job, _ = await state.store.enqueue_material_job(material_id, member.klass.id)
+            job_id = job.id
+    except Exception:
+        logger.exception("material upload failed")
+        raise ApiError(
+            502, "material_create_error", "The material could not be saved. Try again shortly."
+        ) from None
+    return ok_response(request, {"material_id": material_id, "status": "pending", "job_id": job_id})
+
+
+async def dispatch(request: Request) -> Response:
+    state, body, principal = await admit(request, DispatchBody, require_user=True)
+    member = await class_member(state.store, str(body.class_id), _user_id(principal))
+    require_teacher(member)
+    material = await _material_in_class(state, member.klass.id, str(body.material_id))
+    if material.content is None:
+        raise ApiError(
+            409, "material_not_processable", "This material has no uploaded file to process."
+        )
+    try:
+        job, enqueued = await state.store.enqueue_material_job(material.id, member.klass.id)
+    except Exception:
+        logger.exception("material dispatch failed")
+        raise ApiError(
+            502, "dispatch_error", "The material could not be queued. Try again shortly."
+        ) from None
+    triggered = False
+    if body.trigger_worker:
+        start_background_batch(state)
+        triggered = True
+    return ok_response(request, {"enqueued": enqueued, "triggered": triggered, "job_id": job.id})
+
+
+def _worker_token_sent(request: Request, state: AppState) -> bool:
+    """True when a valid worker token was sent; 401 when one was sent but is wrong."""
+    sent = request.headers.get(WORKER_TOKEN_HEADER)
+    if sent is None:
+        return False
+    expected = state.settings.material_worker_token
+    if expected is None or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "The material worker token is not valid.")
+    return True
+
+
+async def process(request: Request) -> Response:
+    state = app_state(request)
+    if _worker_token_sent(request, state):
+        body = parse_body(ProcessBody, await read_json(request))
+    else:
+        state, body, _ = await admit(request, ProcessBody)
+    try:
+        result = await run_batch(state, batch_size=body.batch_size)
+    except Exception:
+        logger.exception("material processing failed")
+        raise ApiError(
+            502, "material_process_error", "Materials could not be processed. Try again shortly."
+        ) from None
+    return ok_response(request, result.as_wire())
+
+
+async def run_batch(state: AppState, *, batch_size: int | None = None) -> BatchResult:
+    """One worker batch over this app's store and embedding providers."""
+    context = IngestContext(
+        store=state.store,
+        embedding_providers=state.embedding_providers(resolve_order(state.settings)),
+        timeout_ms=state.settings.ai_embedding_timeout_ms,
+    )
+    return await process_batch(
+        state.store,
+        ingest_runner(context),
+        batch_size=batch_size or state.settings.material_worker_batch,
+        worker_id=worker_id(),
+    )
+
+
+async def _background_batch(state: AppState) -> None:
+    try:
+        result = await run_batch(state)
+    except Exception:
+        logger.exception("background material processing failed")
+        return
+    logger.info("background material batch", extra=result.as_wire())
+
+
+def start_background_batch(state: AppState) -> asyncio.Task[None]:
+    """Start a worker batch without waiting for it (its errors are logged, never raised)."""
+    task = asyncio.create_task(_background_batch(state), name="materials-batch")
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
+
+async def drain_background(timeout: float = 10.0) -> None:
+    """Wait for background batches (for a lifespan's shutdown); cancel those still running."""
+    loop = asyncio.get_running_loop()
+    tasks = {task for task in _background if task.get_loop() is loop}
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
