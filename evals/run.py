@@ -94,8 +94,21 @@ def _compaction_suite() -> Suite:
     )
 
 
+def _flashcards_suite() -> Suite:
+    from evals.scorers.flashcards import FLASHCARDS_SCORERS
+    from evals.targets_flashcards import flashcards_target
+
+    return Suite(
+        name="flashcards",
+        dataset=DATASETS_DIR / "flashcards.jsonl",
+        target=flashcards_target,
+        scorers=FLASHCARDS_SCORERS,
+    )
+
+
 SUITES: Final[Mapping[str, Callable[[], Suite]]] = {
     "quiz": _quiz_suite,
+    "flashcards": _flashcards_suite,
     "chat_grounded": _chat_suite("chat_grounded", "GROUNDED_SCORERS"),
     "chat_safety": _chat_suite("chat_safety", "SAFETY_SCORERS"),
     "chat_compaction": _compaction_suite,

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from graphs.canvas import graph as canvas_graph
 from graphs.chat import graph as chat_graph
+from graphs.flashcards import graph as flashcards_graph
 from graphs.quiz import graph as quiz_graph
 from server.auth.tokens import TokenVerifier
 from server.checkpoints import open_checkpointer
@@ -28,7 +29,17 @@ from server.middleware.access_log import AccessLogMiddleware
 from server.middleware.body_limit import BodyLimitMiddleware
 from server.middleware.errors import ErrorEnvelopeMiddleware
 from server.middleware.request_id import RequestIdMiddleware
-from server.routes import chat, classes, guests, health, llm, quiz, workspace
+from server.routes import (
+    chat,
+    classes,
+    flashcards,
+    guests,
+    health,
+    llm,
+    materials,
+    quiz,
+    workspace,
+)
 from server.settings import ProviderName, Settings
 from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory, Graphs
 from tools.models.offline import EMBEDDING_DIMENSIONS
@@ -108,6 +119,7 @@ def create_app(
                         chat=chat_graph.copy(update={"checkpointer": saver}),
                         chat_oneshot=chat_graph,
                         canvas=canvas_graph,
+                        flashcards=flashcards_graph,
                     ),
                     checkpointer=saver,
                     guardrails=guardrails,
@@ -122,6 +134,7 @@ def create_app(
                     )
                 yield {"app": state}
         finally:
+            await materials.drain_background(timeout=10)
             await guardrails.aclose()
             await verifier.aclose()
             await store.close()
@@ -132,6 +145,7 @@ def create_app(
             Route("/v1/llm/generate", llm.generate, methods=["POST"]),
             Route("/v1/llm/embeddings", llm.embeddings, methods=["POST"]),
             Route("/v1/quiz/generate", quiz.generate, methods=["POST"]),
+            Route("/v1/flashcards/generate", flashcards.generate, methods=["POST"]),
             Route("/v1/chat/generate", chat.generate, methods=["POST"]),
             Route("/v1/chat/canvas", chat.canvas, methods=["POST"]),
             Route("/v1/chat/workspace/participants", workspace.participants, methods=["POST"]),
@@ -143,6 +157,9 @@ def create_app(
             ),
             Route("/v1/chat/workspace/messages/list", workspace.list_messages, methods=["POST"]),
             Route("/v1/chat/workspace/messages/send", workspace.send_message, methods=["POST"]),
+            Route("/v1/materials/create", materials.create, methods=["POST"]),
+            Route("/v1/materials/dispatch", materials.dispatch, methods=["POST"]),
+            Route("/v1/materials/process", materials.process, methods=["POST"]),
             Route("/v1/classes/create", classes.create, methods=["POST"]),
             Route("/v1/classes/join", classes.join, methods=["POST"]),
             Route("/v1/guests/claim", guests.claim, methods=["POST"]),

@@ -33,6 +33,7 @@ class Graphs:
     chat: CompiledStateGraph[Any, Any, Any, Any]
     chat_oneshot: CompiledStateGraph[Any, Any, Any, Any]
     canvas: CompiledStateGraph[Any, Any, Any, Any]
+    flashcards: CompiledStateGraph[Any, Any, Any, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ def orchestration(
     }
 
 
-def generation_data(
+def chat_response_data(
     values: Mapping[str, Any], *, tool_mode: str, tool_catalog: list[Any] | None
 ) -> dict[str, Any]:
     return {
@@ -111,7 +111,7 @@ async def generate(request: Request) -> Response:
             "purpose": body.purpose,
         },
         error_code="chat_error",
-        to_data=lambda values: generation_data(
+        to_data=lambda values: chat_response_data(
             values, tool_mode=body.tool_mode, tool_catalog=body.tool_catalog
         ),
         ticket=ticket,

@@ -2,44 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.auth.principal import Principal
 from server.errors import ApiError
 from server.routes.common import admit
-from server.routes.generation import guest_ticket, record_generation, settle
+from server.routes.generation import generate_payload
 from server.schemas import QuizBody
-from server.state import AppState
-from server.streaming import GraphRun, respond
-
-
-def generation_data(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The contract's `{payload, provider, model, usage, latency_ms}`."""
-    return {
-        "payload": values["payload"],
-        "provider": values["provider"],
-        "model": values["model"],
-        "usage": values.get("usage"),
-        "latency_ms": int(values.get("latency_ms", 0)),
-    }
-
-
-async def check_class_access(state: AppState, principal: Principal, class_id: str) -> None:
-    """The class exists, and a signed-in user belongs to it (the service key alone is trusted)."""
-    if await state.store.get_class(class_id) is None:
-        raise ApiError(404, "class_not_found", "That class does not exist.")
-    user = principal.user
-    if (
-        user is not None
-        and not user.is_anonymous
-        and await state.store.class_role(class_id, user.user_id) is None
-    ):
-        raise ApiError(403, "forbidden", "You are not a member of this class.")
 
 
 async def generate(request: Request) -> Response:
@@ -49,12 +18,12 @@ async def generate(request: Request) -> Response:
         raise ApiError(
             422, "validation_error", "material_context: send the class material or a class_id."
         )
-    if class_id is not None:
-        await check_class_access(state, principal, class_id)
-    ticket = await guest_ticket(state, principal, body.sandbox_id, "quiz")
-    run = GraphRun(
+    return await generate_payload(
+        request,
+        state,
+        principal,
         graph=state.graphs.quiz,
-        input={
+        graph_input={
             "class_title": body.class_title,
             "question_count": body.question_count,
             "instructions": body.instructions,
@@ -62,13 +31,9 @@ async def generate(request: Request) -> Response:
             "material_context": body.material_context,
             "class_id": class_id,
         },
-        context=state.generation_context(body.timeout_ms),
-        run_id=str(uuid.uuid4()),
+        kind="quiz",
+        class_id=class_id,
+        sandbox_id=body.sandbox_id,
+        timeout_ms=body.timeout_ms,
         error_code="quiz_error",
-        to_data=generation_data,
-        on_success=record_generation(
-            state, principal, kind="quiz", class_id=class_id, sandbox_id=body.sandbox_id
-        ),
-        cleanup=settle(ticket),
     )
-    return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)

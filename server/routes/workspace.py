@@ -18,7 +18,7 @@ from server.access import (
 )
 from server.envelope import ok_response
 from server.errors import ApiError
-from server.routes.chat import chat_run, generation_data
+from server.routes.chat import chat_response_data, chat_run
 from server.routes.common import admit
 from server.routes.generation import guest_ticket
 from server.schemas import (
@@ -188,7 +188,7 @@ def _send_data(
 ) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     def to_data(values: Mapping[str, Any]) -> dict[str, Any]:
         return {
-            "response": generation_data(values, tool_mode=tool_mode, tool_catalog=tool_catalog),
+            "response": chat_response_data(values, tool_mode=tool_mode, tool_catalog=tool_catalog),
             "user_message": values["saved_user_message"],
             "assistant_message": values["saved_assistant_message"],
             "context_meta": values["context_meta"],

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
+from pypdf import PdfReader
+from pypdf.errors import DependencyError
+
 from tools.text import normalise_text
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -141,27 +144,28 @@ def _clean(text: str) -> str:
     return normalise_text(_CONTROL.sub("", text))
 
 
-def _pdf_text(content: bytes) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError
+def _opened(reader: PdfReader) -> bool:
+    """Owner-password-only PDFs open with an empty user password; others stay locked."""
+    try:
+        return bool(reader.decrypt(""))
+    except DependencyError:
+        return False
 
+
+def _pdf_text(content: bytes) -> str:
     try:
         reader = PdfReader(io.BytesIO(content))
-        if reader.is_encrypted:
-            # Owner-password-only PDFs open with an empty user password.
-            try:
-                opened = reader.decrypt("")
-            except DependencyError:
-                opened = 0
-            if not opened:
-                raise MaterialUnreadable(
-                    "The PDF is password-protected: upload a copy without a password."
-                )
+        if reader.is_encrypted and not _opened(reader):
+            raise MaterialUnreadable(
+                "The PDF is password-protected: upload a copy without a password."
+            )
         pages = list(reader.pages)
     except MaterialUnreadable:
         raise
     except Exception as error:  # noqa: BLE001 - any parser failure means "not a readable PDF"
-        raise MaterialUnreadable(f"The file is not a readable PDF ({type(error).__name__}).") from None
+        raise MaterialUnreadable(
+            f"The file is not a readable PDF ({type(error).__name__})."
+        ) from None
     texts: list[str] = []
     for page in pages:
         try:
@@ -172,9 +176,7 @@ def _pdf_text(content: bytes) -> str:
     return "\n\n".join(text for text in texts if text)
 
 
-def extract_text(
-    content: bytes, *, mime_type: str | None, file_name: str | None
-) -> ExtractedText:
+def extract_text(content: bytes, *, mime_type: str | None, file_name: str | None) -> ExtractedText:
     """The material's text, cleaned of invisible characters, and its detected format."""
     if len(content) > MAX_BYTES:
         raise MaterialUnreadable(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")

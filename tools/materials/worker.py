@@ -109,14 +109,18 @@ async def _run_job(
         await run_ingest(job.material_id)
     except MaterialUnreadable as error:
         reason = str(error) or "The material could not be read."
-        await store.fail_material_job(job.id, reason, retry_in_seconds=None)
+        await store.fail_material_job(
+            job.id, reason, retry_in_seconds=None, worker_id=job.locked_by
+        )
         tally.failed += 1
         tally.errors.append(f"{await _label(store, job.material_id)}: {reason}")
         logger.info("material unreadable", extra={"job_id": job.id, "reason": reason})
     except Exception as error:
         reason = describe_error(error)
         delay = backoff[min(max(job.attempts, 1), len(backoff)) - 1] if backoff else 0
-        status = await store.fail_material_job(job.id, reason, retry_in_seconds=delay)
+        status = await store.fail_material_job(
+            job.id, reason, retry_in_seconds=delay, worker_id=job.locked_by
+        )
         label = await _label(store, job.material_id)
         if status == "queued":
             tally.retried += 1
@@ -130,7 +134,7 @@ async def _run_job(
             extra={"job_id": job.id, "attempts": job.attempts, "job_status": status},
         )
     else:
-        await store.finish_material_job(job.id)
+        await store.finish_material_job(job.id, worker_id=job.locked_by)
         tally.succeeded += 1
     tally.processed += 1
 

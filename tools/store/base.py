@@ -72,6 +72,7 @@ class MaterialJob:
     status: JobStatus
     attempts: int
     max_attempts: int
+    locked_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,10 +257,15 @@ class Store(Protocol):
         self, *, limit: int, worker_id: str, stale_after_seconds: float
     ) -> tuple[list[MaterialJob], int]: ...
 
-    async def finish_material_job(self, job_id: str) -> None: ...
+    async def finish_material_job(self, job_id: str, *, worker_id: str | None = None) -> None: ...
 
     async def fail_material_job(
-        self, job_id: str, error: str, *, retry_in_seconds: float | None
+        self,
+        job_id: str,
+        error: str,
+        *,
+        retry_in_seconds: float | None,
+        worker_id: str | None = None,
     ) -> JobStatus: ...
 
     async def get_material_job(self, job_id: str) -> MaterialJob | None: ...

@@ -131,7 +131,7 @@ class PostgresStore(SqlStore):
             f" ch.content, ts_rank_cd(ch.search, q) AS score"
             f" FROM material_chunks ch JOIN materials m ON m.id = ch.material_id,"
             f" ({'SELECT ' + tsquery + ' AS q'}) query"
-            " WHERE ch.class_id = :c AND m.status = 'ready' AND ch.search @@ q"
+            " WHERE ch.class_id = :c AND ch.search @@ q"
             " ORDER BY score DESC, ch.material_id, ch.chunk_index LIMIT :n",
             params,
         )

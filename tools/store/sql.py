@@ -224,7 +224,7 @@ class SqlStore:
                     "SELECT ch.material_id, m.title, m.source_type, ch.chunk_index, ch.section,"
                     " ch.content, 0.0 AS score FROM material_chunks ch"
                     " JOIN materials m ON m.id = ch.material_id"
-                    " WHERE ch.class_id = :c AND m.status = 'ready'"
+                    " WHERE ch.class_id = :c"
                     " ORDER BY m.created_at, m.id, ch.chunk_index LIMIT :n",
                     {"c": class_id, "n": limit},
                 )
@@ -237,7 +237,7 @@ class SqlStore:
                 "SELECT ch.material_id, m.title, m.source_type, ch.chunk_index, ch.section,"
                 " ch.content, 0.0 AS score FROM material_chunks ch"
                 " JOIN materials m ON m.id = ch.material_id"
-                " WHERE ch.class_id = :c AND m.status = 'ready'"
+                " WHERE ch.class_id = :c"
                 " ORDER BY m.created_at, m.id, ch.chunk_index LIMIT :n",
                 {"c": class_id, "n": limit},
             )
@@ -399,25 +399,36 @@ class SqlStore:
 
     _skip_locked = ""
 
-    async def finish_material_job(self, job_id: str) -> None:
+    async def finish_material_job(self, job_id: str, *, worker_id: str | None = None) -> None:
+        """Mark the job done; with `worker_id`, only while that worker still holds it (a
+        worker that outlived its lock must not overwrite the recovered job's outcome)."""
+        owned = " AND locked_by = :w" if worker_id else ""
         async with self.transaction() as db:
             await db.execute(
                 "UPDATE material_jobs SET status = 'succeeded', locked_at = NULL,"
-                " last_error = NULL, updated_at = :now WHERE id = :id",
-                {"now": now_iso(), "id": job_id},
+                f" last_error = NULL, updated_at = :now WHERE id = :id{owned}",
+                {"now": now_iso(), "id": job_id, "w": worker_id},
             )
 
     async def fail_material_job(
-        self, job_id: str, error: str, *, retry_in_seconds: float | None
+        self,
+        job_id: str,
+        error: str,
+        *,
+        retry_in_seconds: float | None,
+        worker_id: str | None = None,
     ) -> JobStatus:
-        """Requeue the job after `retry_in_seconds` while attempts remain, else fail it."""
+        """Requeue the job after `retry_in_seconds` while attempts remain, else fail it (with
+        `worker_id`: only while that worker still holds the job)."""
+        owned = " AND locked_by = :w" if worker_id else ""
         async with self.transaction() as db:
             rows = await db.query(
                 "UPDATE material_jobs SET status = CASE WHEN :retry = 1 AND attempts <"
                 " max_attempts THEN 'queued' ELSE 'failed' END, run_after = :after,"
                 " locked_at = NULL, locked_by = NULL, last_error = :e, updated_at = :now"
-                " WHERE id = :id RETURNING status, material_id",
+                f" WHERE id = :id{owned} RETURNING status, material_id",
                 {
+                    "w": worker_id,
                     "retry": 1 if retry_in_seconds is not None else 0,
                     "after": now_iso(plus_seconds=retry_in_seconds or 0),
                     "e": error[:2000],
@@ -425,8 +436,14 @@ class SqlStore:
                     "id": job_id,
                 },
             )
-            status: JobStatus = rows[0]["status"] if rows else "failed"
-            if rows and status == "failed":
+            if not rows:
+                # Another worker took the job over; its outcome stands.
+                current = await db.query(
+                    "SELECT status FROM material_jobs WHERE id = :id", {"id": job_id}
+                )
+                return current[0]["status"] if current else "failed"
+            status: JobStatus = rows[0]["status"]
+            if status == "failed":
                 await db.execute(
                     "UPDATE materials SET status = 'failed', error = :e, updated_at = :now"
                     " WHERE id = :m",
@@ -447,7 +464,7 @@ class SqlStore:
                 "SELECT ch.material_id, m.title, m.source_type, ch.chunk_index, ch.section,"
                 " ch.content, 0.0 AS score, ch.embedding, ch.embedding_model"
                 " FROM material_chunks ch JOIN materials m ON m.id = ch.material_id"
-                " WHERE ch.class_id = :c AND m.status = 'ready' AND ch.embedding IS NOT NULL"
+                " WHERE ch.class_id = :c AND ch.embedding IS NOT NULL"
                 " ORDER BY m.created_at, m.id, ch.chunk_index",
                 {"c": class_id},
             )
@@ -774,7 +791,7 @@ class SqlStore:
             )
 
 
-_JOB_COLUMNS = "id, material_id, class_id, status, attempts, max_attempts"
+_JOB_COLUMNS = "id, material_id, class_id, status, attempts, max_attempts, locked_by"
 
 
 def _job(row: Row) -> MaterialJob:
@@ -785,6 +802,7 @@ def _job(row: Row) -> MaterialJob:
         status=row["status"],
         attempts=int(row["attempts"]),
         max_attempts=int(row["max_attempts"]),
+        locked_by=row["locked_by"],
     )
 
 

@@ -80,7 +80,7 @@ class SqliteStore(SqlStore):
             " FROM material_chunks_fts"
             " JOIN material_chunks ch ON ch.id = material_chunks_fts.rowid"
             " JOIN materials m ON m.id = ch.material_id"
-            " WHERE material_chunks_fts MATCH :match AND ch.class_id = :c AND m.status = 'ready'"
+            " WHERE material_chunks_fts MATCH :match AND ch.class_id = :c"
             " ORDER BY score DESC, ch.material_id, ch.chunk_index LIMIT :n",
             {"match": match, "c": class_id, "n": limit},
         )

@@ -1,0 +1,53 @@
+"""`POST /v1/flashcards/generate`: JSON, or SSE with `Accept: text/event-stream`."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.errors import ApiError
+from server.routes.common import admit
+from server.routes.generation import generate_payload
+from server.schemas import Body, NullableText, TimeoutMs
+
+
+class FlashcardsBody(Body):
+    class_title: str = Field(min_length=1, max_length=200)
+    card_count: int = Field(ge=1, le=30)
+    instructions: NullableText = Field("", max_length=4_000)
+    blueprint_context: NullableText = ""
+    material_context: NullableText = ""
+    class_id: UUID | None = None
+    sandbox_id: UUID | None = None
+    timeout_ms: TimeoutMs | None = None
+
+
+async def generate(request: Request) -> Response:
+    state, body, principal = await admit(request, FlashcardsBody)
+    class_id = str(body.class_id) if body.class_id else None
+    if not body.material_context.strip() and class_id is None:
+        raise ApiError(
+            422, "validation_error", "material_context: send the class material or a class_id."
+        )
+    return await generate_payload(
+        request,
+        state,
+        principal,
+        graph=state.graphs.flashcards,
+        graph_input={
+            "class_title": body.class_title,
+            "card_count": body.card_count,
+            "instructions": body.instructions,
+            "blueprint_context": body.blueprint_context,
+            "material_context": body.material_context,
+            "class_id": class_id,
+        },
+        kind="flashcards",
+        class_id=class_id,
+        sandbox_id=body.sandbox_id,
+        timeout_ms=body.timeout_ms,
+        error_code="flashcards_error",
+    )
