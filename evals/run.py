@@ -106,7 +106,20 @@ def _flashcards_suite() -> Suite:
     )
 
 
+def _blueprint_suite() -> Suite:
+    from evals.scorers.blueprint import BLUEPRINT_SCORERS
+    from evals.targets_blueprint import blueprint_target
+
+    return Suite(
+        name="blueprints",
+        dataset=DATASETS_DIR / "blueprints.jsonl",
+        target=blueprint_target,
+        scorers=BLUEPRINT_SCORERS,
+    )
+
+
 SUITES: Final[Mapping[str, Callable[[], Suite]]] = {
+    "blueprints": _blueprint_suite,
     "quiz": _quiz_suite,
     "flashcards": _flashcards_suite,
     "chat_grounded": _chat_suite("chat_grounded", "GROUNDED_SCORERS"),

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from graphs.blueprint import graph as blueprint_graph
 from graphs.canvas import graph as canvas_graph
 from graphs.chat import graph as chat_graph
 from graphs.flashcards import graph as flashcards_graph
@@ -30,6 +31,7 @@ from server.middleware.body_limit import BodyLimitMiddleware
 from server.middleware.errors import ErrorEnvelopeMiddleware
 from server.middleware.request_id import RequestIdMiddleware
 from server.routes import (
+    blueprints,
     chat,
     classes,
     flashcards,
@@ -120,6 +122,8 @@ def create_app(
                         chat_oneshot=chat_graph,
                         canvas=canvas_graph,
                         flashcards=flashcards_graph,
+                        blueprint=blueprint_graph,
+                        blueprint_review=blueprint_graph.copy(update={"checkpointer": saver}),
                     ),
                     checkpointer=saver,
                     guardrails=guardrails,
@@ -146,6 +150,8 @@ def create_app(
             Route("/v1/llm/embeddings", llm.embeddings, methods=["POST"]),
             Route("/v1/quiz/generate", quiz.generate, methods=["POST"]),
             Route("/v1/flashcards/generate", flashcards.generate, methods=["POST"]),
+            Route("/v1/blueprints/generate", blueprints.generate, methods=["POST"]),
+            Route("/v1/blueprints/approve", blueprints.approve, methods=["POST"]),
             Route("/v1/chat/generate", chat.generate, methods=["POST"]),
             Route("/v1/chat/canvas", chat.canvas, methods=["POST"]),
             Route("/v1/chat/workspace/participants", workspace.participants, methods=["POST"]),

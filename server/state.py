@@ -34,6 +34,8 @@ class Graphs:
     chat_oneshot: CompiledStateGraph[Any, Any, Any, Any]
     canvas: CompiledStateGraph[Any, Any, Any, Any]
     flashcards: CompiledStateGraph[Any, Any, Any, Any]
+    blueprint: CompiledStateGraph[Any, Any, Any, Any]
+    blueprint_review: CompiledStateGraph[Any, Any, Any, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import anyio
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Durability, StreamMode
+from langgraph.types import Command, Durability, StreamMode
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,7 +40,7 @@ class GraphRun:
     """One run of a compiled graph for one request."""
 
     graph: CompiledStateGraph[Any, Any, Any, Any]
-    input: Mapping[str, Any]
+    input: Mapping[str, Any] | Command[Any]
     context: Any
     run_id: str
     error_code: str
@@ -60,6 +60,9 @@ class GraphRun:
         thread_id = self.thread_id or self.run_id
         return {"configurable": {"thread_id": thread_id}, "run_id": uuid.UUID(self.run_id)}
 
+    def graph_input(self) -> dict[str, Any] | Command[Any]:
+        return self.input if isinstance(self.input, Command) else dict(self.input)
+
     def failure(self, error: Exception) -> ApiError:
         """The envelope error for a failed run (model/generation failures are 502s)."""
         if isinstance(error, ApiError):
@@ -75,7 +78,7 @@ async def run_json(request: Request, run: GraphRun) -> Response:
     succeeded = False
     try:
         result = await run.graph.ainvoke(
-            dict(run.input), run.config, context=run.context, durability=run.durability
+            run.graph_input(), run.config, context=run.context, durability=run.durability
         )
         data = run.to_data(result)
         if run.on_success is not None:
@@ -141,7 +144,7 @@ class _Finished:
 async def _produce(run: GraphRun, queue: asyncio.Queue[Any]) -> None:
     try:
         async for part in run.graph.astream(
-            dict(run.input),
+            run.graph_input(),
             run.config,
             context=run.context,
             stream_mode=_STREAM_MODES,

@@ -21,6 +21,8 @@ MIN_TOPICS: Final = 3
 MAX_TOPICS: Final = 10
 TINY_WORDS: Final = 25
 """A section with fewer words than this is merged into a neighbour."""
+MIN_SPLIT_SENTENCES: Final = 4
+"""A section is only split in two when each half keeps about two sentences."""
 MAX_KEY_WORDS: Final = 6
 MAX_TITLE_CHARS: Final = 80
 
@@ -38,11 +40,24 @@ class Section:
     paragraphs: list[str]
     part: bool = False
     """True for a piece of a split section or a bare paragraph: its key term joins its title."""
+    parents: list[str] = field(default_factory=list)
+    """Headings with no text of their own that introduce this section (`# Chapter` before `##`)."""
+    origins: list[str] = field(default_factory=list)
+    """The `Source N` label of each paragraph (all `labels[0]` when left empty)."""
     title: str = ""
     sentences: list[str] = field(default_factory=list)
+    sentence_labels: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.sentences = [s for p in self.paragraphs for s in split_sentences(p)]
+        if len(self.origins) != len(self.paragraphs):
+            self.origins = [self.labels[0]] * len(self.paragraphs)
+        pairs = [
+            (sentence, label)
+            for paragraph, label in zip(self.paragraphs, self.origins, strict=True)
+            for sentence in split_sentences(paragraph)
+        ]
+        self.sentences = [sentence for sentence, _ in pairs]
+        self.sentence_labels = [label for _, label in pairs]
 
     @property
     def size(self) -> int:
@@ -56,9 +71,9 @@ def _raw_sections(label: str, title: str, text: str) -> list[Section]:
     for line in text.splitlines():
         if _FENCE.match(line):
             in_fence = not in_fence
-        heading = None if in_fence else _HEADING.match(line)
-        if heading:
-            found.append((strip_markdown(heading.group(2)), []))
+        match = None if in_fence else _HEADING.match(line)
+        if match:
+            found.append((strip_markdown(match.group(2)), []))
         else:
             found[-1][1].append(line)
     sections = []
@@ -74,11 +89,23 @@ def _merge(a: Section, b: Section) -> Section:
     def union(x: list[str], y: list[str]) -> list[str]:
         return list(dict.fromkeys(x + y))
 
+    if not a.paragraphs and _same_source(a, b):
+        # A heading without text introduces what follows: it becomes a parent, not a topic.
+        return Section(
+            b.labels,
+            b.source_titles,
+            b.headings,
+            b.paragraphs,
+            parents=a.parents + a.headings + b.parents,
+            origins=b.origins,
+        )
     return Section(
         union(a.labels, b.labels),
         union(a.source_titles, b.source_titles),
         a.headings + b.headings,
         a.paragraphs + b.paragraphs,
+        parents=union(a.parents, b.parents),
+        origins=a.origins + b.origins,
     )
 
 
@@ -86,36 +113,43 @@ def _same_source(a: Section, b: Section) -> bool:
     return a.labels[-1] == b.labels[0]
 
 
-def _merge_tiny(sections: list[Section]) -> list[Section]:
-    """Fold headings without text forward and sections under `TINY_WORDS` into a neighbour.
+def _fold_headings(sections: list[Section]) -> list[Section]:
+    """A heading without text introduces the section after it, else joins the one before it.
 
-    A neighbour from the same source is preferred; a heading without text prefers the section
-    after it (it introduces that section), other tiny sections the one before.
+    Only sections of the same source qualify; a heading with neither is dropped.
     """
     i = 0
-    while i < len(sections) and len(sections) > 1:
-        current = sections[i]
-        if current.size >= TINY_WORDS:
+    while i < len(sections):
+        if sections[i].paragraphs:
             i += 1
-            continue
-        before = sections[i - 1] if i > 0 else None
-        after = sections[i + 1] if i + 1 < len(sections) else None
-        near_before = before is not None and _same_source(before, current)
-        near_after = after is not None and _same_source(current, after)
-        if near_after and (not current.paragraphs or not near_before):
-            forward = True
-        elif near_before or before is not None:
-            forward = False
+        elif i + 1 < len(sections) and _same_source(sections[i], sections[i + 1]):
+            sections[i : i + 2] = [_merge(sections[i], sections[i + 1])]
+        elif i > 0 and _same_source(sections[i - 1], sections[i]):
+            sections[i - 1 : i + 1] = [_merge(sections[i - 1], sections[i])]
         else:
-            forward = after is not None
-        if forward:
-            sections[i : i + 2] = [_merge(current, sections[i + 1])]
-        elif before is not None:
-            sections[i - 1 : i + 1] = [_merge(before, current)]
-            i -= 1
-        else:
-            i += 1
-    return [s for s in sections if s.paragraphs]
+            del sections[i]
+    return sections
+
+
+def _merge_tiny(sections: list[Section]) -> list[Section]:
+    """Merge sections under `TINY_WORDS` into their smaller neighbour (same source first).
+
+    Merging stops at `MIN_TOPICS` sections: short sections are then the material's own grain.
+    """
+    while len(sections) > MIN_TOPICS:
+        tiny = next((i for i, s in enumerate(sections) if s.size < TINY_WORDS), None)
+        if tiny is None:
+            break
+        neighbours = [n for n in (tiny - 1, tiny + 1) if 0 <= n < len(sections)]
+
+        def cost(n: int, tiny: int = tiny) -> tuple[bool, int, int]:
+            a, b = sections[min(n, tiny)], sections[max(n, tiny)]
+            return (not _same_source(a, b), sections[n].size, n)
+
+        j = min(neighbours, key=cost)
+        first = min(j, tiny)
+        sections[first : first + 2] = [_merge(sections[first], sections[first + 1])]
+    return sections
 
 
 def _merge_to_limit(sections: list[Section]) -> list[Section]:
@@ -136,21 +170,29 @@ def _merge_to_limit(sections: list[Section]) -> list[Section]:
 
 def _halves(section: Section) -> tuple[Section, Section] | None:
     """Split at the paragraph (else sentence) boundary nearest the middle of the text."""
-    parts = section.paragraphs
-    if len(parts) < 2:
-        parts = section.sentences
-    if len(parts) < 2:
+    parts, origins = section.paragraphs, section.origins
+    if len(section.sentences) < MIN_SPLIT_SENTENCES:
         return None
+    if len(parts) < 2:
+        parts, origins = section.sentences, section.sentence_labels
     sizes = [len(words(p)) for p in parts]
     total = sum(sizes)
-    running, cut, best = 0, 1, total
+    running, cut, best = 0, 1, float(total)
     for index in range(1, len(parts)):
         running += sizes[index - 1]
         if abs(total / 2 - running) < best:
             best, cut = abs(total / 2 - running), index
-    first = Section(section.labels, section.source_titles, section.headings, parts[:cut], True)
-    second = Section(section.labels, section.source_titles, section.headings[:1], parts[cut:], True)
-    return first, second
+    titles = dict(zip(section.labels, section.source_titles, strict=True))
+
+    def part(headings: list[str], pieces: list[str], where: list[str]) -> Section:
+        labels = list(dict.fromkeys(where))
+        sources = [titles[label] for label in labels]
+        return Section(labels, sources, headings, pieces, True, section.parents, where)
+
+    return (
+        part(section.headings, parts[:cut], origins[:cut]),
+        part(section.headings[:1], parts[cut:], origins[cut:]),
+    )
 
 
 def _split_to_minimum(sections: list[Section]) -> list[Section]:
@@ -174,6 +216,19 @@ def _term_title(section: Section, used: set[str]) -> str | None:
     return None
 
 
+def _heading_title(section: Section) -> str:
+    """The section's own title: its heading, two headings joined, or its source's title."""
+    headings = section.headings or section.parents
+    single_source = len(section.labels) == 1 and section.source_titles[0]
+    if len(headings) > 2 and single_source:
+        return section.source_titles[0]
+    if len(headings) == 2 and len(" and ".join(headings)) <= MAX_TITLE_CHARS // 2 + 10:
+        return f"{headings[0]} and {headings[1][:1].lower()}{headings[1][1:]}"
+    if headings:
+        return headings[0]
+    return section.source_titles[0] if len(section.labels) == 1 else ""
+
+
 def _titles(sections: list[Section], class_title: str) -> None:
     """A title for every section: its heading or its source's title, with its key term for a part.
 
@@ -182,9 +237,7 @@ def _titles(sections: list[Section], class_title: str) -> None:
     taken: set[str] = set()
     used = {fold(h) for s in sections for h in s.headings}
     for number, section in enumerate(sections, start=1):
-        base = section.headings[0] if section.headings else ""
-        if not base and len(section.labels) == 1:
-            base = section.source_titles[0]
+        base = _heading_title(section)
         used.add(fold(base))
         term = _term_title(section, used) if section.part or not base else None
         if base and term:
@@ -192,7 +245,10 @@ def _titles(sections: list[Section], class_title: str) -> None:
         else:
             title = base or term or f"{class_title or 'Course'} part {number}"
         if fold(title) in taken:
-            title = f"{title} ({number})"
+            source = section.source_titles[0] if len(section.labels) == 1 else ""
+            title = f"{title} ({source or number})"
+            if fold(title) in taken:
+                title = f"{title} ({number})"
         section.title = title[:MAX_TITLE_CHARS].strip()
         taken.add(fold(section.title))
 
@@ -228,6 +284,7 @@ def topic_sections(material_text: str, *, class_title: str) -> list[Section]:
             for s in sections
             for p in s.paragraphs
         ]
+    sections = _fold_headings(sections)
     sections = _split_to_minimum(_merge_to_limit(_merge_tiny(sections)))
     _titles(sections, class_title)
     return sections

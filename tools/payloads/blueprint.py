@@ -14,7 +14,9 @@ RUBRIC_GRADES: Final = ("low", "medium", "high")
 RUBRIC_FIELDS: Final = ("coverageCompleteness", "logicalProgression", "evidenceGrounding")
 KEY_PATTERN: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 LABEL_PATTERN: Final = re.compile(r"^Source [1-9]\d*$")
-SOURCE_HEADER: Final = re.compile(r"^[ \t]*\[?Source[ \t]+(\d+)\]?[ \t]*(?:\|[ \t]*(.*?))?[ \t]*$", re.M)
+SOURCE_HEADER: Final = re.compile(
+    r"^[ \t]*\[?Source[ \t]+(\d+)\]?[ \t]*(?:\|[ \t]*(.*?))?[ \t]*$", re.M
+)
 """A `Source N | title | …` header line, as the material context prints it."""
 
 
@@ -39,7 +41,9 @@ def split_source_blocks(material_text: str) -> list[SourceBlock]:
     for i, header in enumerate(headers):
         end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
         title = (header.group(2) or "").split("|")[0].strip()
-        blocks.append(SourceBlock(f"Source {int(header.group(1))}", title, text[header.end() : end]))
+        blocks.append(
+            SourceBlock(f"Source {int(header.group(1))}", title, text[header.end() : end])
+        )
     return blocks
 
 
@@ -106,7 +110,9 @@ def _check_objective(
         errors.append(f"{where}: `statement` must be non-empty text.")
     level = objective.get("level")
     if level is not None and level not in BLOOM_LEVELS:
-        errors.append(f"{where}: `level` {level!r} must be one of {', '.join(BLOOM_LEVELS)} or null.")
+        errors.append(
+            f"{where}: `level` {level!r} must be one of {', '.join(BLOOM_LEVELS)} or null."
+        )
     for field in ("masteryCriteria", "misconceptionAddressed"):
         if not _optional_text(objective.get(field)):
             errors.append(f"{where}: `{field}` must be text or null.")
@@ -143,7 +149,9 @@ def _check_topic(
         return
     for number, item in enumerate(evidence, start=1):
         if not isinstance(item, dict):
-            errors.append(f"{where}, evidence {number}: must be a {{sourceLabel, rationale}} object.")
+            errors.append(
+                f"{where}, evidence {number}: must be a {{sourceLabel, rationale}} object."
+            )
             continue
         _check_label(item.get("sourceLabel"), f"{where}, evidence {number}", labels, errors)
         if not _text(item.get("rationale")):
@@ -188,7 +196,9 @@ def prerequisite_errors(topics: Sequence[Any]) -> list[str]:
             continue
         key = topic["key"]
         prerequisites = topic.get("prerequisites", [])
-        if not isinstance(prerequisites, list) or not all(isinstance(p, str) for p in prerequisites):
+        if not isinstance(prerequisites, list) or not all(
+            isinstance(p, str) for p in prerequisites
+        ):
             errors.append(f"Topic {key!r}: `prerequisites` must be a list of topic keys.")
             continue
         if len(set(prerequisites)) != len(prerequisites):
@@ -256,7 +266,9 @@ def validate_blueprint(payload: Any, *, source_labels: Collection[str]) -> list[
             continue
         key = topic.get("key")
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
-            errors.append(f"Topic #{position}: `key` {key!r} must be kebab-case (e.g. 'newtons-laws').")
+            errors.append(
+                f"Topic #{position}: `key` {key!r} must be kebab-case (e.g. 'newtons-laws')."
+            )
             where = f"Topic #{position}"
         else:
             where = f"Topic {key!r}"

@@ -1,0 +1,224 @@
+"""The blueprint graph's nodes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Command, interrupt
+
+from graphs.blueprint.state import BlueprintState, ReviewRequest
+from graphs.shared.context import GenerationContext
+from graphs.shared.errors import GenerationError
+from graphs.shared.progress import report
+from graphs.shared.structured import json_attempt
+from prompts import blueprint as prompts
+from tools.models.offline import OFFLINE_PROVIDER
+from tools.offline.blueprint import offline_blueprint
+from tools.payloads.blueprint import material_source_labels, validate_blueprint
+from tools.text import strip_invisible
+
+MAX_REPAIRS = 2
+MAX_LISTED_ERRORS = 25
+
+
+class BlueprintRequestError(GenerationError):
+    """The request cannot be served as asked (e.g. approval without a class to publish to)."""
+
+    status = 400
+    code = "invalid_blueprint_request"
+
+
+class BlueprintReviewError(GenerationError):
+    """The teacher's review decision or edited blueprint was not acceptable."""
+
+    status = 422
+    code = "invalid_blueprint_review"
+
+
+def _context(runtime: Runtime[GenerationContext]) -> GenerationContext:
+    return runtime.context or GenerationContext()
+
+
+async def prepare(state: BlueprintState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+    """Check the request and work out which `Source N` labels the blueprint may cite."""
+    material = strip_invisible(state.get("material_text") or "").strip()
+    if not material:
+        raise GenerationError("There is no class material to build a course blueprint from.")
+    if state.get("require_approval"):
+        if not state.get("class_id"):
+            raise BlueprintRequestError("Approving a blueprint needs the class to publish it to.")
+        if _context(runtime).store is None:
+            raise BlueprintRequestError("Approving a blueprint needs a store to publish it in.")
+    count = max(1, int(state.get("material_count") or 1))
+    labels = material_source_labels(material, material_count=count)
+    report("context", source="request", characters=len(material), sources=len(labels))
+    return {
+        "material": material,
+        "source_labels": labels,
+        "attempts": 0,
+        "errors": [],
+        "usage": None,
+        "latency_ms": 0,
+        "published": False,
+        "blueprint_id": None,
+    }
+
+
+def _messages(state: BlueprintState) -> list[BaseMessage]:
+    labels = ", ".join(state["source_labels"])
+    messages: list[BaseMessage] = [
+        SystemMessage(
+            prompts.SYSTEM.format(
+                class_title=state["class_title"],
+                subject=state.get("subject") or "(not given)",
+                level=state.get("level") or "(not given)",
+                source_labels=labels,
+            )
+        ),
+        HumanMessage(
+            prompts.USER.format(
+                class_title=state["class_title"],
+                material_count=max(1, int(state.get("material_count") or 1)),
+                source_labels=labels,
+                material_text=state["material"],
+            )
+        ),
+    ]
+    if state.get("errors"):
+        messages.append(AIMessage(state.get("reply_text", "")))
+        listed = state["errors"][:MAX_LISTED_ERRORS]
+        errors = "\n".join(f"- {error}" for error in listed)
+        if len(state["errors"]) > len(listed):
+            errors += f"\n- … and {len(state['errors']) - len(listed)} more."
+        messages.append(HumanMessage(prompts.REPAIR.format(errors=errors)))
+    return messages
+
+
+async def generate(state: BlueprintState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+    """Ask the model (or the offline engine) for a blueprint; repairs re-ask with the errors."""
+    attempt = state.get("attempts", 0) + 1
+    report("generate", attempt=attempt)
+
+    def offline(_: Any) -> str:
+        blueprint = offline_blueprint(
+            state["material"],
+            class_title=state["class_title"],
+            subject=state.get("subject"),
+            level=state.get("level"),
+            material_count=max(1, int(state.get("material_count") or 1)),
+        )
+        return json.dumps(blueprint, ensure_ascii=False)
+
+    return await json_attempt(state, _context(runtime), _messages(state), offline)
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [_strip(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _strip(item) for key, item in value.items()}
+    return value
+
+
+def tidy(candidate: dict[str, Any]) -> dict[str, Any]:
+    """Unwrap `{"blueprint": {...}}`, trim stray whitespace and order topics by `sequence`.
+
+    Validation judges what is left; nothing here invents content.
+    """
+    if set(candidate) == {"blueprint"} and isinstance(candidate["blueprint"], dict):
+        candidate = candidate["blueprint"]
+    tidied: dict[str, Any] = _strip(candidate)
+    topics = tidied.get("topics")
+    if isinstance(topics, list) and all(
+        isinstance(t, dict) and type(t.get("sequence")) is int for t in topics
+    ):
+        tidied["topics"] = sorted(topics, key=lambda t: t["sequence"])
+    return tidied
+
+
+async def validate(state: BlueprintState) -> Command[Literal["generate", "review"]]:
+    """Check every contract rule; send errors back for repair, at most `MAX_REPAIRS` times."""
+    candidate = state.get("candidate")
+    if candidate is None:
+        errors = ["The reply was not a JSON object holding the blueprint."]
+    else:
+        candidate = tidy(candidate)
+        errors = validate_blueprint(candidate, source_labels=state["source_labels"])
+    report("validate", attempt=state.get("attempts", 0), errors=len(errors))
+    if not errors and candidate is not None:
+        return Command(goto="review", update={"payload": candidate, "errors": []})
+    # The offline engine is deterministic: asking it again would return the same blueprint.
+    if state.get("provider") != OFFLINE_PROVIDER and state.get("attempts", 0) <= MAX_REPAIRS:
+        return Command(goto="generate", update={"errors": errors})
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    raise GenerationError(
+        "The course blueprint could not be generated from this material: the answer broke the "
+        f"blueprint rules: {errors[0]}{more}"
+    )
+
+
+def _decision(value: Any, labels: list[str]) -> tuple[bool, dict[str, Any] | None]:
+    if not isinstance(value, dict) or not isinstance(value.get("approved", False), bool):
+        raise BlueprintReviewError(
+            'The review decision must be an object such as {"approved": true, "payload": {...}}.'
+        )
+    edited = value.get("payload")
+    if edited is None:
+        return value.get("approved", False), None
+    if not isinstance(edited, dict):
+        raise BlueprintReviewError("The edited blueprint must be a JSON object.")
+    edited = tidy(edited)
+    errors = validate_blueprint(edited, source_labels=labels)
+    if errors:
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise BlueprintReviewError(f"The edited blueprint is not valid: {errors[0]}{more}")
+    return value.get("approved", False), edited
+
+
+async def review(state: BlueprintState) -> Command[Literal["publish", "finalize"]]:
+    """Pause for the teacher when approval is required; an edited draft is validated again.
+
+    Resuming re-runs this node from the top, so nothing before `interrupt` has side effects.
+    """
+    if not state.get("require_approval"):
+        return Command(goto="finalize", update={"published": False, "blueprint_id": None})
+    request = ReviewRequest(draft=state["payload"], class_id=state.get("class_id"))
+    report("review", waiting=True)
+    approved, edited = _decision(interrupt(request), state["source_labels"])
+    payload = edited if edited is not None else state["payload"]
+    report("review", waiting=False, approved=approved, edited=edited is not None)
+    update = {"payload": payload, "published": False, "blueprint_id": None}
+    return Command(goto="publish" if approved else "finalize", update=update)
+
+
+async def publish(state: BlueprintState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+    """Archive the class's published blueprint and publish this one, in one transaction."""
+    store = _context(runtime).store
+    class_id = state.get("class_id")
+    if store is None or not class_id:
+        raise BlueprintRequestError("Publishing a blueprint needs a class and a store.")
+    blueprint_id = str(uuid.uuid4())
+    await store.publish_blueprint(class_id, blueprint_id, state["payload"])
+    report("publish", class_id=class_id, blueprint_id=blueprint_id)
+    return {"published": True, "blueprint_id": blueprint_id}
+
+
+async def finalize(state: BlueprintState) -> dict[str, Any]:
+    """Return the validated blueprint with the provider that wrote it."""
+    published = state.get("published", False)
+    report("done", topics=len(state["payload"]["topics"]), published=published)
+    return {
+        "payload": state["payload"],
+        "provider": state["provider"],
+        "model": state["model"],
+        "usage": state.get("usage"),
+        "latency_ms": state.get("latency_ms", 0),
+        "published": published,
+        "blueprint_id": state.get("blueprint_id") if published else None,
+    }

@@ -1,0 +1,148 @@
+"""`/v1/blueprints/generate` and (stemgraph addition) `/v1/blueprints/approve`.
+
+A plain generate returns the validated blueprint. With `class_id` and `require_approval`, a
+teacher's draft waits in the checkpointer (a LangGraph interrupt, thread = draft id) until the
+teacher approves, edits or rejects it; approval publishes it atomically.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from langgraph.types import Command
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.access import class_member, require_teacher
+from server.checkpoints import prune_thread
+from server.errors import ApiError
+from server.routes.common import admit
+from server.routes.generation import (
+    generate_payload,
+    generation_data,
+    guest_ticket,
+    record_generation,
+    settle,
+)
+from server.schemas import Body, ClassScoped, NullableText, TimeoutMs
+from server.streaming import GraphRun, respond
+
+AWAITING = "awaiting_approval"
+
+
+class BlueprintBody(Body):
+    class_title: str = Field(min_length=1, max_length=200)
+    subject: str | None = Field(None, max_length=200)
+    level: str | None = Field(None, max_length=100)
+    material_count: int = Field(ge=1, le=200)
+    material_text: str = Field(min_length=1)
+    sandbox_id: UUID | None = None
+    timeout_ms: TimeoutMs | None = None
+    class_id: UUID | None = None
+    require_approval: bool = False
+
+
+class ApproveBody(ClassScoped):
+    draft_id: UUID
+    approved: bool
+    payload: dict[str, Any] | None = None
+    timeout_ms: TimeoutMs | None = None
+
+
+def _input(body: BlueprintBody, class_id: str | None) -> dict[str, Any]:
+    return {
+        "class_title": body.class_title,
+        "subject": body.subject,
+        "level": body.level,
+        "material_count": body.material_count,
+        "material_text": body.material_text,
+        "class_id": class_id,
+        "require_approval": body.require_approval,
+    }
+
+
+async def generate(request: Request) -> Response:
+    state, body, principal = await admit(request, BlueprintBody)
+    class_id = str(body.class_id) if body.class_id else None
+    if not body.require_approval:
+        return await generate_payload(
+            request,
+            state,
+            principal,
+            graph=state.graphs.blueprint,
+            graph_input=_input(body, class_id),
+            kind="blueprint",
+            class_id=class_id,
+            sandbox_id=body.sandbox_id,
+            timeout_ms=body.timeout_ms,
+            error_code="blueprint_error",
+        )
+    if principal.user is None:
+        raise ApiError(401, "user_token_required", "Sign in again: a teacher's token is required.")
+    if class_id is None:
+        raise ApiError(
+            422, "validation_error", "class_id: a draft that needs approval must name its class."
+        )
+    member = await class_member(state.store, class_id, principal.user.user_id)
+    require_teacher(member)
+    draft_id = str(uuid.uuid4())
+    ticket = await guest_ticket(state, principal, body.sandbox_id, "blueprint")
+
+    def to_data(values: Mapping[str, Any]) -> dict[str, Any]:
+        return {**generation_data(values), "draft_id": draft_id, "status": AWAITING}
+
+    run = GraphRun(
+        graph=state.graphs.blueprint_review,
+        input=_input(body, class_id),
+        context=state.generation_context(body.timeout_ms),
+        run_id=str(uuid.uuid4()),
+        error_code="blueprint_error",
+        to_data=to_data,
+        durability="exit",
+        thread_id=draft_id,
+        on_success=record_generation(
+            state, principal, kind="blueprint", class_id=class_id, sandbox_id=body.sandbox_id
+        ),
+        cleanup=settle(ticket),
+    )
+    return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)
+
+
+async def approve(request: Request) -> Response:
+    state, body, _ = await admit(request, ApproveBody, require_user=True)
+    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    require_teacher(member)
+    draft_id = str(body.draft_id)
+    graph = state.graphs.blueprint_review
+    snapshot = await graph.aget_state({"configurable": {"thread_id": draft_id}})
+    if not snapshot.interrupts or snapshot.values.get("class_id") != member.klass.id:
+        raise ApiError(
+            404, "draft_not_found", "No blueprint draft of this class is waiting for approval."
+        )
+    saver = state.checkpointer
+
+    async def cleanup(succeeded: bool) -> None:
+        if succeeded:
+            await prune_thread(saver, draft_id)
+
+    run = GraphRun(
+        graph=graph,
+        input=Command(resume={"approved": body.approved, "payload": body.payload}),
+        context=state.generation_context(body.timeout_ms),
+        run_id=str(uuid.uuid4()),
+        error_code="blueprint_error",
+        to_data=lambda values: {
+            "published": bool(values.get("published")),
+            "blueprint_id": values.get("blueprint_id"),
+            "payload": values["payload"],
+            "draft_id": draft_id,
+        },
+        durability="exit",
+        thread_id=draft_id,
+        cleanup=cleanup,
+    )
+    return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)

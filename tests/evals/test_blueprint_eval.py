@@ -1,0 +1,133 @@
+"""The blueprint eval: the dataset's shape, the offline graph's scores, and scorers failing bad
+blueprints."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals.scorers import Score
+from evals.scorers.blueprint import (
+    BLUEPRINT_SCORERS,
+    case_material,
+    contract_valid,
+    evidence_labels_exist,
+    objectives_have_levels,
+    section_coverage,
+    section_headings,
+    valid_dag,
+)
+from evals.targets_blueprint import blueprint_target
+from tools.store.demo_blueprint import DEMO_BLUEPRINT
+
+DATASET = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "blueprints.jsonl"
+CASES: list[dict[str, Any]] = [json.loads(line) for line in DATASET.read_text().splitlines()]
+THRESHOLD = 0.95
+
+CASE: dict[str, Any] = {
+    "id": "demo",
+    "material_count": 4,
+    "sources": [
+        {"label": f"Source {n}", "title": title, "text": f"## {title}\nSome text on {title}."}
+        for n, title in enumerate(
+            ["Forces and Newton's laws", "Energy, work and power", "Atoms", "Waves and sound"],
+            start=1,
+        )
+    ],
+}
+
+
+def test_the_dataset_has_varied_multi_source_cases() -> None:
+    assert len(CASES) >= 12
+    assert len({case["id"] for case in CASES}) == len(CASES)
+    assert len({case["subject"] for case in CASES}) >= 6
+    for case in CASES:
+        assert 2 <= len(case["sources"]) <= 4
+        assert case["material_count"] == len(case["sources"])
+        text = " ".join(source["text"] for source in case["sources"])
+        assert 300 <= len(re.findall(r"\S+", text)) <= 900, case["id"]
+        assert len(section_headings(case_material(case))) >= 4, case["id"]
+        assert case_material(case).startswith("Source 1 | ")
+
+
+async def test_the_offline_graph_meets_every_threshold() -> None:
+    totals = dict.fromkeys(BLUEPRINT_SCORERS, 0.0)
+    failures: list[str] = []
+    for case in CASES:
+        payload = await blueprint_target(case)
+        for name, scorer in BLUEPRINT_SCORERS.items():
+            score = scorer(case, payload)
+            totals[name] += score.value
+            failures += [f"{case['id']} {name}: {reason}" for reason in score.reasons]
+    means = {name: total / len(CASES) for name, total in totals.items()}
+    assert all(mean >= THRESHOLD for mean in means.values()), (means, failures)
+
+
+def test_a_good_blueprint_scores_full_marks() -> None:
+    for name, scorer in BLUEPRINT_SCORERS.items():
+        assert scorer(CASE, DEMO_BLUEPRINT) == Score(1.0, []), name
+
+
+def _broken(**changes: Any) -> dict[str, Any]:
+    payload = copy.deepcopy(DEMO_BLUEPRINT)
+    for index, fields in changes.items():
+        payload["topics"][int(index[1:])].update(fields)
+    return payload
+
+
+def test_contract_valid_fails_any_contract_violation() -> None:
+    score = contract_valid(CASE, _broken(t0={"key": "Forces"}))
+    assert score.value == 0.0 and "kebab-case" in score.reasons[0]
+
+
+def test_valid_dag_fails_cycles_and_unknown_prerequisites() -> None:
+    cyclic = _broken(t0={"prerequisites": ["waves-and-sound"]})
+    score = valid_dag(CASE, cyclic)
+    assert score.value == 0.0 and "cycle" in score.reasons[0]
+    score = valid_dag(CASE, _broken(t2={"prerequisites": ["chemistry"]}))
+    assert score.value == 0.0 and "'chemistry' is not a topic key" in score.reasons[0]
+
+
+def test_section_coverage_counts_the_headings_no_topic_covers() -> None:
+    payload = copy.deepcopy(DEMO_BLUEPRINT)
+    del payload["topics"][3]
+    score = section_coverage(CASE, payload)
+    assert score.value == 0.75
+    assert score.reasons == ["No topic covers the section 'Waves and sound'."]
+    no_headings = {"material_text": "Plain text without headings.", "material_count": 1}
+    assert section_coverage(no_headings, DEMO_BLUEPRINT).value == 1.0
+
+
+def test_evidence_labels_exist_counts_invented_labels() -> None:
+    payload = _broken(t1={"evidence": [{"sourceLabel": "Source 9", "rationale": "?"}]})
+    score = evidence_labels_exist(CASE, payload)
+    assert 0.0 < score.value < 1.0
+    assert score.reasons == [
+        "Topic 'energy-work-power' cites 'Source 9', which is not in the material."
+    ]
+    bare = copy.deepcopy(DEMO_BLUEPRINT)
+    for topic in bare["topics"]:
+        topic["evidence"] = []
+        for objective in topic["objectives"]:
+            objective["evidence"] = []
+    assert evidence_labels_exist(CASE, bare).value == 0.0
+
+
+def test_objectives_have_levels_counts_null_levels() -> None:
+    payload = copy.deepcopy(DEMO_BLUEPRINT)
+    payload["topics"][0]["objectives"][0]["level"] = None
+    score = objectives_have_levels(CASE, payload)
+    assert score.value == 7 / 8
+    assert "no valid level" in score.reasons[0]
+
+
+@pytest.mark.parametrize("payload", [None, [], "text", {"topics": "none"}, {"topics": [1]}])
+def test_unreadable_payloads_score_zero_without_raising(payload: Any) -> None:
+    for name, scorer in BLUEPRINT_SCORERS.items():
+        score = scorer(CASE, payload)
+        assert score.value == 0.0 and score.reasons, name
