@@ -118,7 +118,19 @@ def _blueprint_suite() -> Suite:
     )
 
 
+def _retrieval_suite() -> Suite:
+    from evals.scorers.retrieval import RETRIEVAL_SCORERS, retrieval_target
+
+    return Suite(
+        name="retrieval",
+        dataset=DATASETS_DIR / "retrieval_suite.jsonl",
+        target=retrieval_target,
+        scorers=RETRIEVAL_SCORERS,
+    )
+
+
 SUITES: Final[Mapping[str, Callable[[], Suite]]] = {
+    "retrieval": _retrieval_suite,
     "blueprints": _blueprint_suite,
     "quiz": _quiz_suite,
     "flashcards": _flashcards_suite,

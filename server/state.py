@@ -57,6 +57,7 @@ class AppState:
         return GenerationContext(
             router=self.router(max_tokens=max_tokens),
             store=self.store,
+            embedding_providers=self.embedding_providers(resolve_order(self.settings)),
             timeout_ms=timeout,
             deadline=Deadline.after_ms(timeout),
         )

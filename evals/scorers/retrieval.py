@@ -58,9 +58,7 @@ class Gold:
     must_contain: str
 
     def matches(self, hit: ChunkHit) -> bool:
-        return hit.material_id == self.material_id and _key(self.must_contain) in _key(
-            hit.content
-        )
+        return hit.material_id == self.material_id and _key(self.must_contain) in _key(hit.content)
 
 
 @dataclass(frozen=True)
@@ -184,7 +182,9 @@ async def seed_eval_store(store: Store, materials: Sequence[Mapping[str, str]]) 
     return {"demo": DEMO_CLASS_ID, "eval": EVAL_CLASS_ID}
 
 
-async def check_gold(store: Store, classes: Mapping[str, str], questions: Sequence[Question]) -> None:
+async def check_gold(
+    store: Store, classes: Mapping[str, str], questions: Sequence[Question]
+) -> None:
     """Every gold phrase must name at least one chunk of its material in the question's class."""
     chunks = {name: await store.class_chunks(class_id) for name, class_id in classes.items()}
     problems = [

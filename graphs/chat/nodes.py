@@ -130,7 +130,11 @@ async def retrieve(state: ChatState, runtime: Runtime[GenerationContext]) -> dic
     if not sources and store is not None:
         memory_terms = " ".join((state.get("memory") or {}).get("key_terms", [])[:6])
         query = f"{state['user_message']} {memory_terms}".strip()
-        hits = select_chunks(await hybrid_search(store, class_id, query, limit=RETRIEVAL_LIMIT))
+        hits = select_chunks(
+            await hybrid_search(
+                store, class_id, query, limit=RETRIEVAL_LIMIT, query_embedding=context.embed_query
+            )
+        )
         sources = labelled_sources(hits)
     report("retrieval", sources=len(sources), labels=[s["label"] for s in sources])
     return {"sources": sources, "blueprint_text": blueprint_text}

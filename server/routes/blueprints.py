@@ -28,7 +28,7 @@ from server.routes.generation import (
     record_generation,
     settle,
 )
-from server.schemas import Body, ClassScoped, NullableText, TimeoutMs
+from server.schemas import Body, ClassScoped, TimeoutMs
 from server.streaming import GraphRun, respond
 
 AWAITING = "awaiting_approval"
