@@ -13,14 +13,13 @@ from graphs.canvas.state import CanvasState
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.structured import json_attempt
+from graphs.shared.structured import MAX_REPAIRS, json_attempt
 from prompts import canvas as prompts
 from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
 from tools.offline.canvas import offline_canvas
 from tools.payloads.canvas import CANVAS_TYPES, normalise_canvas_spec, validate_canvas_spec
 from tools.text import strip_invisible
 
-MAX_REPAIRS = 2
 # The request limits; the route enforces them, the graph keeps to them when run on its own.
 LIMITS = {"type": 20, "concept": 200, "title": 200, "student_question": 500, "ai_answer": 2000}
 

@@ -14,14 +14,12 @@ from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
 from graphs.shared.sources import format_sources, select_chunks
-from graphs.shared.structured import json_attempt
+from graphs.shared.structured import final_output, json_attempt, next_step
 from prompts import flashcards as prompts
-from tools.models.offline import OFFLINE_PROVIDER
 from tools.offline.flashcards import offline_flashcards
 from tools.payloads.flashcards import front_key, validate_flashcards
 from tools.text import strip_invisible
 
-MAX_REPAIRS = 2
 RETRIEVAL_LIMIT = 40
 
 
@@ -132,27 +130,16 @@ async def validate(state: FlashcardsState) -> Command[Literal["generate", "final
         candidate = _tidy(candidate)
         errors = validate_flashcards(candidate, card_count=count)
     report("validate", attempt=state.get("attempts", 0), errors=len(errors))
-    if not errors and candidate is not None:
-        return Command(goto="finalize", update={"payload": candidate, "errors": []})
-    # The offline engine is deterministic: asking it again would return the same cards.
-    if state.get("provider") != OFFLINE_PROVIDER and state.get("attempts", 0) <= MAX_REPAIRS:
-        return Command(goto="generate", update={"errors": errors})
-    salvaged = _salvage(candidate, count)
-    if salvaged is None:
-        raise GenerationError(
-            "The flashcards could not be generated from this material: the answer broke the "
-            f"flashcard rules: {errors[0]}"
-        )
-    return Command(goto="finalize", update={"payload": salvaged, "errors": errors})
+    return next_step(
+        state,
+        candidate=candidate,
+        errors=errors,
+        salvage=lambda: _salvage(candidate, count),
+        what="flashcards",
+    )
 
 
 async def finalize(state: FlashcardsState) -> dict[str, Any]:
     """Publish the validated flashcards with the provider that wrote them."""
     report("done", cards=len(state["payload"]["cards"]))
-    return {
-        "payload": state["payload"],
-        "provider": state["provider"],
-        "model": state["model"],
-        "usage": state.get("usage"),
-        "latency_ms": state.get("latency_ms", 0),
-    }
+    return final_output(state)

@@ -14,14 +14,12 @@ from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
 from graphs.shared.sources import format_sources, select_chunks
-from graphs.shared.structured import json_attempt
+from graphs.shared.structured import final_output, json_attempt, next_step
 from prompts import quiz as prompts
-from tools.models.offline import OFFLINE_PROVIDER
 from tools.offline.quiz import offline_quiz
 from tools.payloads.quiz import validate_quiz
 from tools.text import fold, strip_invisible
 
-MAX_REPAIRS = 2
 RETRIEVAL_LIMIT = 40
 
 
@@ -125,27 +123,16 @@ async def validate(state: QuizState) -> Command[Literal["generate", "finalize"]]
         candidate = _tidy(candidate)
         errors = validate_quiz(candidate, question_count=count)
     report("validate", attempt=state.get("attempts", 0), errors=len(errors))
-    if not errors and candidate is not None:
-        return Command(goto="finalize", update={"payload": candidate, "errors": []})
-    # The offline engine is deterministic: asking it again would return the same quiz.
-    if state.get("provider") != OFFLINE_PROVIDER and state.get("attempts", 0) <= MAX_REPAIRS:
-        return Command(goto="generate", update={"errors": errors})
-    salvaged = _salvage(candidate, count)
-    if salvaged is None:
-        raise GenerationError(
-            "The quiz could not be generated from this material: the answer broke the quiz "
-            f"rules: {errors[0]}"
-        )
-    return Command(goto="finalize", update={"payload": salvaged, "errors": errors})
+    return next_step(
+        state,
+        candidate=candidate,
+        errors=errors,
+        salvage=lambda: _salvage(candidate, count),
+        what="quiz",
+    )
 
 
 async def finalize(state: QuizState) -> dict[str, Any]:
     """Publish the validated quiz with the provider that wrote it."""
     report("done", questions=len(state["payload"]["questions"]))
-    return {
-        "payload": state["payload"],
-        "provider": state["provider"],
-        "model": state["model"],
-        "usage": state.get("usage"),
-        "latency_ms": state.get("latency_ms", 0),
-    }
+    return final_output(state)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage
+from langgraph.types import Command
 
 from graphs.shared.context import GenerationContext
+from graphs.shared.errors import GenerationError
 from graphs.shared.jsonout import parse_json_object
 from graphs.shared.usage import add_usage
-from tools.models.offline import Responder
+from tools.models.offline import OFFLINE_PROVIDER, Responder
 
 
 async def json_attempt(
@@ -31,4 +33,42 @@ async def json_attempt(
         "model": reply.model,
         "usage": add_usage(state.get("usage"), reply.usage),
         "latency_ms": state.get("latency_ms", 0) + reply.latency_ms,
+    }
+
+
+MAX_REPAIRS = 2
+
+
+def next_step(
+    state: Mapping[str, Any],
+    *,
+    candidate: dict[str, Any] | None,
+    errors: list[str],
+    salvage: Callable[[], dict[str, Any] | None],
+    what: str,
+) -> Command[Literal["generate", "finalize"]]:
+    """After validation: finalize a valid payload, send errors back for repair (at most
+    `MAX_REPAIRS` times), or finalize what can be salvaged; nothing valid is an error."""
+    if not errors and candidate is not None:
+        return Command(goto="finalize", update={"payload": candidate, "errors": []})
+    # The offline engine is deterministic: asking it again would return the same payload.
+    if state.get("provider") != OFFLINE_PROVIDER and state.get("attempts", 0) <= MAX_REPAIRS:
+        return Command(goto="generate", update={"errors": errors})
+    salvaged = salvage()
+    if salvaged is None:
+        raise GenerationError(
+            f"The {what} could not be generated from this material: the answer broke the "
+            f"{what} rules: {errors[0]}"
+        )
+    return Command(goto="finalize", update={"payload": salvaged, "errors": errors})
+
+
+def final_output(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The contract's generation output from the run's state."""
+    return {
+        "payload": state["payload"],
+        "provider": state["provider"],
+        "model": state["model"],
+        "usage": state.get("usage"),
+        "latency_ms": state.get("latency_ms", 0),
     }
