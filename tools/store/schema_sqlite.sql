@@ -162,3 +162,55 @@ CREATE TABLE IF NOT EXISTS generations (
 );
 CREATE INDEX IF NOT EXISTS generations_owner ON generations (user_id, created_at DESC);
 CREATE INDEX IF NOT EXISTS generations_sandbox ON generations (sandbox_id);
+
+CREATE TABLE IF NOT EXISTS activities (
+    id TEXT PRIMARY KEY,
+    class_id TEXT NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    activity_type TEXT NOT NULL CHECK (activity_type IN ('quiz', 'flashcards', 'chat', 'discussion')),
+    topic_id TEXT,
+    bloom_level TEXT CHECK (bloom_level IN
+        ('remember', 'understand', 'apply', 'analyze', 'evaluate', 'create')),
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS activities_class ON activities (class_id);
+
+CREATE TABLE IF NOT EXISTS assignments (
+    id TEXT PRIMARY KEY,
+    class_id TEXT NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+    activity_id TEXT NOT NULL REFERENCES activities (id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    due_at TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS assignments_class ON assignments (class_id);
+
+CREATE TABLE IF NOT EXISTS submissions (
+    id TEXT PRIMARY KEY,
+    assignment_id TEXT NOT NULL REFERENCES assignments (id) ON DELETE CASCADE,
+    class_id TEXT NOT NULL,
+    student_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('in_progress', 'submitted')),
+    score REAL CHECK (score IS NULL OR (score >= 0 AND score <= 1)),
+    attempt INTEGER NOT NULL DEFAULT 1,
+    submitted_at TEXT
+);
+CREATE INDEX IF NOT EXISTS submissions_class_student ON submissions (class_id, student_id);
+CREATE INDEX IF NOT EXISTS submissions_assignment ON submissions (assignment_id);
+
+CREATE TABLE IF NOT EXISTS class_insight_snapshots (
+    class_id TEXT PRIMARY KEY REFERENCES classes (id) ON DELETE CASCADE,
+    payload TEXT NOT NULL,
+    generated_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS teaching_brief_snapshots (
+    class_id TEXT PRIMARY KEY REFERENCES classes (id) ON DELETE CASCADE,
+    status TEXT NOT NULL CHECK (status IN ('ready', 'generating', 'no_data', 'error')),
+    payload TEXT,
+    generated_at TEXT,
+    has_evidence INTEGER NOT NULL DEFAULT 0,
+    error_message TEXT,
+    refresh_started_at TEXT,
+    updated_at TEXT NOT NULL
+);
