@@ -6,7 +6,9 @@ from typing import Final
 
 from tools.chunking import chunk_text
 from tools.store.base import ChunkInput, Store
+from tools.store.demo_activity import seed_demo_activity
 from tools.store.demo_blueprint import DEMO_BLUEPRINT, DEMO_BLUEPRINT_ID
+from tools.store.sql import SqlStore
 
 DEMO_CLASS_ID: Final = "c1a55000-0000-4000-8000-000000000001"
 DEMO_JOIN_CODE: Final = "PHYS101"
@@ -56,4 +58,6 @@ async def seed_demo(store: Store) -> bool:
             chunks=chunks,
         )
     await store.publish_blueprint(DEMO_CLASS_ID, DEMO_BLUEPRINT_ID, DEMO_BLUEPRINT)
+    if isinstance(store, SqlStore):
+        await seed_demo_activity(store, DEMO_CLASS_ID, DEMO_STUDENT_IDS)
     return True
