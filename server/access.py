@@ -59,3 +59,21 @@ async def session_in_class(store: Store, member: Member, session_id: str) -> Cha
 def require_owner(session: ChatSession, member: Member, *, code: str) -> None:
     if session.owner_user_id != member.user_id:
         raise ApiError(403, code, "Only the person who started this chat can change it.")
+
+
+async def class_teacher(store: Store, class_id: str, user_id: str) -> Member:
+    """A teacher of the class, with the contract's analytics codes: 404 `class_not_found`,
+    403 `profile_missing`, `forbidden_account_type` (not a teacher account) or `forbidden`."""
+    klass = await store.get_class(class_id)
+    if klass is None:
+        raise ApiError(404, "class_not_found", "That class does not exist.")
+    profile = await store.get_profile(user_id)
+    if profile is None:
+        raise ApiError(403, "profile_missing", "Finish setting up your profile first.")
+    if profile.account_type != "teacher":
+        raise ApiError(
+            403, "forbidden_account_type", "Class analytics are for teacher accounts."
+        )
+    if await store.class_role(class_id, user_id) != "teacher":
+        raise ApiError(403, "forbidden", "You do not teach this class.")
+    return Member(user_id, "teacher", klass)
