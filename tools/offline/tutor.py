@@ -211,7 +211,10 @@ def _rank(
     total = len(sentences)
     df = {w: sum(1 for s in sentences if w in s.words) for w in query}
     idf = {w: math.log((total + 1) / (df[w] + 0.5)) for w in query}
-    norm = sum(query[w] * idf[w] for w in query) or 1.0
+    # A word the sources never use but that a related query word stands in for ("unit" when
+    # the text says "measured in") must not make every sentence look irrelevant.
+    covered = {w for w in query if not df[w] and any(df.get(r) for r in _RELATED.get(w, ()))}
+    norm = sum(query[w] * idf[w] for w in query if w not in covered) or 1.0
     ranked = []
     for s in sentences:
         shared = [w for w in query if w in s.words]  # query order: sums never depend on hashing

@@ -578,3 +578,17 @@ def test_a_24k_token_context_is_answered_in_under_100_ms() -> None:
         best = min(best, time.perf_counter() - start)
         assert reply["citations"]
     assert best < 0.1
+
+
+def test_a_unit_question_matches_a_measured_in_sentence_in_a_tiny_context() -> None:
+    # With one sentence, "unit" (absent from the text) must not outweigh the words that match.
+    reply = offline_tutor_reply(
+        "What is the unit of power?",
+        [Source("Source 1", "Energy", "Power is measured in watts.")],
+        blueprint="Blueprint Context\n1. Energy",
+    )
+    assert reply["safety"] == "ok"
+    assert "watts [Source 1]" in reply["answer"]
+    assert reply["citations"] == [
+        {"sourceLabel": "Source 1", "rationale": "Power is measured in watts."}
+    ]
