@@ -129,7 +129,20 @@ def _retrieval_suite() -> Suite:
     )
 
 
+def _data_query_suite() -> Suite:
+    from evals.scorers.data_query import DATA_QUERY_SCORERS
+    from evals.targets_data_query import data_query_target
+
+    return Suite(
+        name="data_query",
+        dataset=DATASETS_DIR / "data_query.jsonl",
+        target=data_query_target,
+        scorers=DATA_QUERY_SCORERS,
+    )
+
+
 SUITES: Final[Mapping[str, Callable[[], Suite]]] = {
+    "data_query": _data_query_suite,
     "retrieval": _retrieval_suite,
     "blueprints": _blueprint_suite,
     "quiz": _quiz_suite,

@@ -71,9 +71,7 @@ async def class_teacher(store: Store, class_id: str, user_id: str) -> Member:
     if profile is None:
         raise ApiError(403, "profile_missing", "Finish setting up your profile first.")
     if profile.account_type != "teacher":
-        raise ApiError(
-            403, "forbidden_account_type", "Class analytics are for teacher accounts."
-        )
+        raise ApiError(403, "forbidden_account_type", "Class analytics are for teacher accounts.")
     if await store.class_role(class_id, user_id) != "teacher":
         raise ApiError(403, "forbidden", "You do not teach this class.")
     return Member(user_id, "teacher", klass)

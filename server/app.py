@@ -31,15 +31,18 @@ from server.middleware.body_limit import BodyLimitMiddleware
 from server.middleware.errors import ErrorEnvelopeMiddleware
 from server.middleware.request_id import RequestIdMiddleware
 from server.routes import (
+    analytics,
     blueprints,
     chat,
     classes,
+    data_query,
     flashcards,
     guests,
     health,
     llm,
     materials,
     quiz,
+    teaching_brief,
     workspace,
 )
 from server.settings import ProviderName, Settings
@@ -166,6 +169,13 @@ def create_app(
             Route("/v1/materials/create", materials.create, methods=["POST"]),
             Route("/v1/materials/dispatch", materials.dispatch, methods=["POST"]),
             Route("/v1/materials/process", materials.process, methods=["POST"]),
+            Route("/v1/analytics/class-insights", analytics.class_insights, methods=["POST"]),
+            Route(
+                "/v1/analytics/class-teaching-brief",
+                teaching_brief.class_teaching_brief,
+                methods=["POST"],
+            ),
+            Route("/v1/analytics/data-query", data_query.data_query, methods=["POST"]),
             Route("/v1/classes/create", classes.create, methods=["POST"]),
             Route("/v1/classes/join", classes.join, methods=["POST"]),
             Route("/v1/guests/claim", guests.claim, methods=["POST"]),

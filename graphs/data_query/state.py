@@ -1,0 +1,39 @@
+"""What flows through the data-query graph."""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired
+
+from typing_extensions import TypedDict
+
+
+class DataQueryInput(TypedDict):
+    class_id: str
+    # The teacher's question; at the end the same key carries the structured query that ran.
+    query: str
+    # The date relative words ("this month") count from, as YYYY-MM-DD; today (UTC) when unset.
+    as_of: NotRequired[str | None]
+
+
+class DataQueryOutput(TypedDict):
+    spec: dict[str, Any]
+    provider: str
+    model: str
+    # The validated `DataQuery` that produced the chart; None when the question was unanswerable.
+    query: dict[str, Any] | None
+
+
+class DataQueryState(DataQueryInput, total=False):
+    question: str
+    catalog: dict[str, Any]
+    reply_text: str
+    candidate: dict[str, Any] | None
+    errors: list[str]
+    attempts: int
+    plan: dict[str, Any] | None
+    rows: list[list[Any]]
+    spec: dict[str, Any]
+    provider: str
+    model: str
+    usage: dict[str, int] | None
+    latency_ms: int

@@ -1,0 +1,42 @@
+"""The insights graph, compiled without a checkpointer (the server and `langgraph dev` add theirs).
+
+A fresh snapshot goes straight to `finalize`; otherwise the numbers are computed from the
+database, a model (or the offline engine) narrates them, and the result is stored.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import RetryPolicy
+
+from graphs.insights.nodes import finalize, load_or_compute, merge, narrate, save_snapshot
+from graphs.insights.state import InsightsInput, InsightsOutput, InsightsState
+from graphs.shared.context import GenerationContext
+from graphs.shared.errors import GenerationError
+
+builder = StateGraph(
+    InsightsState,
+    context_schema=GenerationContext,
+    input_schema=InsightsInput,
+    output_schema=InsightsOutput,
+)
+
+
+def _transient(error: Exception) -> bool:
+    return not isinstance(error, GenerationError | ValueError | TypeError | LookupError)
+
+
+# Both database steps are worth one more try after a transient failure.
+_DATABASE_RETRY = RetryPolicy(max_attempts=2, initial_interval=0.2, retry_on=_transient)
+builder.add_node(load_or_compute, retry_policy=_DATABASE_RETRY)
+builder.add_node(narrate)
+builder.add_node(merge)
+builder.add_node(save_snapshot, retry_policy=_DATABASE_RETRY)
+builder.add_node(finalize)
+builder.add_edge(START, "load_or_compute")
+builder.add_edge("narrate", "merge")
+builder.add_edge("merge", "save_snapshot")
+builder.add_edge("save_snapshot", "finalize")
+builder.add_edge("finalize", END)
+
+graph = builder.compile(name="insights")

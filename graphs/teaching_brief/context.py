@@ -1,0 +1,47 @@
+"""Run-scoped dependencies of the teaching brief graph (LangGraph `context_schema`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphs.shared.context import GenerationContext
+from graphs.shared.errors import GenerationError
+from tools.store.sql import SqlStore
+
+InsightsLoader = Callable[[str], Awaitable[dict[str, Any]]]
+BlueprintLoader = Callable[[str], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BriefContext(GenerationContext):
+    """A generation context that also says where the class's insights and blueprint come from.
+
+    By default both are read from `store`; tests (and callers that already computed the
+    insights) pass their own loaders.
+    """
+
+    load_insights: InsightsLoader | None = None
+    load_blueprint: BlueprintLoader | None = None
+
+    def _sql_store(self) -> SqlStore:
+        if not isinstance(self.store, SqlStore):
+            raise GenerationError("The teaching brief needs the class database, and none is set.")
+        return self.store
+
+    async def insights(self, class_id: str) -> dict[str, Any]:
+        """The class's insights payload (`compute_insights` unless a loader was given)."""
+        if self.load_insights is not None:
+            return await self.load_insights(class_id)
+        from tools.analytics.insights import compute_insights
+
+        return await compute_insights(self._sql_store(), class_id)
+
+    async def blueprint(self, class_id: str) -> dict[str, Any] | None:
+        """The class's published course blueprint, if there is one."""
+        if self.load_blueprint is not None:
+            return await self.load_blueprint(class_id)
+        if self.store is None:
+            return None
+        return await self.store.get_published_blueprint(class_id)

@@ -1,0 +1,33 @@
+"""The teaching brief graph, compiled without a checkpointer (the route adds none either).
+
+load_insights → no_data (a class without evidence), or
+load_insights → draft → validate → (draft again with the errors, at most twice) → finalize.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import RetryPolicy
+
+from graphs.teaching_brief.context import BriefContext
+from graphs.teaching_brief.nodes import draft, finalize, load_insights, no_data, validate
+from graphs.teaching_brief.state import BriefInput, BriefOutput, BriefState
+
+builder = StateGraph(
+    BriefState,
+    context_schema=BriefContext,
+    input_schema=BriefInput,
+    output_schema=BriefOutput,
+)
+# Insights are database reads; a transient failure there is worth one more try.
+builder.add_node(load_insights, retry_policy=RetryPolicy(max_attempts=2, initial_interval=0.2))
+builder.add_node(no_data)
+builder.add_node(draft)
+builder.add_node(validate)
+builder.add_node(finalize)
+builder.add_edge(START, "load_insights")
+builder.add_edge("draft", "validate")
+builder.add_edge("no_data", END)
+builder.add_edge("finalize", END)
+
+graph = builder.compile(name="teaching_brief")

@@ -1,0 +1,153 @@
+"""The teaching brief graph's nodes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from graphs.shared.progress import report
+from graphs.shared.structured import json_attempt, next_step
+from graphs.teaching_brief.context import BriefContext
+from graphs.teaching_brief.rules import salvage_brief, tidy_brief, validate_brief
+from graphs.teaching_brief.state import BriefState
+from prompts import teaching_brief as prompts
+from tools.offline.teaching_brief import has_evidence, offline_brief, student_name, topics_of
+
+_STUDENT_FIELDS = ("avg_score", "completion_rate", "chat_message_count", "risk_level")
+_TOPIC_FIELDS = ("topic_id", "title", "bloom_levels", "avg_score", "attempt_count", "status")
+
+
+def _context(runtime: Runtime[BriefContext]) -> BriefContext:
+    context = runtime.context
+    return context if isinstance(context, BriefContext) else BriefContext()
+
+
+async def load_insights(
+    state: BriefState, runtime: Runtime[BriefContext]
+) -> Command[Literal["draft", "no_data"]]:
+    """Read the class's insights and blueprint; a class without evidence gets no brief."""
+    context = _context(runtime)
+    insights = await context.insights(state["class_id"])
+    evidence = has_evidence(insights)
+    report("insights", students=len(insights.get("students") or []), evidence=evidence)
+    update: dict[str, Any] = {"insights": insights, "has_evidence": evidence}
+    if not evidence:
+        return Command(goto="no_data", update=update)
+    update["blueprint"] = await context.blueprint(state["class_id"])
+    update.update(attempts=0, errors=[], usage=None, latency_ms=0)
+    return Command(goto="draft", update=update)
+
+
+async def no_data(state: BriefState) -> dict[str, Any]:
+    """No submissions and no chat messages: nothing to brief on, and no model is asked."""
+    report("done", status="no_data")
+    return {
+        "status": "no_data",
+        "payload": None,
+        "has_evidence": False,
+        "provider": None,
+        "model": None,
+        "usage": None,
+        "latency_ms": 0,
+    }
+
+
+def _class_data(insights: Mapping[str, Any]) -> str:
+    """The insights the model needs, compactly (no per-activity breakdowns)."""
+    students = [
+        {
+            "student_id": s.get("student_id"),
+            "display_name": student_name(s),
+            **{k: s.get(k) for k in _STUDENT_FIELDS},
+            "ai_mini_summary": s.get("ai_mini_summary"),
+        }
+        for s in insights.get("students") or []
+        if isinstance(s, Mapping)
+    ]
+    data = {
+        "class_summary": insights.get("class_summary"),
+        "topics": [{k: t.get(k) for k in _TOPIC_FIELDS} for t in topics_of(insights)],
+        "bloom_breakdown": insights.get("bloom_breakdown"),
+        "students": students,
+    }
+    return json.dumps(data, ensure_ascii=False, indent=1)
+
+
+def _flags(blueprint: Mapping[str, Any] | None, insights: Mapping[str, Any]) -> str:
+    known = {str(t.get("topic_id")) for t in topics_of(insights)}
+    flags = {
+        topic["key"]: topic.get("misconceptionFlags") or []
+        for topic in (blueprint or {}).get("topics") or []
+        if isinstance(topic, Mapping) and topic.get("key") in known
+    }
+    return json.dumps(flags, ensure_ascii=False) if flags else "(none)"
+
+
+def _messages(state: BriefState) -> list[BaseMessage]:
+    insights = state["insights"]
+    messages: list[BaseMessage] = [
+        SystemMessage(prompts.SYSTEM),
+        HumanMessage(
+            prompts.USER.format(
+                insights=_class_data(insights),
+                misconception_flags=_flags(state.get("blueprint"), insights),
+            )
+        ),
+    ]
+    if state.get("errors"):
+        messages.append(AIMessage(state.get("reply_text", "")))
+        errors = "\n".join(f"- {error}" for error in state["errors"])
+        messages.append(HumanMessage(prompts.REPAIR.format(errors=errors)))
+    return messages
+
+
+async def draft(state: BriefState, runtime: Runtime[BriefContext]) -> dict[str, Any]:
+    """Ask the model (or the offline engine) for the brief; repairs re-ask with the errors."""
+    report("draft", attempt=state.get("attempts", 0) + 1)
+
+    def offline(_: Any) -> str:
+        brief = offline_brief(state["insights"], state.get("blueprint"))
+        return json.dumps(brief, ensure_ascii=False)
+
+    return await json_attempt(state, _context(runtime), _messages(state), offline)
+
+
+async def validate(state: BriefState) -> Command[Literal["draft", "finalize"]]:
+    """Check caps, types and that every named student and topic exists; repair at most twice."""
+    candidate = state.get("candidate")
+    insights = state["insights"]
+    if candidate is None:
+        errors = ["The reply was not one JSON object with the brief's fields."]
+    else:
+        candidate = tidy_brief(candidate)
+        errors = validate_brief(candidate, insights)
+    report("validate", attempt=state.get("attempts", 0), errors=len(errors))
+    step = next_step(
+        state,
+        candidate=candidate,
+        errors=errors,
+        salvage=lambda: salvage_brief(candidate, insights),
+        what="teaching brief",
+    )
+    # The shared step names the repair node `generate`; this graph calls it `draft`.
+    goto: Literal["draft", "finalize"] = "draft" if step.goto == "generate" else "finalize"
+    return Command(goto=goto, update=step.update)
+
+
+async def finalize(state: BriefState) -> dict[str, Any]:
+    """Publish the validated brief with the provider that wrote it."""
+    report("done", status="ready")
+    return {
+        "status": "ready",
+        "payload": state["payload"],
+        "has_evidence": True,
+        "provider": state.get("provider"),
+        "model": state.get("model"),
+        "usage": state.get("usage"),
+        "latency_ms": state.get("latency_ms", 0),
+    }

@@ -1,0 +1,45 @@
+"""`POST /v1/analytics/data-query`: a teacher's question about their class, answered as a chart.
+
+A signed-in teacher of the class only (401 `user_token_required`, then the analytics access
+codes of `class_teacher`). The class id comes from the checked request and is bound into every
+query the graph runs; nothing in the question can widen it. JSON, or SSE with
+`Accept: text/event-stream`; graph failures are `data_query_error`.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from graphs.data_query import graph as data_query_graph
+from server.access import class_teacher
+from server.errors import ApiError
+from server.routes.common import admit
+from server.schemas import ClassScoped
+from server.streaming import GraphRun, respond
+
+
+class DataQueryBody(ClassScoped):
+    query: str = Field(min_length=1, max_length=500)
+
+
+async def data_query(request: Request) -> Response:
+    state, body, principal = await admit(request, DataQueryBody, require_user=True)
+    if principal.user is None:  # admit(require_user=True) guarantees a user
+        raise ApiError(401, "user_token_required", "Sign in again: a user token is required.")
+    if not body.query.strip():
+        raise ApiError(422, "validation_error", "query: ask a question about the class.")
+    class_id = str(body.class_id)
+    await class_teacher(state.store, class_id, principal.user.user_id)
+    run = GraphRun(
+        graph=data_query_graph,
+        input={"class_id": class_id, "query": body.query},
+        context=state.generation_context(None),
+        run_id=str(uuid.uuid4()),
+        error_code="data_query_error",
+        to_data=lambda values: {"spec": values["spec"]},
+    )
+    return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)

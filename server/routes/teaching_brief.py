@@ -1,0 +1,123 @@
+"""`POST /v1/analytics/class-teaching-brief`: the teacher's daily brief, one stored per class.
+
+Teacher-only, like class insights: the service key and the `user_id` in the body are enough (a
+user token, when sent, must name the same user). Every answer is the usual envelope with
+`data = {status, is_stale, payload, generated_at, has_evidence, error_message?}`:
+
+- Without `force_refresh` the stored state is returned as it is and nothing is built: `empty`
+  when the class never had a brief, a brief from an earlier UTC day with `is_stale: true`.
+- With `force_refresh` the caller tries to take the class's refresh (`begin_refresh`: one
+  winner among concurrent callers, across processes). A loser answers at once with the current
+  row (status `generating`, the previous payload if any). The winner runs the graph and answers
+  `ready` (or `no_data` for a class without submissions or chat messages).
+- A build that fails for a reason the graph reports (the model's answer broke the brief's rules
+  after two repairs, no model answered) is an ordinary outcome, not a transport error: HTTP 200
+  with `status: "error"`, the previous payload and generated_at, and `error_message`.
+- Anything unexpected during a build (a bug, the database) records the same `error` state and
+  answers 502 `teaching_brief_error`.
+The row never stays in `generating`: a `finally` (shielded from cancellation, so a client that
+disconnects mid-build is covered too) ends any refresh this request started.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+
+from graphs.shared.errors import GenerationError
+from graphs.teaching_brief import BriefContext, graph
+from server.access import class_teacher
+from server.envelope import ok_response
+from server.errors import ApiError
+from server.routes.common import admit
+from server.schemas import ClassScoped
+from server.state import AppState
+from tools.analytics.brief_store import (
+    begin_refresh,
+    brief_response,
+    fail_refresh,
+    finish_refresh,
+    mark_no_data,
+    read_brief,
+)
+from tools.models.router import Deadline
+from tools.store.sql import SqlStore
+
+logger = logging.getLogger("stemgraph.analytics")
+
+ERROR_CODE = "teaching_brief_error"
+INTERRUPTED = "The refresh stopped before it finished. Try again."
+UNEXPECTED = "The teaching brief could not be built right now. Try again later."
+
+
+class TeachingBriefBody(ClassScoped):
+    force_refresh: bool | None = None
+
+
+def _sql_store(state: AppState) -> SqlStore:
+    if not isinstance(state.store, SqlStore):
+        raise ApiError(500, "internal_error", "Class analytics need the SQL store.")
+    return state.store
+
+
+def _context(state: AppState) -> BriefContext:
+    timeout = state.settings.ai_request_timeout_ms
+    return BriefContext(
+        router=state.router(),
+        store=state.store,
+        timeout_ms=timeout,
+        deadline=Deadline.after_ms(timeout),
+    )
+
+
+async def _fail(store: SqlStore, class_id: str, message: str) -> dict[str, Any] | None:
+    """Move the refresh to `error` even while this request is being cancelled."""
+    with anyio.CancelScope(shield=True):
+        try:
+            return await fail_refresh(store, class_id, message)
+        except Exception:
+            logger.exception("could not end a teaching brief refresh", extra={"class": class_id})
+    return None
+
+
+async def _refresh(state: AppState, store: SqlStore, class_id: str) -> dict[str, Any] | None:
+    """Build the brief (this request holds the refresh) and store the outcome; returns the row."""
+    settled = False
+    try:
+        try:
+            result = await graph.ainvoke({"class_id": class_id}, context=_context(state))
+            if result["status"] == "no_data":
+                row = await mark_no_data(store, class_id)
+            else:
+                row = await finish_refresh(
+                    store, class_id, result["payload"], has_evidence=result["has_evidence"]
+                )
+        except GenerationError as error:
+            settled = True
+            return await _fail(store, class_id, str(error))
+        except Exception as error:
+            logger.exception("teaching brief build failed", exc_info=error)
+            settled = True
+            await _fail(store, class_id, UNEXPECTED)
+            raise ApiError(502, ERROR_CODE, UNEXPECTED) from None
+        settled = True
+        return row
+    finally:
+        if not settled:  # cancelled: the client went away or the server is stopping
+            await _fail(store, class_id, INTERRUPTED)
+
+
+async def class_teaching_brief(request: Request) -> Response:
+    state, body, _ = await admit(request, TeachingBriefBody)
+    class_id = str(body.class_id)
+    await class_teacher(state.store, class_id, str(body.user_id))
+    store = _sql_store(state)
+    if body.force_refresh and await begin_refresh(store, class_id):
+        row = await _refresh(state, store, class_id)
+    else:
+        row = await read_brief(store, class_id)
+    return ok_response(request, brief_response(row))

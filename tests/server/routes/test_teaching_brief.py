@@ -1,0 +1,285 @@
+"""`/v1/analytics/class-teaching-brief` over a real socket, on both backends, on the demo class."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+import pytest
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatResult
+from starlette.routing import BaseRoute, Route
+
+import tests.server.conftest as server_conftest
+from graphs.teaching_brief.rules import validate_brief
+from server.routes import teaching_brief
+from tests.server.conftest import API_KEY, Api, Serve, only, user_token
+from tests.server.test_app import assert_error
+from tools.analytics.brief_store import begin_refresh, finish_refresh, read_brief
+from tools.analytics.insights import compute_insights
+from tools.clock import utc_now
+from tools.models.fakes import ScriptedChatModel, SlowChatModel
+from tools.models.providers import ChatProvider
+from tools.models.router import ModelRouter
+from tools.store import open_store
+from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID, seed_demo
+from tools.store.sql import SqlStore
+
+T = TypeVar("T")
+PATH = "/v1/analytics/class-teaching-brief"
+ROUTE = Route(PATH, teaching_brief.class_teaching_brief, methods=["POST"])
+TOMAS = DEMO_STUDENT_IDS[1]
+DEMO_BRIEF: dict[str, Any] = {
+    "summary": "Waves and energy lag behind forces.",
+    "strongest_action": "Reteach the wave equation with a worked example.",
+    "attention_items": ["Waves and sound: avg 63% over 25 attempts"],
+    "misconceptions": [
+        {
+            "topic_id": "waves-and-sound",
+            "topic_title": "Waves and sound",
+            "description": "Some think sound travels through a vacuum.",
+        }
+    ],
+    "students_to_watch": [{"student_id": TOMAS, "display_name": "Tomás R.", "reason": "60%"}],
+    "next_step": "Set a short quiz on waves.",
+    "recommended_activity": {"type": "quiz", "reason": "Waves has the lowest average."},
+    "evidence_basis": "Quiz attempts, completion and chat.",
+}
+
+
+@pytest.fixture(autouse=True)
+def brief_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live server with the teaching brief route (added only where the app lacks it)."""
+    create_app = server_conftest.create_app
+
+    def create_with_route(*args: Any, **kwargs: Any) -> Any:
+        app = create_app(*args, **kwargs)
+        routes: list[BaseRoute] = app.router.routes
+        if PATH not in {getattr(route, "path", None) for route in routes}:
+            routes.append(ROUTE)
+        return app
+
+    monkeypatch.setattr(server_conftest, "create_app", create_with_route)
+
+
+class SlowScriptedModel(ScriptedChatModel):
+    """A scripted model that takes a while to answer, so two requests overlap."""
+
+    delay_s: float = 1.0
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        await asyncio.sleep(self.delay_s)
+        return self._generate(messages, stop, None, **kwargs)
+
+
+def scripted(*replies: Any, slow: bool = False) -> ScriptedChatModel:
+    texts = [json.dumps(r) if isinstance(r, dict) else r for r in replies]
+    if slow:
+        return SlowScriptedModel(messages=iter(texts), prompts=[])
+    return ScriptedChatModel.replying(*texts)
+
+
+def with_store(api: Api, use: Callable[[SqlStore], Awaitable[T]]) -> T:
+    """Run `use` on a store connection of the test's own, to the server's database."""
+
+    async def run() -> T:
+        store = await open_store(
+            api.settings.resolved_database_url, schema=api.settings.database_schema
+        )
+        assert isinstance(store, SqlStore)
+        try:
+            return await use(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def brief(api: Api, user: str = DEMO_TEACHER_ID, **body: Any) -> httpx.Response:
+    return api.post(PATH, {"class_id": DEMO_CLASS_ID, "user_id": user, **body})
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    envelope = response.json()
+    assert envelope["ok"] is True and envelope["error"] is None
+    return envelope["data"]
+
+
+def test_empty_then_refresh_then_ready_and_not_stale(api: Api) -> None:
+    assert ok(brief(api)) == {
+        "status": "empty",
+        "is_stale": False,
+        "payload": None,
+        "generated_at": None,
+        "has_evidence": False,
+    }
+    built = ok(brief(api, force_refresh=True))
+    assert (built["status"], built["is_stale"], built["has_evidence"]) == ("ready", False, True)
+    assert "error_message" not in built and built["generated_at"].endswith("Z")
+    insights = with_store(api, lambda store: compute_insights(store, DEMO_CLASS_ID))
+    assert validate_brief(built["payload"], insights) == []
+    assert built["payload"]["misconceptions"] and built["payload"]["students_to_watch"]
+
+    again = ok(brief(api, force_refresh=None))
+    assert again == built
+    # The next UTC day the same brief is returned as it is, marked stale.
+    yesterday = utc_now() - timedelta(days=1)
+    with_store(
+        api,
+        lambda store: finish_refresh(
+            store, DEMO_CLASS_ID, built["payload"], has_evidence=True, now=yesterday
+        ),
+    )
+    stale = ok(brief(api, force_refresh=False))
+    assert (stale["status"], stale["is_stale"], stale["payload"]) == (
+        "ready",
+        True,
+        built["payload"],
+    )
+
+
+def test_concurrent_refreshes_build_once(serve: Serve) -> None:
+    model = scripted(DEMO_BRIEF, slow=True)
+    with serve(chat=only(model)) as api:
+        barrier = threading.Barrier(2)
+        answers: list[Any] = [None, None]
+
+        def refresh(slot: int) -> None:
+            with httpx.Client(timeout=30) as client:
+                barrier.wait()
+                answers[slot] = client.post(
+                    api.url + PATH,
+                    json={
+                        "class_id": DEMO_CLASS_ID,
+                        "user_id": DEMO_TEACHER_ID,
+                        "force_refresh": True,
+                    },
+                    headers={"x-api-key": API_KEY},
+                )
+
+        threads = [threading.Thread(target=refresh, args=(n,)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        statuses = sorted(ok(answer)["status"] for answer in answers)
+        assert statuses in (["generating", "ready"], ["ready", "ready"])
+        assert len(model.prompts) == 1, "the brief was built more than once"
+        ready = [ok(a) for a in answers if ok(a)["status"] == "ready"]
+        assert all(r["payload"] == DEMO_BRIEF for r in ready)
+        assert len({r["generated_at"] for r in ready}) == 1
+        assert ok(brief(api))["status"] == "ready"
+
+
+def test_a_refresh_under_way_answers_generating_without_building(serve: Serve) -> None:
+    model = scripted(DEMO_BRIEF)
+    with serve(chat=only(model)) as api:
+        assert with_store(api, lambda store: begin_refresh(store, DEMO_CLASS_ID)) is True
+        waiting = ok(brief(api, force_refresh=True))
+        assert (waiting["status"], waiting["payload"]) == ("generating", None)
+        assert model.prompts == []
+
+
+def test_a_failed_refresh_keeps_the_previous_payload(serve: Serve) -> None:
+    model = scripted(DEMO_BRIEF, "not json", '{"summary": "half"}', "still not")
+    with serve(chat=only(model)) as api:
+        first = ok(brief(api, force_refresh=True))
+        assert first["payload"] == DEMO_BRIEF
+        failed = ok(brief(api, force_refresh=True))
+        assert failed["status"] == "error" and "teaching brief" in failed["error_message"]
+        assert (failed["payload"], failed["generated_at"]) == (DEMO_BRIEF, first["generated_at"])
+        assert len(model.prompts) == 4
+        assert ok(brief(api)) == failed
+        row = with_store(api, lambda store: read_brief(store, DEMO_CLASS_ID))
+        assert row is not None and row["refresh_started_at"] is None
+        # The scripted model has nothing left to say: the router falls back to offline.
+        recovered = ok(brief(api, force_refresh=True))
+        assert recovered["status"] == "ready" and "error_message" not in recovered
+        assert recovered["payload"] != DEMO_BRIEF
+
+
+def test_a_class_without_evidence_is_no_data(api: Api) -> None:
+    class_id = str(uuid.uuid4())
+
+    async def new_class(store: SqlStore) -> None:
+        await store.create_class(
+            class_id=class_id, owner_id=DEMO_TEACHER_ID, title="New", join_code="NEW12345"
+        )
+
+    with_store(api, new_class)
+    body = {"class_id": class_id, "user_id": DEMO_TEACHER_ID}
+    assert ok(api.post(PATH, body))["status"] == "empty"
+    data = ok(api.post(PATH, {**body, "force_refresh": True}))
+    assert (data["status"], data["payload"], data["has_evidence"]) == ("no_data", None, False)
+    assert data["generated_at"] is not None and data["is_stale"] is False
+
+
+def test_only_the_class_teachers_may_ask(api: Api) -> None:
+    assert_error(brief(api, DEMO_STUDENT_IDS[0]), 403, "forbidden_account_type")
+    assert_error(brief(api, DEMO_STUDENT_IDS[0], force_refresh=True), 403, "forbidden_account_type")
+    other = str(uuid.uuid4())
+    with_store(api, lambda store: store.upsert_profile(other, "teacher", "Other"))
+    assert_error(brief(api, other, force_refresh=True), 403, "forbidden")
+    missing = api.post(PATH, {"class_id": str(uuid.uuid4()), "user_id": DEMO_TEACHER_ID})
+    assert_error(missing, 404, "class_not_found")
+    assert_error(api.post(PATH, {"class_id": DEMO_CLASS_ID}), 422, "validation_error")
+    unsigned = api.post(PATH, {"class_id": DEMO_CLASS_ID, "user_id": DEMO_TEACHER_ID}, key=None)
+    assert unsigned.status_code == 401
+    # A user token, when sent, must name the body's user.
+    mismatch = api.post(
+        PATH,
+        {"class_id": DEMO_CLASS_ID, "user_id": DEMO_TEACHER_ID},
+        token=user_token(DEMO_STUDENT_IDS[0]),
+    )
+    assert_error(mismatch, 403, "user_id_mismatch")
+    assert with_store(api, lambda store: read_brief(store, DEMO_CLASS_ID)) is None
+
+
+def test_a_client_that_gives_up_does_not_leave_the_refresh_running(serve: Serve) -> None:
+    model = scripted(DEMO_BRIEF, slow=True)
+    with serve(chat=only(model)) as api:
+        with pytest.raises(httpx.ReadTimeout), httpx.Client(timeout=0.3) as impatient:
+            impatient.post(
+                api.url + PATH,
+                json={"class_id": DEMO_CLASS_ID, "user_id": DEMO_TEACHER_ID, "force_refresh": 1},
+                headers={"x-api-key": API_KEY},
+            )
+        deadline = time.monotonic() + 10
+        while ok(brief(api))["status"] == "generating" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ok(brief(api))["status"] in ("ready", "error")
+
+
+async def test_a_cancelled_build_moves_the_row_to_error(store: Any) -> None:
+    await seed_demo(store)
+    slow = SlowChatModel(delay_s=5)
+    state = SimpleNamespace(
+        settings=SimpleNamespace(ai_request_timeout_ms=10_000),
+        router=lambda: ModelRouter([ChatProvider("openai", "slow", slow)]),
+        store=store,
+    )
+    assert await begin_refresh(store, DEMO_CLASS_ID)
+    # Level-triggered (anyio) cancellation, as Starlette applies it: the cleanup is shielded.
+    with anyio.move_on_after(0.3) as scope:
+        await teaching_brief._refresh(state, store, DEMO_CLASS_ID)  # type: ignore[arg-type]
+    assert scope.cancelled_caught
+    row = await read_brief(store, DEMO_CLASS_ID)
+    assert row is not None and row["status"] == "error"
+    assert row["error_message"] == teaching_brief.INTERRUPTED and row["refresh_started_at"] is None
