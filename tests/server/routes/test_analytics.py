@@ -7,11 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
-from starlette.routing import BaseRoute, Route
 
-import tests.server.conftest as server_conftest
-from server.routes import analytics
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
@@ -20,22 +16,6 @@ from tools.store import open_store
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
 PATH = "/v1/analytics/class-insights"
-ANALYTICS_ROUTES = (Route(PATH, analytics.class_insights, methods=["POST"]),)
-
-
-@pytest.fixture(autouse=True)
-def analytics_routes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The live server with the analytics route (added only where the app lacks it)."""
-    create_app = server_conftest.create_app
-
-    def create_with_analytics(*args: Any, **kwargs: Any) -> Any:
-        app = create_app(*args, **kwargs)
-        routes: list[BaseRoute] = app.router.routes
-        routed = {getattr(route, "path", None) for route in routes}
-        routes.extend(route for route in ANALYTICS_ROUTES if route.path not in routed)
-        return app
-
-    monkeypatch.setattr(server_conftest, "create_app", create_with_analytics)
 
 
 def insights(api: Api, user: str = DEMO_TEACHER_ID, **body: Any) -> httpx.Response:

@@ -10,12 +10,9 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from starlette.routing import BaseRoute, Route
 
-import tests.server.conftest as server_conftest
 from graphs.data_query import nodes
 from graphs.shared.errors import GenerationError
-from server.routes import data_query
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
@@ -29,7 +26,6 @@ from tools.store.sql import SqlStore
 
 T = TypeVar("T")
 PATH = "/v1/analytics/data-query"
-ROUTES = (Route(PATH, data_query.data_query, methods=["POST"]),)
 NO_DATA = [{"label": NO_DATA_LABEL, "value": 0}]
 BEN_IN_A = [
     {"label": "Energy stores quiz", "value": 49.0},
@@ -45,21 +41,6 @@ B_ATTEMPTS = (
 B_ONLY = {"Zed Quinn", "Reflection quiz", "Refraction quiz", "Lens drawing", "Light and optics"}
 B_ONLY |= {"Lenses"}
 B_TEACHER = sid(RIVAL, "teacher")
-
-
-@pytest.fixture(autouse=True)
-def data_query_route(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The live server with the data-query route (added only where the app lacks it)."""
-    create_app = server_conftest.create_app
-
-    def create_with_route(*args: Any, **kwargs: Any) -> Any:
-        app = create_app(*args, **kwargs)
-        routes: list[BaseRoute] = app.router.routes
-        routed = {getattr(route, "path", None) for route in routes}
-        routes.extend(route for route in ROUTES if route.path not in routed)
-        return app
-
-    monkeypatch.setattr(server_conftest, "create_app", create_with_route)
 
 
 def with_store(api: Api, use: Callable[[Store], Awaitable[T]]) -> T:

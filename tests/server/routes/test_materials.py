@@ -11,9 +11,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from starlette.routing import BaseRoute, Route
 
-import tests.server.conftest as server_conftest
 from server.routes import materials
 from tests.server.conftest import API_KEY, Api, Serve, user_token
 from tests.server.test_app import assert_error
@@ -27,26 +25,6 @@ TEACHER, STUDENT = DEMO_TEACHER_ID, DEMO_STUDENT_IDS[0]
 NOTES = (
     "# Optics\n\nA convex lens converges light rays to a focal point.\n\nRefraction bends light."
 )
-MATERIAL_ROUTES = (
-    Route("/v1/materials/create", materials.create, methods=["POST"]),
-    Route("/v1/materials/dispatch", materials.dispatch, methods=["POST"]),
-    Route("/v1/materials/process", materials.process, methods=["POST"]),
-)
-
-
-@pytest.fixture(autouse=True)
-def material_routes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The live server with the materials routes (added only where the app lacks them)."""
-    create_app = server_conftest.create_app
-
-    def create_with_materials(*args: Any, **kwargs: Any) -> Any:
-        app = create_app(*args, **kwargs)
-        routes: list[BaseRoute] = app.router.routes
-        routed = {getattr(route, "path", None) for route in routes}
-        routes.extend(route for route in MATERIAL_ROUTES if route.path not in routed)
-        return app
-
-    monkeypatch.setattr(server_conftest, "create_app", create_with_materials)
 
 
 def with_store(api: Api, use: Callable[[Store], Awaitable[T]]) -> T:

@@ -18,9 +18,7 @@ import pytest
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
-from starlette.routing import BaseRoute, Route
 
-import tests.server.conftest as server_conftest
 from graphs.teaching_brief.rules import validate_brief
 from server.routes import teaching_brief
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
@@ -37,7 +35,6 @@ from tools.store.sql import SqlStore
 
 T = TypeVar("T")
 PATH = "/v1/analytics/class-teaching-brief"
-ROUTE = Route(PATH, teaching_brief.class_teaching_brief, methods=["POST"])
 TOMAS = DEMO_STUDENT_IDS[1]
 DEMO_BRIEF: dict[str, Any] = {
     "summary": "Waves and energy lag behind forces.",
@@ -55,21 +52,6 @@ DEMO_BRIEF: dict[str, Any] = {
     "recommended_activity": {"type": "quiz", "reason": "Waves has the lowest average."},
     "evidence_basis": "Quiz attempts, completion and chat.",
 }
-
-
-@pytest.fixture(autouse=True)
-def brief_route(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The live server with the teaching brief route (added only where the app lacks it)."""
-    create_app = server_conftest.create_app
-
-    def create_with_route(*args: Any, **kwargs: Any) -> Any:
-        app = create_app(*args, **kwargs)
-        routes: list[BaseRoute] = app.router.routes
-        if PATH not in {getattr(route, "path", None) for route in routes}:
-            routes.append(ROUTE)
-        return app
-
-    monkeypatch.setattr(server_conftest, "create_app", create_with_route)
 
 
 class SlowScriptedModel(ScriptedChatModel):
