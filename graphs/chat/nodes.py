@@ -21,6 +21,7 @@ from graphs.shared.sources import (
     render_sources,
     select_chunks,
 )
+from graphs.shared.structured import RETRIEVAL_LIMIT
 from graphs.shared.usage import add_usage
 from prompts import chat as prompts
 from tools.clock import now_iso
@@ -31,8 +32,6 @@ from tools.payloads.chat import normalise_reply
 from tools.retrieval import hybrid_search
 from tools.store.base import ChatMessage, Store
 from tools.text import strip_invisible
-
-RETRIEVAL_LIMIT = 40
 
 
 class BlueprintMissing(GenerationError):

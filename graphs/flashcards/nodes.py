@@ -11,35 +11,19 @@ from langgraph.types import Command
 
 from graphs.flashcards.state import FlashcardsState
 from graphs.shared.context import GenerationContext
-from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.sources import format_sources, select_chunks
-from graphs.shared.structured import final_output, json_attempt, next_step
+from graphs.shared.structured import final_output, gather_material, json_attempt, next_step
 from prompts import flashcards as prompts
 from tools.offline.flashcards import offline_flashcards
 from tools.payloads.flashcards import front_key, validate_flashcards
 from tools.text import strip_invisible
 
-RETRIEVAL_LIMIT = 40
-
 
 async def gather_context(
     state: FlashcardsState, runtime: Runtime[GenerationContext]
 ) -> dict[str, Any]:
-    """Use the request's material, or retrieve the class's material when only `class_id` is set."""
-    material = strip_invisible(state.get("material_context") or "").strip()
-    class_id = state.get("class_id")
-    store = runtime.context.store if runtime.context else None
-    if not material and class_id and store is not None:
-        query = " ".join([state.get("instructions") or "", state.get("class_title") or ""])
-        hits = select_chunks(await store.search_chunks(class_id, query, limit=RETRIEVAL_LIMIT))
-        material = format_sources(hits)
-        report("context", source="retrieval", sources=len(hits))
-    else:
-        report("context", source="request", characters=len(material))
-    if not material:
-        raise GenerationError("There is no class material to write flashcards from.")
-    return {"context": material, "attempts": 0, "errors": [], "usage": None, "latency_ms": 0}
+    """Use the request's material, or retrieve the class's when only `class_id` is set."""
+    return await gather_material(state, runtime.context, purpose="flashcards")
 
 
 def _messages(state: FlashcardsState) -> list[BaseMessage]:

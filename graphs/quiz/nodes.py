@@ -11,33 +11,17 @@ from langgraph.types import Command
 
 from graphs.quiz.state import QuizState
 from graphs.shared.context import GenerationContext
-from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.sources import format_sources, select_chunks
-from graphs.shared.structured import final_output, json_attempt, next_step
+from graphs.shared.structured import final_output, gather_material, json_attempt, next_step
 from prompts import quiz as prompts
 from tools.offline.quiz import offline_quiz
 from tools.payloads.quiz import validate_quiz
 from tools.text import fold, strip_invisible
 
-RETRIEVAL_LIMIT = 40
-
 
 async def gather_context(state: QuizState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
-    """Use the request's material, or retrieve the class's material when only `class_id` is set."""
-    material = strip_invisible(state.get("material_context") or "").strip()
-    class_id = state.get("class_id")
-    store = runtime.context.store if runtime.context else None
-    if not material and class_id and store is not None:
-        query = " ".join([state.get("instructions") or "", state.get("class_title") or ""])
-        hits = select_chunks(await store.search_chunks(class_id, query, limit=RETRIEVAL_LIMIT))
-        material = format_sources(hits)
-        report("context", source="retrieval", sources=len(hits))
-    else:
-        report("context", source="request", characters=len(material))
-    if not material:
-        raise GenerationError("There is no class material to write quiz questions from.")
-    return {"context": material, "attempts": 0, "errors": [], "usage": None, "latency_ms": 0}
+    """Use the request's material, or retrieve the class's when only `class_id` is set."""
+    return await gather_material(state, runtime.context, purpose="quiz questions")
 
 
 def _messages(state: QuizState) -> list[BaseMessage]:

@@ -11,8 +11,12 @@ from langgraph.types import Command
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
 from graphs.shared.jsonout import parse_json_object
+from graphs.shared.progress import report
+from graphs.shared.sources import format_sources, select_chunks
 from graphs.shared.usage import add_usage
 from tools.models.offline import OFFLINE_PROVIDER, Responder
+from tools.retrieval import hybrid_search
+from tools.text import strip_invisible
 
 
 async def json_attempt(
@@ -72,3 +76,35 @@ def final_output(state: Mapping[str, Any]) -> dict[str, Any]:
         "usage": state.get("usage"),
         "latency_ms": state.get("latency_ms", 0),
     }
+
+
+RETRIEVAL_LIMIT = 40
+
+
+async def gather_material(
+    state: Mapping[str, Any], context: GenerationContext | None, *, purpose: str
+) -> dict[str, Any]:
+    """The request's material, or the class's best chunks (`Source N` labelled) when only a
+    `class_id` is given; resets the attempt bookkeeping for the generate/validate loop."""
+    context = context or GenerationContext()
+    material = strip_invisible(state.get("material_context") or "").strip()
+    class_id = state.get("class_id")
+    store = context.store
+    if not material and class_id and store is not None:
+        query = " ".join([state.get("instructions") or "", state.get("class_title") or ""])
+        hits = select_chunks(
+            await hybrid_search(
+                store,
+                class_id,
+                query,
+                limit=RETRIEVAL_LIMIT,
+                query_embedding=context.embed_query,
+            )
+        )
+        material = format_sources(hits)
+        report("context", source="retrieval", sources=len(hits))
+    else:
+        report("context", source="request", characters=len(material))
+    if not material:
+        raise GenerationError(f"There is no class material to write {purpose} from.")
+    return {"context": material, "attempts": 0, "errors": [], "usage": None, "latency_ms": 0}
