@@ -140,20 +140,10 @@ class SqlStore:
     async def get_class(self, class_id: str) -> ClassRecord | None:
         async with self.session() as db:
             rows = await db.query(
-                "SELECT id, owner_id, title, subject, level, join_code FROM classes WHERE id = :id",
+                f"SELECT {_CLASS_COLUMNS} FROM classes WHERE id = :id",
                 {"id": class_id},
             )
-        if not rows:
-            return None
-        row = rows[0]
-        return ClassRecord(
-            str(row["id"]),
-            str(row["owner_id"]),
-            row["title"],
-            row["subject"],
-            row["level"],
-            row["join_code"],
-        )
+        return _class(rows[0]) if rows else None
 
     async def enroll(self, class_id: str, user_id: str, role: ClassRole) -> None:
         async with self.transaction() as db:
@@ -510,21 +500,10 @@ class SqlStore:
         # Equality on lower(): the code is never a pattern, so % and _ stay literal.
         async with self.session() as db:
             rows = await db.query(
-                "SELECT id, owner_id, title, subject, level, join_code FROM classes"
-                " WHERE lower(join_code) = lower(:code)",
+                f"SELECT {_CLASS_COLUMNS} FROM classes WHERE lower(join_code) = lower(:code)",
                 {"code": join_code.strip()},
             )
-        if not rows:
-            return None
-        row = rows[0]
-        return ClassRecord(
-            str(row["id"]),
-            str(row["owner_id"]),
-            row["title"],
-            row["subject"],
-            row["level"],
-            row["join_code"],
-        )
+        return _class(rows[0]) if rows else None
 
     async def claim_sandbox(
         self, sandbox_id: str, guest_user_id: str, user_id: str
@@ -789,6 +768,20 @@ class SqlStore:
                 "UPDATE chat_sessions SET busy_until = NULL WHERE id = :id AND busy_until = :t",
                 {"id": session_id, "t": token},
             )
+
+
+_CLASS_COLUMNS = "id, owner_id, title, subject, level, join_code"
+
+
+def _class(row: Row) -> ClassRecord:
+    return ClassRecord(
+        str(row["id"]),
+        str(row["owner_id"]),
+        row["title"],
+        row["subject"],
+        row["level"],
+        row["join_code"],
+    )
 
 
 _JOB_COLUMNS = "id, material_id, class_id, status, attempts, max_attempts, locked_by"
