@@ -86,11 +86,11 @@ async def decide_compaction(state: ChatState) -> dict[str, Any]:
     """Apply the contract's compaction rules; fold old turns into the memory when they fire."""
     messages = [ChatTurnMessage(**turn) for turn in state["history"]]
     memory = state.get("memory") if state.get("session_id") else None
-    decision = decide(messages, memory)  # type: ignore[arg-type]
+    decision = decide(messages, memory)
     previous = state.get("context_meta") or {}
     compacted_at = previous.get("compacted_at") if memory else None
     if decision.compact:
-        memory = dict(compact(memory, decision.to_compact))  # type: ignore[arg-type]
+        memory = compact(memory, decision.to_compact)
         compacted_at = now_iso()
     context_meta = {
         "compacted": decision.compact,
@@ -127,7 +127,8 @@ async def retrieve(state: ChatState, runtime: Runtime[GenerationContext]) -> dic
         )
     sources: list[LabelledSource] = parse_sources(state.get("material_context") or "")
     if not sources and store is not None:
-        memory_terms = " ".join((state.get("memory") or {}).get("key_terms", [])[:6])
+        memory = state.get("memory")
+        memory_terms = " ".join(memory["key_terms"][:6]) if memory else ""
         query = f"{state['user_message']} {memory_terms}".strip()
         hits = select_chunks(
             await hybrid_search(
@@ -145,7 +146,7 @@ def _conversation(state: ChatState) -> list[BaseMessage]:
         purpose.append(prompts.ASSIGNMENT.format(instructions=state["assignment_instructions"]))
     if state.get("purpose"):
         purpose.append(f"Purpose of this chat: {state['purpose']}")
-    memory_text = render_memory(state.get("memory"))  # type: ignore[arg-type]
+    memory_text = render_memory(state.get("memory"))
     if state.get("compacted_memory_context"):
         memory_text = f"{memory_text}\n{state['compacted_memory_context']}".strip()
     messages: list[BaseMessage] = [
@@ -177,7 +178,7 @@ async def generate(state: ChatState, runtime: Runtime[GenerationContext]) -> dic
             state["history"][-1]["content"],
             [Source(s["label"], s["title"], s["text"]) for s in state["sources"]],
             blueprint=state["blueprint_text"],
-            memory=render_memory(state.get("memory")),  # type: ignore[arg-type]
+            memory=render_memory(state.get("memory")),
             class_title=state["class_title"],
         )
         return json.dumps(reply, ensure_ascii=False)

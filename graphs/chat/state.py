@@ -7,6 +7,7 @@ from typing import Any, NotRequired
 from typing_extensions import TypedDict
 
 from graphs.shared.sources import LabelledSource
+from tools.compaction import Memory
 
 
 class TranscriptTurn(TypedDict):
@@ -46,7 +47,7 @@ class ChatOutput(TypedDict):
 
 class ChatState(ChatInput, total=False):
     # Kept by the checkpointer between turns (one thread per workspace session).
-    memory: dict[str, Any] | None
+    memory: Memory | None
     context_meta: dict[str, Any]
     # Per-run working data, emptied before the run ends so checkpoints stay small.
     received_at: str
