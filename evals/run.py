@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import math
 import sys
@@ -29,7 +30,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from evals.scorers import Score, Scorer
-from evals.scorers.quiz import QUIZ_SCORERS
 
 EVALS_DIR: Final = Path(__file__).resolve().parent
 DATASETS_DIR: Final = EVALS_DIR / "datasets"
@@ -51,29 +51,16 @@ class Suite:
     scorers: Mapping[str, Scorer]
 
 
-def _quiz_suite() -> Suite:
-    # Imported here so that listing suites, or running another one, never loads a model client.
-    from evals.targets import quiz_target
+def _lazy_suite(name: str, dataset: str, target: str, scorers: str) -> Callable[[], Suite]:
+    """A suite built on first use: listing suites, or running another, never imports its
+    graph or model clients. `target`/`scorers` are `module:attribute` names."""
 
-    return Suite(
-        name="quiz",
-        dataset=DATASETS_DIR / "quiz.jsonl",
-        target=quiz_target,
-        scorers=QUIZ_SCORERS,
-    )
+    def load(reference: str) -> Any:
+        module, _, attribute = reference.partition(":")
+        return getattr(importlib.import_module(module), attribute)
 
-
-def _chat_suite(name: str, scorers_name: str) -> Callable[[], Suite]:
     def build() -> Suite:
-        from evals.scorers import chat
-        from evals.targets import chat_target
-
-        return Suite(
-            name=name,
-            dataset=DATASETS_DIR / f"{name}.jsonl",
-            target=chat_target,
-            scorers=getattr(chat, scorers_name),
-        )
+        return Suite(name, DATASETS_DIR / dataset, load(target), load(scorers))
 
     return build
 
@@ -94,62 +81,47 @@ def _compaction_suite() -> Suite:
     )
 
 
-def _flashcards_suite() -> Suite:
-    from evals.scorers.flashcards import FLASHCARDS_SCORERS
-    from evals.targets_flashcards import flashcards_target
-
-    return Suite(
-        name="flashcards",
-        dataset=DATASETS_DIR / "flashcards.jsonl",
-        target=flashcards_target,
-        scorers=FLASHCARDS_SCORERS,
-    )
-
-
-def _blueprint_suite() -> Suite:
-    from evals.scorers.blueprint import BLUEPRINT_SCORERS
-    from evals.targets_blueprint import blueprint_target
-
-    return Suite(
-        name="blueprints",
-        dataset=DATASETS_DIR / "blueprints.jsonl",
-        target=blueprint_target,
-        scorers=BLUEPRINT_SCORERS,
-    )
-
-
-def _retrieval_suite() -> Suite:
-    from evals.scorers.retrieval import RETRIEVAL_SCORERS, retrieval_target
-
-    return Suite(
-        name="retrieval",
-        dataset=DATASETS_DIR / "retrieval_suite.jsonl",
-        target=retrieval_target,
-        scorers=RETRIEVAL_SCORERS,
-    )
-
-
-def _data_query_suite() -> Suite:
-    from evals.scorers.data_query import DATA_QUERY_SCORERS
-    from evals.targets_data_query import data_query_target
-
-    return Suite(
-        name="data_query",
-        dataset=DATASETS_DIR / "data_query.jsonl",
-        target=data_query_target,
-        scorers=DATA_QUERY_SCORERS,
-    )
-
-
 SUITES: Final[Mapping[str, Callable[[], Suite]]] = {
-    "data_query": _data_query_suite,
-    "retrieval": _retrieval_suite,
-    "blueprints": _blueprint_suite,
-    "quiz": _quiz_suite,
-    "flashcards": _flashcards_suite,
-    "chat_grounded": _chat_suite("chat_grounded", "GROUNDED_SCORERS"),
-    "chat_safety": _chat_suite("chat_safety", "SAFETY_SCORERS"),
+    "quiz": _lazy_suite(
+        "quiz", "quiz.jsonl", "evals.targets:quiz_target", "evals.scorers.quiz:QUIZ_SCORERS"
+    ),
+    "flashcards": _lazy_suite(
+        "flashcards",
+        "flashcards.jsonl",
+        "evals.targets_flashcards:flashcards_target",
+        "evals.scorers.flashcards:FLASHCARDS_SCORERS",
+    ),
+    "blueprints": _lazy_suite(
+        "blueprints",
+        "blueprints.jsonl",
+        "evals.targets_blueprint:blueprint_target",
+        "evals.scorers.blueprint:BLUEPRINT_SCORERS",
+    ),
+    "chat_grounded": _lazy_suite(
+        "chat_grounded",
+        "chat_grounded.jsonl",
+        "evals.targets:chat_target",
+        "evals.scorers.chat:GROUNDED_SCORERS",
+    ),
+    "chat_safety": _lazy_suite(
+        "chat_safety",
+        "chat_safety.jsonl",
+        "evals.targets:chat_target",
+        "evals.scorers.chat:SAFETY_SCORERS",
+    ),
     "chat_compaction": _compaction_suite,
+    "retrieval": _lazy_suite(
+        "retrieval",
+        "retrieval_suite.jsonl",
+        "evals.scorers.retrieval:retrieval_target",
+        "evals.scorers.retrieval:RETRIEVAL_SCORERS",
+    ),
+    "data_query": _lazy_suite(
+        "data_query",
+        "data_query.jsonl",
+        "evals.targets_data_query:data_query_target",
+        "evals.scorers.data_query:DATA_QUERY_SCORERS",
+    ),
 }
 """Suite factories by name; a factory builds its suite only when that suite is run."""
 
