@@ -12,7 +12,23 @@ import aiosqlite
 
 from tools.store.sql import Params, Row, Session, SqlStore
 
-_SCHEMA = (Path(__file__).with_name("schema_sqlite.sql")).read_text(encoding="utf-8")
+# Numbered scripts, applied in order and recorded in `PRAGMA user_version`; a later change adds
+# a new file (e.g. `0002_….sql` with ALTER TABLE) rather than editing an applied one.
+MIGRATIONS_DIR = Path(__file__).with_name("sqlite_migrations")
+_MIGRATIONS = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
+async def _migrate(conn: aiosqlite.Connection) -> None:
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    current = int(row[0]) if row else 0
+    for path in _MIGRATIONS:
+        version = int(path.name[:4])
+        if version <= current:
+            continue
+        # executescript commits first; the version bump rides in the same script.
+        script = path.read_text(encoding="utf-8")
+        await conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
 
 
 class _SqliteSession:
@@ -47,7 +63,7 @@ class SqliteStore(SqlStore):
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA busy_timeout = 5000")
         await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.executescript(_SCHEMA)
+        await _migrate(conn)
         return cls(conn, path)
 
     async def close(self) -> None:

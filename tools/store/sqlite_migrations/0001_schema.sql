@@ -1,5 +1,4 @@
 -- The embedded default's schema: the same tables as supabase/migrations, in SQLite's dialect.
-PRAGMA foreign_keys = ON;
 
 CREATE TABLE IF NOT EXISTS profiles (
     id TEXT PRIMARY KEY,
