@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
@@ -14,7 +14,7 @@ from graphs.blueprint.state import BlueprintState, ReviewRequest
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.structured import json_attempt
+from graphs.shared.structured import json_attempt, repair_turn
 from prompts import blueprint as prompts
 from tools.models.offline import OFFLINE_PROVIDER
 from tools.offline.blueprint import offline_blueprint
@@ -88,14 +88,7 @@ def _messages(state: BlueprintState) -> list[BaseMessage]:
             )
         ),
     ]
-    if state.get("errors"):
-        messages.append(AIMessage(state.get("reply_text", "")))
-        listed = state["errors"][:MAX_LISTED_ERRORS]
-        errors = "\n".join(f"- {error}" for error in listed)
-        if len(state["errors"]) > len(listed):
-            errors += f"\n- … and {len(state['errors']) - len(listed)} more."
-        messages.append(HumanMessage(prompts.REPAIR.format(errors=errors)))
-    return messages
+    return [*messages, *repair_turn(state, prompts.REPAIR, max_listed=MAX_LISTED_ERRORS)]
 
 
 async def generate(state: BlueprintState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -13,7 +13,7 @@ from graphs.canvas.state import CanvasState
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.structured import MAX_REPAIRS, json_attempt
+from graphs.shared.structured import MAX_REPAIRS, json_attempt, repair_turn
 from prompts import canvas as prompts
 from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
 from tools.offline.canvas import offline_canvas
@@ -58,11 +58,7 @@ def _messages(state: CanvasState, hint: dict[str, str]) -> list[BaseMessage]:
             )
         ),
     ]
-    if state.get("errors"):
-        messages.append(AIMessage(state.get("reply_text", "")))
-        errors = "\n".join(f"- {error}" for error in state["errors"])
-        messages.append(HumanMessage(prompts.REPAIR.format(errors=errors, canvas_type=kind)))
-    return messages
+    return [*messages, *repair_turn(state, prompts.REPAIR, canvas_type=kind)]
 
 
 async def generate(state: CanvasState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -23,7 +23,7 @@ from graphs.data_query.state import DataQueryState
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.structured import MAX_REPAIRS, json_attempt
+from graphs.shared.structured import MAX_REPAIRS, json_attempt, repair_turn
 from prompts import data_query as prompts
 from tools.analytics.query import (
     GROUPS,
@@ -119,11 +119,7 @@ def _messages(state: DataQueryState) -> list[BaseMessage]:
         SystemMessage(prompts.SYSTEM.format(metrics=metrics, groups=groups)),
         HumanMessage(prompts.USER.format(data=json.dumps(data, ensure_ascii=False, indent=2))),
     ]
-    if state.get("errors"):
-        messages.append(AIMessage(state.get("reply_text", "")))
-        errors = "\n".join(f"- {error}" for error in state["errors"])
-        messages.append(HumanMessage(prompts.REPAIR.format(errors=errors)))
-    return messages
+    return [*messages, *repair_turn(state, prompts.REPAIR)]
 
 
 async def plan(state: DataQueryState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graphs.flashcards.state import FlashcardsState
 from graphs.shared.context import GenerationContext
 from graphs.shared.progress import report
-from graphs.shared.structured import final_output, gather_material, json_attempt, next_step
+from graphs.shared.structured import (
+    final_output,
+    gather_material,
+    json_attempt,
+    next_step,
+    repair_turn,
+)
 from prompts import flashcards as prompts
 from tools.offline.flashcards import offline_flashcards
 from tools.payloads.flashcards import front_key, validate_flashcards
@@ -41,11 +47,7 @@ def _messages(state: FlashcardsState) -> list[BaseMessage]:
             )
         ),
     ]
-    if state.get("errors"):
-        messages.append(AIMessage(state.get("reply_text", "")))
-        errors = "\n".join(f"- {error}" for error in state["errors"])
-        messages.append(HumanMessage(prompts.REPAIR.format(errors=errors)))
-    return messages
+    return [*messages, *repair_turn(state, prompts.REPAIR)]
 
 
 async def generate(state: FlashcardsState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:

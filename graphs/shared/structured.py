@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.types import Command
 
 from graphs.shared.context import GenerationContext
@@ -108,3 +108,24 @@ async def gather_material(
     if not material:
         raise GenerationError(f"There is no class material to write {purpose} from.")
     return {"context": material, "attempts": 0, "errors": [], "usage": None, "latency_ms": 0}
+
+
+def repair_turn(
+    state: Mapping[str, Any], template: str, *, max_listed: int | None = None, **fields: Any
+) -> list[BaseMessage]:
+    """The model's previous reply and the errors it must fix (nothing when it was valid).
+
+    `template` takes `{errors}` (a bullet list) plus `fields`; past `max_listed` errors the
+    rest are summarised so a badly broken reply cannot flood the prompt.
+    """
+    errors: list[str] = list(state.get("errors") or [])
+    if not errors:
+        return []
+    listed = errors[:max_listed] if max_listed else errors
+    text = "\n".join(f"- {error}" for error in listed)
+    if len(errors) > len(listed):
+        text += f"\n- … and {len(errors) - len(listed)} more."
+    return [
+        AIMessage(state.get("reply_text", "")),
+        HumanMessage(template.format(errors=text, **fields)),
+    ]

@@ -6,12 +6,12 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graphs.shared.progress import report
-from graphs.shared.structured import json_attempt, next_step
+from graphs.shared.structured import json_attempt, next_step, repair_turn
 from graphs.teaching_brief.context import BriefContext
 from graphs.teaching_brief.rules import salvage_brief, tidy_brief, validate_brief
 from graphs.teaching_brief.state import BriefState
@@ -99,11 +99,7 @@ def _messages(state: BriefState) -> list[BaseMessage]:
             )
         ),
     ]
-    if state.get("errors"):
-        messages.append(AIMessage(state.get("reply_text", "")))
-        errors = "\n".join(f"- {error}" for error in state["errors"])
-        messages.append(HumanMessage(prompts.REPAIR.format(errors=errors)))
-    return messages
+    return [*messages, *repair_turn(state, prompts.REPAIR)]
 
 
 async def draft(state: BriefState, runtime: Runtime[BriefContext]) -> dict[str, Any]:
