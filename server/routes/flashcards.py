@@ -8,9 +8,8 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.errors import ApiError
 from server.routes.common import admit
-from server.routes.generation import generate_payload
+from server.routes.generation import generate_payload, material_or_class
 from server.schemas import Body, NullableText, TimeoutMs
 
 
@@ -27,11 +26,7 @@ class FlashcardsBody(Body):
 
 async def generate(request: Request) -> Response:
     state, body, principal = await admit(request, FlashcardsBody)
-    class_id = str(body.class_id) if body.class_id else None
-    if not body.material_context.strip() and class_id is None:
-        raise ApiError(
-            422, "validation_error", "material_context: send the class material or a class_id."
-        )
+    class_id = material_or_class(body.material_context, body.class_id)
     return await generate_payload(
         request,
         state,

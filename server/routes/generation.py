@@ -80,6 +80,15 @@ def generation_data(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def material_or_class(material_context: str, class_id: object) -> str | None:
+    """The class to retrieve from when no material is sent; one of the two is required."""
+    if not material_context.strip() and class_id is None:
+        raise ApiError(
+            422, "validation_error", "material_context: send the class material or a class_id."
+        )
+    return str(class_id) if class_id else None
+
+
 async def check_class_access(state: AppState, principal: Principal, class_id: str) -> None:
     """The class exists, and a signed-in user belongs to it (the service key alone is trusted)."""
     if await state.store.get_class(class_id) is None:
