@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -48,7 +49,12 @@ from server.routes import (
 from server.settings import ProviderName, Settings
 from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory, Graphs
 from tools.models.offline import EMBEDDING_DIMENSIONS
-from tools.models.providers import ChatProvider, chat_providers, embedding_providers
+from tools.models.providers import (
+    ChatProvider,
+    EmbeddingProvider,
+    chat_providers,
+    embedding_providers,
+)
 from tools.store import open_store
 from tools.store.seed import seed_demo
 
@@ -98,13 +104,26 @@ def create_app(
     """Build the app. Tests pass provider factories that return fake models."""
     settings = settings or Settings()
 
+    # Provider clients hold HTTP connection pools: build each combination once, not per request.
+    @functools.lru_cache(maxsize=64)
+    def cached_chat(
+        order: tuple[ProviderName, ...], temperature: float | None, max_tokens: int | None
+    ) -> tuple[ChatProvider, ...]:
+        return tuple(
+            chat_providers(settings, order, temperature=temperature, max_tokens=max_tokens)
+        )
+
+    @functools.lru_cache(maxsize=8)
+    def cached_embeddings(order: tuple[ProviderName, ...]) -> tuple[EmbeddingProvider, ...]:
+        return tuple(embedding_providers(settings, order, dimensions=EMBEDDING_DIMENSIONS))
+
     def default_chat(
         order: Sequence[ProviderName], temperature: float | None, max_tokens: int | None
     ) -> list[ChatProvider]:
-        return chat_providers(settings, order, temperature=temperature, max_tokens=max_tokens)
+        return list(cached_chat(tuple(order), temperature, max_tokens))
 
-    def default_embeddings(order: Sequence[ProviderName]) -> list[Any]:
-        return embedding_providers(settings, order, dimensions=EMBEDDING_DIMENSIONS)
+    def default_embeddings(order: Sequence[ProviderName]) -> list[EmbeddingProvider]:
+        return list(cached_embeddings(tuple(order)))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:

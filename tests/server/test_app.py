@@ -207,3 +207,21 @@ def test_server_errors_never_leak_html(api: Api) -> None:
         reply = raw.recv(65536).decode()
     assert reply.startswith("HTTP/1.1 400")
     assert "application/json" in reply and "<html" not in reply.lower()
+
+
+async def test_provider_clients_are_built_once_per_combination(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    settings = Settings(data_dir=Path(str(tmp_path)), openai_api_key="sk-test", seed_demo=False)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app) as state:
+        factory = state["app"].chat_providers
+        first = factory(["openai"], 0.2, 100)
+        assert [p.name for p in first] == ["openai"]
+        assert factory(["openai"], 0.2, 100)[0].client is first[0].client
+        assert factory(["openai"], 0.7, 100)[0].client is not first[0].client
+        embeddings = state["app"].embedding_providers
+        assert embeddings(["openai"])[0].client is embeddings(["openai"])[0].client
