@@ -39,16 +39,29 @@ httpx.AsyncClient.send = _guarded_send  # type: ignore[method-assign]
 httpx.Client.send = _guarded_sync_send  # type: ignore[method-assign]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-POSTGRES_URL = os.environ.get("STEMGRAPH_TEST_POSTGRES_URL")
+# Under CI the services always run on this machine's standard ports, so an unset variable means
+# "use them", never "skip": CI must exercise both backends and Redis.
+_CI_DEFAULTS = {
+    "STEMGRAPH_TEST_POSTGRES_URL": "postgresql://postgres@127.0.0.1:5432/test",
+    "STEMGRAPH_TEST_REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def _service_url_or_skip(variable: str, service: str) -> str:
+    url = os.environ.get(variable) or (_CI_DEFAULTS[variable] if IN_CI else None)
+    if url:
+        return url
+    pytest.skip(f"{variable} is not set (no local {service} to test against)")
 
 
 def postgres_url_or_skip() -> str:
-    """The test server's URL; skipping is allowed only outside CI."""
-    if POSTGRES_URL:
-        return POSTGRES_URL
-    if IN_CI:
-        pytest.fail("CI=true but STEMGRAPH_TEST_POSTGRES_URL is not set: Postgres tests must run.")
-    pytest.skip("STEMGRAPH_TEST_POSTGRES_URL is not set (no local PostgreSQL to test against)")
+    """The test PostgreSQL's URL; outside CI, tests skip without one."""
+    return _service_url_or_skip("STEMGRAPH_TEST_POSTGRES_URL", "PostgreSQL")
+
+
+def redis_url_or_skip() -> str:
+    """The test Redis's URL; outside CI, tests skip without one."""
+    return _service_url_or_skip("STEMGRAPH_TEST_REDIS_URL", "Redis")
 
 
 def fresh_schema_name() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -14,18 +13,7 @@ from server.guardrails import Guardrails
 from server.guardrails.memory import MemoryGuardrails
 from server.guardrails.redis_backend import RedisGuardrails
 from server.settings import Settings
-from tests.conftest import IN_CI
-
-REDIS_URL = os.environ.get("STEMGRAPH_TEST_REDIS_URL")
-
-
-def redis_url_or_skip() -> str:
-    """The test Redis's URL; skipping is allowed only outside CI."""
-    if REDIS_URL:
-        return REDIS_URL
-    if IN_CI:
-        pytest.fail("CI=true but STEMGRAPH_TEST_REDIS_URL is not set: Redis tests must run.")
-    pytest.skip("STEMGRAPH_TEST_REDIS_URL is not set (no local Redis to test against)")
+from tests.conftest import redis_url_or_skip
 
 
 def fresh_prefix() -> str:

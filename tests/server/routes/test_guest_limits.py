@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import redis_url_or_skip
 from tests.server.conftest import API_KEY, ISSUER, JWT_SECRET, Api, Serve, only, user_token
 from tests.server.test_app import QUIZ, assert_error
 from tools.models.fakes import FailingChatModel, TrickleChatModel
@@ -126,15 +126,6 @@ def test_a_disconnected_stream_frees_its_slot(serve: Serve) -> None:
         assert again.status_code == 200, again.text
 
 
-def _redis_url() -> str:
-    url = os.environ.get("STEMGRAPH_TEST_REDIS_URL")
-    if url:
-        return url
-    if IN_CI:
-        pytest.fail("CI=true but STEMGRAPH_TEST_REDIS_URL is not set: Redis tests must run.")
-    pytest.skip("STEMGRAPH_TEST_REDIS_URL is not set (no local Redis to test against)")
-
-
 def _free_port() -> int:
     import socket
 
@@ -154,7 +145,7 @@ def two_servers(tmp_path: Path) -> Iterator[list[str]]:
         "PYTHON_BACKEND_API_KEY": API_KEY,
         "SUPABASE_JWT_SECRET": JWT_SECRET,
         "SUPABASE_JWT_ISSUER": ISSUER,
-        "REDIS_URL": _redis_url(),
+        "REDIS_URL": redis_url_or_skip(),
         "STEMGRAPH_REDIS_PREFIX": prefix,
         "GUEST_QUIZ_LIMIT": "5",
         "STEMGRAPH_LOG_LEVEL": "WARNING",
@@ -197,7 +188,7 @@ def two_servers(tmp_path: Path) -> Iterator[list[str]]:
                 process.wait()
         import redis
 
-        client = redis.Redis.from_url(_redis_url())
+        client = redis.Redis.from_url(redis_url_or_skip())
         try:
             keys = list(client.scan_iter(f"{prefix}:*"))
             if keys:
