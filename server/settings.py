@@ -1,4 +1,7 @@
-"""Every setting the service reads, from the environment (names as in the platform contract)."""
+"""Every setting the service reads, from the environment (names as in the platform contract).
+
+Provider settings come from `tools.models.settings`, which graphs and tools read without the server.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
-ProviderName = Literal["openrouter", "openai", "gemini"]
-PROVIDER_NAMES: tuple[ProviderName, ...] = ("openrouter", "openai", "gemini")
+from tools.models.settings import PROVIDER_NAMES, ProviderName, ProviderSettings
+
+__all__ = ["PROVIDER_NAMES", "ProviderName", "Settings"]
 
 
-class Settings(BaseSettings):
-    """Runtime configuration. Unset keys mean "not configured", never an error at start-up."""
-
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+class Settings(ProviderSettings):
+    """Runtime configuration: the provider settings plus the server's own. Unset keys mean
+    "not configured", never an error at start-up."""
 
     # --- stemgraph's own ---
     data_dir: Path = Field(Path(".data"), validation_alias="STEMGRAPH_DATA_DIR")
@@ -48,31 +51,6 @@ class Settings(BaseSettings):
     supabase_jwt_secret: str | None = Field(None, validation_alias="SUPABASE_JWT_SECRET")
     supabase_jwt_audience: str = Field("authenticated", validation_alias="SUPABASE_JWT_AUDIENCE")
     supabase_jwt_issuer: str | None = Field(None, validation_alias="SUPABASE_JWT_ISSUER")
-
-    # --- providers ---
-    ai_provider_default: ProviderName | None = Field(None, validation_alias="AI_PROVIDER_DEFAULT")
-    ai_request_timeout_ms: int = Field(60_000, ge=100, validation_alias="AI_REQUEST_TIMEOUT_MS")
-    ai_embedding_timeout_ms: int = Field(20_000, ge=100, validation_alias="AI_EMBEDDING_TIMEOUT_MS")
-    openrouter_api_key: str | None = Field(None, validation_alias="OPENROUTER_API_KEY")
-    openrouter_model: str = Field("openai/gpt-4o-mini", validation_alias="OPENROUTER_MODEL")
-    openrouter_embedding_model: str = Field(
-        "openai/text-embedding-3-small", validation_alias="OPENROUTER_EMBEDDING_MODEL"
-    )
-    openrouter_base_url: str = Field(
-        "https://openrouter.ai/api/v1", validation_alias="OPENROUTER_BASE_URL"
-    )
-    openrouter_site_url: str | None = Field(None, validation_alias="OPENROUTER_SITE_URL")
-    openrouter_app_name: str = Field("stemgraph", validation_alias="OPENROUTER_APP_NAME")
-    openai_api_key: str | None = Field(None, validation_alias="OPENAI_API_KEY")
-    openai_model: str = Field("gpt-4o-mini", validation_alias="OPENAI_MODEL")
-    openai_embedding_model: str = Field(
-        "text-embedding-3-small", validation_alias="OPENAI_EMBEDDING_MODEL"
-    )
-    gemini_api_key: str | None = Field(None, validation_alias="GEMINI_API_KEY")
-    gemini_model: str = Field("gemini-2.5-flash", validation_alias="GEMINI_MODEL")
-    gemini_embedding_model: str = Field(
-        "gemini-embedding-001", validation_alias="GEMINI_EMBEDDING_MODEL"
-    )
 
     # --- guests ---
     redis_url: str | None = Field(None, validation_alias="REDIS_URL")
@@ -107,12 +85,8 @@ class Settings(BaseSettings):
         "supabase_jwks_url",
         "supabase_jwt_secret",
         "supabase_jwt_issuer",
-        "openrouter_api_key",
-        "openai_api_key",
-        "gemini_api_key",
         "database_url",
         "material_worker_token",
-        "ai_provider_default",
         "redis_url",
         mode="before",
     )

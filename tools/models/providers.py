@@ -10,7 +10,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
-from server.settings import PROVIDER_NAMES, ProviderName, Settings
+from tools.models.settings import PROVIDER_NAMES, ProviderName, ProviderSettings
 
 ProviderLabel = Literal["openrouter", "openai", "gemini", "offline"]
 
@@ -32,7 +32,7 @@ class EmbeddingProvider:
 
 
 def resolve_order(
-    settings: Settings,
+    settings: ProviderSettings,
     provider_order: Sequence[ProviderName] | None = None,
     default_provider: ProviderName | None = None,
 ) -> list[ProviderName]:
@@ -45,7 +45,7 @@ def resolve_order(
     return order
 
 
-def _key(settings: Settings, name: ProviderName) -> str | None:
+def _key(settings: ProviderSettings, name: ProviderName) -> str | None:
     keys = {
         "openrouter": settings.openrouter_api_key,
         "openai": settings.openai_api_key,
@@ -54,13 +54,13 @@ def _key(settings: Settings, name: ProviderName) -> str | None:
     return keys[name]
 
 
-def configured(settings: Settings) -> list[ProviderName]:
+def configured(settings: ProviderSettings) -> list[ProviderName]:
     """Providers that have a key, in the default order."""
     return [name for name in PROVIDER_NAMES if _key(settings, name)]
 
 
 def build_chat_provider(
-    settings: Settings,
+    settings: ProviderSettings,
     name: ProviderName,
     *,
     temperature: float | None = None,
@@ -114,7 +114,7 @@ def build_chat_provider(
 
 
 def chat_providers(
-    settings: Settings,
+    settings: ProviderSettings,
     order: Sequence[ProviderName],
     *,
     temperature: float | None = None,
@@ -129,7 +129,7 @@ def chat_providers(
 
 
 def embedding_providers(
-    settings: Settings, order: Sequence[ProviderName], *, dimensions: int
+    settings: ProviderSettings, order: Sequence[ProviderName], *, dimensions: int
 ) -> list[EmbeddingProvider]:
     """The configured embedding providers in `order`, each asked for `dimensions` numbers."""
     providers: list[EmbeddingProvider] = []
