@@ -1,4 +1,9 @@
-"""The chat graph, compiled without a checkpointer (the server adds one for workspace sessions)."""
+"""The chat graph: load_session → decide_compaction → retrieve → generate → parse_reply → persist.
+
+Exported without a checkpointer: `/v1/chat/generate` runs it as is (stateless: the caller sends
+the transcript); workspace sessions run on a copy with the server's checkpointer, one thread
+per session, keeping only the compacted memory and `context_meta` between turns.
+"""
 
 from __future__ import annotations
 

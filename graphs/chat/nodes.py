@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from graphs.chat.state import ChatState
-from graphs.shared.context import GenerationContext
+from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.jsonout import parse_json_object
 from graphs.shared.progress import report
@@ -41,12 +41,8 @@ class BlueprintMissing(GenerationError):
     code = "blueprint_not_published"
 
 
-def _context(runtime: Runtime[GenerationContext]) -> GenerationContext:
-    return runtime.context or GenerationContext()
-
-
 def _store(runtime: Runtime[GenerationContext]) -> Store:
-    store = _context(runtime).store
+    store = context_of(runtime).store
     if store is None:
         raise GenerationError("Workspace chat needs the class store, and none is configured.")
     return store
@@ -113,7 +109,7 @@ async def decide_compaction(state: ChatState) -> dict[str, Any]:
 
 async def retrieve(state: ChatState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
     """Labelled sources for the question and the class's published blueprint."""
-    context = _context(runtime)
+    context = context_of(runtime)
     store = context.store
     class_id = state["class_id"]
     blueprint_text = strip_invisible(state.get("blueprint_context") or "").strip()
@@ -170,7 +166,7 @@ def _conversation(state: ChatState) -> list[BaseMessage]:
 
 async def generate(state: ChatState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
     """Ask the model (streaming) or the offline tutor for the reply."""
-    context = _context(runtime)
+    context = context_of(runtime)
     report("generate", sources=len(state["sources"]))
 
     def offline(_: Any) -> str:

@@ -1,7 +1,10 @@
-"""The insights graph, compiled without a checkpointer (the server and `langgraph dev` add theirs).
+"""The insights graph: load_or_compute → (narrate → merge → save_snapshot) → finalize.
 
-A fresh snapshot goes straight to `finalize`; otherwise the numbers are computed from the
-database, a model (or the offline engine) narrates them, and the result is stored.
+A snapshot younger than an hour (unless `force_refresh`) goes straight to finalize; otherwise the
+numbers are computed from the database, a model (or the offline engine) writes only the
+narrative, its invalid parts are dropped, and the payload is stored as the new snapshot.
+
+Exported without a checkpointer: the server runs it as is; `langgraph dev` adds its own.
 """
 
 from __future__ import annotations

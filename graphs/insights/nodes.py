@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graphs.insights.state import InsightsState
-from graphs.shared.context import GenerationContext
+from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
 from graphs.shared.structured import json_attempt
@@ -40,7 +40,7 @@ class ClassNotFound(GenerationError):
 
 
 def _store(runtime: Runtime[GenerationContext]) -> SqlStore:
-    store = runtime.context.store if runtime.context else None
+    store = context_of(runtime).store
     if not isinstance(store, SqlStore):
         raise GenerationError("Class insights need the class database, and none is configured.")
     return store
@@ -89,7 +89,7 @@ def _messages(payload: dict[str, Any]) -> list[BaseMessage]:
 
 async def narrate(state: InsightsState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
     """Ask the model (or the offline engine) for the narrative; a failure leaves none."""
-    context = runtime.context or GenerationContext()
+    context = context_of(runtime)
     payload = state["payload"]
 
     def offline(_: Any) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+from langgraph.runtime import Runtime
 
 from tools.models.offline import EMBEDDING_DIMENSIONS
 from tools.models.providers import (
@@ -66,3 +69,26 @@ class GenerationContext:
                 async with asyncio.timeout(remaining):
                     return await provider.client.aembed_query(text)
         return None
+
+
+C = TypeVar("C", bound=GenerationContext)
+
+
+@overload
+def context_of(runtime: Runtime[GenerationContext]) -> GenerationContext: ...
+
+
+@overload
+def context_of(runtime: Runtime[C], cls: type[C]) -> C: ...
+
+
+def context_of(
+    runtime: Runtime[Any], cls: type[GenerationContext] = GenerationContext
+) -> GenerationContext:
+    """The run's context, or a `cls` filled from the environment when the caller passed none.
+
+    `runtime.context` is None unless the caller passes `context=` (`langgraph dev`, a script);
+    graphs with a richer context (`BriefContext`) pass their class.
+    """
+    context = runtime.context
+    return context if isinstance(context, cls) else cls()
