@@ -1,6 +1,10 @@
-"""The blueprint graph, compiled without a checkpointer (the server and `langgraph dev` add theirs).
+"""The blueprint graph: prepare → generate → validate → review → (publish) → finalize.
 
-With `require_approval` the `review` node interrupts, so that run needs a checkpointer.
+validate sends the errors back to generate at most twice, then fails. With `require_approval`,
+review interrupts until the teacher approves (→ publish), rejects or edits the draft.
+
+Exported without a checkpointer: the server runs plain drafts as is and approval drafts on a
+copy with its own checkpointer (the interrupt must be resumable); `langgraph dev` adds its own.
 """
 
 from __future__ import annotations

@@ -11,17 +11,16 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from graphs.blueprint.state import BlueprintState, ReviewRequest
-from graphs.shared.context import GenerationContext
+from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.structured import json_attempt, repair_turn
+from graphs.shared.state import accepted_payload, first_attempt
+from graphs.shared.structured import final_output, json_attempt, next_step, repair_turn
 from prompts import blueprint as prompts
-from tools.models.offline import OFFLINE_PROVIDER
 from tools.offline.blueprint import offline_blueprint
 from tools.payloads.blueprint import material_source_labels, validate_blueprint
 from tools.text import strip_invisible
 
-MAX_REPAIRS = 2
 MAX_LISTED_ERRORS = 25
 
 
@@ -39,10 +38,6 @@ class BlueprintReviewError(GenerationError):
     code = "invalid_blueprint_review"
 
 
-def _context(runtime: Runtime[GenerationContext]) -> GenerationContext:
-    return runtime.context or GenerationContext()
-
-
 async def prepare(state: BlueprintState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
     """Check the request and work out which `Source N` labels the blueprint may cite."""
     material = strip_invisible(state.get("material_text") or "").strip()
@@ -51,7 +46,7 @@ async def prepare(state: BlueprintState, runtime: Runtime[GenerationContext]) ->
     if state.get("require_approval"):
         if not state.get("class_id"):
             raise BlueprintRequestError("Approving a blueprint needs the class to publish it to.")
-        if _context(runtime).store is None:
+        if context_of(runtime).store is None:
             raise BlueprintRequestError("Approving a blueprint needs a store to publish it in.")
     count = max(1, int(state.get("material_count") or 1))
     labels = material_source_labels(material, material_count=count)
@@ -59,10 +54,7 @@ async def prepare(state: BlueprintState, runtime: Runtime[GenerationContext]) ->
     return {
         "material": material,
         "source_labels": labels,
-        "attempts": 0,
-        "errors": [],
-        "usage": None,
-        "latency_ms": 0,
+        **first_attempt(),
         "published": False,
         "blueprint_id": None,
     }
@@ -106,7 +98,7 @@ async def generate(state: BlueprintState, runtime: Runtime[GenerationContext]) -
         )
         return json.dumps(blueprint, ensure_ascii=False)
 
-    return await json_attempt(state, _context(runtime), _messages(state), offline)
+    return await json_attempt(state, context_of(runtime), _messages(state), offline)
 
 
 def _strip(value: Any) -> Any:
@@ -136,23 +128,25 @@ def tidy(candidate: dict[str, Any]) -> dict[str, Any]:
 
 
 async def validate(state: BlueprintState) -> Command[Literal["generate", "review"]]:
-    """Check every contract rule; send errors back for repair, at most `MAX_REPAIRS` times."""
+    """Check every contract rule; send errors back for repair at most twice, then fail."""
     candidate = state.get("candidate")
     if candidate is None:
         errors = ["The reply was not a JSON object holding the blueprint."]
     else:
         candidate = tidy(candidate)
         errors = validate_blueprint(candidate, source_labels=state["source_labels"])
-    report("validate", attempt=state.get("attempts", 0), errors=len(errors))
-    if not errors and candidate is not None:
-        return Command(goto="review", update={"payload": candidate, "errors": []})
-    # The offline engine is deterministic: asking it again would return the same blueprint.
-    if state.get("provider") != OFFLINE_PROVIDER and state.get("attempts", 0) <= MAX_REPAIRS:
-        return Command(goto="generate", update={"errors": errors})
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    raise GenerationError(
-        "The course blueprint could not be generated from this material: the answer broke the "
-        f"blueprint rules: {errors[0]}{more}"
+    # No salvage and no fallback: half a course plan, or one from another engine, is not the
+    # blueprint the teacher asked for.
+    return next_step(
+        state,
+        candidate=candidate,
+        errors=errors,
+        done="review",
+        repair="generate",
+        failure=(
+            "The course blueprint could not be generated from this material: the answer broke "
+            "the blueprint rules"
+        ),
     )
 
 
@@ -181,10 +175,11 @@ async def review(state: BlueprintState) -> Command[Literal["publish", "finalize"
     """
     if not state.get("require_approval"):
         return Command(goto="finalize", update={"published": False, "blueprint_id": None})
-    request = ReviewRequest(draft=state["payload"], class_id=state.get("class_id"))
+    draft = accepted_payload(state)
+    request = ReviewRequest(draft=draft, class_id=state.get("class_id"))
     report("review", waiting=True)
     approved, edited = _decision(interrupt(request), state["source_labels"])
-    payload = edited if edited is not None else state["payload"]
+    payload = edited if edited is not None else draft
     report("review", waiting=False, approved=approved, edited=edited is not None)
     update = {"payload": payload, "published": False, "blueprint_id": None}
     return Command(goto="publish" if approved else "finalize", update=update)
@@ -192,26 +187,23 @@ async def review(state: BlueprintState) -> Command[Literal["publish", "finalize"
 
 async def publish(state: BlueprintState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
     """Archive the class's published blueprint and publish this one, in one transaction."""
-    store = _context(runtime).store
+    store = context_of(runtime).store
     class_id = state.get("class_id")
     if store is None or not class_id:
         raise BlueprintRequestError("Publishing a blueprint needs a class and a store.")
     blueprint_id = str(uuid.uuid4())
-    await store.publish_blueprint(class_id, blueprint_id, state["payload"])
+    await store.publish_blueprint(class_id, blueprint_id, accepted_payload(state))
     report("publish", class_id=class_id, blueprint_id=blueprint_id)
     return {"published": True, "blueprint_id": blueprint_id}
 
 
 async def finalize(state: BlueprintState) -> dict[str, Any]:
     """Return the validated blueprint with the provider that wrote it."""
+    output = final_output(state)
     published = state.get("published", False)
-    report("done", topics=len(state["payload"]["topics"]), published=published)
+    report("done", topics=len(output["payload"]["topics"]), published=published)
     return {
-        "payload": state["payload"],
-        "provider": state["provider"],
-        "model": state["model"],
-        "usage": state.get("usage"),
-        "latency_ms": state.get("latency_ms", 0),
+        **output,
         "published": published,
         "blueprint_id": state.get("blueprint_id") if published else None,
     }

@@ -6,6 +6,8 @@ from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
+from graphs.shared.state import GenerationOutput, GenerationState
+
 
 class BlueprintInput(TypedDict):
     class_title: str
@@ -18,41 +20,23 @@ class BlueprintInput(TypedDict):
     """Pause for a teacher's decision (an interrupt) and publish the blueprint if approved."""
 
 
-class BlueprintOutput(TypedDict):
-    payload: dict[str, Any]
-    provider: str
-    model: str
-    usage: dict[str, int] | None
-    latency_ms: int
+class BlueprintOutput(GenerationOutput):
     published: bool
     blueprint_id: str | None
 
 
 class ReviewRequest(TypedDict):
-    """The interrupt's value: the validated draft and the class it would be published to."""
+    """The interrupt's value: the validated draft and the class it would be published to.
+
+    Resume with `Command(resume={"approved": bool, "payload": {...} | None})`.
+    """
 
     draft: dict[str, Any]
     class_id: str | None
 
 
-class ReviewDecision(TypedDict, total=False):
-    """The resume value: `Command(resume={"approved": True, "payload": {...}})`."""
-
-    approved: bool
-    payload: dict[str, Any] | None
-
-
-class BlueprintState(BlueprintInput, total=False):
+class BlueprintState(BlueprintInput, GenerationState, total=False):
     material: str
     source_labels: list[str]
-    reply_text: str
-    candidate: dict[str, Any] | None
-    errors: list[str]
-    attempts: int
-    payload: dict[str, Any]
-    provider: str
-    model: str
-    usage: dict[str, int] | None
-    latency_ms: int
     published: bool
     blueprint_id: str | None

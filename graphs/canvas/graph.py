@@ -1,4 +1,9 @@
-"""The canvas graph, compiled without a checkpointer (the server and `langgraph dev` add theirs)."""
+"""The canvas graph: generate → validate → finalize, where validate sends the errors back to
+generate at most twice and then falls back to the offline spec, so a canvas always renders.
+
+Exported without a checkpointer: the server runs it as is (a one-shot generation has nothing to
+resume); `langgraph dev` adds its own.
+"""
 
 from __future__ import annotations
 

@@ -10,12 +10,11 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graphs.canvas.state import CanvasState
-from graphs.shared.context import GenerationContext
+from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.structured import MAX_REPAIRS, json_attempt, repair_turn
+from graphs.shared.structured import final_output, json_attempt, next_step, repair_turn
 from prompts import canvas as prompts
-from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
 from tools.offline.canvas import offline_canvas
 from tools.payloads.canvas import CANVAS_TYPES, normalise_canvas_spec, validate_canvas_spec
 from tools.text import strip_invisible
@@ -66,14 +65,12 @@ async def generate(state: CanvasState, runtime: Runtime[GenerationContext]) -> d
     hint = _hint(state)
     if hint["type"] not in CANVAS_TYPES:
         raise GenerationError(f"The canvas type must be one of {', '.join(CANVAS_TYPES)}.")
-    context = runtime.context or GenerationContext()
-    attempt = state.get("attempts", 0) + 1
-    report("generate", attempt=attempt, canvas=hint["type"])
+    report("generate", attempt=state.get("attempts", 0) + 1, canvas=hint["type"])
 
     def offline(_: Any) -> str:
         return json.dumps(_offline_spec(state), ensure_ascii=False)
 
-    return await json_attempt(state, context, _messages(state, hint), offline)
+    return await json_attempt(state, context_of(runtime), _messages(state, hint), offline)
 
 
 def _unwrap(candidate: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +80,7 @@ def _unwrap(candidate: dict[str, Any]) -> dict[str, Any]:
 
 
 async def validate(state: CanvasState) -> Command[Literal["generate", "finalize"]]:
-    """Check the contract; send errors back at most `MAX_REPAIRS` times, then fall back."""
+    """Check the contract; send errors back at most twice, then fall back to the offline spec."""
     kind = _hint(state)["type"]
     candidate = state.get("candidate")
     spec: dict[str, Any] | None = None
@@ -92,28 +89,26 @@ async def validate(state: CanvasState) -> Command[Literal["generate", "finalize"
     else:
         spec = normalise_canvas_spec(_unwrap(candidate))
         errors = validate_canvas_spec(spec, expected_type=kind)
-    report("validate", attempt=state.get("attempts", 0), errors=len(errors))
-    if not errors and spec is not None:
-        return Command(goto="finalize", update={"spec": spec, "errors": []})
-    # The offline engine is deterministic: asking it again would return the same spec.
-    if state.get("provider") != OFFLINE_PROVIDER and state.get("attempts", 0) <= MAX_REPAIRS:
-        return Command(goto="generate", update={"errors": errors})
-    # A canvas must always render: the offline spec is the floor.
-    fallback = _offline_spec(state)
-    if validate_canvas_spec(fallback, expected_type=kind):
-        raise GenerationError(f"The {kind} canvas could not be drawn: {errors[0]}")
-    report("fallback", reason=errors[0])
-    update = {"spec": fallback, "errors": errors, "provider": OFFLINE_PROVIDER}
-    return Command(goto="finalize", update={**update, "model": OFFLINE_MODEL})
+
+    def offline_floor() -> dict[str, Any] | None:
+        # A canvas must always render: the offline spec is the floor, when it is valid itself.
+        fallback = _offline_spec(state)
+        return None if validate_canvas_spec(fallback, expected_type=kind) else fallback
+
+    return next_step(
+        state,
+        candidate=spec,
+        errors=errors,
+        done="finalize",
+        repair="generate",
+        fallback=offline_floor,
+        failure=f"The {kind} canvas could not be drawn",
+    )
 
 
 async def finalize(state: CanvasState) -> dict[str, Any]:
-    """Publish the validated spec with the provider that wrote it."""
-    report("done", canvas=state["spec"]["type"], provider=state["provider"])
-    return {
-        "spec": state["spec"],
-        "provider": state["provider"],
-        "model": state["model"],
-        "usage": state.get("usage"),
-        "latency_ms": state.get("latency_ms", 0),
-    }
+    """Publish the validated spec (the route's `spec`) with the provider that wrote it."""
+    output: dict[str, Any] = dict(final_output(state))
+    spec = output.pop("payload")
+    report("done", canvas=spec["type"], provider=output["provider"])
+    return {"spec": spec, **output}

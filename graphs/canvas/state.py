@@ -6,6 +6,8 @@ from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
+from graphs.shared.state import GenerationState
+
 
 class CanvasHint(TypedDict):
     type: str
@@ -28,13 +30,6 @@ class CanvasOutput(TypedDict):
     latency_ms: int
 
 
-class CanvasState(CanvasInput, total=False):
-    reply_text: str
-    candidate: dict[str, Any] | None
-    errors: list[str]
-    attempts: int
+class CanvasState(CanvasInput, GenerationState, total=False):
+    # The accepted `payload`, published under the route's name.
     spec: dict[str, Any]
-    provider: str
-    model: str
-    usage: dict[str, int] | None
-    latency_ms: int

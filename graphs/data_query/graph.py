@@ -1,5 +1,12 @@
-"""The data-query graph, compiled without a checkpointer (the server and `langgraph dev` add
-theirs)."""
+"""The data-query graph: gather_context → plan → validate → run → chart → finalize.
+
+The model (or the offline planner) only picks a structured query. validate sends the errors back
+to plan at most twice, then falls back to the offline planner's query; an unanswerable question
+goes straight to chart, which draws the no-data point.
+
+Exported without a checkpointer: the server runs it as is (a one-shot generation has nothing to
+resume); `langgraph dev` adds its own.
+"""
 
 from __future__ import annotations
 

@@ -20,10 +20,11 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graphs.data_query.state import DataQueryState
-from graphs.shared.context import GenerationContext
+from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.structured import MAX_REPAIRS, json_attempt, repair_turn
+from graphs.shared.state import first_attempt
+from graphs.shared.structured import json_attempt, next_step, repair_turn
 from prompts import data_query as prompts
 from tools.analytics.query import (
     GROUPS,
@@ -36,7 +37,6 @@ from tools.analytics.query import (
     parse_query,
     run_query,
 )
-from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
 from tools.offline.data_query import offline_data_query
 from tools.payloads.canvas import MAX_TITLE, NO_DATA_LABEL, validate_chart_spec
 from tools.store.sql import SqlStore
@@ -67,7 +67,7 @@ SPLITS: Final = {
 
 
 def _store(runtime: Runtime[GenerationContext]) -> SqlStore:
-    store = runtime.context.store if runtime.context else None
+    store = context_of(runtime).store
     if not isinstance(store, SqlStore):
         raise GenerationError("Class data questions need the class's records, and none are open.")
     return store
@@ -91,18 +91,20 @@ async def gather_context(
     return {
         "question": question,
         "catalog": catalog.as_dict(),
-        "attempts": 0,
-        "errors": [],
-        "plan": None,
+        **first_attempt(),
+        "payload": None,
         "rows": [],
-        "usage": None,
-        "latency_ms": 0,
     }
 
 
-def _offline_plan(state: DataQueryState) -> DataQuery | None:
+def _dump(query: DataQuery | None) -> dict[str, Any] | None:
+    return query.model_dump(mode="json", exclude_none=True) if query is not None else None
+
+
+def _offline_plan(state: DataQueryState) -> dict[str, Any] | None:
+    """The offline planner's query for the question, None when it finds none."""
     catalog = Catalog.from_dict(state["catalog"])
-    return offline_data_query(state["question"], catalog, today=_today(state))
+    return _dump(offline_data_query(state["question"], catalog, today=_today(state)))
 
 
 def _messages(state: DataQueryState) -> list[BaseMessage]:
@@ -124,57 +126,46 @@ def _messages(state: DataQueryState) -> list[BaseMessage]:
 
 async def plan(state: DataQueryState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
     """Ask the model (or the offline planner) for a structured query; repairs re-ask."""
-    context = runtime.context or GenerationContext()
     report("plan", attempt=state.get("attempts", 0) + 1)
 
     def offline(_: Any) -> str:
-        query = _offline_plan(state)
-        if query is None:
-            return json.dumps({"unanswerable": True})
-        return json.dumps(query.model_dump(mode="json", exclude_none=True))
+        return json.dumps(_offline_plan(state) or {"unanswerable": True})
 
-    return await json_attempt(state, context, _messages(state), offline)
-
-
-def _dump(query: DataQuery) -> dict[str, Any]:
-    return query.model_dump(mode="json", exclude_none=True)
+    return await json_attempt(state, context_of(runtime), _messages(state), offline)
 
 
 async def validate(state: DataQueryState) -> Command[Literal["plan", "run", "chart"]]:
-    """Check the query against the allowlist and the class's names; repair at most
-    `MAX_REPAIRS` times, then fall back to the offline planner, then to no data."""
+    """Check the query against the allowlist and the class's names; repair at most twice, then
+    fall back to the offline planner, then to no data."""
     candidate = state.get("candidate")
-    attempts = state.get("attempts", 0)
     if candidate is not None and candidate.get("unanswerable") is True:
-        report("validate", attempt=attempts, unanswerable=True)
-        return Command(goto="chart", update={"plan": None, "rows": [], "errors": []})
+        report("validate", attempt=state.get("attempts", 0), unanswerable=True)
+        return Command(goto="chart", update={"payload": None, "errors": []})
+    query: dict[str, Any] | None = None
     if candidate is None:
         errors = ['The reply was not a JSON object: send one query or {"unanswerable": true}.']
     else:
         try:
-            query = parse_query(candidate, Catalog.from_dict(state["catalog"]))
+            query = _dump(parse_query(candidate, Catalog.from_dict(state["catalog"])))
         except QueryError as error:
             errors = error.errors
         else:
-            report("validate", attempt=attempts, errors=0)
-            return Command(goto="run", update={"plan": _dump(query), "errors": []})
-    report("validate", attempt=attempts, errors=len(errors))
-    # The offline planner is deterministic: asking it again would return the same query.
-    if state.get("provider") == OFFLINE_PROVIDER:
-        return Command(goto="chart", update={"plan": None, "rows": [], "errors": errors})
-    if attempts <= MAX_REPAIRS:
-        return Command(goto="plan", update={"errors": errors})
-    fallback = _offline_plan(state)
-    report("fallback", reason=errors[0], answerable=fallback is not None)
-    if fallback is None:
-        return Command(goto="chart", update={"plan": None, "rows": [], "errors": errors})
-    update = {"plan": _dump(fallback), "errors": errors, "provider": OFFLINE_PROVIDER}
-    return Command(goto="run", update={**update, "model": OFFLINE_MODEL})
+            errors = []
+    return next_step(
+        state,
+        candidate=query,
+        errors=errors,
+        done="run",
+        repair="plan",
+        fallback=lambda: _offline_plan(state),
+        # A question nothing answers gets the no-data chart, never an error.
+        give_up="chart",
+    )
 
 
 async def run(state: DataQueryState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
     """Read the answer from this class's records only."""
-    query = DataQuery.model_validate(state["plan"])
+    query = DataQuery.model_validate(state["payload"])
     catalog = Catalog.from_dict(state["catalog"])
     rows = await run_query(_store(runtime), state["class_id"], query, catalog=catalog)
     report("run", rows=len(rows))
@@ -234,7 +225,7 @@ def chart_spec(question: str, plan: dict[str, Any] | None, rows: list[list[Any]]
 async def chart(state: DataQueryState) -> dict[str, Any]:
     """Draw the rows; a spec that breaks the chart rules becomes the no-data chart."""
     question = state.get("question", "")
-    spec = chart_spec(question, state.get("plan"), state.get("rows") or [])
+    spec = chart_spec(question, state.get("payload"), state.get("rows") or [])
     errors = validate_chart_spec(spec, min_points=2, max_points=8, allow_no_data=True)
     if errors:
         report("chart", errors=len(errors))
@@ -245,10 +236,10 @@ async def chart(state: DataQueryState) -> dict[str, Any]:
 
 async def finalize(state: DataQueryState) -> dict[str, Any]:
     """Publish the chart, who planned it, and the structured query that ran (under `query`)."""
-    report("done", provider=state["provider"], answered=state.get("plan") is not None)
+    report("done", provider=state["provider"], answered=state.get("payload") is not None)
     return {
         "spec": state["spec"],
         "provider": state["provider"],
         "model": state["model"],
-        "query": state.get("plan"),
+        "query": state.get("payload"),
     }

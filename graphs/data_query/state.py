@@ -6,6 +6,8 @@ from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
+from graphs.shared.state import GenerationState
+
 
 class DataQueryInput(TypedDict):
     class_id: str
@@ -23,17 +25,9 @@ class DataQueryOutput(TypedDict):
     query: dict[str, Any] | None
 
 
-class DataQueryState(DataQueryInput, total=False):
+class DataQueryState(DataQueryInput, GenerationState, total=False):
+    # `payload` is the accepted structured query (None: unanswerable), `rows` what it read.
     question: str
     catalog: dict[str, Any]
-    reply_text: str
-    candidate: dict[str, Any] | None
-    errors: list[str]
-    attempts: int
-    plan: dict[str, Any] | None
     rows: list[list[Any]]
     spec: dict[str, Any]
-    provider: str
-    model: str
-    usage: dict[str, int] | None
-    latency_ms: int

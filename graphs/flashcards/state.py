@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, NotRequired
+from typing import NotRequired
 
 from typing_extensions import TypedDict
+
+from graphs.shared.state import GenerationOutput, GenerationState
 
 
 class FlashcardsInput(TypedDict):
@@ -16,22 +18,9 @@ class FlashcardsInput(TypedDict):
     class_id: NotRequired[str | None]
 
 
-class FlashcardsOutput(TypedDict):
-    payload: dict[str, Any]
-    provider: str
-    model: str
-    usage: dict[str, int] | None
-    latency_ms: int
+class FlashcardsOutput(GenerationOutput):
+    """`payload` is `{"cards": [...]}`."""
 
 
-class FlashcardsState(FlashcardsInput, total=False):
-    context: str
-    reply_text: str
-    candidate: dict[str, Any] | None
-    errors: list[str]
-    attempts: int
-    payload: dict[str, Any]
-    provider: str
-    model: str
-    usage: dict[str, int] | None
-    latency_ms: int
+class FlashcardsState(FlashcardsInput, GenerationState, total=False):
+    pass

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, NotRequired
+from typing import NotRequired
 
 from typing_extensions import TypedDict
+
+from graphs.shared.state import GenerationOutput, GenerationState
 
 
 class QuizInput(TypedDict):
@@ -16,22 +18,9 @@ class QuizInput(TypedDict):
     class_id: NotRequired[str | None]
 
 
-class QuizOutput(TypedDict):
-    payload: dict[str, Any]
-    provider: str
-    model: str
-    usage: dict[str, int] | None
-    latency_ms: int
+class QuizOutput(GenerationOutput):
+    """`payload` is `{"questions": [...]}`."""
 
 
-class QuizState(QuizInput, total=False):
-    context: str
-    reply_text: str
-    candidate: dict[str, Any] | None
-    errors: list[str]
-    attempts: int
-    payload: dict[str, Any]
-    provider: str
-    model: str
-    usage: dict[str, int] | None
-    latency_ms: int
+class QuizState(QuizInput, GenerationState, total=False):
+    pass

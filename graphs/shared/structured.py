@@ -1,9 +1,10 @@
-"""One attempt at a structured (JSON) generation, shared by the generate→validate graphs."""
+"""The structured (JSON) generation loop of the generate → validate graphs: one attempt, the
+decision after validation, the repair turn, the contract's output and material gathering."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.types import Command
@@ -13,8 +14,9 @@ from graphs.shared.errors import GenerationError
 from graphs.shared.jsonout import parse_json_object
 from graphs.shared.progress import report
 from graphs.shared.sources import format_sources, select_chunks
+from graphs.shared.state import GenerationOutput, first_attempt
 from graphs.shared.usage import add_usage
-from tools.models.offline import OFFLINE_PROVIDER, Responder
+from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER, Responder
 from tools.retrieval import hybrid_search
 from tools.text import strip_invisible
 
@@ -41,6 +43,7 @@ async def json_attempt(
 
 
 MAX_REPAIRS = 2
+Goto = TypeVar("Goto", bound=str)
 
 
 def next_step(
@@ -48,45 +51,69 @@ def next_step(
     *,
     candidate: dict[str, Any] | None,
     errors: list[str],
-    salvage: Callable[[], dict[str, Any] | None],
-    what: str,
-) -> Command[Literal["generate", "finalize"]]:
-    """After validation: finalize a valid payload, send errors back for repair (at most
-    `MAX_REPAIRS` times), or finalize what can be salvaged; nothing valid is an error."""
+    done: Goto,
+    repair: Goto,
+    salvage: Callable[[], dict[str, Any] | None] | None = None,
+    fallback: Callable[[], dict[str, Any] | None] | None = None,
+    give_up: Goto | None = None,
+    failure: str = "The answer broke the rules",
+) -> Command[Goto]:
+    """After validation, the first of these that applies:
+
+    - accept: `candidate` without `errors` becomes the payload and the run goes to `done`;
+    - repair: the errors go back to `repair`, at most `MAX_REPAIRS` times;
+    - salvage: the valid part of the candidate (`salvage()`, None if nothing) goes to `done`;
+    - fallback: the offline engine's result (`fallback()`, None if it has none) goes to `done`
+      under the offline provider's name;
+    - give up: with `give_up`, the run goes there without a payload;
+    - otherwise a `GenerationError` that starts with `failure` and names the first error.
+
+    A reply of the offline engine is neither repaired nor replaced by the fallback: it is
+    deterministic, so asking it again would return the same answer.
+    """
+    attempts = state.get("attempts", 0)
+    report("validate", attempt=attempts, errors=len(errors))
     if not errors and candidate is not None:
-        return Command(goto="finalize", update={"payload": candidate, "errors": []})
-    # The offline engine is deterministic: asking it again would return the same payload.
-    if state.get("provider") != OFFLINE_PROVIDER and state.get("attempts", 0) <= MAX_REPAIRS:
-        return Command(goto="generate", update={"errors": errors})
-    salvaged = salvage()
-    if salvaged is None:
-        raise GenerationError(
-            f"The {what} could not be generated from this material: the answer broke the "
-            f"{what} rules: {errors[0]}"
-        )
-    return Command(goto="finalize", update={"payload": salvaged, "errors": errors})
+        return Command(goto=done, update={"payload": candidate, "errors": []})
+    reason = errors[0] if errors else "the reply held no result"
+    offline = state.get("provider") == OFFLINE_PROVIDER
+    if not offline and attempts <= MAX_REPAIRS:
+        return Command(goto=repair, update={"errors": errors})
+    salvaged = salvage() if salvage is not None else None
+    if salvaged is not None:
+        return Command(goto=done, update={"payload": salvaged, "errors": errors})
+    if fallback is not None and not offline:
+        result = fallback()
+        report("fallback", reason=reason, found=result is not None)
+        if result is not None:
+            update = {"payload": result, "errors": errors, "provider": OFFLINE_PROVIDER}
+            return Command(goto=done, update={**update, "model": OFFLINE_MODEL})
+    if give_up is not None:
+        return Command(goto=give_up, update={"payload": None, "errors": errors})
+    others = len(errors) - 1
+    more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
+    raise GenerationError(f"{failure}: {reason}{more}")
 
 
-def final_output(state: Mapping[str, Any]) -> dict[str, Any]:
+def final_output(state: Mapping[str, Any]) -> GenerationOutput:
     """The contract's generation output from the run's state."""
-    return {
-        "payload": state["payload"],
-        "provider": state["provider"],
-        "model": state["model"],
-        "usage": state.get("usage"),
-        "latency_ms": state.get("latency_ms", 0),
-    }
+    return GenerationOutput(
+        payload=state["payload"],
+        provider=state["provider"],
+        model=state["model"],
+        usage=state.get("usage"),
+        latency_ms=state.get("latency_ms", 0),
+    )
 
 
 RETRIEVAL_LIMIT = 40
 
 
 async def gather_material(
-    state: Mapping[str, Any], context: GenerationContext | None, *, purpose: str
+    state: Mapping[str, Any], context: GenerationContext, *, purpose: str
 ) -> dict[str, Any]:
     """The request's material, or the class's best chunks (`Source N` labelled) when only a
     `class_id` is given; resets the attempt bookkeeping for the generate/validate loop."""
-    context = context or GenerationContext()
     material = strip_invisible(state.get("material_context") or "").strip()
     class_id = state.get("class_id")
     store = context.store
@@ -107,7 +134,7 @@ async def gather_material(
         report("context", source="request", characters=len(material))
     if not material:
         raise GenerationError(f"There is no class material to write {purpose} from.")
-    return {"context": material, "attempts": 0, "errors": [], "usage": None, "latency_ms": 0}
+    return {"context": material, **first_attempt()}
 
 
 def repair_turn(

@@ -1,7 +1,9 @@
-"""The teaching brief graph, compiled without a checkpointer (the route adds none either).
+"""The teaching brief graph: load_insights → no_data (a class without evidence), or
+load_insights → draft → validate → finalize, where validate sends the errors back to draft at
+most twice, then keeps the brief without its invalid items (or fails).
 
-load_insights → no_data (a class without evidence), or
-load_insights → draft → validate → (draft again with the errors, at most twice) → finalize.
+Exported without a checkpointer; the route runs it as is (the brief's status lives in its own
+snapshot table).
 """
 
 from __future__ import annotations

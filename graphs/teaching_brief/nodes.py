@@ -10,8 +10,10 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from graphs.shared.context import context_of
 from graphs.shared.progress import report
-from graphs.shared.structured import json_attempt, next_step, repair_turn
+from graphs.shared.state import first_attempt
+from graphs.shared.structured import final_output, json_attempt, next_step, repair_turn
 from graphs.teaching_brief.context import BriefContext
 from graphs.teaching_brief.rules import salvage_brief, tidy_brief, validate_brief
 from graphs.teaching_brief.state import BriefState
@@ -22,16 +24,11 @@ _STUDENT_FIELDS = ("avg_score", "completion_rate", "chat_message_count", "risk_l
 _TOPIC_FIELDS = ("topic_id", "title", "bloom_levels", "avg_score", "attempt_count", "status")
 
 
-def _context(runtime: Runtime[BriefContext]) -> BriefContext:
-    context = runtime.context
-    return context if isinstance(context, BriefContext) else BriefContext()
-
-
 async def load_insights(
     state: BriefState, runtime: Runtime[BriefContext]
 ) -> Command[Literal["draft", "no_data"]]:
     """Read the class's insights and blueprint; a class without evidence gets no brief."""
-    context = _context(runtime)
+    context = context_of(runtime, BriefContext)
     insights = await context.insights(state["class_id"])
     evidence = has_evidence(insights)
     report("insights", students=len(insights.get("students") or []), evidence=evidence)
@@ -39,7 +36,7 @@ async def load_insights(
     if not evidence:
         return Command(goto="no_data", update=update)
     update["blueprint"] = await context.blueprint(state["class_id"])
-    update.update(attempts=0, errors=[], usage=None, latency_ms=0)
+    update.update(first_attempt())
     return Command(goto="draft", update=update)
 
 
@@ -110,7 +107,7 @@ async def draft(state: BriefState, runtime: Runtime[BriefContext]) -> dict[str, 
         brief = offline_brief(state["insights"], state.get("blueprint"))
         return json.dumps(brief, ensure_ascii=False)
 
-    return await json_attempt(state, _context(runtime), _messages(state), offline)
+    return await json_attempt(state, context_of(runtime, BriefContext), _messages(state), offline)
 
 
 async def validate(state: BriefState) -> Command[Literal["draft", "finalize"]]:
@@ -122,28 +119,21 @@ async def validate(state: BriefState) -> Command[Literal["draft", "finalize"]]:
     else:
         candidate = tidy_brief(candidate)
         errors = validate_brief(candidate, insights)
-    report("validate", attempt=state.get("attempts", 0), errors=len(errors))
-    step = next_step(
+    return next_step(
         state,
         candidate=candidate,
         errors=errors,
+        done="finalize",
+        repair="draft",
         salvage=lambda: salvage_brief(candidate, insights),
-        what="teaching brief",
+        failure=(
+            "The teaching brief could not be generated from this material: the answer broke the "
+            "teaching brief rules"
+        ),
     )
-    # The shared step names the repair node `generate`; this graph calls it `draft`.
-    goto: Literal["draft", "finalize"] = "draft" if step.goto == "generate" else "finalize"
-    return Command(goto=goto, update=step.update)
 
 
 async def finalize(state: BriefState) -> dict[str, Any]:
     """Publish the validated brief with the provider that wrote it."""
     report("done", status="ready")
-    return {
-        "status": "ready",
-        "payload": state["payload"],
-        "has_evidence": True,
-        "provider": state.get("provider"),
-        "model": state.get("model"),
-        "usage": state.get("usage"),
-        "latency_ms": state.get("latency_ms", 0),
-    }
+    return {"status": "ready", **final_output(state), "has_evidence": True}

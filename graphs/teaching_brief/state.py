@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
+from graphs.shared.state import GenerationState
+
 BriefStatus = Literal["ready", "no_data"]
 
 
@@ -24,17 +26,8 @@ class BriefOutput(TypedDict):
     latency_ms: int
 
 
-class BriefState(BriefInput, total=False):
+class BriefState(BriefInput, GenerationState, total=False):
     insights: dict[str, Any]
     blueprint: dict[str, Any] | None
-    reply_text: str
-    candidate: dict[str, Any] | None
-    errors: list[str]
-    attempts: int
     status: BriefStatus
-    payload: dict[str, Any] | None
     has_evidence: bool
-    provider: str | None
-    model: str | None
-    usage: dict[str, int] | None
-    latency_ms: int
