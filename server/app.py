@@ -21,6 +21,7 @@ from graphs.canvas import graph as canvas_graph
 from graphs.chat import graph as chat_graph
 from graphs.flashcards import graph as flashcards_graph
 from graphs.quiz import graph as quiz_graph
+from server import background
 from server.auth.tokens import TokenVerifier
 from server.checkpoints import open_checkpointer
 from server.devmode import DEV_ISSUER, dev_jwt_secret
@@ -160,7 +161,8 @@ def create_app(
                     )
                 yield {"app": state}
         finally:
-            await materials.drain_background(timeout=10)
+            # Background work (material batches) may still use the store: let it end first.
+            await background.drain(timeout=10)
             await guardrails.aclose()
             await verifier.aclose()
             await store.close()

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from graphs.materials import IngestContext, ingest_runner
+from server import background
 from server.access import class_member, require_teacher
 from server.auth.principal import Principal
 from server.envelope import ok_response
@@ -44,8 +45,9 @@ logger = logging.getLogger("stemgraph.materials")
 WORKER_TOKEN_HEADER = "x-material-worker-token"
 # Base64 of the largest file the extractor accepts (the request body limit usually bites first).
 _MAX_BASE64 = (MAX_BYTES + 2) // 3 * 4
-# Background batches started by `dispatch`, kept referenced so they are not garbage-collected.
-_background: set[asyncio.Task[None]] = set()
+# The background machinery's earlier names here, for existing callers.
+_background = background.TASKS
+drain_background = background.drain
 
 
 class MaterialCreateBody(ClassScoped):
@@ -212,19 +214,4 @@ async def _background_batch(state: AppState) -> None:
 
 def start_background_batch(state: AppState) -> asyncio.Task[None]:
     """Start a worker batch without waiting for it (its errors are logged, never raised)."""
-    task = asyncio.create_task(_background_batch(state), name="materials-batch")
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    return task
-
-
-async def drain_background(timeout: float = 10.0) -> None:
-    """Wait for background batches (for a lifespan's shutdown); cancel those still running."""
-    loop = asyncio.get_running_loop()
-    tasks = {task for task in _background if task.get_loop() is loop}
-    if not tasks:
-        return
-    _, pending = await asyncio.wait(tasks, timeout=timeout)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    return background.spawn(_background_batch(state), name="materials-batch")
