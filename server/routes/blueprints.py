@@ -17,7 +17,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.access import class_member, require_teacher
+from server.access import class_member, draft_in_class, require_teacher, signed_in
 from server.checkpoints import prune_thread
 from server.errors import ApiError
 from server.routes.common import admit
@@ -81,13 +81,12 @@ async def generate(request: Request) -> Response:
             timeout_ms=body.timeout_ms,
             error_code="blueprint_error",
         )
-    if principal.user is None:
-        raise ApiError(401, "user_token_required", "Sign in again: a teacher's token is required.")
+    user_id = signed_in(principal, token="a teacher's token")
     if class_id is None:
         raise ApiError(
             422, "validation_error", "class_id: a draft that needs approval must name its class."
         )
-    member = await class_member(state.store, class_id, principal.user.user_id)
+    member = await class_member(state.store, class_id, user_id)
     require_teacher(member)
     draft_id = str(uuid.uuid4())
     ticket = await guest_ticket(state, principal, body.sandbox_id, "blueprint")
@@ -118,11 +117,8 @@ async def approve(request: Request) -> Response:
     require_teacher(member)
     draft_id = str(body.draft_id)
     graph = state.graphs.blueprint_review
-    snapshot = await graph.aget_state({"configurable": {"thread_id": draft_id}})
-    if not snapshot.interrupts or snapshot.values.get("class_id") != member.klass.id:
-        raise ApiError(
-            404, "draft_not_found", "No blueprint draft of this class is waiting for approval."
-        )
+    draft = await graph.aget_state({"configurable": {"thread_id": draft_id}})
+    draft_in_class(draft, member)
     saver = state.checkpointer
 
     async def cleanup(succeeded: bool) -> None:

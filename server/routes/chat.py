@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.access import class_member
+from server.access import canvas_class, chat_class
 from server.checkpoints import prune_thread
 from server.guardrails import GuestTicket
 from server.routes.common import admit
@@ -88,8 +88,8 @@ async def generate(request: Request) -> Response:
     state, body, principal = await admit(request, ChatGenerateBody)
     class_id = str(body.class_id)
     title = body.class_title
-    if principal.user is not None:
-        member = await class_member(state.store, class_id, principal.user.user_id)
+    member = await chat_class(state.store, principal, class_id)
+    if member is not None:
         title = title or member.klass.title
     ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
     transcript = [
@@ -121,8 +121,7 @@ async def generate(request: Request) -> Response:
 
 async def canvas(request: Request) -> Response:
     state, body, principal = await admit(request, CanvasBody)
-    if principal.user is not None and not principal.is_guest:
-        await class_member(state.store, str(body.class_id), principal.user.user_id)
+    await canvas_class(state.store, principal, str(body.class_id))
     # A canvas illustrates a chat answer, so guests spend chat uses on it.
     ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
     run = GraphRun(

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from graphs.data_query import graph as data_query_graph
-from server.access import class_teacher
+from server.access import class_teacher, signed_in
 from server.errors import ApiError
 from server.routes.common import admit
 from server.schemas import ClassScoped
@@ -28,12 +28,11 @@ class DataQueryBody(ClassScoped):
 
 async def data_query(request: Request) -> Response:
     state, body, principal = await admit(request, DataQueryBody, require_user=True)
-    if principal.user is None:  # admit(require_user=True) guarantees a user
-        raise ApiError(401, "user_token_required", "Sign in again: a user token is required.")
+    user_id = signed_in(principal)  # admit(require_user=True) guarantees a user
     if not body.query.strip():
         raise ApiError(422, "validation_error", "query: ask a question about the class.")
     class_id = str(body.class_id)
-    await class_teacher(state.store, class_id, principal.user.user_id)
+    await class_teacher(state.store, class_id, user_id)
     run = GraphRun(
         graph=data_query_graph,
         input={"class_id": class_id, "query": body.query},

@@ -10,6 +10,7 @@ from langgraph.graph.state import CompiledStateGraph
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.access import generation_class
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.guardrails import Feature, GuestTicket
@@ -89,19 +90,6 @@ def material_or_class(material_context: str, class_id: object) -> str | None:
     return str(class_id) if class_id else None
 
 
-async def check_class_access(state: AppState, principal: Principal, class_id: str) -> None:
-    """The class exists, and a signed-in user belongs to it (the service key alone is trusted)."""
-    if await state.store.get_class(class_id) is None:
-        raise ApiError(404, "class_not_found", "That class does not exist.")
-    user = principal.user
-    if (
-        user is not None
-        and not user.is_anonymous
-        and await state.store.class_role(class_id, user.user_id) is None
-    ):
-        raise ApiError(403, "forbidden", "You are not a member of this class.")
-
-
 async def generate_payload(
     request: Request,
     state: AppState,
@@ -117,7 +105,7 @@ async def generate_payload(
 ) -> Response:
     """Run a one-shot generation graph for a route: guest bookkeeping, recording, JSON or SSE."""
     if class_id is not None:
-        await check_class_access(state, principal, class_id)
+        await generation_class(state.store, principal, class_id)
     ticket = await guest_ticket(state, principal, sandbox_id, kind)
     run = GraphRun(
         graph=graph,

@@ -29,8 +29,7 @@ from starlette.responses import Response
 
 from graphs.materials import IngestContext, ingest_runner
 from server import background
-from server.access import class_member, require_teacher
-from server.auth.principal import Principal
+from server.access import class_member, material_in_class, require_teacher, signed_in
 from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.common import admit, read_json
@@ -38,7 +37,6 @@ from server.schemas import Body, ClassScoped, parse_body
 from server.state import AppState, app_state
 from tools.materials import MAX_BYTES, BatchResult, MaterialUnreadable, detect_type, process_batch
 from tools.models.providers import resolve_order
-from tools.store.base import MaterialRecord
 
 logger = logging.getLogger("stemgraph.materials")
 
@@ -75,12 +73,6 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _user_id(principal: Principal) -> str:
-    if principal.user is None:  # admit(require_user=True) guarantees a user
-        raise ApiError(401, "user_token_required", "Sign in again: a user token is required.")
-    return principal.user.user_id
-
-
 def _content(body: MaterialCreateBody) -> tuple[bytes, str | None]:
     """The uploaded bytes and MIME type: exactly one of `content_base64` and `text`."""
     if (body.content_base64 is None) == (body.text is None):
@@ -94,16 +86,9 @@ def _content(body: MaterialCreateBody) -> tuple[bytes, str | None]:
     return content, body.mime_type
 
 
-async def _material_in_class(state: AppState, class_id: str, material_id: str) -> MaterialRecord:
-    material = await state.store.get_material(material_id)
-    if material is None or material.class_id != class_id:
-        raise ApiError(404, "material_not_found", "That material does not exist in this class.")
-    return material
-
-
 async def create(request: Request) -> Response:
     state, body, principal = await admit(request, MaterialCreateBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), _user_id(principal))
+    member = await class_member(state.store, str(body.class_id), signed_in(principal))
     require_teacher(member)
     content, mime_type = _content(body)
     if not content.strip():
@@ -140,9 +125,9 @@ async def create(request: Request) -> Response:
 
 async def dispatch(request: Request) -> Response:
     state, body, principal = await admit(request, DispatchBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), _user_id(principal))
+    member = await class_member(state.store, str(body.class_id), signed_in(principal))
     require_teacher(member)
-    material = await _material_in_class(state, member.klass.id, str(body.material_id))
+    material = await material_in_class(state.store, member.klass.id, str(body.material_id))
     if material.content is None:
         raise ApiError(
             409, "material_not_processable", "This material has no uploaded file to process."

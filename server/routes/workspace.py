@@ -15,6 +15,7 @@ from server.access import (
     require_owner,
     require_teacher,
     session_in_class,
+    session_of,
 )
 from server.envelope import ok_response
 from server.errors import ApiError
@@ -124,8 +125,7 @@ async def list_messages(request: Request) -> Response:
     member = await class_member(state.store, str(body.class_id), str(body.user_id))
     session = await session_in_class(state.store, member, str(body.session_id))
     owner = await owner_in_class(state.store, member, _opt(body.owner_user_id))
-    if session.owner_user_id != owner:
-        raise ApiError(403, "session_owner_mismatch", "That chat session belongs to someone else.")
+    session_of(session, owner)
     before = parse_cursor(body.before_cursor) if body.before_cursor else None
     messages, has_more = await state.store.list_messages(
         session.id, before=before, limit=body.limit or DEFAULT_PAGE
