@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
+from uuid import UUID
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,11 +16,45 @@ from server.checkpoints import prune_thread
 from server.guardrails import GuestTicket
 from server.routes.common import admit
 from server.routes.generation import guest_ticket, settle
-from server.schemas import CanvasBody, ChatGenerateBody, ToolOptions
+from server.schemas import Body, ClassScoped, NullableText, TimeoutMs, ToolOptions
 from server.state import AppState
 from server.streaming import GraphRun, respond
 
 ENGINE = "langgraph"
+
+
+class TranscriptItem(Body):
+    role: Literal["student", "assistant"]
+    message: str = Field(max_length=20_000)
+    created_at: str | None = None
+
+
+class ChatGenerateBody(ClassScoped, ToolOptions):
+    class_title: str = Field(min_length=1, max_length=200)
+    user_message: str = Field(min_length=1, max_length=8_000)
+    transcript: list[TranscriptItem] | None = Field(None, max_length=40)
+    blueprint_context: NullableText = ""
+    material_context: NullableText = ""
+    compacted_memory_context: str | None = Field(None, max_length=20_000)
+    assignment_instructions: str | None = Field(None, max_length=4_000)
+    purpose: str | None = Field(None, max_length=200)
+    # Accepted and ignored: see `server.schemas.IGNORED_FIELDS`.
+    session_id: str | None = None
+
+
+class CanvasHint(Body):
+    type: Literal["chart", "diagram", "wave", "vector"]
+    concept: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200)
+
+
+class CanvasBody(Body):
+    class_id: UUID
+    canvas_hint: CanvasHint
+    student_question: NullableText = Field("", max_length=500)
+    ai_answer: NullableText = Field("", max_length=2_000)
+    sandbox_id: UUID | None = None
+    timeout_ms: TimeoutMs | None = None
 
 
 def orchestration(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+from uuid import UUID
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,15 +24,7 @@ from server.errors import ApiError
 from server.routes.chat import chat_response_data, chat_run
 from server.routes.common import admit
 from server.routes.generation import guest_ticket
-from server.schemas import (
-    MessagesListBody,
-    MessagesSendBody,
-    ParticipantsBody,
-    SessionArchiveBody,
-    SessionCreateBody,
-    SessionRenameBody,
-    SessionsListBody,
-)
+from server.schemas import ClassScoped, ToolOptions
 from server.streaming import respond
 from tools.clock import normalise_iso
 from tools.store.base import ChatMessage
@@ -38,6 +32,39 @@ from tools.store.base import ChatMessage
 DEFAULT_TITLE = "New chat"
 DEFAULT_PAGE = 120
 MAX_SESSIONS = 100
+
+
+class ParticipantsBody(ClassScoped):
+    pass
+
+
+class SessionsListBody(ClassScoped):
+    owner_user_id: UUID | None = None
+
+
+class SessionCreateBody(ClassScoped):
+    title: str | None = Field(None, max_length=120)
+
+
+class SessionRenameBody(ClassScoped):
+    session_id: UUID
+    title: str = Field(min_length=1, max_length=120)
+
+
+class SessionArchiveBody(ClassScoped):
+    session_id: UUID
+
+
+class MessagesListBody(ClassScoped):
+    session_id: UUID
+    owner_user_id: UUID | None = None
+    before_cursor: str | None = Field(None, max_length=200)
+    limit: int | None = Field(None, ge=1, le=200)
+
+
+class MessagesSendBody(ClassScoped, ToolOptions):
+    session_id: UUID
+    message: str = Field(min_length=1, max_length=1_200)
 
 
 async def participants(request: Request) -> Response:
