@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from langgraph.types import Command
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,8 +27,9 @@ from server.routes.generation import (
     record_generation,
     settle,
 )
+from server.runs import start_run
 from server.schemas import Body, ClassScoped, TimeoutMs
-from server.streaming import GraphRun, respond
+from server.streaming import respond
 
 AWAITING = "awaiting_approval"
 
@@ -73,7 +73,7 @@ async def generate(request: Request) -> Response:
             request,
             state,
             principal,
-            graph=state.graphs.blueprint,
+            graph="blueprint",
             graph_input=_input(body, class_id),
             kind="blueprint",
             class_id=class_id,
@@ -94,14 +94,13 @@ async def generate(request: Request) -> Response:
     def to_data(values: Mapping[str, Any]) -> dict[str, Any]:
         return {**generation_data(values), "draft_id": draft_id, "status": AWAITING}
 
-    run = GraphRun(
-        graph=state.graphs.blueprint_review,
+    run = start_run(
+        state.graphs,
+        "blueprint_review",
         input=_input(body, class_id),
         context=state.generation_context(body.timeout_ms),
-        run_id=str(uuid.uuid4()),
         error_code="blueprint_error",
         to_data=to_data,
-        durability="exit",
         thread_id=draft_id,
         on_success=record_generation(
             state, principal, kind="blueprint", class_id=class_id, sandbox_id=body.sandbox_id
@@ -116,8 +115,9 @@ async def approve(request: Request) -> Response:
     member = await class_member(state.store, str(body.class_id), str(body.user_id))
     require_teacher(member)
     draft_id = str(body.draft_id)
-    graph = state.graphs.blueprint_review
-    draft = await graph.aget_state({"configurable": {"thread_id": draft_id}})
+    draft = await state.graphs["blueprint_review"].aget_state(
+        {"configurable": {"thread_id": draft_id}}
+    )
     draft_in_class(draft, member)
     saver = state.checkpointer
 
@@ -125,11 +125,11 @@ async def approve(request: Request) -> Response:
         if succeeded:
             await prune_thread(saver, draft_id)
 
-    run = GraphRun(
-        graph=graph,
-        input=Command(resume={"approved": body.approved, "payload": body.payload}),
+    run = start_run(
+        state.graphs,
+        "blueprint_review",
+        resume={"approved": body.approved, "payload": body.payload},
         context=state.generation_context(body.timeout_ms),
-        run_id=str(uuid.uuid4()),
         error_code="blueprint_error",
         to_data=lambda values: {
             "published": bool(values.get("published")),
@@ -137,7 +137,6 @@ async def approve(request: Request) -> Response:
             "payload": values["payload"],
             "draft_id": draft_id,
         },
-        durability="exit",
         thread_id=draft_id,
         cleanup=cleanup,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from uuid import UUID
@@ -16,9 +15,10 @@ from server.checkpoints import prune_thread
 from server.guardrails import GuestTicket
 from server.routes.common import admit
 from server.routes.generation import guest_ticket, settle
+from server.runs import GraphRun, start_run
 from server.schemas import Body, ClassScoped, NullableText, TimeoutMs, ToolOptions
 from server.state import AppState
-from server.streaming import GraphRun, respond
+from server.streaming import respond
 
 ENGINE = "langgraph"
 
@@ -107,14 +107,13 @@ def chat_run(
             if lease is not None:
                 await state.store.release_session(session_id, lease)
 
-    return GraphRun(
-        graph=state.graphs.chat if session_id else state.graphs.chat_oneshot,
+    return start_run(
+        state.graphs,
+        "chat_session" if session_id else "chat",
         input=graph_input,
         context=state.generation_context(options.timeout_ms, max_tokens=options.max_tokens),
-        run_id=str(uuid.uuid4()),
         error_code=error_code,
         to_data=to_data,
-        durability="exit" if session_id else None,
         thread_id=session_id,
         cleanup=settle(ticket, session_cleanup),
     )
@@ -160,15 +159,15 @@ async def canvas(request: Request) -> Response:
     await canvas_class(state.store, principal, str(body.class_id))
     # A canvas illustrates a chat answer, so guests spend chat uses on it.
     ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
-    run = GraphRun(
-        graph=state.graphs.canvas,
+    run = start_run(
+        state.graphs,
+        "canvas",
         input={
             "canvas_hint": body.canvas_hint.model_dump(),
             "student_question": body.student_question,
             "ai_answer": body.ai_answer,
         },
         context=state.generation_context(body.timeout_ms),
-        run_id=str(uuid.uuid4()),
         error_code="canvas_error",
         to_data=lambda values: {"spec": values["spec"]},
         cleanup=settle(ticket),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from langgraph.graph.state import CompiledStateGraph
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,8 +12,10 @@ from server.access import generation_class
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.guardrails import Feature, GuestTicket
+from server.registry import GraphName
+from server.runs import start_run
 from server.state import AppState
-from server.streaming import GraphRun, respond
+from server.streaming import respond
 
 Finisher = Callable[[bool], Awaitable[None]]
 
@@ -95,7 +95,7 @@ async def generate_payload(
     state: AppState,
     principal: Principal,
     *,
-    graph: CompiledStateGraph[Any, Any, Any, Any],
+    graph: GraphName,
     graph_input: dict[str, Any],
     kind: Feature,
     class_id: str | None,
@@ -107,11 +107,11 @@ async def generate_payload(
     if class_id is not None:
         await generation_class(state.store, principal, class_id)
     ticket = await guest_ticket(state, principal, sandbox_id, kind)
-    run = GraphRun(
-        graph=graph,
+    run = start_run(
+        state.graphs,
+        graph,
         input=graph_input,
         context=state.generation_context(timeout_ms),
-        run_id=str(uuid.uuid4()),
         error_code=error_code,
         to_data=generation_data,
         on_success=record_generation(

@@ -27,12 +27,13 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphs.materials import IngestContext, ingest_runner
+from graphs.materials import IngestContext
 from server import background
 from server.access import class_member, material_in_class, require_teacher, signed_in
 from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.common import admit, read_json
+from server.runs import run_to_completion, start_run
 from server.schemas import Body, ClassScoped, parse_body
 from server.state import AppState, app_state
 from tools.materials import MAX_BYTES, BatchResult, MaterialUnreadable, detect_type, process_batch
@@ -180,9 +181,21 @@ async def run_batch(state: AppState, *, batch_size: int | None = None) -> BatchR
         embedding_providers=state.embedding_providers(resolve_order(state.settings)),
         timeout_ms=state.settings.ai_embedding_timeout_ms,
     )
+
+    async def ingest(material_id: str) -> object:
+        # Failures propagate as raised: the worker retries or fails the job on them.
+        run = start_run(
+            state.graphs,
+            "materials",
+            input={"material_id": material_id},
+            context=context,
+            error_code="material_process_error",
+        )
+        return await run_to_completion(run)
+
     return await process_batch(
         state.store,
-        ingest_runner(context),
+        ingest,
         batch_size=batch_size or state.settings.material_worker_batch,
         worker_id=worker_id(),
     )

@@ -32,7 +32,7 @@ async def generate(request: Request) -> Response:
         request,
         state,
         principal,
-        graph=state.graphs.quiz,
+        graph="quiz",
         graph_input={
             "class_title": body.class_title,
             "question_count": body.question_count,
