@@ -16,11 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from graphs.blueprint import graph as blueprint_graph
-from graphs.canvas import graph as canvas_graph
-from graphs.chat import graph as chat_graph
-from graphs.flashcards import graph as flashcards_graph
-from graphs.quiz import graph as quiz_graph
+from server import background
 from server.auth.tokens import TokenVerifier
 from server.checkpoints import open_checkpointer
 from server.devmode import DEV_ISSUER, dev_jwt_secret
@@ -31,6 +27,7 @@ from server.middleware.access_log import AccessLogMiddleware
 from server.middleware.body_limit import BodyLimitMiddleware
 from server.middleware.errors import ErrorEnvelopeMiddleware
 from server.middleware.request_id import RequestIdMiddleware
+from server.registry import build_registry
 from server.routes import (
     analytics,
     blueprints,
@@ -47,7 +44,7 @@ from server.routes import (
     workspace,
 )
 from server.settings import ProviderName, Settings
-from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory, Graphs
+from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory
 from tools.models.offline import EMBEDDING_DIMENSIONS
 from tools.models.providers import (
     ChatProvider,
@@ -138,15 +135,7 @@ def create_app(
                     settings=settings,
                     store=store,
                     verifier=verifier,
-                    graphs=Graphs(
-                        quiz=quiz_graph,
-                        chat=chat_graph.copy(update={"checkpointer": saver}),
-                        chat_oneshot=chat_graph,
-                        canvas=canvas_graph,
-                        flashcards=flashcards_graph,
-                        blueprint=blueprint_graph,
-                        blueprint_review=blueprint_graph.copy(update={"checkpointer": saver}),
-                    ),
+                    graphs=build_registry(saver),
                     checkpointer=saver,
                     guardrails=guardrails,
                     chat_providers=chat_provider_factory or default_chat,
@@ -160,7 +149,8 @@ def create_app(
                     )
                 yield {"app": state}
         finally:
-            await materials.drain_background(timeout=10)
+            # Background work (material batches) may still use the store: let it end first.
+            await background.drain(timeout=10)
             await guardrails.aclose()
             await verifier.aclose()
             await store.close()

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph.state import CompiledStateGraph
 from starlette.requests import HTTPConnection
 
 from graphs.shared.context import GenerationContext
 from server.auth.tokens import TokenVerifier
 from server.guardrails import Guardrails
+from server.registry import GraphRegistry
 from server.settings import ProviderName, Settings
 from tools.models.providers import ChatProvider, EmbeddingProvider, resolve_order
 from tools.models.router import Deadline, ModelRouter
@@ -25,25 +25,12 @@ EmbeddingProviderFactory = Callable[[Sequence[ProviderName]], list[EmbeddingProv
 
 
 @dataclass(frozen=True, slots=True)
-class Graphs:
-    """Compiled graphs. One-shot generations run without a checkpointer (nothing to resume,
-    and per-run checkpoints would only grow); workspace chat keeps one thread per session."""
-
-    quiz: CompiledStateGraph[Any, Any, Any, Any]
-    chat: CompiledStateGraph[Any, Any, Any, Any]
-    chat_oneshot: CompiledStateGraph[Any, Any, Any, Any]
-    canvas: CompiledStateGraph[Any, Any, Any, Any]
-    flashcards: CompiledStateGraph[Any, Any, Any, Any]
-    blueprint: CompiledStateGraph[Any, Any, Any, Any]
-    blueprint_review: CompiledStateGraph[Any, Any, Any, Any]
-
-
-@dataclass(frozen=True, slots=True)
 class AppState:
     settings: Settings
     store: Store
     verifier: TokenVerifier
-    graphs: Graphs
+    # Every graph by name (`server/registry.py`), checkpointed variants on `checkpointer`.
+    graphs: GraphRegistry
     checkpointer: BaseCheckpointSaver[Any]
     guardrails: Guardrails
     chat_providers: ChatProviderFactory

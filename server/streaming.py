@@ -1,20 +1,16 @@
-"""Running a graph for a route: JSON (one envelope) or SSE in LangGraph Server's framing."""
+"""A prepared run (`server/runs.py`) answered as JSON (one envelope) or as SSE in LangGraph
+Server's framing."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import anyio
 from langchain_core.messages import BaseMessage
-from langchain_core.runnables import RunnableConfig
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, Durability, StreamMode
+from langgraph.types import StreamMode
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,10 +18,8 @@ from starlette.responses import Response
 from graphs.shared.errors import GenerationError
 from server.envelope import ok_response, request_id_of
 from server.errors import ApiError
+from server.runs import GraphRun, run_to_completion
 
-logger = logging.getLogger("stemgraph.runs")
-
-ToData = Callable[[Mapping[str, Any]], Any]
 _MAX_UPDATE_TEXT = 400
 _STREAM_MODES: list[StreamMode] = ["values", "updates", "custom", "messages"]
 
@@ -35,60 +29,12 @@ def wants_stream(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("accept", "").lower()
 
 
-@dataclass(frozen=True, slots=True)
-class GraphRun:
-    """One run of a compiled graph for one request."""
-
-    graph: CompiledStateGraph[Any, Any, Any, Any]
-    input: Mapping[str, Any] | Command[Any]
-    context: Any
-    run_id: str
-    error_code: str
-    to_data: ToData
-    # Set when the graph has a checkpointer (LangGraph warns about durability without one).
-    durability: Durability | None = None
-    thread_id: str | None = None
-    # Awaited with the final values before they are returned (e.g. record generated content);
-    # if it raises, the run counts as failed.
-    on_success: Callable[[Mapping[str, Any]], Awaitable[None]] | None = None
-    # Runs after the run ends however it ends (lease release, checkpoint pruning, guest slot),
-    # told whether the caller got a result.
-    cleanup: Callable[[bool], Awaitable[None]] | None = None
-
-    @property
-    def config(self) -> RunnableConfig:
-        thread_id = self.thread_id or self.run_id
-        return {"configurable": {"thread_id": thread_id}, "run_id": uuid.UUID(self.run_id)}
-
-    def graph_input(self) -> dict[str, Any] | Command[Any]:
-        return self.input if isinstance(self.input, Command) else dict(self.input)
-
-    def failure(self, error: Exception) -> ApiError:
-        """The envelope error for a failed run (model/generation failures are 502s)."""
-        if isinstance(error, ApiError):
-            return error
-        if isinstance(error, GenerationError):
-            return ApiError(error.status, error.code or self.error_code, str(error))
-        logger.exception("run failed", extra={"run_id": self.run_id}, exc_info=error)
-        return ApiError(500, "internal_error", "Something went wrong on our side.")
-
-
 async def run_json(request: Request, run: GraphRun) -> Response:
-    """Run to completion and answer with the envelope."""
-    succeeded = False
+    """Run to completion and answer with the envelope (unexpected errors become a 500)."""
     try:
-        result = await run.graph.ainvoke(
-            run.graph_input(), run.config, context=run.context, durability=run.durability
-        )
-        data = run.to_data(result)
-        if run.on_success is not None:
-            await run.on_success(result)
-        succeeded = True
+        data = await run_to_completion(run)
     except (GenerationError, ApiError) as error:
         raise run.failure(error) from None
-    finally:
-        if run.cleanup is not None:
-            await run.cleanup(succeeded)
     return ok_response(request, data)
 
 
@@ -143,14 +89,7 @@ class _Finished:
 
 async def _produce(run: GraphRun, queue: asyncio.Queue[Any]) -> None:
     try:
-        async for part in run.graph.astream(
-            run.graph_input(),
-            run.config,
-            context=run.context,
-            stream_mode=_STREAM_MODES,
-            version="v2",
-            durability=run.durability,
-        ):
+        async for part in run.astream(_STREAM_MODES):
             await queue.put(part)
     except Exception as error:  # noqa: BLE001 - handed to the consumer, which reports it
         await queue.put(_Finished(error))

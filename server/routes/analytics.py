@@ -6,16 +6,14 @@ token); with a token, the body's `user_id` must be the signed-in user.
 
 from __future__ import annotations
 
-import uuid
-
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphs.insights import graph as insights_graph
 from server.access import class_teacher
 from server.routes.common import admit
+from server.runs import start_run
 from server.schemas import ClassScoped
-from server.streaming import GraphRun, respond
+from server.streaming import respond
 
 
 class ClassInsightsBody(ClassScoped):
@@ -26,11 +24,11 @@ async def class_insights(request: Request) -> Response:
     """The insights payload (JSON, or SSE ending with it as `values`)."""
     state, body, _ = await admit(request, ClassInsightsBody)
     member = await class_teacher(state.store, str(body.class_id), str(body.user_id))
-    run = GraphRun(
-        graph=insights_graph,
+    run = start_run(
+        state.graphs,
+        "insights",
         input={"class_id": member.klass.id, "force_refresh": bool(body.force_refresh)},
         context=state.generation_context(None),
-        run_id=str(uuid.uuid4()),
         error_code="analytics_error",
         to_data=lambda values: values["payload"],
     )

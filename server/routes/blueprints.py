@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from langgraph.types import Command
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.access import class_member, require_teacher
+from server.access import class_member, draft_in_class, require_teacher, signed_in
 from server.checkpoints import prune_thread
 from server.errors import ApiError
 from server.routes.common import admit
@@ -28,8 +27,9 @@ from server.routes.generation import (
     record_generation,
     settle,
 )
+from server.runs import start_run
 from server.schemas import Body, ClassScoped, TimeoutMs
-from server.streaming import GraphRun, respond
+from server.streaming import respond
 
 AWAITING = "awaiting_approval"
 
@@ -73,7 +73,7 @@ async def generate(request: Request) -> Response:
             request,
             state,
             principal,
-            graph=state.graphs.blueprint,
+            graph="blueprint",
             graph_input=_input(body, class_id),
             kind="blueprint",
             class_id=class_id,
@@ -81,13 +81,12 @@ async def generate(request: Request) -> Response:
             timeout_ms=body.timeout_ms,
             error_code="blueprint_error",
         )
-    if principal.user is None:
-        raise ApiError(401, "user_token_required", "Sign in again: a teacher's token is required.")
+    user_id = signed_in(principal, token="a teacher's token")
     if class_id is None:
         raise ApiError(
             422, "validation_error", "class_id: a draft that needs approval must name its class."
         )
-    member = await class_member(state.store, class_id, principal.user.user_id)
+    member = await class_member(state.store, class_id, user_id)
     require_teacher(member)
     draft_id = str(uuid.uuid4())
     ticket = await guest_ticket(state, principal, body.sandbox_id, "blueprint")
@@ -95,14 +94,13 @@ async def generate(request: Request) -> Response:
     def to_data(values: Mapping[str, Any]) -> dict[str, Any]:
         return {**generation_data(values), "draft_id": draft_id, "status": AWAITING}
 
-    run = GraphRun(
-        graph=state.graphs.blueprint_review,
+    run = start_run(
+        state.graphs,
+        "blueprint_review",
         input=_input(body, class_id),
         context=state.generation_context(body.timeout_ms),
-        run_id=str(uuid.uuid4()),
         error_code="blueprint_error",
         to_data=to_data,
-        durability="exit",
         thread_id=draft_id,
         on_success=record_generation(
             state, principal, kind="blueprint", class_id=class_id, sandbox_id=body.sandbox_id
@@ -117,23 +115,21 @@ async def approve(request: Request) -> Response:
     member = await class_member(state.store, str(body.class_id), str(body.user_id))
     require_teacher(member)
     draft_id = str(body.draft_id)
-    graph = state.graphs.blueprint_review
-    snapshot = await graph.aget_state({"configurable": {"thread_id": draft_id}})
-    if not snapshot.interrupts or snapshot.values.get("class_id") != member.klass.id:
-        raise ApiError(
-            404, "draft_not_found", "No blueprint draft of this class is waiting for approval."
-        )
+    draft = await state.graphs["blueprint_review"].aget_state(
+        {"configurable": {"thread_id": draft_id}}
+    )
+    draft_in_class(draft, member)
     saver = state.checkpointer
 
     async def cleanup(succeeded: bool) -> None:
         if succeeded:
             await prune_thread(saver, draft_id)
 
-    run = GraphRun(
-        graph=graph,
-        input=Command(resume={"approved": body.approved, "payload": body.payload}),
+    run = start_run(
+        state.graphs,
+        "blueprint_review",
+        resume={"approved": body.approved, "payload": body.payload},
         context=state.generation_context(body.timeout_ms),
-        run_id=str(uuid.uuid4()),
         error_code="blueprint_error",
         to_data=lambda values: {
             "published": bool(values.get("published")),
@@ -141,7 +137,6 @@ async def approve(request: Request) -> Response:
             "payload": values["payload"],
             "draft_id": draft_id,
         },
-        durability="exit",
         thread_id=draft_id,
         cleanup=cleanup,
     )

@@ -2,23 +2,59 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
+from uuid import UUID
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.access import class_member
+from server.access import canvas_class, chat_class
 from server.checkpoints import prune_thread
 from server.guardrails import GuestTicket
 from server.routes.common import admit
 from server.routes.generation import guest_ticket, settle
-from server.schemas import CanvasBody, ChatGenerateBody, ToolOptions
+from server.runs import GraphRun, start_run
+from server.schemas import Body, ClassScoped, NullableText, TimeoutMs, ToolOptions
 from server.state import AppState
-from server.streaming import GraphRun, respond
+from server.streaming import respond
 
 ENGINE = "langgraph"
+
+
+class TranscriptItem(Body):
+    role: Literal["student", "assistant"]
+    message: str = Field(max_length=20_000)
+    created_at: str | None = None
+
+
+class ChatGenerateBody(ClassScoped, ToolOptions):
+    class_title: str = Field(min_length=1, max_length=200)
+    user_message: str = Field(min_length=1, max_length=8_000)
+    transcript: list[TranscriptItem] | None = Field(None, max_length=40)
+    blueprint_context: NullableText = ""
+    material_context: NullableText = ""
+    compacted_memory_context: str | None = Field(None, max_length=20_000)
+    assignment_instructions: str | None = Field(None, max_length=4_000)
+    purpose: str | None = Field(None, max_length=200)
+    # Accepted and ignored: see `server.schemas.IGNORED_FIELDS`.
+    session_id: str | None = None
+
+
+class CanvasHint(Body):
+    type: Literal["chart", "diagram", "wave", "vector"]
+    concept: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200)
+
+
+class CanvasBody(Body):
+    class_id: UUID
+    canvas_hint: CanvasHint
+    student_question: NullableText = Field("", max_length=500)
+    ai_answer: NullableText = Field("", max_length=2_000)
+    sandbox_id: UUID | None = None
+    timeout_ms: TimeoutMs | None = None
 
 
 def orchestration(
@@ -71,14 +107,13 @@ def chat_run(
             if lease is not None:
                 await state.store.release_session(session_id, lease)
 
-    return GraphRun(
-        graph=state.graphs.chat if session_id else state.graphs.chat_oneshot,
+    return start_run(
+        state.graphs,
+        "chat_session" if session_id else "chat",
         input=graph_input,
         context=state.generation_context(options.timeout_ms, max_tokens=options.max_tokens),
-        run_id=str(uuid.uuid4()),
         error_code=error_code,
         to_data=to_data,
-        durability="exit" if session_id else None,
         thread_id=session_id,
         cleanup=settle(ticket, session_cleanup),
     )
@@ -88,8 +123,8 @@ async def generate(request: Request) -> Response:
     state, body, principal = await admit(request, ChatGenerateBody)
     class_id = str(body.class_id)
     title = body.class_title
-    if principal.user is not None:
-        member = await class_member(state.store, class_id, principal.user.user_id)
+    member = await chat_class(state.store, principal, class_id)
+    if member is not None:
         title = title or member.klass.title
     ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
     transcript = [
@@ -121,19 +156,18 @@ async def generate(request: Request) -> Response:
 
 async def canvas(request: Request) -> Response:
     state, body, principal = await admit(request, CanvasBody)
-    if principal.user is not None and not principal.is_guest:
-        await class_member(state.store, str(body.class_id), principal.user.user_id)
+    await canvas_class(state.store, principal, str(body.class_id))
     # A canvas illustrates a chat answer, so guests spend chat uses on it.
     ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
-    run = GraphRun(
-        graph=state.graphs.canvas,
+    run = start_run(
+        state.graphs,
+        "canvas",
         input={
             "canvas_hint": body.canvas_hint.model_dump(),
             "student_question": body.student_question,
             "ai_answer": body.ai_answer,
         },
         context=state.generation_context(body.timeout_ms),
-        run_id=str(uuid.uuid4()),
         error_code="canvas_error",
         to_data=lambda values: {"spec": values["spec"]},
         cleanup=settle(ticket),

@@ -8,12 +8,12 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.access import class_creator, class_joiner
 from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.common import admit
 from server.schemas import Body
-from server.state import AppState
-from tools.store.base import JoinCodeTaken, Profile
+from tools.store.base import JoinCodeTaken
 
 JoinCode = Field(min_length=1, max_length=64)
 
@@ -32,13 +32,6 @@ class ClassJoinBody(Body):
     join_code: str = JoinCode
 
 
-async def _profile(state: AppState, user_id: str) -> Profile:
-    profile = await state.store.get_profile(user_id)
-    if profile is None:
-        raise ApiError(403, "profile_missing", "Finish setting up your profile first.")
-    return profile
-
-
 def _code(raw: str) -> str:
     code = raw.strip()
     if not code:
@@ -48,9 +41,7 @@ def _code(raw: str) -> str:
 
 async def create(request: Request) -> Response:
     state, body, _ = await admit(request, ClassCreateBody, require_user=True)
-    profile = await _profile(state, str(body.user_id))
-    if profile.account_type != "teacher":
-        raise ApiError(403, "forbidden_account_type", "Only teacher accounts can create classes.")
+    profile = await class_creator(state.store, str(body.user_id))
     title = body.title.strip()
     if not title:
         raise ApiError(422, "validation_error", "title: the class title cannot be blank.")
@@ -73,11 +64,7 @@ async def create(request: Request) -> Response:
 
 async def join(request: Request) -> Response:
     state, body, _ = await admit(request, ClassJoinBody, require_user=True)
-    profile = await _profile(state, str(body.user_id))
-    if profile.account_type == "teacher":
-        raise ApiError(
-            403, "forbidden_account_type", "Teacher accounts create classes instead of joining."
-        )
+    profile = await class_joiner(state.store, str(body.user_id))
     klass = await state.store.find_class_by_code(_code(body.join_code))
     if klass is None:
         raise ApiError(404, "class_not_found", "No class uses that join code.")

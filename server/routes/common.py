@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from starlette.requests import Request
 
+from server.access import guest_sandbox, same_user
 from server.auth.principal import Principal, authenticate
 from server.errors import ApiError
-from server.guests import check_guest
 from server.schemas import parse_body
 from server.state import AppState, app_state
 
@@ -40,14 +40,6 @@ async def admit(
         request, state.settings, state.verifier, require_user=require_user
     )
     body = parse_body(model, await read_json(request))
-    user_id = getattr(body, "user_id", None)
-    if (
-        user_id is not None
-        and principal.user is not None
-        and str(user_id) != principal.user.user_id
-    ):
-        raise ApiError(
-            403, "user_id_mismatch", "The user_id in the request does not match the signed-in user."
-        )
-    await check_guest(principal, getattr(body, "sandbox_id", None), state.store)
+    same_user(principal, getattr(body, "user_id", None))
+    await guest_sandbox(state.store, principal, getattr(body, "sandbox_id", None))
     return state, body, principal

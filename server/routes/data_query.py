@@ -8,18 +8,16 @@ query the graph runs; nothing in the question can widen it. JSON, or SSE with
 
 from __future__ import annotations
 
-import uuid
-
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphs.data_query import graph as data_query_graph
-from server.access import class_teacher
+from server.access import class_teacher, signed_in
 from server.errors import ApiError
 from server.routes.common import admit
+from server.runs import start_run
 from server.schemas import ClassScoped
-from server.streaming import GraphRun, respond
+from server.streaming import respond
 
 
 class DataQueryBody(ClassScoped):
@@ -28,17 +26,16 @@ class DataQueryBody(ClassScoped):
 
 async def data_query(request: Request) -> Response:
     state, body, principal = await admit(request, DataQueryBody, require_user=True)
-    if principal.user is None:  # admit(require_user=True) guarantees a user
-        raise ApiError(401, "user_token_required", "Sign in again: a user token is required.")
+    user_id = signed_in(principal)  # admit(require_user=True) guarantees a user
     if not body.query.strip():
         raise ApiError(422, "validation_error", "query: ask a question about the class.")
     class_id = str(body.class_id)
-    await class_teacher(state.store, class_id, principal.user.user_id)
-    run = GraphRun(
-        graph=data_query_graph,
+    await class_teacher(state.store, class_id, user_id)
+    run = start_run(
+        state.graphs,
+        "data_query",
         input={"class_id": class_id, "query": body.query},
         context=state.generation_context(None),
-        run_id=str(uuid.uuid4()),
         error_code="data_query_error",
         to_data=lambda values: {"spec": values["spec"]},
     )

@@ -31,7 +31,7 @@ async def generate(request: Request) -> Response:
         request,
         state,
         principal,
-        graph=state.graphs.flashcards,
+        graph="flashcards",
         graph_input={
             "class_title": body.class_title,
             "card_count": body.card_count,

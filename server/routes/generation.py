@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from langgraph.graph.state import CompiledStateGraph
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.access import generation_class
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.guardrails import Feature, GuestTicket
+from server.registry import GraphName
+from server.runs import start_run
 from server.state import AppState
-from server.streaming import GraphRun, respond
+from server.streaming import respond
 
 Finisher = Callable[[bool], Awaitable[None]]
 
@@ -89,25 +90,12 @@ def material_or_class(material_context: str, class_id: object) -> str | None:
     return str(class_id) if class_id else None
 
 
-async def check_class_access(state: AppState, principal: Principal, class_id: str) -> None:
-    """The class exists, and a signed-in user belongs to it (the service key alone is trusted)."""
-    if await state.store.get_class(class_id) is None:
-        raise ApiError(404, "class_not_found", "That class does not exist.")
-    user = principal.user
-    if (
-        user is not None
-        and not user.is_anonymous
-        and await state.store.class_role(class_id, user.user_id) is None
-    ):
-        raise ApiError(403, "forbidden", "You are not a member of this class.")
-
-
 async def generate_payload(
     request: Request,
     state: AppState,
     principal: Principal,
     *,
-    graph: CompiledStateGraph[Any, Any, Any, Any],
+    graph: GraphName,
     graph_input: dict[str, Any],
     kind: Feature,
     class_id: str | None,
@@ -117,13 +105,13 @@ async def generate_payload(
 ) -> Response:
     """Run a one-shot generation graph for a route: guest bookkeeping, recording, JSON or SSE."""
     if class_id is not None:
-        await check_class_access(state, principal, class_id)
+        await generation_class(state.store, principal, class_id)
     ticket = await guest_ticket(state, principal, sandbox_id, kind)
-    run = GraphRun(
-        graph=graph,
+    run = start_run(
+        state.graphs,
+        graph,
         input=graph_input,
         context=state.generation_context(timeout_ms),
-        run_id=str(uuid.uuid4()),
         error_code=error_code,
         to_data=generation_data,
         on_success=record_generation(

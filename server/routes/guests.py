@@ -7,6 +7,7 @@ import uuid
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.access import not_a_guest
 from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.common import admit
@@ -23,10 +24,7 @@ async def claim(request: Request) -> Response:
     """Move the sandbox's sessions, messages, generated content and class memberships to the
     signed-in account, in one transaction: all of it moves or none of it does."""
     state, body, principal = await admit(request, ClaimBody, require_user=True)
-    if principal.is_guest:
-        raise ApiError(
-            403, "forbidden_account_type", "Sign up first: a guest cannot claim a sandbox."
-        )
+    not_a_guest(principal)
     try:
         summary = await state.store.claim_sandbox(
             str(body.sandbox_id), str(body.guest_user_id), str(body.user_id)

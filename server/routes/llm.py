@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+from uuid import UUID
+
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.envelope import ok_response
 from server.routes.common import admit
 from server.routes.generation import guest_ticket, settle
-from server.schemas import EmbeddingsBody, LlmGenerateBody
+from server.schemas import Body, NullableText, TimeoutMs
+from server.settings import ProviderName
 from tools.models.offline import EMBEDDING_DIMENSIONS
 from tools.models.providers import resolve_order
 from tools.models.router import Deadline, embed
+
+
+class ProviderChoice(Body):
+    timeout_ms: TimeoutMs | None = None
+    provider_order: list[ProviderName] | None = None
+    default_provider: ProviderName | None = None
+
+
+class LlmGenerateBody(ProviderChoice):
+    sandbox_id: UUID | None = None
+    system: NullableText = ""
+    user: str = Field(min_length=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1, le=32_000)
+    # Accepted and ignored: see `server.schemas.IGNORED_FIELDS`.
+    session_id: str | None = None
+    transforms: list[str] | None = None
+
+
+class EmbeddingsBody(ProviderChoice):
+    inputs: list[Annotated[str, Field(max_length=100_000)]] = Field(min_length=1, max_length=256)
+    sandbox_id: UUID | None = None
 
 
 async def generate(request: Request) -> Response:

@@ -27,25 +27,26 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphs.materials import IngestContext, ingest_runner
-from server.access import class_member, require_teacher
-from server.auth.principal import Principal
+from graphs.materials import IngestContext
+from server import background
+from server.access import class_member, material_in_class, require_teacher, signed_in
 from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.common import admit, read_json
+from server.runs import run_to_completion, start_run
 from server.schemas import Body, ClassScoped, parse_body
 from server.state import AppState, app_state
 from tools.materials import MAX_BYTES, BatchResult, MaterialUnreadable, detect_type, process_batch
 from tools.models.providers import resolve_order
-from tools.store.base import MaterialRecord
 
 logger = logging.getLogger("stemgraph.materials")
 
 WORKER_TOKEN_HEADER = "x-material-worker-token"
 # Base64 of the largest file the extractor accepts (the request body limit usually bites first).
 _MAX_BASE64 = (MAX_BYTES + 2) // 3 * 4
-# Background batches started by `dispatch`, kept referenced so they are not garbage-collected.
-_background: set[asyncio.Task[None]] = set()
+# The background machinery's earlier names here, for existing callers.
+_background = background.TASKS
+drain_background = background.drain
 
 
 class MaterialCreateBody(ClassScoped):
@@ -73,12 +74,6 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _user_id(principal: Principal) -> str:
-    if principal.user is None:  # admit(require_user=True) guarantees a user
-        raise ApiError(401, "user_token_required", "Sign in again: a user token is required.")
-    return principal.user.user_id
-
-
 def _content(body: MaterialCreateBody) -> tuple[bytes, str | None]:
     """The uploaded bytes and MIME type: exactly one of `content_base64` and `text`."""
     if (body.content_base64 is None) == (body.text is None):
@@ -92,16 +87,9 @@ def _content(body: MaterialCreateBody) -> tuple[bytes, str | None]:
     return content, body.mime_type
 
 
-async def _material_in_class(state: AppState, class_id: str, material_id: str) -> MaterialRecord:
-    material = await state.store.get_material(material_id)
-    if material is None or material.class_id != class_id:
-        raise ApiError(404, "material_not_found", "That material does not exist in this class.")
-    return material
-
-
 async def create(request: Request) -> Response:
     state, body, principal = await admit(request, MaterialCreateBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), _user_id(principal))
+    member = await class_member(state.store, str(body.class_id), signed_in(principal))
     require_teacher(member)
     content, mime_type = _content(body)
     if not content.strip():
@@ -138,9 +126,9 @@ async def create(request: Request) -> Response:
 
 async def dispatch(request: Request) -> Response:
     state, body, principal = await admit(request, DispatchBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), _user_id(principal))
+    member = await class_member(state.store, str(body.class_id), signed_in(principal))
     require_teacher(member)
-    material = await _material_in_class(state, member.klass.id, str(body.material_id))
+    material = await material_in_class(state.store, member.klass.id, str(body.material_id))
     if material.content is None:
         raise ApiError(
             409, "material_not_processable", "This material has no uploaded file to process."
@@ -193,9 +181,21 @@ async def run_batch(state: AppState, *, batch_size: int | None = None) -> BatchR
         embedding_providers=state.embedding_providers(resolve_order(state.settings)),
         timeout_ms=state.settings.ai_embedding_timeout_ms,
     )
+
+    async def ingest(material_id: str) -> object:
+        # Failures propagate as raised: the worker retries or fails the job on them.
+        run = start_run(
+            state.graphs,
+            "materials",
+            input={"material_id": material_id},
+            context=context,
+            error_code="material_process_error",
+        )
+        return await run_to_completion(run)
+
     return await process_batch(
         state.store,
-        ingest_runner(context),
+        ingest,
         batch_size=batch_size or state.settings.material_worker_batch,
         worker_id=worker_id(),
     )
@@ -212,19 +212,4 @@ async def _background_batch(state: AppState) -> None:
 
 def start_background_batch(state: AppState) -> asyncio.Task[None]:
     """Start a worker batch without waiting for it (its errors are logged, never raised)."""
-    task = asyncio.create_task(_background_batch(state), name="materials-batch")
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    return task
-
-
-async def drain_background(timeout: float = 10.0) -> None:
-    """Wait for background batches (for a lifespan's shutdown); cancel those still running."""
-    loop = asyncio.get_running_loop()
-    tasks = {task for task in _background if task.get_loop() is loop}
-    if not tasks:
-        return
-    _, pending = await asyncio.wait(tasks, timeout=timeout)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    return background.spawn(_background_batch(state), name="materials-batch")

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.routes.common import admit
 from server.routes.generation import generate_payload, material_or_class
-from server.schemas import QuizBody
+from server.schemas import Body, NullableText, TimeoutMs
+
+
+class QuizBody(Body):
+    class_title: str = Field(min_length=1, max_length=200)
+    question_count: int = Field(ge=1, le=20)
+    instructions: NullableText = Field("", max_length=4_000)
+    blueprint_context: NullableText = ""
+    material_context: NullableText = ""
+    # stemgraph addition: ground on the class's stored materials when no material is sent.
+    class_id: UUID | None = None
+    sandbox_id: UUID | None = None
+    timeout_ms: TimeoutMs | None = None
 
 
 async def generate(request: Request) -> Response:
@@ -17,7 +32,7 @@ async def generate(request: Request) -> Response:
         request,
         state,
         principal,
-        graph=state.graphs.quiz,
+        graph="quiz",
         graph_input={
             "class_title": body.class_title,
             "question_count": body.question_count,

@@ -29,11 +29,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from graphs.shared.errors import GenerationError
-from graphs.teaching_brief import BriefContext, graph
+from graphs.teaching_brief import BriefContext
 from server.access import class_teacher
 from server.envelope import ok_response
 from server.errors import ApiError
+from server.registry import EXPORTED, GraphRegistry
 from server.routes.common import admit
+from server.runs import run_to_completion, start_run
 from server.schemas import ClassScoped
 from server.state import AppState
 from tools.analytics.brief_store import (
@@ -74,6 +76,13 @@ def _context(state: AppState) -> BriefContext:
     )
 
 
+def _graphs(state: AppState) -> GraphRegistry:
+    # The brief has no checkpointed variant, so a caller holding only a store and a router
+    # (a script, the route's cancellation test) runs it from the exported graphs.
+    graphs: GraphRegistry = getattr(state, "graphs", EXPORTED)
+    return graphs
+
+
 async def _fail(store: SqlStore, class_id: str, message: str) -> dict[str, Any] | None:
     """Move the refresh to `error` even while this request is being cancelled."""
     with anyio.CancelScope(shield=True):
@@ -89,7 +98,14 @@ async def _refresh(state: AppState, store: SqlStore, class_id: str) -> dict[str,
     settled = False
     try:
         try:
-            result = await graph.ainvoke({"class_id": class_id}, context=_context(state))
+            run = start_run(
+                _graphs(state),
+                "teaching_brief",
+                input={"class_id": class_id},
+                context=_context(state),
+                error_code=ERROR_CODE,
+            )
+            result = await run_to_completion(run)
             if result["status"] == "no_data":
                 row = await mark_no_data(store, class_id)
             else:

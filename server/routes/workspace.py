@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+from uuid import UUID
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,21 +17,14 @@ from server.access import (
     require_owner,
     require_teacher,
     session_in_class,
+    session_of,
 )
 from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.chat import chat_response_data, chat_run
 from server.routes.common import admit
 from server.routes.generation import guest_ticket
-from server.schemas import (
-    MessagesListBody,
-    MessagesSendBody,
-    ParticipantsBody,
-    SessionArchiveBody,
-    SessionCreateBody,
-    SessionRenameBody,
-    SessionsListBody,
-)
+from server.schemas import ClassScoped, ToolOptions
 from server.streaming import respond
 from tools.clock import normalise_iso
 from tools.store.base import ChatMessage
@@ -37,6 +32,39 @@ from tools.store.base import ChatMessage
 DEFAULT_TITLE = "New chat"
 DEFAULT_PAGE = 120
 MAX_SESSIONS = 100
+
+
+class ParticipantsBody(ClassScoped):
+    pass
+
+
+class SessionsListBody(ClassScoped):
+    owner_user_id: UUID | None = None
+
+
+class SessionCreateBody(ClassScoped):
+    title: str | None = Field(None, max_length=120)
+
+
+class SessionRenameBody(ClassScoped):
+    session_id: UUID
+    title: str = Field(min_length=1, max_length=120)
+
+
+class SessionArchiveBody(ClassScoped):
+    session_id: UUID
+
+
+class MessagesListBody(ClassScoped):
+    session_id: UUID
+    owner_user_id: UUID | None = None
+    before_cursor: str | None = Field(None, max_length=200)
+    limit: int | None = Field(None, ge=1, le=200)
+
+
+class MessagesSendBody(ClassScoped, ToolOptions):
+    session_id: UUID
+    message: str = Field(min_length=1, max_length=1_200)
 
 
 async def participants(request: Request) -> Response:
@@ -124,8 +152,7 @@ async def list_messages(request: Request) -> Response:
     member = await class_member(state.store, str(body.class_id), str(body.user_id))
     session = await session_in_class(state.store, member, str(body.session_id))
     owner = await owner_in_class(state.store, member, _opt(body.owner_user_id))
-    if session.owner_user_id != owner:
-        raise ApiError(403, "session_owner_mismatch", "That chat session belongs to someone else.")
+    session_of(session, owner)
     before = parse_cursor(body.before_cursor) if body.before_cursor else None
     messages, has_more = await state.store.list_messages(
         session.id, before=before, limit=body.limit or DEFAULT_PAGE
