@@ -1,35 +1,69 @@
-"""Run an eval suite and gate on its thresholds.
+"""Run the eval suites and gate on their thresholds.
 
-    python -m evals.run [--suite quiz|...|all] [--out evals/out/<suite>.json]
-                        [--thresholds evals/thresholds.json] [--concurrency 4]
-                        [--timeout 180] [--limit N]
+    python -m evals.run [--suite NAME|all] [--provider offline|configured]
+                        [--out evals/out/<suite>.json] [--thresholds evals/thresholds.json]
+                        [--concurrency 4] [--timeout 180] [--limit N]
 
-For every case in the suite's JSONL dataset the runner awaits the suite's target, scores the
-result with each of the suite's scorers, and writes a JSON scorecard with the mean of every
-metric, every failure and whether each mean reached its threshold. It prints a short table and
-the first few failures, then exits 0 when every metric met its threshold, 1 when one did not,
-and 2 when the run could not be set up (bad dataset, unknown metric in the thresholds, ...).
+`make evals` runs `python -m evals.run`: every suite in `SUITES`, each on the offline engine.
 
-A target that raises or times out does not stop the run: that case scores 0 on every metric,
-with the error as the reason. A suite is a `Suite` registered in `SUITES`; adding chat or
-blueprint evals means adding a dataset, scorers and one factory there.
+For every case in a suite's JSONL dataset the runner awaits the suite's target (the real graph,
+see `evals/targets.py`) with the run's models, scores the payload with each of the suite's
+scorers, and writes a JSON scorecard: the mean of every metric, every failure, whether each mean
+reached its threshold, the provider mode, and which provider and model answered each case.
+It prints a short table and the first few failures per suite.
+
+`--provider offline` (the default, and CI's) gives the graphs a router with no providers, so the
+offline engine answers and the scores reproduce exactly. `--provider configured` uses the
+providers the environment configures (the server's variables: `OPENROUTER_API_KEY`,
+`OPENAI_API_KEY`, `GEMINI_API_KEY`, `AI_PROVIDER_DEFAULT`, ...), so the same suites score a real
+provider; the offline engine stays the last resort, and the scorecard shows any case it answered.
+The retrieval and compaction suites call no model and score the same in both modes.
+
+Exit status: 0 when every metric of every suite met its threshold, 1 when one did not, 2 when
+the run could not be set up (bad dataset, unknown metric in the thresholds, `configured` with no
+provider configured). A target that raises or times out does not stop the run: that case scores 0
+on every metric, with the error as the reason. Adding a suite means a dataset, scorers, a target
+in `evals/targets.py`, thresholds and one entry in `SUITES`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import math
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from evals.scorers import Score, Scorer
+from evals.scorers.blueprint import BLUEPRINT_SCORERS
+from evals.scorers.chat import GROUNDED_SCORERS, SAFETY_SCORERS
+from evals.scorers.compaction import COMPACTION_SCORERS
+from evals.scorers.data_query import DATA_QUERY_SCORERS
+from evals.scorers.flashcards import FLASHCARDS_SCORERS
+from evals.scorers.quiz import QUIZ_SCORERS
+from evals.scorers.retrieval import RETRIEVAL_SCORERS
+from evals.targets import (
+    PROVIDER_MODES,
+    Answer,
+    EvalModels,
+    NoProviderConfigured,
+    ProviderMode,
+    blueprint_target,
+    chat_target,
+    compaction_target,
+    data_query_target,
+    eval_models,
+    flashcards_target,
+    quiz_target,
+    retrieval_target,
+)
+from tools.models.offline import OFFLINE_PROVIDER
 
 EVALS_DIR: Final = Path(__file__).resolve().parent
 DATASETS_DIR: Final = EVALS_DIR / "datasets"
@@ -37,8 +71,8 @@ DEFAULT_THRESHOLDS: Final = EVALS_DIR / "thresholds.json"
 DEFAULT_OUT_DIR: Final = Path("evals/out")
 PRINTED_FAILURES: Final = 5
 
-Target = Callable[[dict[str, Any]], Awaitable[Any]]
-"""`await target(case)` returns the payload that the suite's scorers judge."""
+Target = Callable[[dict[str, Any], EvalModels], Awaitable[Answer]]
+"""`await target(case, models)` returns the payload the suite's scorers judge, and its author."""
 
 
 @dataclass(frozen=True)
@@ -51,79 +85,39 @@ class Suite:
     scorers: Mapping[str, Scorer]
 
 
-def _lazy_suite(name: str, dataset: str, target: str, scorers: str) -> Callable[[], Suite]:
-    """A suite built on first use: listing suites, or running another, never imports its
-    graph or model clients. `target`/`scorers` are `module:attribute` names."""
-
-    def load(reference: str) -> Any:
-        module, _, attribute = reference.partition(":")
-        return getattr(importlib.import_module(module), attribute)
-
-    def build() -> Suite:
-        return Suite(name, DATASETS_DIR / dataset, load(target), load(scorers))
-
-    return build
-
-
-def _compaction_suite() -> Suite:
-    from evals.scorers.compaction import COMPACTION_SCORERS
-    from evals.targets import compaction_target
-
+def _replay_scorers() -> dict[str, Scorer]:
     def lift(scorer: Callable[[Any, Any], Score]) -> Scorer:
         # The target returns the replayed conversation; each scorer judges that replay.
         return lambda row, replayed: scorer(replayed["case"], replayed["steps"])
 
-    return Suite(
-        name="chat_compaction",
-        dataset=DATASETS_DIR / "chat_compaction_suite.jsonl",
-        target=compaction_target,
-        scorers={name: lift(scorer) for name, scorer in COMPACTION_SCORERS.items()},
+    return {name: lift(scorer) for name, scorer in COMPACTION_SCORERS.items()}
+
+
+SUITES: Final[Mapping[str, Suite]] = {
+    suite.name: suite
+    for suite in (
+        Suite("quiz", DATASETS_DIR / "quiz.jsonl", quiz_target, QUIZ_SCORERS),
+        Suite(
+            "flashcards", DATASETS_DIR / "flashcards.jsonl", flashcards_target, FLASHCARDS_SCORERS
+        ),
+        Suite("blueprints", DATASETS_DIR / "blueprints.jsonl", blueprint_target, BLUEPRINT_SCORERS),
+        Suite("chat_grounded", DATASETS_DIR / "chat_grounded.jsonl", chat_target, GROUNDED_SCORERS),
+        Suite("chat_safety", DATASETS_DIR / "chat_safety.jsonl", chat_target, SAFETY_SCORERS),
+        Suite(
+            "chat_compaction",
+            DATASETS_DIR / "chat_compaction_suite.jsonl",
+            compaction_target,
+            _replay_scorers(),
+        ),
+        Suite(
+            "retrieval", DATASETS_DIR / "retrieval_suite.jsonl", retrieval_target, RETRIEVAL_SCORERS
+        ),
+        Suite(
+            "data_query", DATASETS_DIR / "data_query.jsonl", data_query_target, DATA_QUERY_SCORERS
+        ),
     )
-
-
-SUITES: Final[Mapping[str, Callable[[], Suite]]] = {
-    "quiz": _lazy_suite(
-        "quiz", "quiz.jsonl", "evals.targets:quiz_target", "evals.scorers.quiz:QUIZ_SCORERS"
-    ),
-    "flashcards": _lazy_suite(
-        "flashcards",
-        "flashcards.jsonl",
-        "evals.targets_flashcards:flashcards_target",
-        "evals.scorers.flashcards:FLASHCARDS_SCORERS",
-    ),
-    "blueprints": _lazy_suite(
-        "blueprints",
-        "blueprints.jsonl",
-        "evals.targets_blueprint:blueprint_target",
-        "evals.scorers.blueprint:BLUEPRINT_SCORERS",
-    ),
-    "chat_grounded": _lazy_suite(
-        "chat_grounded",
-        "chat_grounded.jsonl",
-        "evals.targets:chat_target",
-        "evals.scorers.chat:GROUNDED_SCORERS",
-    ),
-    "chat_safety": _lazy_suite(
-        "chat_safety",
-        "chat_safety.jsonl",
-        "evals.targets:chat_target",
-        "evals.scorers.chat:SAFETY_SCORERS",
-    ),
-    "chat_compaction": _compaction_suite,
-    "retrieval": _lazy_suite(
-        "retrieval",
-        "retrieval_suite.jsonl",
-        "evals.scorers.retrieval:retrieval_target",
-        "evals.scorers.retrieval:RETRIEVAL_SCORERS",
-    ),
-    "data_query": _lazy_suite(
-        "data_query",
-        "data_query.jsonl",
-        "evals.targets_data_query:data_query_target",
-        "evals.scorers.data_query:DATA_QUERY_SCORERS",
-    ),
 }
-"""Suite factories by name; a factory builds its suite only when that suite is run."""
+"""Every suite by name; `python -m evals.run` with no `--suite` runs them all."""
 
 
 class EvalSetupError(Exception):
@@ -132,8 +126,12 @@ class EvalSetupError(Exception):
 
 @dataclass(frozen=True)
 class CaseResult:
+    """One case's scores, and the provider and model that answered it (None when unknown)."""
+
     case_id: str
     scores: dict[str, Score]
+    provider: str | None = None
+    model: str | None = None
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -204,32 +202,49 @@ def score_case(suite: Suite, case: Mapping[str, Any], payload: Any) -> dict[str,
 
 
 async def _run_case(
-    suite: Suite, case: dict[str, Any], gate: asyncio.Semaphore, timeout: float
+    suite: Suite,
+    case: dict[str, Any],
+    models: EvalModels,
+    gate: asyncio.Semaphore,
+    timeout: float,
 ) -> CaseResult:
     case_id = str(case["id"])
     async with gate:
         try:
             # The target gets a copy, so nothing it changes leaks into scoring.
-            payload = await asyncio.wait_for(suite.target(dict(case)), timeout)
+            answer = await asyncio.wait_for(suite.target(dict(case), models), timeout)
         except TimeoutError:
             reason = f"the target did not answer within {timeout:g} s"
             return CaseResult(case_id, {m: Score(0.0, [reason]) for m in suite.scorers})
         except Exception as exc:  # a failing case is a result, not a crash
             reason = f"the target raised {type(exc).__name__}: {exc}"
             return CaseResult(case_id, {m: Score(0.0, [reason]) for m in suite.scorers})
-    return CaseResult(case_id, score_case(suite, case, payload))
+    scores = score_case(suite, case, answer.payload)
+    return CaseResult(case_id, scores, answer.provider, answer.model)
 
 
 async def run_cases(
     suite: Suite,
     cases: Sequence[dict[str, Any]],
+    models: EvalModels,
     *,
     concurrency: int = 4,
     timeout: float = 180.0,
 ) -> list[CaseResult]:
-    """Run the target on every case, at most `concurrency` at a time, in dataset order."""
+    """Run the target on every case with `models`, at most `concurrency` at a time, in dataset
+    order."""
     gate = asyncio.Semaphore(max(1, concurrency))
-    return list(await asyncio.gather(*(_run_case(suite, c, gate, timeout) for c in cases)))
+    runs = (_run_case(suite, case, models, gate, timeout) for case in cases)
+    return list(await asyncio.gather(*runs))
+
+
+def _answered_by(results: Sequence[CaseResult]) -> list[dict[str, Any]]:
+    """How many cases each provider/model answered, most first; unknown authors are left out."""
+    counts = Counter((r.provider, r.model or "") for r in results if r.provider is not None)
+    return [
+        {"provider": provider, "model": model, "cases": cases}
+        for (provider, model), cases in counts.most_common()
+    ]
 
 
 def build_scorecard(
@@ -237,8 +252,11 @@ def build_scorecard(
     results: Sequence[CaseResult],
     thresholds: Mapping[str, float],
     duration_s: float,
+    *,
+    models: EvalModels,
 ) -> dict[str, Any]:
-    """The JSON scorecard: per-metric means, every failure, and the verdict against thresholds."""
+    """The JSON scorecard: per-metric means, every failure, the verdict against thresholds, and
+    which models ran (the mode, the providers in order, and who answered each case)."""
     metrics = {
         metric: round(sum(r.scores[metric].value for r in results) / len(results), 4)
         if results
@@ -259,11 +277,19 @@ def build_scorecard(
     passed = all(metrics[metric] >= limit for metric, limit in thresholds.items())
     return {
         "suite": suite.name,
+        "provider_mode": models.mode,
+        "providers": models.providers(),
         "cases": len(results),
         "metrics": metrics,
         "failures": failures,
         "thresholds": dict(thresholds),
         "passed": passed,
+        "answered_by": _answered_by(results),
+        "case_answers": [
+            {"case_id": r.case_id, "provider": r.provider, "model": r.model}
+            for r in results
+            if r.provider is not None
+        ],
         "duration_s": round(duration_s, 3),
     }
 
@@ -271,14 +297,43 @@ def build_scorecard(
 # --- reporting ----------------------------------------------------------------------------------
 
 
+def _models_line(scorecard: Mapping[str, Any]) -> str:
+    chain = [f"{p['provider']} {p['model']}" for p in scorecard["providers"]]
+    if not chain:
+        return f"provider mode {scorecard['provider_mode']}: the offline engine answers"
+    tried = ", then ".join([*chain, "the offline engine"])
+    return f"provider mode {scorecard['provider_mode']}: {tried}"
+
+
+def _answered_line(scorecard: Mapping[str, Any]) -> str:
+    answered: Sequence[Mapping[str, Any]] = scorecard["answered_by"]
+    if not answered:
+        return "answered by: no model (this suite calls none, or every case failed)"
+    parts = [
+        f"{a['provider']} {a['model']} ({a['cases']} case{'' if a['cases'] == 1 else 's'})"
+        for a in answered
+    ]
+    return "answered by: " + ", ".join(parts)
+
+
 def format_report(scorecard: Mapping[str, Any], *, max_failures: int = PRINTED_FAILURES) -> str:
-    """A fixed-width table of the metrics followed by the first few failures."""
+    """Which models ran, a fixed-width table of the metrics, then the first few failures."""
     metrics: Mapping[str, float] = scorecard["metrics"]
     thresholds: Mapping[str, float] = scorecard["thresholds"]
     width = max([len("metric"), *(len(name) for name in metrics)])
     cases, seconds = scorecard["cases"], scorecard["duration_s"]
     lines = [
         f"suite {scorecard['suite']}: {cases} cases in {seconds:.2f} s",
+        _models_line(scorecard),
+        _answered_line(scorecard),
+    ]
+    fell_back = sum(
+        a["cases"] for a in scorecard["answered_by"] if a["provider"] == OFFLINE_PROVIDER
+    )
+    if scorecard["providers"] and fell_back:
+        # The configured providers failed on these cases: their scores are the offline engine's.
+        lines.append(f"WARNING: {fell_back} case(s) fell back to the offline engine")
+    lines += [
         "",
         f"{'metric':<{width}}  {'mean':>6}  {'threshold':>9}  result",
         f"{'-' * width}  {'-' * 6}  {'-' * 9}  ------",
@@ -326,10 +381,17 @@ def _positive_float(text: str) -> float:
 
 def _parser(suite_names: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m evals.run", description="Run an eval suite and check its thresholds."
+        prog="python -m evals.run", description="Run eval suites and check their thresholds."
     )
     parser.add_argument(
         "--suite", choices=[*suite_names, "all"], default="all", help="default: all suites"
+    )
+    parser.add_argument(
+        "--provider",
+        choices=PROVIDER_MODES,
+        default="offline",
+        help="offline (default): the offline engine answers, reproducibly; "
+        "configured: the providers the environment configures, as the server uses them",
     )
     parser.add_argument(
         "--out",
@@ -359,12 +421,7 @@ def _scorecard_path(out: Path | None, suite: str, several: bool) -> Path:
     return out.parent / f"{suite}.json" if several else out
 
 
-def _run_suite(name: str, factory: Callable[[], Suite], args: argparse.Namespace, out: Path) -> int:
-    try:
-        suite = factory()
-    except ImportError as exc:
-        print(f"evals: cannot load the {name!r} suite: {exc}", file=sys.stderr)
-        return 2
+async def _run_suite(suite: Suite, models: EvalModels, args: argparse.Namespace, out: Path) -> int:
     try:
         cases = load_dataset(suite.dataset)
         thresholds = load_thresholds(args.thresholds, suite)
@@ -374,30 +431,46 @@ def _run_suite(name: str, factory: Callable[[], Suite], args: argparse.Namespace
     if args.limit is not None:
         cases = cases[: args.limit]
     started = time.perf_counter()
-    results = asyncio.run(
-        run_cases(suite, cases, concurrency=args.concurrency, timeout=args.timeout)
+    results = await run_cases(
+        suite, cases, models, concurrency=args.concurrency, timeout=args.timeout
     )
-    scorecard = build_scorecard(suite, results, thresholds, time.perf_counter() - started)
+    duration = time.perf_counter() - started
+    scorecard = build_scorecard(suite, results, thresholds, duration, models=models)
     write_scorecard(scorecard, out)
     print(format_report(scorecard))
     print(f"scorecard written to {out}\n")
     return 0 if scorecard["passed"] else 1
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    suites: Mapping[str, Callable[[], Suite]] | None = None,
-) -> int:
+async def _run_suites(
+    suites: Sequence[Suite], models: EvalModels, args: argparse.Namespace
+) -> list[int]:
+    # One event loop for every suite: provider clients pool their connections per loop, and a
+    # connection left from a closed loop fails the next call (which then falls back to the
+    # offline engine, so a later suite would score offline answers).
+    several = len(suites) > 1
+    try:
+        return [
+            await _run_suite(suite, models, args, _scorecard_path(args.out, suite.name, several))
+            for suite in suites
+        ]
+    finally:
+        await models.aclose()
+
+
+def main(argv: Sequence[str] | None = None, *, suites: Mapping[str, Suite] | None = None) -> int:
     """Run one suite (or all); returns the exit status (0 pass, 1 a suite failed, 2 error)."""
     registry = SUITES if suites is None else suites
     args = _parser(sorted(registry)).parse_args(argv)
+    try:
+        # One set of models for the whole run: provider clients are built once, as the server
+        # builds them once.
+        models = eval_models(cast(ProviderMode, args.provider))
+    except NoProviderConfigured as exc:
+        print(f"evals: {exc}", file=sys.stderr)
+        return 2
     names = sorted(registry) if args.suite == "all" else [args.suite]
-    statuses = [
-        _run_suite(name, registry[name], args, _scorecard_path(args.out, name, len(names) > 1))
-        for name in names
-    ]
-    return max(statuses)
+    return max(asyncio.run(_run_suites([registry[name] for name in names], models, args)))
 
 
 if __name__ == "__main__":

@@ -272,11 +272,6 @@ RETRIEVAL_SCORERS: Final[Mapping[str, Scorer]] = {
 """Metric name -> `scorer(case, payload)`, where `payload = await run_retrieval_eval()`."""
 
 
-async def retrieval_target(case: Mapping[str, Any]) -> dict[str, float]:
-    """An eval-runner target: the suite's single case runs the whole retrieval eval."""
-    return await run_retrieval_eval()
-
-
 def main() -> None:
     report = asyncio.run(evaluate_retrieval())
     ordered = sorted(report.results, key=lambda r: (r.rank is not None and r.rank <= 1, r.id))

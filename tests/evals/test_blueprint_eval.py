@@ -22,7 +22,7 @@ from evals.scorers.blueprint import (
     section_headings,
     valid_dag,
 )
-from evals.targets_blueprint import blueprint_target
+from evals.targets import blueprint_target, eval_models
 from tools.store.demo_blueprint import DEMO_BLUEPRINT
 
 DATASET = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "blueprints.jsonl"
@@ -59,7 +59,7 @@ async def test_the_offline_graph_meets_every_threshold() -> None:
     totals = dict.fromkeys(BLUEPRINT_SCORERS, 0.0)
     failures: list[str] = []
     for case in CASES:
-        payload = await blueprint_target(case)
+        payload = (await blueprint_target(case, eval_models("offline"))).payload
         for name, scorer in BLUEPRINT_SCORERS.items():
             score = scorer(case, payload)
             totals[name] += score.value

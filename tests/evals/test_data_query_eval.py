@@ -17,7 +17,7 @@ from evals.scorers.data_query import (
     no_data_when_unanswerable,
     spec_valid,
 )
-from evals.targets_data_query import data_query_target
+from evals.targets import data_query_target, eval_models
 from tools.payloads.canvas import NO_DATA_LABEL, validate_chart_spec
 from tools.text import fold
 
@@ -56,15 +56,16 @@ def test_the_dataset_is_labelled_and_varied() -> None:
 def test_the_offline_pipeline_meets_the_bar() -> None:
     suite = Suite("data_query", DATASET, data_query_target, DATA_QUERY_SCORERS)
     cases = load_dataset(DATASET)
-    results = asyncio.run(run_cases(suite, cases))
-    scorecard = build_scorecard(suite, results, THRESHOLDS, 0.0)
+    offline = eval_models("offline")
+    results = asyncio.run(run_cases(suite, cases, offline))
+    scorecard = build_scorecard(suite, results, THRESHOLDS, 0.0, models=offline)
     assert scorecard["passed"], scorecard["failures"]
     assert scorecard["metrics"]["exact_data_match"] == 1.0, scorecard["failures"]
 
 
 async def test_the_target_draws_the_expected_chart_types() -> None:
     for case in load_dataset(DATASET):
-        payload = await data_query_target(dict(case))
+        payload = (await data_query_target(dict(case), eval_models("offline"))).payload
         assert payload["spec"]["chartType"] == case["expected"]["chartType"], case["id"]
         assert (payload["query"] is None) is case["unanswerable"], case["id"]
 

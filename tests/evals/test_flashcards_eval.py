@@ -19,7 +19,7 @@ from evals.scorers.flashcards import (
     front_answer_not_trivial,
     fronts_unique,
 )
-from evals.targets_flashcards import flashcards_target
+from evals.targets import eval_models, flashcards_target
 
 DATASET = DATASETS_DIR / "flashcards.jsonl"
 PASSAGE = """# Forces
@@ -67,8 +67,9 @@ def test_the_dataset_is_balanced_original_stem_material() -> None:
 
 def test_the_offline_target_meets_every_metric_on_the_dataset() -> None:
     suite = Suite("flashcards", DATASET, flashcards_target, FLASHCARDS_SCORERS)
-    results = asyncio.run(run_cases(suite, load_dataset(DATASET)))
-    scorecard = build_scorecard(suite, results, {}, 0.0)
+    offline = eval_models("offline")
+    results = asyncio.run(run_cases(suite, load_dataset(DATASET), offline))
+    scorecard = build_scorecard(suite, results, {}, 0.0, models=offline)
     assert all(mean >= 0.95 for mean in scorecard["metrics"].values()), scorecard["failures"]
 
 

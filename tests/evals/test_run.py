@@ -1,11 +1,15 @@
-"""The eval runner end to end with fake targets, and the shape of the shipped quiz dataset."""
+"""The eval runner end to end (fake targets, and the real quiz graph on a loopback provider),
+the `--provider` flag, and the shape of the shipped quiz dataset."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
 import json
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,8 @@ from evals.run import (
     main,
 )
 from evals.scorers.quiz import QUIZ_SCORERS
+from evals.targets import Answer, EvalModels, quiz_target
+from tests.evals.loopback import LOOPBACK_MODEL, LoopbackChat
 from tools.text import normalise_text, strip_invisible
 
 PASSAGE = (
@@ -67,26 +73,26 @@ def _run(tmp_path: Path, target: Target, *extra: str) -> tuple[int, dict[str, An
     dataset = _write_dataset(tmp_path / "quiz.jsonl")
     suite = Suite(name="quiz", dataset=dataset, target=target, scorers=QUIZ_SCORERS)
     out = tmp_path / "out" / "scorecard.json"
-    status = main(["--suite", "quiz", "--out", str(out), *extra], suites={"quiz": lambda: suite})
+    status = main(["--suite", "quiz", "--out", str(out), *extra], suites={"quiz": suite})
     return status, json.loads(out.read_text(encoding="utf-8"))
 
 
-async def good_target(case: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(GOOD_QUIZ)
+async def good_target(case: dict[str, Any], models: EvalModels) -> Answer:
+    return Answer(copy.deepcopy(GOOD_QUIZ), "offline", "stemgraph-offline-1")
 
 
-async def bad_target(case: dict[str, Any]) -> dict[str, Any]:
+async def bad_target(case: dict[str, Any], models: EvalModels) -> Answer:
     quiz = copy.deepcopy(GOOD_QUIZ)
     # An answer the passage never states, and the question asked twice.
     quiz["questions"][0].update(answer="3000 m/s")
     quiz["questions"].append(copy.deepcopy(quiz["questions"][1]))
-    return quiz
+    return Answer(quiz)
 
 
-async def flaky_target(case: dict[str, Any]) -> dict[str, Any]:
+async def flaky_target(case: dict[str, Any], models: EvalModels) -> Answer:
     if case["id"] == "case-2":
         raise RuntimeError("model unavailable")
-    return copy.deepcopy(GOOD_QUIZ)
+    return Answer(copy.deepcopy(GOOD_QUIZ))
 
 
 def test_a_good_target_passes_and_writes_the_scorecard(
@@ -135,9 +141,9 @@ def test_a_raising_target_is_recorded_not_fatal(tmp_path: Path) -> None:
 
 
 def test_a_slow_target_times_out(tmp_path: Path) -> None:
-    async def slow_target(case: dict[str, Any]) -> dict[str, Any]:
+    async def slow_target(case: dict[str, Any], models: EvalModels) -> Answer:
         await asyncio.sleep(5)
-        return copy.deepcopy(GOOD_QUIZ)
+        return Answer(copy.deepcopy(GOOD_QUIZ))
 
     status, scorecard = _run(tmp_path, slow_target, "--timeout", "0.05", "--limit", "1")
     assert status == 1
@@ -152,7 +158,7 @@ def test_a_crashing_scorer_scores_zero(tmp_path: Path) -> None:
     dataset = _write_dataset(tmp_path / "quiz.jsonl", count=1)
     suite = Suite("quiz", dataset, good_target, {**QUIZ_SCORERS, "count_ok": broken})
     out = tmp_path / "scorecard.json"
-    assert main(["--out", str(out)], suites={"quiz": lambda: suite}) == 1
+    assert main(["--out", str(out)], suites={"quiz": suite}) == 1
     scorecard = json.loads(out.read_text(encoding="utf-8"))
     assert scorecard["failures"] == [
         {
@@ -173,7 +179,7 @@ def test_thresholds_naming_an_unknown_metric_are_a_setup_error(
     suite = Suite("quiz", dataset, good_target, QUIZ_SCORERS)
     out = tmp_path / "scorecard.json"
     argv = ["--thresholds", str(thresholds), "--out", str(out)]
-    assert main(argv, suites={"quiz": lambda: suite}) == 2
+    assert main(argv, suites={"quiz": suite}) == 2
     assert "contract_vaild" in capsys.readouterr().err
     assert not out.exists()
 
@@ -185,7 +191,7 @@ def test_a_malformed_dataset_is_a_setup_error(
     dataset.write_text('{"id": "a"}\n{not json}\n', encoding="utf-8")
     suite = Suite("quiz", dataset, good_target, QUIZ_SCORERS)
     argv = ["--out", str(tmp_path / "scorecard.json")]
-    assert main(argv, suites={"quiz": lambda: suite}) == 2
+    assert main(argv, suites={"quiz": suite}) == 2
     assert "quiz.jsonl:2" in capsys.readouterr().err
 
 
@@ -194,6 +200,184 @@ def test_the_quiz_suite_is_registered_with_matching_thresholds() -> None:
     thresholds = json.loads(DEFAULT_THRESHOLDS.read_text(encoding="utf-8"))
     assert list(thresholds["quiz"]) == list(QUIZ_SCORERS)
     assert all(0.0 <= value <= 1.0 for value in thresholds["quiz"].values())
+
+
+# --- the provider mode --------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+PROVIDER_KEYS = ("OPENROUTER_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY")
+
+
+def _real_quiz_suite(tmp_path: Path, name: str = "quiz") -> Suite:
+    """The real quiz target and scorers on a small dataset about `PASSAGE`."""
+    return Suite(
+        name, _write_dataset(tmp_path / f"{name}.jsonl", count=2), quiz_target, QUIZ_SCORERS
+    )
+
+
+def test_offline_is_the_default_and_the_scorecard_says_who_answered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, scorecard = _run(tmp_path, good_target)
+    assert status == 0
+    assert scorecard["provider_mode"] == "offline"
+    assert scorecard["providers"] == []
+    assert scorecard["answered_by"] == [
+        {"provider": "offline", "model": "stemgraph-offline-1", "cases": 3}
+    ]
+    assert scorecard["case_answers"] == [
+        {"case_id": f"case-{n}", "provider": "offline", "model": "stemgraph-offline-1"}
+        for n in (1, 2, 3)
+    ]
+    printed = capsys.readouterr().out
+    assert "provider mode offline: the offline engine answers" in printed
+    assert "answered by: offline stemgraph-offline-1 (3 cases)" in printed
+
+
+def test_cases_whose_author_is_unknown_are_not_attributed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, scorecard = _run(tmp_path, flaky_target)
+    assert scorecard["answered_by"] == []
+    assert scorecard["case_answers"] == []
+    assert "answered by: no model" in capsys.readouterr().out
+
+
+def test_the_provider_flag_takes_only_the_two_modes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = Suite("quiz", _write_dataset(tmp_path / "quiz.jsonl"), good_target, QUIZ_SCORERS)
+    with pytest.raises(SystemExit) as exited:
+        main(["--provider", "local"], suites={"quiz": suite})
+    assert exited.value.code == 2
+    assert "invalid choice: 'local'" in capsys.readouterr().err
+
+
+def test_make_evals_runs_the_default_offline_mode() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^evals:.*\n\t(.+)$", makefile, re.MULTILINE)
+    assert recipe is not None
+    # No `--provider`: CI scores the offline engine, whatever keys its environment holds.
+    assert recipe.group(1).split() == ["$(BIN)/python", "-m", "evals.run"]
+
+
+def test_offline_never_calls_a_configured_provider(
+    tmp_path: Path, openrouter_loopback: LoopbackChat
+) -> None:
+    openrouter_loopback.reply = json.dumps(GOOD_QUIZ)
+    out = tmp_path / "quiz.json"
+    main(["--out", str(out)], suites={"quiz": _real_quiz_suite(tmp_path)})
+    scorecard = json.loads(out.read_text(encoding="utf-8"))
+    assert openrouter_loopback.requests == []
+    assert scorecard["provider_mode"] == "offline"
+    assert {a["provider"] for a in scorecard["case_answers"]} == {"offline"}
+    assert len(scorecard["case_answers"]) == 2
+
+
+def test_configured_without_a_provider_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in PROVIDER_KEYS:
+        monkeypatch.delenv(name, raising=False)
+    called: list[str] = []
+
+    async def target(case: dict[str, Any], models: EvalModels) -> Answer:
+        called.append(case["id"])
+        return Answer(copy.deepcopy(GOOD_QUIZ))
+
+    suite = Suite("quiz", _write_dataset(tmp_path / "quiz.jsonl"), target, QUIZ_SCORERS)
+    out = tmp_path / "scorecard.json"
+    assert main(["--provider", "configured", "--out", str(out)], suites={"quiz": suite}) == 2
+    error = capsys.readouterr().err
+    assert "no model provider is configured" in error
+    assert "nothing to score" in error
+    assert called == []
+    assert not out.exists()
+
+
+def test_the_command_line_exits_2_for_configured_without_keys(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if k not in PROVIDER_KEYS}
+    finished = subprocess.run(
+        [sys.executable, "-m", "evals.run", "--provider", "configured", "--suite", "quiz"],
+        cwd=ROOT,
+        env={**environment, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 2, finished.stderr
+    assert "no model provider is configured" in finished.stderr
+    assert finished.stdout == ""
+
+
+def test_configured_scores_the_real_graph_through_the_provider(
+    tmp_path: Path, openrouter_loopback: LoopbackChat, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openrouter_loopback.reply = json.dumps(GOOD_QUIZ)
+    out = tmp_path / "quiz.json"
+    argv = ["--provider", "configured", "--out", str(out)]
+    assert main(argv, suites={"quiz": _real_quiz_suite(tmp_path)}) == 0
+    scorecard = json.loads(out.read_text(encoding="utf-8"))
+    assert scorecard["provider_mode"] == "configured"
+    assert scorecard["providers"] == [{"provider": "openrouter", "model": LOOPBACK_MODEL}]
+    assert scorecard["answered_by"] == [
+        {"provider": "openrouter", "model": LOOPBACK_MODEL, "cases": 2}
+    ]
+    assert scorecard["case_answers"] == [
+        {"case_id": f"case-{n}", "provider": "openrouter", "model": LOOPBACK_MODEL} for n in (1, 2)
+    ]
+    # The provider's quiz is what was scored (it is a perfect one).
+    assert scorecard["metrics"] == dict.fromkeys(QUIZ_SCORERS, 1.0)
+    # One request per case, carrying the case's material, the model and the key.
+    assert len(openrouter_loopback.requests) == 2
+    for request in openrouter_loopback.requests:
+        assert request["model"] == LOOPBACK_MODEL
+        assert any("343 m/s" in message["content"] for message in request["messages"])
+    assert openrouter_loopback.authorizations == ["Bearer sk-loopback-test"] * 2
+    printed = capsys.readouterr().out
+    assert f"provider mode configured: openrouter {LOOPBACK_MODEL}, then the offline engine" in (
+        printed
+    )
+    assert f"answered by: openrouter {LOOPBACK_MODEL} (2 cases)" in printed
+    assert "WARNING" not in printed
+
+
+def test_a_failing_provider_shows_as_an_offline_fallback(
+    tmp_path: Path, openrouter_loopback: LoopbackChat, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openrouter_loopback.status = 503
+    out = tmp_path / "quiz.json"
+    main(
+        ["--provider", "configured", "--out", str(out)], suites={"quiz": _real_quiz_suite(tmp_path)}
+    )
+    scorecard = json.loads(out.read_text(encoding="utf-8"))
+    assert len(openrouter_loopback.requests) == 2  # tried once per case, no retries
+    assert scorecard["providers"] == [{"provider": "openrouter", "model": LOOPBACK_MODEL}]
+    assert scorecard["answered_by"] == [
+        {"provider": "offline", "model": "stemgraph-offline-1", "cases": 2}
+    ]
+    assert "WARNING: 2 case(s) fell back to the offline engine" in capsys.readouterr().out
+
+
+def test_every_suite_of_a_configured_run_reaches_the_provider(
+    tmp_path: Path, openrouter_loopback: LoopbackChat
+) -> None:
+    openrouter_loopback.reply = json.dumps(GOOD_QUIZ)
+    thresholds = tmp_path / "thresholds.json"
+    limits = dict.fromkeys(QUIZ_SCORERS, 1.0)
+    thresholds.write_text(json.dumps({"quiz": limits, "quiz_again": limits}), encoding="utf-8")
+    suites = {name: _real_quiz_suite(tmp_path, name) for name in ("quiz", "quiz_again")}
+    out = tmp_path / "out" / "all.json"
+    argv = ["--provider", "configured", "--thresholds", str(thresholds), "--out", str(out)]
+    # The second suite reuses the provider client, and its pooled keep-alive connection.
+    assert main(argv, suites=suites) == 0
+    for name in suites:
+        scorecard = json.loads((out.parent / f"{name}.json").read_text(encoding="utf-8"))
+        assert scorecard["answered_by"] == [
+            {"provider": "openrouter", "model": LOOPBACK_MODEL, "cases": 2}
+        ], name
+    assert len(openrouter_loopback.requests) == 4
 
 
 # --- the shipped dataset ------------------------------------------------------------------------
