@@ -13,9 +13,13 @@ Rules:
   never a cycle.
 - Every topic has at least one objective and at least one assessment idea.
 - Objective `level` is one of remember, understand, apply, analyze, evaluate, create (or null).
+- Topic titles name the idea being taught, in the material's words ("Newton's second law",
+  "Ionic bonding"); objective statements name ideas and write formulas whole ("F = m × a").
+  Never use a file name (such as "forces.md") or a source label ("Source 2") as a title or
+  inside a statement: labels belong only in `evidence`.
 - Evidence cites the material's source labels exactly as written ({source_labels}); never
-  invent a label. Objective evidence is a list of labels; topic evidence is a list of
-  {{"sourceLabel": "Source N", "rationale": "..."}} objects.
+  invent a label. Topic and objective evidence are both lists of
+  {{"sourceLabel": "Source N", "rationale": "why this source supports it"}} objects.
 - `qualityRubric` grades your own blueprint honestly (low, medium or high); say "medium" or
   "low" where the material is thin, and record doubts in `uncertaintyNotes`.
 Reply with one JSON object and nothing else:
@@ -24,7 +28,8 @@ Reply with one JSON object and nothing else:
 "evidenceGrounding": "high", "notes": ["..."]}},
 "topics": [{{"key": "topic-key", "title": "...", "description": "...", "section": "...",
 "sequence": 1, "prerequisites": [], "objectives": [{{"statement": "...", "level": "understand",
-"masteryCriteria": "...", "misconceptionAddressed": null, "evidence": ["Source 1"]}}],
+"masteryCriteria": "...", "misconceptionAddressed": null,
+"evidence": [{{"sourceLabel": "Source 1", "rationale": "..."}}]}}],
 "assessmentIdeas": ["..."], "misconceptionFlags": ["..."],
 "evidence": [{{"sourceLabel": "Source 1", "rationale": "..."}}]}}]}}"""
 

@@ -21,6 +21,7 @@ from evals.scorers import Score, Scorer
 from tools.payloads.blueprint import (
     BLOOM_LEVELS,
     material_source_labels,
+    naming_problem,
     prerequisite_errors,
     validate_blueprint,
 )
@@ -215,11 +216,74 @@ def objectives_have_levels(case: Mapping[str, Any], payload: Any) -> Score:
     return Score((len(objectives) - len(reasons)) / len(objectives), reasons[:MAX_REASONS])
 
 
+_OPERATOR: Final = r"[+\-−×*/÷·^]"
+_SYMBOL: Final = r"Δ?[A-Za-zλρσμωθπ][₀-₉²³]?"
+_NUMBER: Final = r"(?:\d+(?:\.\d+)?|[½⅓⅔¼¾])"
+_TERM: Final = rf"(?:{_SYMBOL}|{_NUMBER}|[\wΔ]*[\d²³₀-₉][\wΔ²³₀-₉]*)"
+_FORMULA: Final = re.compile(
+    rf"(?<![\w=])[A-Za-zΔ][\w₀-₉²³]*(?:\([\w ,]{{1,12}}\))?\s*=\s*"
+    rf"{_TERM}(?:\s*(?:{_OPERATOR}\s*)?{_TERM}(?![\w]))*"
+)
+_CONTINUES: Final = re.compile(rf"\s*(?:{_OPERATOR}|{_NUMBER}|{_SYMBOL}(?!\w))")
+
+
+def _squash(text: str) -> str:
+    return " ".join(normalise_text(text).split())
+
+
+def cut_formula(statement: str, material: str) -> str | None:
+    """A formula the statement writes only in part (`F = m` where the material has `F = m a`).
+
+    Each formula in the statement is looked up in the material; it is cut when every place the
+    material writes it goes on with another operator, number or one-letter symbol.
+    """
+    text = _squash(material)
+    for match in _FORMULA.finditer(_squash(statement)):
+        formula = match.group(0).strip()
+        ends = [m.end() for m in re.finditer(re.escape(formula), text)]
+        if ends and all(_CONTINUES.match(text, end) for end in ends):
+            return formula
+    return None
+
+
+def teacher_wording(case: Mapping[str, Any], payload: Any) -> Score:
+    """Fraction of topic titles and objective statements that read as a teacher would write them.
+
+    Failing means a title or statement names an upload's file (`forces.md`) or a source label
+    (`Source 2`) instead of an idea, or writes a formula cut short (`Use F = m to …` where the
+    material says `F = m a`): the web app shows these words to students as the course plan.
+    """
+    topics = _topics(payload)
+    if not topics:
+        return Score(0.0, [_NO_TOPICS])
+    material = case_material(case)
+    texts = [
+        text
+        for topic in topics
+        for text in [
+            _text(topic.get("title")),
+            *(
+                _text(o.get("statement"))
+                for o in topic.get("objectives") or []
+                if isinstance(o, dict)
+            ),
+        ]
+    ]
+    reasons: list[str] = []
+    for text in texts:
+        if problem := naming_problem(text):
+            reasons.append(f"{text!r} {problem}.")
+        elif cut := cut_formula(text, material):
+            reasons.append(f"{text!r} cuts a formula short: {cut!r} goes on in the material.")
+    return Score((len(texts) - len(reasons)) / len(texts), reasons[:MAX_REASONS])
+
+
 BLUEPRINT_SCORERS: Final[Mapping[str, Scorer]] = {
     "contract_valid": contract_valid,
     "valid_dag": valid_dag,
     "section_coverage": section_coverage,
     "evidence_labels_exist": evidence_labels_exist,
     "objectives_have_levels": objectives_have_levels,
+    "teacher_wording": teacher_wording,
 }
 """The blueprint suite's scorers, in the order the scorecard lists them."""

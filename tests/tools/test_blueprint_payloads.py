@@ -104,12 +104,51 @@ def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
             "objective 2: `statement` must be non-empty text",
         ),
         (
-            _set(["topics", 0, "objectives", 0, "evidence"], ["Source 9"]),
-            "objective 1: 'Source 9' is not in the material",
+            _set(
+                ["topics", 0, "objectives", 0, "evidence"],
+                [{"sourceLabel": "Source 9", "rationale": "x"}],
+            ),
+            "objective 1, evidence 1: 'Source 9' is not in the material",
         ),
         (
-            _set(["topics", 0, "objectives", 0, "evidence"], ["the textbook"]),
+            _set(
+                ["topics", 0, "objectives", 0, "evidence"],
+                [{"sourceLabel": "the textbook", "rationale": "x"}],
+            ),
             'is not of the form "Source N"',
+        ),
+        # Objective evidence is shaped like the topic's: bare labels are refused.
+        (
+            _set(["topics", 0, "objectives", 0, "evidence"], ["Source 1"]),
+            "objective 1, evidence 1: must be a {sourceLabel, rationale} object, not 'Source 1'",
+        ),
+        (
+            _set(
+                ["topics", 0, "objectives", 0, "evidence"],
+                [{"sourceLabel": "Source 1", "rationale": " "}],
+            ),
+            "objective 1, evidence 1: `rationale` must be non-empty text",
+        ),
+        (
+            _set(["topics", 0, "objectives", 0, "evidence"], "Source 1"),
+            "objective 1: `evidence` must be a list of {sourceLabel, rationale} objects",
+        ),
+        # Titles and statements name ideas, never the upload or its label.
+        (
+            _set(["topics", 0, "title"], "forces.md: Newton"),
+            "`title` 'forces.md: Newton' names a file",
+        ),
+        (_set(["topics", 0, "title"], "Source 2"), "`title` 'Source 2' names a source label"),
+        (
+            _set(
+                ["topics", 0, "objectives", 1, "statement"],
+                "Use F = m to solve problems on forces.md: Newton.",
+            ),
+            "objective 2: `statement` 'Use F = m to solve problems on forces.md: Newton.' names",
+        ),
+        (
+            _set(["topics", 1, "objectives", 0, "statement"], "Summarise the ideas in source 3."),
+            "names a source label",
         ),
         (_set(["topics", 2, "assessmentIdeas"], []), "Topic 'atoms-and-bonding': `assessment"),
         (_set(["topics", 2, "misconceptionFlags"], [1]), "`misconceptionFlags` must be a list"),
@@ -191,6 +230,22 @@ def test_source_labels_come_from_the_headers_or_the_material_count() -> None:
         "Source 3",
     ]
     assert material_source_labels("Text.", material_count=0) == ["Source 1"]
+
+
+def test_titles_and_statements_may_use_units_formulas_and_abbreviations() -> None:
+    payload = edit(_set(["topics", 0, "title"], "Speed in m/s and km/h, e.g. 20 m/s"))
+    payload["topics"][0]["objectives"][0]["statement"] = "Use v = d / t with distances in km."
+    assert validate_blueprint(payload, source_labels=LABELS) == []
+
+
+def test_a_source_titled_by_its_file_or_label_has_no_topic_title() -> None:
+    text = (
+        "Source 1 | forces.md | markdown 1\nForce.\n\nSource 2 | Source 2 | pdf 2\nEnergy."
+        "\n\nSource 3 | Waves and sound | markdown 3\nWaves."
+    )
+    blocks = split_source_blocks(text)
+    assert [b.title for b in blocks] == ["forces.md", "Source 2", "Waves and sound"]
+    assert [b.topic_title for b in blocks] == ["", "", "Waves and sound"]
 
 
 def test_source_blocks_keep_their_titles_and_text() -> None:

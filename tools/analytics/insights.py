@@ -9,11 +9,14 @@ Rules, where the contract leaves room:
   lowers it); a submitted attempt without a score counts towards completion only.
 - A student's `avg_score` is the mean of their best scores, 0.0 when they have none;
   `completion_rate` is the share of the class's assignments with a submitted attempt (0.0 when
-  the class has no assignments). The class `avg_score` is the mean of the students' averages over
-  the students with any score; its `completion_rate` is the mean over all students.
+  the class has no assignments). The class `avg_score` is the mean of the students' averages
+  over the students with any score; its `completion_rate` is the mean over all students.
+- In `activity_breakdown`, `score` is the best score, 0.0 when nothing scored was submitted: the
+  web app charts `score * 100`, so it is never null; `attempts` tells "not attempted" apart.
 - Risk and topic status are judged on the rounded (4 decimal) numbers the payload shows, so the
-  label always agrees with the number. `at_risk_count` counts `high` risk students. A class with
-  no assignments has nothing to fall behind on, so its students are `low` risk.
+  label always agrees with the number. `at_risk_count` counts `high` and `medium` risk students
+  (the contract's rule). A class with no assignments has nothing to fall behind on, so its
+  students are `low` risk.
 - Topics are the published blueprint's topics that have at least one scored attempt (a topic
   nobody has been assessed on yet is left out rather than shown as a 0.0 "critical" topic);
   activities on topics outside the blueprint still count for students and Bloom levels.
@@ -23,7 +26,7 @@ Rules, where the contract leaves room:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -35,6 +38,7 @@ BLOOM_LEVELS: Final = ("remember", "understand", "apply", "analyze", "evaluate",
 CRITICAL_BELOW: Final = 0.60
 WARNING_UP_TO: Final = 0.75
 _RISK_ORDER: Final = {"high": 0, "medium": 1, "low": 2}
+AT_RISK: Final = frozenset({"high", "medium"})
 
 
 def topic_status(avg_score: float) -> str:
@@ -51,6 +55,25 @@ def risk_level(avg_score: float, completion_rate: float) -> str:
     if avg_score < 0.7 or completion_rate < 0.5:
         return "medium"
     return "low"
+
+
+def at_risk_count(students: Iterable[Mapping[str, Any]]) -> int:
+    """Students at `high` or `medium` risk."""
+    return sum(1 for s in students if s.get("risk_level") in AT_RISK)
+
+
+def upgrade_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored payload in today's shape: snapshots written before an activity's unscored
+    `score` became 0.0 and `at_risk_count` included medium risk are served corrected."""
+    students = [s for s in payload.get("students") or [] if isinstance(s, dict)]
+    for student in students:
+        for activity in student.get("activity_breakdown") or []:
+            if isinstance(activity, dict) and activity.get("score") is None:
+                activity["score"] = 0.0
+    summary = payload.get("class_summary")
+    if isinstance(summary, dict):
+        summary["at_risk_count"] = at_risk_count(students)
+    return payload
 
 
 def short_name(display_name: str | None, number: int) -> str:
@@ -191,7 +214,7 @@ def _student(data: _ClassData, student_id: str, name: str) -> dict[str, Any]:
             {
                 "activity_id": a.activity_id,
                 "title": a.title,
-                "score": _r(work.best[a.id]) if a.id in work.best else None,
+                "score": _r(work.best[a.id]) if a.id in work.best else 0.0,
                 "attempts": work.attempts.get(a.id, 0),
             }
             for a in data.assignments
@@ -254,7 +277,7 @@ def build_insights(data: _ClassData, generated_at: str) -> dict[str, Any]:
             "student_count": count,
             "avg_score": _r(_mean(avg for avg, _ in raw if avg is not None) or 0.0),
             "completion_rate": _r(_mean(completion for _, completion in raw) or 0.0),
-            "at_risk_count": sum(1 for s in students if s["risk_level"] == "high"),
+            "at_risk_count": at_risk_count(students),
             "avg_chat_messages": _r(chat_total / count) if count else 0.0,
             "is_empty": not any_submission and chat_total == 0,
         },

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from tools.analytics.insights import upgrade_payload
 from tools.clock import normalise_iso, parse_iso, to_iso, utc_now
 from tools.store.sql import SqlStore
 
@@ -26,7 +27,7 @@ async def get_insights_snapshot(
     generated = normalise_iso(rows[0]["generated_at"])
     if not isinstance(payload, dict) or generated is None:
         return None
-    return dict(payload), parse_iso(generated)
+    return upgrade_payload(dict(payload)), parse_iso(generated)
 
 
 def _generated_at(payload: dict[str, Any]) -> str:

@@ -64,13 +64,12 @@ def _topic(section: Section, key: str, sequence: int, vocabulary: list[str]) -> 
     if section.parents:
         description += f" Part of {'; '.join(section.parents)}."
     evidence = []
+    part = "; ".join(section.headings) or focus.name
+    terms = [t for t in vocabulary if t.casefold() not in part.casefold()][:3]
+    including = f", including {', '.join(terms)}" if terms else ""
     for label, source in zip(section.labels, section.source_titles, strict=True):
         where = f"{label} ({source})" if source else label
-        terms = ", ".join(vocabulary[:3]) or focus.name
-        part = "; ".join(section.headings) or section.title
-        evidence.append(
-            {"sourceLabel": label, "rationale": f"{where} covers {part}, including {terms}."}
-        )
+        evidence.append({"sourceLabel": label, "rationale": f"{where} covers {part}{including}."})
     return {
         "key": key,
         "title": section.title,

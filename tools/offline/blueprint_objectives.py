@@ -38,6 +38,9 @@ _EQUATION = re.compile(
     r"\s*=\s*([^=,;:]+?)(?=[,;:]|\.\s|\.?$)"  # the right-hand side, up to a clause break
 )
 _OPERATORS: Final = frozenset({"+", "−", "-", "×", "*", "/", "÷", "·", "^"})
+_SYMBOL = re.compile(r"^Δ?[A-Za-zλρσμωθπ][₀-₉²³]?$")
+"""A one-letter quantity (`m`, `v²`, `m₁`, `Δt`) that may multiply its neighbour unwritten."""
+_COEFFICIENT = re.compile(r"^(?:\d+(?:\.\d+)?|[½⅓⅔¼¾])$")
 _MAX_OPERAND_WORDS: Final = 4
 _EXPLICIT_MISCONCEPTION = re.compile(
     r"\b(?:misconceptions?|common\s+(?:mistakes?|errors?)|mistaken(?:ly)?|wrongly)\b", re.IGNORECASE
@@ -65,22 +68,50 @@ def _measured(sentence: str) -> str | None:
     )
 
 
+def _symbol(token: str) -> bool:
+    return bool(_SYMBOL.match(token))
+
+
+def _implicit_product(kept: list[str], tokens: list[str], index: int) -> bool:
+    """True when `tokens[index]` is a symbol multiplying the symbol or number before it
+    (`m a`, `m c²`, `I R`, `½ m v²`).
+
+    A lone `a`, `A` or `I` might be prose (`… d / t a cyclist …`): it is a symbol only at the
+    end of the formula or before an operator or a function word (`F = m a is …`).
+    """
+    token = tokens[index]
+    if not (kept and (_symbol(kept[-1]) or _COEFFICIENT.match(kept[-1])) and _symbol(token)):
+        return False
+    if token not in ("a", "A", "I"):
+        return True
+    following = tokens[index + 1] if index + 1 < len(tokens) else None
+    return (
+        following is None
+        or following in _OPERATORS
+        or following.casefold().strip(",;:.") in STOPWORDS
+    )
+
+
 def equation_in(sentence: str) -> str | None:
     """The first equation written in the sentence (`F = m × a`), without the prose after it.
 
     The right-hand side is operands of at most four words joined by operators; a second word
-    only continues a word operand (`image size ÷ real size`), so `y = 2x + 5 crosses …` stops at
-    `5`. A bare number (`x = 5`) is a value, not an equation.
+    only continues a word operand (`image size ÷ real size`) or multiplies a symbol (`F = m a`),
+    so `y = 2x + 5 crosses …` stops at `5`. A bare number (`x = 5`) is a value, not an equation.
     """
     for match in _EQUATION.finditer(sentence):
         kept: list[str] = []
         words_in_operand = 0
-        for token in match.group(2).split():
+        tokens = match.group(2).split()
+        for index, token in enumerate(tokens):
             if token in _OPERATORS:
                 if words_in_operand == 0:
                     break
                 kept.append(token)
                 words_in_operand = 0
+                continue
+            if words_in_operand and _implicit_product(kept, tokens, index):
+                kept.append(token)
                 continue
             if words_in_operand:
                 word_operand = kept[-1].isalpha() and token.isalpha()
@@ -228,7 +259,7 @@ def _objective(
         "level": level,
         "masteryCriteria": mastery,
         "misconceptionAddressed": None,
-        "evidence": [label],
+        "evidence": [{"sourceLabel": label, "rationale": f"{label} states: {quote}"}],
     }
 
 

@@ -208,12 +208,44 @@ def _split_to_minimum(sections: list[Section]) -> list[Section]:
 
 
 def _term_title(section: Section, used: set[str]) -> str | None:
-    for term in key_terms(section.sentences, min_repeats=1):
-        text = term.text.strip()
-        if len(text) > 2 and fold(text) not in used and kebab(text):
-            used.add(fold(text))
-            return text[0].upper() + text[1:]
-    return None
+    """The section's key idea, as a teacher would title it.
+
+    A paragraph usually opens with what it is about, so a key term that starts the lead
+    sentence wins ("The mole is …" → "Mole"); otherwise the most salient key term, with units
+    and formulas last. A longer key term containing the choice names it more precisely
+    ("limiting reactant" over "reactant").
+    """
+    found = [
+        t
+        for t in key_terms(section.sentences, min_repeats=1)
+        if len(t.text.strip()) > 2 and fold(t.text) not in used and kebab(t.text)
+    ]
+    if not found:
+        return None
+    found.sort(key=lambda t: t.kind in ("unit", "formula"))  # stable: salience order otherwise
+    lead = _LEADING_ARTICLE.sub("", fold(section.sentences[0])) if section.sentences else ""
+    choice = next((t for t in found if _starts(lead, fold(t.text))), found[0])
+    precise = next(
+        (
+            t
+            for t in found
+            if t is not choice
+            and t.salience >= _PRECISE_SALIENCE
+            and re.search(rf"(?<!\w){re.escape(fold(choice.text))}(?!\w)", fold(t.text))
+        ),
+        choice,
+    )
+    text = precise.text.strip()
+    used.add(fold(text))
+    return text[0].upper() + text[1:]
+
+
+_LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
+_PRECISE_SALIENCE: Final = 3
+
+
+def _starts(sentence: str, term: str) -> bool:
+    return sentence.startswith(term) and not sentence[len(term) : len(term) + 1].isalnum()
 
 
 def _heading_title(section: Section) -> str:
@@ -276,7 +308,9 @@ def topic_sections(material_text: str, *, class_title: str) -> list[Section]:
     """The material cut into titled sections in reading order (3–10 when the text allows)."""
     sections: list[Section] = []
     for block in split_source_blocks(material_text):
-        sections.extend(_raw_sections(block.label, block.title, block.text))
+        # A source titled by its file name or label counts as untitled: its topics are named
+        # after their headings or key ideas instead.
+        sections.extend(_raw_sections(block.label, block.topic_title, block.text))
     if not any(s.headings for s in sections) and len(sections) < MIN_TOPICS:
         # No headings: each paragraph is a candidate; merging and splitting size them.
         sections = [

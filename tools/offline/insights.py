@@ -43,10 +43,14 @@ def _findings(payload: dict[str, Any]) -> list[str]:
             findings.append(
                 f"The strongest topic is {strongest['title']} at {_pct(strongest['avg_score'])}."
             )
+    # `at_risk_count` covers high and medium risk; the finding names the two apart.
+    risks = [s["risk_level"] for s in payload["students"]]
+    high, medium = risks.count("high"), risks.count("medium")
     at_risk = summary["at_risk_count"]
     findings.append(
-        f"{_plural(at_risk, 'student')} {'is' if at_risk == 1 else 'are'} at high risk "
-        "(low scores and under half of the assignments completed)."
+        f"{_plural(at_risk, 'student')} {'is' if at_risk == 1 else 'are'} at risk: {high} high "
+        "(low scores and under half of the assignments completed) and "
+        f"{medium} medium (a score under 70% or under half completed)."
     )
     levels = {k: v for k, v in payload["bloom_breakdown"].items() if v is not None}
     if levels:
@@ -117,7 +121,7 @@ def offline_narrative(payload: dict[str, Any]) -> dict[str, Any]:
         executive = (
             f"The class averages {_pct(summary['avg_score'])} on its best attempts with "
             f"{_pct(summary['completion_rate'])} completion, and "
-            f"{_plural(summary['at_risk_count'], 'student')} at high risk.{focus}"
+            f"{_plural(summary['at_risk_count'], 'student')} at risk.{focus}"
         )
     return {
         "executive_summary": executive,

@@ -112,7 +112,10 @@ def _watch_reason(student: Mapping[str, Any]) -> str:
     parts = [f"{student.get('risk_level')} risk"]
     score = percent(student.get("avg_score"))
     activities = _activities(student)
-    unscored = bool(activities) and all(a.get("score") is None for a in activities)
+    # An activity nobody attempted carries score 0.0 with `attempts: 0` (never null).
+    unscored = bool(activities) and all(
+        a.get("score") is None or _count(a.get("attempts")) == 0 for a in activities
+    )
     parts.append("no scored work yet" if score is None or unscored else f"average {score}%")
     completion = percent(student.get("completion_rate"))
     if completion is not None:

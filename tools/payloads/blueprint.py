@@ -18,6 +18,26 @@ SOURCE_HEADER: Final = re.compile(
     r"^[ \t]*\[?Source[ \t]+(\d+)\]?[ \t]*(?:\|[ \t]*(.*?))?[ \t]*$", re.M
 )
 """A `Source N | title | …` header line, as the material context prints it."""
+FILE_NAME: Final = re.compile(
+    r"[\w-]\.(?:md|markdown|txt|pdf|docx?|odt|rtf|pptx?|odp|key|html?|csv|tsv|xlsx?|ods|json"
+    r"|tex|ipynb|epub|png|jpe?g|gif)\b",
+    re.IGNORECASE,
+)
+"""A file name (`forces.md`, `Lecture_03.pdf`): never a topic's name."""
+LABEL_IN_TEXT: Final = re.compile(r"\bsource\s+\d+\b", re.IGNORECASE)
+
+
+def naming_problem(text: str) -> str | None:
+    """Why `text` cannot be a topic title or objective statement, or None when it can.
+
+    The web app shows both to teachers and students: a file name or a source label names the
+    upload, not the idea being taught.
+    """
+    if FILE_NAME.search(text):
+        return "names a file; name the idea from the material instead"
+    if LABEL_IN_TEXT.search(text):
+        return "names a source label; labels belong only in `evidence`"
+    return None
 
 
 class SourceBlock(NamedTuple):
@@ -26,6 +46,11 @@ class SourceBlock(NamedTuple):
     label: str
     title: str
     text: str
+
+    @property
+    def topic_title(self) -> str:
+        """The title when it can name a topic; "" for a file name or a source label."""
+        return "" if naming_problem(self.title) else self.title.strip()
 
 
 def split_source_blocks(material_text: str) -> list[SourceBlock]:
@@ -87,6 +112,13 @@ def _check_rubric(rubric: Any, errors: list[str]) -> None:
         errors.append("`qualityRubric.notes` must be a list of non-empty strings.")
 
 
+def _check_wording(value: Any, where: str, field: str, errors: list[str]) -> None:
+    if not _text(value):
+        errors.append(f"{where}: `{field}` must be non-empty text.")
+    elif problem := naming_problem(value):
+        errors.append(f"{where}: `{field}` {value.strip()!r} {problem}.")
+
+
 def _check_label(label: Any, where: str, labels: Collection[str], errors: list[str]) -> None:
     if not isinstance(label, str) or not LABEL_PATTERN.match(label.strip()):
         errors.append(f'{where}: the source label {label!r} is not of the form "Source N".')
@@ -106,8 +138,7 @@ def _check_objective(
     if not isinstance(objective, dict):
         errors.append(f"{where} must be an object.")
         return
-    if not _text(objective.get("statement")):
-        errors.append(f"{where}: `statement` must be non-empty text.")
+    _check_wording(objective.get("statement"), where, "statement", errors)
     level = objective.get("level")
     if level is not None and level not in BLOOM_LEVELS:
         errors.append(
@@ -116,20 +147,30 @@ def _check_objective(
     for field in ("masteryCriteria", "misconceptionAddressed"):
         if not _optional_text(objective.get(field)):
             errors.append(f"{where}: `{field}` must be text or null.")
-    evidence = objective.get("evidence", [])
+    _check_evidence(objective.get("evidence", []), where, labels, errors)
+
+
+def _check_evidence(evidence: Any, where: str, labels: Collection[str], errors: list[str]) -> None:
+    """Topic and objective evidence alike: `[{sourceLabel: "Source N", rationale}]`."""
     if not isinstance(evidence, list):
-        errors.append(f'{where}: `evidence` must be a list of labels such as "Source 1".')
+        errors.append(f"{where}: `evidence` must be a list of {{sourceLabel, rationale}} objects.")
         return
-    for item in evidence:
-        label = item.get("sourceLabel") if isinstance(item, dict) else item
-        _check_label(label, where, labels, errors)
+    for number, item in enumerate(evidence, start=1):
+        if not isinstance(item, dict):
+            errors.append(
+                f"{where}, evidence {number}: must be a {{sourceLabel, rationale}} object, "
+                f"not {item!r}."
+            )
+            continue
+        _check_label(item.get("sourceLabel"), f"{where}, evidence {number}", labels, errors)
+        if not _text(item.get("rationale")):
+            errors.append(f"{where}, evidence {number}: `rationale` must be non-empty text.")
 
 
 def _check_topic(
     topic: dict[str, Any], where: str, labels: Collection[str], errors: list[str]
 ) -> None:
-    if not _text(topic.get("title")):
-        errors.append(f"{where}: `title` must be non-empty text.")
+    _check_wording(topic.get("title"), where, "title", errors)
     for field in ("description", "section"):
         if not _optional_text(topic.get(field)):
             errors.append(f"{where}: `{field}` must be text or null.")
@@ -143,19 +184,7 @@ def _check_topic(
         errors.append(f"{where}: `assessmentIdeas` must be a non-empty list of non-empty strings.")
     if not _text_list(topic.get("misconceptionFlags", [])):
         errors.append(f"{where}: `misconceptionFlags` must be a list of non-empty strings.")
-    evidence = topic.get("evidence", [])
-    if not isinstance(evidence, list):
-        errors.append(f"{where}: `evidence` must be a list of {{sourceLabel, rationale}} objects.")
-        return
-    for number, item in enumerate(evidence, start=1):
-        if not isinstance(item, dict):
-            errors.append(
-                f"{where}, evidence {number}: must be a {{sourceLabel, rationale}} object."
-            )
-            continue
-        _check_label(item.get("sourceLabel"), f"{where}, evidence {number}", labels, errors)
-        if not _text(item.get("rationale")):
-            errors.append(f"{where}, evidence {number}: `rationale` must be non-empty text.")
+    _check_evidence(topic.get("evidence", []), where, labels, errors)
 
 
 def find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:

@@ -122,7 +122,7 @@ class ChatSession:
     title: str
     is_pinned: bool
     archived_at: str | None
-    last_message_at: str | None
+    last_message_at: str  # never null: creation time, then the last assistant reply's
     created_at: str
     updated_at: str
     sandbox_id: str | None = None

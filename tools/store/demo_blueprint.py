@@ -26,7 +26,13 @@ def _topic(
         "sequence": sequence,
         "prerequisites": prerequisites,
         "objectives": [
-            {"statement": statement, "level": level, "evidence": [f"Source {source}"]}
+            {
+                "statement": statement,
+                "level": level,
+                "evidence": [
+                    {"sourceLabel": f"Source {source}", "rationale": f"Covers {title.lower()}."}
+                ],
+            }
             for statement, level in objectives
         ],
         "assessmentIdeas": ideas,

@@ -625,10 +625,13 @@ class SqlStore:
         sandbox_id: str | None = None,
     ) -> ChatSession:
         now = now_iso()
+        # `last_message_at` starts at creation: the web app sorts sessions by it and types it
+        # as a string, so a session without messages must still carry one.
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO chat_sessions (id, class_id, owner_user_id, sandbox_id, title,"
-                " created_at, updated_at) VALUES (:id, :c, :o, :sb, :t, :now, :now)",
+                " last_message_at, created_at, updated_at)"
+                " VALUES (:id, :c, :o, :sb, :t, :now, :now, :now)",
                 {
                     "id": session_id,
                     "c": class_id,
@@ -639,7 +642,7 @@ class SqlStore:
                 },
             )
         return ChatSession(
-            session_id, class_id, owner_user_id, title, False, None, None, now, now, sandbox_id
+            session_id, class_id, owner_user_id, title, False, None, now, now, now, sandbox_id
         )
 
     async def get_session(self, session_id: str) -> ChatSession | None:
@@ -656,7 +659,8 @@ class SqlStore:
             rows = await db.query(
                 f"SELECT {_SESSION_COLUMNS} FROM chat_sessions"
                 " WHERE class_id = :c AND owner_user_id = :o AND archived_at IS NULL"
-                " ORDER BY is_pinned DESC, last_message_at DESC NULLS LAST, created_at DESC, id"
+                " ORDER BY is_pinned DESC, COALESCE(last_message_at, created_at) DESC,"
+                " created_at DESC, id"
                 " LIMIT :n",
                 {"c": class_id, "o": owner_user_id, "n": limit},
             )
@@ -849,7 +853,9 @@ def _session(row: Row) -> ChatSession:
         title=row["title"],
         is_pinned=bool(row["is_pinned"]),
         archived_at=normalise_iso(row["archived_at"]),
-        last_message_at=normalise_iso(row["last_message_at"]),
+        # Rows written before sessions started with `last_message_at` have NULL there: their
+        # activity began at creation.
+        last_message_at=normalise_iso(row["last_message_at"] or row["created_at"]) or "",
         created_at=normalise_iso(row["created_at"]) or "",
         updated_at=normalise_iso(row["updated_at"]) or "",
         sandbox_id=_opt(row["sandbox_id"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -98,7 +99,12 @@ def test_topics_follow_the_headings_in_reading_order() -> None:
         ["Source 2"],
     ]
     assert "Forces" in topics[0]["evidence"][0]["rationale"]
-    assert all(o["evidence"] == ["Source 2"] for o in topics[3]["objectives"])
+    for objective in topics[3]["objectives"]:
+        # Like the topic's, an objective's evidence is [{sourceLabel, rationale}].
+        (evidence,) = objective["evidence"]
+        assert set(evidence) == {"sourceLabel", "rationale"}
+        assert evidence["sourceLabel"] == "Source 2"
+        assert evidence["rationale"].startswith("Source 2 states: “")
 
 
 def test_bloom_levels_follow_the_kind_of_sentence() -> None:
@@ -128,6 +134,15 @@ def test_sentence_kinds_and_equations() -> None:
     )
     assert equation_in("a = Δv / t and measured in m/s².") == "a = Δv / t"
     assert equation_in("so x = 5 is correct.") is None
+    # A symbol next to a symbol (or a number) multiplies it: the formula is kept whole.
+    assert equation_in("mass times acceleration, F = m a.") == "F = m a"
+    assert equation_in("F = m a is Newton's second law.") == "F = m a"
+    assert equation_in("Kinetic energy is KE = ½ m v².") == "KE = ½ m v²"
+    assert equation_in("Ohm's law is V = I R, so") == "V = I R"
+    assert equation_in("A line is y = m x + c in general.") == "y = m x + c"
+    # … but a lone "a" before a noun is the article, not a symbol.
+    assert equation_in("Speed is v = d / t a cyclist knows.") == "v = d / t"
+    assert equation_in("so x = 5 a day") is None
 
 
 def test_names_keep_their_capitals_mid_sentence() -> None:
@@ -237,3 +252,59 @@ def test_empty_material_gives_an_honest_placeholder() -> None:
     assert payload["uncertaintyNotes"] == [
         "The material held no text, so no topic is grounded in it."
     ]
+
+
+FILE_NAMED = """Source 1 | forces.md | markdown 1
+Newton's second law states that the resultant force on an object equals its mass times its
+acceleration, F = m a. Force is measured in newtons. A common misconception is that a moving
+object needs a force to keep moving.
+
+Source 2 | Lecture_02_energy.pdf | pdf 2
+Kinetic energy is the energy an object has because of its motion, KE = ½ m v². Doubling the speed
+of a car quadruples its kinetic energy. Energy is measured in joules.
+
+Source 3 | Source 3 | markdown 3
+Momentum is the product of mass and velocity, p = m v. Momentum is conserved in every collision
+when no external force acts. A heavy lorry has more momentum than a bicycle at the same speed.
+"""
+
+_FILE_OR_LABEL = re.compile(r"\.(?:md|pdf)\b|Lecture_02|\bSource \d", re.IGNORECASE)
+
+
+def _wording(payload: dict[str, Any]) -> list[str]:
+    return [
+        text
+        for topic in payload["topics"]
+        for text in [topic["title"], *(o["statement"] for o in topic["objectives"])]
+    ]
+
+
+def test_sources_titled_by_file_name_give_topics_named_after_their_ideas() -> None:
+    """Regression: topics were titled "forces.md: Newton" and objectives read
+    "Use F = m to solve problems on forces.md: Newton."."""
+    payload = valid(FILE_NAMED, 3)
+    topics = payload["topics"]
+    assert [t["title"] for t in topics] == ["Newton's second law", "Kinetic energy", "Momentum"]
+    assert [t["key"] for t in topics] == ["newton-s-second-law", "kinetic-energy", "momentum"]
+    assert all(t["section"] is None for t in topics)  # no file name stands in for a section
+    assert [text for text in _wording(payload) if _FILE_OR_LABEL.search(text)] == []
+    assert not _FILE_OR_LABEL.search(payload["summary"])
+    statements = [o["statement"] for t in topics for o in t["objectives"]]
+    assert "Use F = m a to solve problems on Newton's second law." in statements
+    assert "Use p = m v to solve problems on momentum." in statements
+
+
+def test_headed_material_keeps_its_headings_whatever_the_file_is_called() -> None:
+    text = PHYSICS.replace("| Forces |", "| forces.md |").replace("| Energy |", "| energy.MD |")
+    topics = valid(text, 2)["topics"]
+    assert [t["title"] for t in topics] == ["Newton's laws", "Friction", "Kinetic energy", "Power"]
+    assert [text for text in _wording({"topics": topics}) if _FILE_OR_LABEL.search(text)] == []
+    assert "forces.md" not in json.dumps(topics)
+
+
+def test_a_single_unheaded_file_is_named_by_its_terms() -> None:
+    text = "Source 1 | week3_notes.docx | docx 1\n" + PLAIN
+    payload = valid(text, 1)
+    titles = [t["title"] for t in payload["topics"]]
+    assert titles[0] == "Photosynthesis"
+    assert [t for t in _wording(payload) if "week3" in t or ".docx" in t] == []
