@@ -21,8 +21,9 @@ from tools.offline.blueprint_objectives import (
     objectives_for,
 )
 from tools.offline.blueprint_topics import Section, topic_sections, unique_keys
-from tools.offline.extract import KeyTerm, content_words, key_terms
 from tools.payloads.blueprint import SCHEMA_VERSION, split_source_blocks
+from tools.text.terms import KeyTerm, key_terms
+from tools.text.words import content_words
 
 THIN_SENTENCES: Final = 3
 """A topic resting on fewer sentences than this has thin evidence."""

@@ -13,9 +13,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Final
 
-from tools.offline.extract import clean_material, key_terms, split_sentences, strip_markdown, words
 from tools.payloads.blueprint import split_source_blocks
 from tools.text import fold
+from tools.text.clean import clean_material, strip_markdown
+from tools.text.sentences import split_sentences
+from tools.text.terms import key_terms
+from tools.text.words import words
 
 MIN_TOPICS: Final = 3
 MAX_TOPICS: Final = 10

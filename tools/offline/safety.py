@@ -24,8 +24,9 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from tools.offline.extract import content_words, strip_markdown, words
 from tools.text import fold
+from tools.text.clean import strip_markdown
+from tools.text.words import content_words, words
 
 _FLAGS: Final = re.IGNORECASE | re.MULTILINE
 

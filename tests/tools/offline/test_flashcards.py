@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tools.offline.extract import material_sentences
 from tools.offline.flashcards import MAX_CARDS, offline_flashcards
 from tools.payloads.flashcards import front_key, validate_flashcards
+from tools.text.sentences import material_sentences
 
 PHYSICS = """Source 1 | Forces | material 1
 # Forces and motion

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from tools.offline.extract import clean_material
 from tools.offline.quiz import offline_quiz
 from tools.payloads.quiz import validate_quiz
 from tools.text import fold, normalise_text
+from tools.text.clean import clean_material
 
 PHYSICS = """Source 1 | Newton's laws | material 1
 # Forces and motion

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from tools.offline.extract import material_sentences
 from tools.offline.safety import blueprint_topics, class_topics, harm_category, is_greeting
 from tools.offline.tutor import (
     CLOSING,
@@ -25,6 +24,7 @@ from tools.offline.tutor import (
 )
 from tools.store.demo_materials import DEMO_MATERIALS
 from tools.text import estimate_tokens
+from tools.text.sentences import material_sentences
 
 DEMO = [Source(f"Source {i}", m.title, m.text) for i, m in enumerate(DEMO_MATERIALS, start=1)]
 DEMO_TITLES = [m.title for m in DEMO_MATERIALS]
