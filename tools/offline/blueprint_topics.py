@@ -13,10 +13,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Final
 
-from tools.payloads.blueprint import split_source_blocks
 from tools.text import fold
 from tools.text.clean import clean_material, strip_markdown
 from tools.text.sentences import split_sentences
+from tools.text.sources import split_sources
 from tools.text.terms import key_terms
 from tools.text.words import words
 
@@ -278,7 +278,7 @@ def unique_keys(titles: list[str]) -> list[str]:
 def topic_sections(material_text: str, *, class_title: str) -> list[Section]:
     """The material cut into titled sections in reading order (3–10 when the text allows)."""
     sections: list[Section] = []
-    for block in split_source_blocks(material_text):
+    for block in split_sources(material_text):
         sections.extend(_raw_sections(block.label, block.title, block.text))
     if not any(s.headings for s in sections) and len(sections) < MIN_TOPICS:
         # No headings: each paragraph is a candidate; merging and splitting size them.

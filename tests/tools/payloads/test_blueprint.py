@@ -14,7 +14,6 @@ from tools.payloads.blueprint import (
     material_source_labels,
     prerequisite_errors,
     render_blueprint_context,
-    split_source_blocks,
     validate_blueprint,
 )
 from tools.store.demo_blueprint import DEMO_BLUEPRINT
@@ -191,15 +190,6 @@ def test_source_labels_come_from_the_headers_or_the_material_count() -> None:
         "Source 3",
     ]
     assert material_source_labels("Text.", material_count=0) == ["Source 1"]
-
-
-def test_source_blocks_keep_their_titles_and_text() -> None:
-    text = "Source 1 | Forces | markdown 1\n# Forces\nA force.\n\n[Source 2]\nEnergy."
-    blocks = split_source_blocks(text)
-    assert [(b.label, b.title) for b in blocks] == [("Source 1", "Forces"), ("Source 2", "")]
-    assert blocks[0].text.strip() == "# Forces\nA force."
-    assert split_source_blocks("Plain text.") == [("Source 1", "", "Plain text.")]
-    assert split_source_blocks(" \n ") == []
 
 
 def test_rendering_still_works_for_a_valid_blueprint() -> None:
