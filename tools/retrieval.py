@@ -28,6 +28,7 @@ from typing import Final
 from tools.models.offline import EMBEDDING_DIMENSIONS, OFFLINE_MODEL, offline_sparse_embedding
 from tools.store.base import ChunkHit, Store, StoredEmbedding
 from tools.text import strip_invisible
+from tools.text.words import STOPWORDS, query_terms, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,6 @@ LEXICAL_CANDIDATES: Final = 40
 DENSE_CANDIDATES: Final = 40
 MAX_QUERY_CHARS: Final = 2000
 MAX_QUERY_TERMS: Final = 24  # the store searches at most 24 terms too
-MAX_TERM_CHARS: Final = 64
 
 # The LRU cache of offline chunk vectors (float32 arrays, 6 KB each), bounded in count and bytes.
 CACHE_MAX_VECTORS = 20_000
@@ -51,22 +51,8 @@ CACHE_MAX_BYTES = 64 * 1024 * 1024
 _vectors: OrderedDict[bytes, array[float]] = OrderedDict()
 _cached_bytes = 0
 
-# Function words and question scaffolding: they say what kind of answer is wanted, not what about.
-_STOPWORD_TEXT: Final = (
-    "a an and are as at be by for from how in is it of on or that the this to was what when "
-    "where which who whom whose why with does do did doing done can you your yours about into "
-    "than then there these those its their theirs they them we us our ours i me my mine "
-    "please explain tell he him his she her hers am were been being have has had would could "
-    "should will shall may might must much many some any each every all both either neither "
-    "other another such same own so if too very just also only not no nor yes up down out "
-    "over under again off onto upon within without through across after before during between "
-    "against among per via whether while because though although here isn aren wasn weren "
-    "doesn don didn won"
-)
-_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
 _SUFFIXES: Final = (("ies", "y"), ("ness", ""), ("ing", ""), ("ed", ""), ("es", "e"), ("s", ""))
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_NON_WORD: Final = re.compile(r"[\W_]+")
 _HASHED_WORD: Final = re.compile(r"[a-z0-9]")  # what the offline engine's features are made of
 
 
@@ -78,16 +64,6 @@ def normalise_query(query: str) -> str:
     text = unicodedata.normalize("NFKC", query[: MAX_QUERY_CHARS * 4])
     text = _CONTROL.sub(" ", strip_invisible(text))
     return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
-
-
-def query_terms(query: str) -> list[str]:
-    """Distinct lower-case content words of a query, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for word in _NON_WORD.sub(" ", query.casefold()).split():
-        wanted = len(word) > 1 or word.isdigit()
-        if wanted and len(word) <= MAX_TERM_CHARS and word not in _STOPWORDS:
-            seen.setdefault(word, None)
-    return list(seen)
 
 
 def stem(word: str) -> str:
@@ -114,7 +90,7 @@ def content_text(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(stem(w) for w in _NON_WORD.sub(" ", folded).split() if w not in _STOPWORDS)
+    return " ".join(stem(w) for w in tokens(folded) if w not in STOPWORDS)
 
 
 def _embed(text: str) -> dict[int, float]:

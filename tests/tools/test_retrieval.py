@@ -18,7 +18,6 @@ from tools.retrieval import (
     clear_cache,
     hybrid_search,
     normalise_query,
-    query_terms,
     stem,
 )
 from tools.store.base import ChunkHit, ChunkInput, Store
@@ -115,14 +114,6 @@ def test_normalise_query_strips_invisible_and_control_characters() -> None:
     assert normalise_query("Ｆｏｒｃｅ ＝ ｍａｓｓ") == "Force = mass"  # NFKC folds full-width
     assert normalise_query("\U000e0041\ufeff") == ""
     assert len(normalise_query("word " * 10_000)) <= MAX_QUERY_CHARS
-
-
-def test_query_terms_keep_content_words_once() -> None:
-    terms = query_terms("What is the SPEED of sound, and why is the speed of sound 343 m/s?")
-    assert terms == ["speed", "sound", "343"]
-    assert query_terms("what is it and why?") == []
-    assert query_terms("énergie cinétique") == ["énergie", "cinétique"]
-    assert query_terms("x" * 200 + " force") == ["force"]
 
 
 def test_stem_joins_inflections() -> None:

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tools.clock import parse_iso, to_iso
 from tools.store.sql import Row, SqlStore
+from tools.text.words import STOPWORDS
 
 Metric = Literal[
     "avg_score",
@@ -136,9 +137,8 @@ def words(text: str) -> list[str]:
     ]
 
 
-_FILLER: Final = frozenset(
-    {"the", "a", "an", "of", "and", "on", "in", "for", "quiz", "topic", "unit", "activity"}
-)
+# Words that name the kind of thing asked about, not which one: added to the stopwords.
+_FILLER: Final = STOPWORDS | {"quiz", "topic", "unit", "activity"}
 
 
 def match_named(value: str, options: Sequence[Named]) -> list[Named]:

@@ -1,4 +1,4 @@
-"""Words: the stopword list, the stemmer and content words."""
+"""Words: the one stopword list, the one stemmer, the one query tokenizer, content words."""
 
 from __future__ import annotations
 
@@ -13,19 +13,27 @@ def wordlist(text: str) -> tuple[str, ...]:
 
 STOPWORDS = frozenset(
     wordlist(
-        """a about above after again against all also although always among an and another any are
-    around as at be because been before being below between both but by can cannot could did do
-    does doing done down during each either else even every few for from further had has have
-    having he her here hers him his how however i if in into is it its itself just least less
-    like made make makes many may me might more most much must my near neither no nor not now of
-    off often on once one only or other others our out over own per rather same she should since
-    so some such than that the their them then there therefore these they this those though
-    through thus to too under until up upon us usually very via was we were what when where
-    whether which while who whom whose why will with within without would yet you your called
-    known example examples used uses using use means mean refers different important several
-    various way ways thing things whole part"""
+        """a about above across after again against all also although always am among an and
+    another any are aren around as at be because been before being below between both but by
+    called can cannot could did didn different do does doesn doing don done down during each
+    either else even every example examples explain few for from further had has have having
+    he her here hers him his how however i if important in into is isn it its itself just
+    known least less like made make makes many may me mean means might mine more most much
+    must my near neither no nor not now of off often on once one only onto or other others
+    our ours out over own part per please rather refers same several shall she should since
+    so some such tell than that the their theirs them then there therefore these they thing
+    things this those though through thus to too under until up upon us use used uses using
+    usually various very via was wasn way ways we were weren what when where whether which
+    while who whole whom whose why will with within without won would yes yet you your yours"""
     )
 )
+"""The one stopword list: function words, question scaffolding ("please explain") and the words
+that frame a term rather than name one ("called", "known", "example", "used"). Search, retrieval,
+key terms and the offline engine all skip these; a feature that must skip more words adds its
+own named set to this one (never a list of its own)."""
+
+MAX_TERM_CHARS = 64
+_NON_WORD = re.compile(r"[\W_]+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
@@ -52,3 +60,22 @@ def content_words(text: str) -> list[str]:
     """Stemmed words of three or more letters that are not stopwords, in order."""
     found = (stem(w) for w in words(text) if w.casefold() not in STOPWORDS)
     return [w for w in found if len(w) >= 3 and w not in STOPWORDS]
+
+
+def tokens(text: str) -> list[str]:
+    """Case-folded runs of letters and digits, in order: every other character separates."""
+    return _NON_WORD.sub(" ", text.casefold()).split()
+
+
+def query_terms(text: str) -> list[str]:
+    """The one query tokenizer: distinct `tokens` worth searching for, in order of appearance.
+
+    Stopwords, single letters and over-long runs (more than MAX_TERM_CHARS) are left out;
+    numbers stay. The result is safe to hand to any full-text engine: letters and digits only.
+    """
+    seen: dict[str, None] = {}
+    for token in tokens(text):
+        wanted = len(token) > 1 or token.isdigit()
+        if wanted and len(token) <= MAX_TERM_CHARS and token not in STOPWORDS:
+            seen.setdefault(token, None)
+    return list(seen)

@@ -1,8 +1,14 @@
-"""Words, the stopword list, the stemmer and content words."""
+"""Words: the one stopword list, the one stemmer, the one query tokenizer."""
 
 from __future__ import annotations
 
-from tools.text.words import content_words, stem, words
+import pytest
+
+from tools.analytics import query as analytics
+from tools.offline import data_query, safety
+from tools.retrieval import content_text
+from tools.store.sql import search_terms
+from tools.text.words import STOPWORDS, content_words, query_terms, stem, tokens, words
 
 
 def test_words_stem_and_content_words() -> None:
@@ -26,3 +32,49 @@ def test_words_stem_and_content_words() -> None:
         "force",
         "photosynthesis",
     ]
+
+
+def test_query_terms_keep_content_words_once() -> None:
+    terms = query_terms("What is the SPEED of sound, and why is the speed of sound 343 m/s?")
+    assert terms == ["speed", "sound", "343"]
+    assert query_terms("what is it and why?") == []
+    assert query_terms("énergie cinétique") == ["énergie", "cinétique"]
+    assert query_terms("x" * 200 + " force") == ["force"]
+
+
+def test_tokens_are_case_folded_letter_and_digit_runs() -> None:
+    assert tokens("Newton's 2nd law: F=m·a (x-ray, H₂O)") == [
+        "newton",
+        "s",
+        "2nd",
+        "law",
+        "f",
+        "m",
+        "a",
+        "x",
+        "ray",
+        "h₂o",
+    ]
+
+
+def test_query_terms_cap_and_keep_numbers() -> None:
+    assert query_terms("a b 7 c 42") == ["7", "42"]
+    assert query_terms("Why?! __init__ ... force") == ["init", "force"]
+
+
+@pytest.mark.parametrize("word", sorted(STOPWORDS))
+def test_the_one_stopword_list_is_skipped_by_search_retrieval_and_the_offline_engine(
+    word: str,
+) -> None:
+    for form in (word, word.upper(), word.capitalize()):
+        assert search_terms(form) == []
+        assert query_terms(form) == []
+        assert content_text(form) == ""
+        assert content_words(form) == []
+        assert safety.query_words(f"{form}?") == []
+
+
+def test_feature_fillers_add_to_the_one_stopword_list() -> None:
+    assert STOPWORDS < analytics._FILLER
+    assert STOPWORDS < data_query._ACTIVITY_FILLER
+    assert STOPWORDS < data_query._TOPIC_FILLER
