@@ -184,9 +184,8 @@ def _usable(word: str) -> bool:
 
 
 def _keywords(text: str) -> set[str]:
-    """Subject words with -ing/-ed/-e folded, so `balancing` meets `balanced`."""
-    roots = (re.sub(r"(?<=\w{4})(?:ing|ed)$", "", stem(w)) for w in words(text) if _usable(w))
-    return {r[:-1] if len(r) > 4 and r.endswith("e") else r for r in roots}
+    """Stemmed subject words, so `balancing` meets `balanced` and `balance`."""
+    return {stem(w) for w in words(text) if _usable(w)}
 
 
 def _answers(question: set[str], reply: set[str]) -> bool:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tools.models.offline import EMBEDDING_DIMENSIONS
+from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import (
     EmbeddingProvider,
     chat_providers,

@@ -10,7 +10,7 @@ from server.envelope import ok_response
 from server.routes.common import admit
 from server.routes.generation import guest_ticket, settle
 from server.schemas import EmbeddingsBody, LlmGenerateBody
-from tools.models.offline import EMBEDDING_DIMENSIONS
+from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import resolve_order
 from tools.models.router import Deadline, embed
 

@@ -42,11 +42,21 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-@lru_cache(maxsize=8192)
-def stem(word: str) -> str:
-    """Case-fold a word and strip a possessive or a regular plural ending."""
-    w = word.casefold().replace("’", "'")
-    w = w.removesuffix("'s").removesuffix("'")
+def _shape(word: str) -> str:
+    """`c`/`v` for each letter; `y` after a consonant is a vowel (Porter's convention)."""
+    shape: list[str] = []
+    for ch in word:
+        vowel = ch in "aeiou" or (ch == "y" and shape[-1:] == ["c"])
+        shape.append("v" if vowel else "c")
+    return "".join(shape)
+
+
+def _measure(word: str) -> int:
+    """How many vowel-consonant runs the word has: `tree` 0, `trouble` 1, `relate` 2."""
+    return len(re.findall("v+c+", _shape(word)))
+
+
+def _plural(w: str) -> str:
     if len(w) > 4 and w.endswith("ies"):
         return w[:-3] + "y"
     if w.endswith(("sses", "xes", "ches", "shes")):
@@ -54,6 +64,60 @@ def stem(word: str) -> str:
     if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
         return w[:-1]
     return w
+
+
+# Endings no English base word has, so the base lost a final "e" to -ed/-ing: "forc(ed)",
+# "charg(ing)", "mov(ed)", "continu(ed)", "cycl(ing)", "sens(ed)", "oxidis(ed)", "measur(ed)".
+_LOST_E = re.compile(
+    r"(?:[^i]c|[^n]g|v|u|[^aeioulrw]l|[^aeious]s|[iy]s|[aeiou]{2}[sz]|[^aeiou](?:ur|ar|ir)"
+    r"|[^eo]at|bl|iz|yz)$"
+)
+
+
+def _base(base: str) -> str:
+    """The base form of a word whose -ed or -ing was just removed."""
+    if base.endswith("i"):
+        return base[:-1] + "y"  # carri(ed) -> carry
+    if base.endswith("ll") and _measure(base[:-1]) > 1:
+        return base[:-1]  # travell(ed) -> travel
+    if base[-1] == base[-2] and base[-1] not in "aeiouylsz":
+        return base[:-1]  # stopp(ed) -> stop
+    shape = _shape(base)
+    short = _measure(base) == 1 and shape.endswith("cvc") and base[-1] not in "wxy"
+    if short or _LOST_E.search(base):
+        return base + "e"  # mov(ing) -> move, relat(ed) -> relate
+    return base
+
+
+def _inflection(w: str) -> str:
+    if w.endswith("ness") and len(w) >= 7:
+        base = w[:-4]
+        return base[:-1] + "y" if base.endswith("i") else base  # happiness -> happy
+    for suffix in ("ing", "ed"):
+        base = w.removesuffix(suffix)
+        # "speed", "thing" and "used" keep their ending: no vowel or too little before it.
+        if base != w and len(base) >= 3 and "v" in _shape(base):
+            if suffix == "ed" and base.endswith("e"):
+                return w
+            return _base(base)
+    return w
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The one stemmer: case-folded, without a possessive, a plural, -ed, -ing or -ness.
+
+    Forms of one word share a stem, and where the rules can tell, the stem is the word's base
+    form, so it still reads as a word: `forces`, `forced` and `forcing` give `force`; `moves`,
+    `moved` and `moving` give `move`; `batteries` gives `battery`, `Newton's` gives `newton`,
+    `hardness` gives `hard`. English has irregular forms the rules cannot tell apart (`changed`
+    gives `chang`, `gases` gives `gase`); a stem is a matching key, not a word to show.
+    Numbers and words with digits only lose a plural `s`; in a hyphenated word the last part
+    is inflected (`free-falling` gives `free-fall`).
+    """
+    w = _plural(word.casefold().replace("’", "'").removesuffix("'s").removesuffix("'"))
+    head, dash, last = w.rpartition("-")
+    return head + dash + _inflection(last) if last.isalpha() else w
 
 
 def content_words(text: str) -> list[str]:

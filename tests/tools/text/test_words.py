@@ -78,3 +78,53 @@ def test_feature_fillers_add_to_the_one_stopword_list() -> None:
     assert STOPWORDS < analytics._FILLER
     assert STOPWORDS < data_query._ACTIVITY_FILLER
     assert STOPWORDS < data_query._TOPIC_FILLER
+
+
+def test_stem_joins_inflections() -> None:
+    assert {stem(w) for w in ("fall", "falls", "falling")} == {stem("fall")}
+    assert {stem(w) for w in ("move", "moves", "moved", "moving")} == {stem("move")}
+    assert stem("hardness") == stem("hard")
+    assert stem("343") == "343" and stem("gas") == "gas"
+
+
+@pytest.mark.parametrize(
+    ("forms", "base"),
+    [
+        ("force forces forced forcing Force's", "force"),
+        ("move moves moved moving", "move"),
+        ("measure measures measured measuring", "measure"),
+        ("store stores stored storing", "store"),
+        ("charge charges charged charging", "charge"),
+        ("cause causes caused causing", "cause"),
+        ("relate relates related relating", "relate"),
+        ("heat heats heated heating", "heat"),
+        ("stop stops stopped stopping", "stop"),
+        ("travel travels travelled travelling", "travel"),
+        ("carry carries carried carrying", "carry"),
+        ("oxidise oxidises oxidised oxidising", "oxidise"),
+        ("continue continues continued continuing", "continue"),
+        ("cycle cycles cycled cycling", "cycle"),
+        ("transfer transfers transferred transferring", "transfer"),
+        ("battery batteries", "battery"),
+        ("glass glasses", "glass"),
+        ("box boxes boxed", "box"),
+        ("x-ray x-rays", "x-ray"),
+        ("free-fall free-falling", "free-fall"),
+        ("happy happiness", "happy"),
+    ],
+)
+def test_the_one_stemmer_gives_every_form_its_base(forms: str, base: str) -> None:
+    assert {stem(form) for form in forms.split()} == {base}
+    assert stem(base) == base
+
+
+@pytest.mark.parametrize("word", ["speed", "need", "thing", "string", "used", "gas", "focus"])
+def test_the_stemmer_leaves_look_alike_endings(word: str) -> None:
+    assert stem(word) == word
+
+
+def test_retrieval_and_analytics_use_the_one_stemmer() -> None:
+    text = "Forced charges kept moving; the bonding quizzes"
+    assert content_text(text).split() == [stem(w) for w in tokens(text) if w not in STOPWORDS]
+    assert content_text("forced moving") == "force move"
+    assert analytics.words("Bonding, Newton's laws") == ["bond", "newton", "law"]
