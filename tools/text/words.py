@@ -1,4 +1,10 @@
-"""Words: the one stopword list, the one stemmer, the one query tokenizer, content words."""
+"""Words: the one stopword list, the one stemmer, the one query tokenizer, content words.
+
+`tokens` is the tokenizer: case-folded runs of letters and digits. Search reads a query with it
+(`query_terms`), and matching reads messages and material with it (`content_words`), so a word
+is split the same way wherever it is looked up. `words` keeps prose words whole (`well-known`,
+`Newton's`) for finding phrases in a sentence, never for matching.
+"""
 
 from __future__ import annotations
 
@@ -121,8 +127,12 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> list[str]:
-    """Stemmed words of three or more letters that are not stopwords, in order."""
-    found = (stem(w) for w in words(text) if w.casefold() not in STOPWORDS)
+    """Stemmed words of three or more letters that are not stopwords, in order.
+
+    Words are the letter-only `tokens`, as a query is read, so a message and the material it is
+    matched against are split the same way (`x-ray` and `Newton's` give `ray` and `newton`).
+    """
+    found = (stem(t) for t in tokens(text) if t.isalpha() and t not in STOPWORDS)
     return [w for w in found if len(w) >= 3 and w not in STOPWORDS]
 
 

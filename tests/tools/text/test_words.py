@@ -128,3 +128,17 @@ def test_retrieval_and_analytics_use_the_one_stemmer() -> None:
     assert content_text(text).split() == [stem(w) for w in tokens(text) if w not in STOPWORDS]
     assert content_text("forced moving") == "force move"
     assert analytics.words("Bonding, Newton's laws") == ["bond", "newton", "law"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What's an X-ray's wavelength, Newton's?",
+        "How do FORCES act on free-falling objects (e.g. 9.8 m/s²)?",
+        "l'énergie cinétique des molécules",
+    ],
+)
+def test_the_tutor_reads_a_question_as_search_does(question: str) -> None:
+    searched = [stem(t) for t in query_terms(question) if t.isalpha()]
+    assert safety.query_words(question) == [w for w in searched if len(w) >= 3]
+    assert search_terms(question) == query_terms(question)
