@@ -48,6 +48,25 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+def tokens(text: str) -> list[str]:
+    """Case-folded runs of letters and digits, in order: every other character separates."""
+    return _NON_WORD.sub(" ", text.casefold()).split()
+
+
+def query_terms(text: str) -> list[str]:
+    """The one query tokenizer: distinct `tokens` worth searching for, in order of appearance.
+
+    Stopwords, single letters and over-long runs (more than MAX_TERM_CHARS) are left out;
+    numbers stay. The result is safe to hand to any full-text engine: letters and digits only.
+    """
+    seen: dict[str, None] = {}
+    for token in tokens(text):
+        wanted = len(token) > 1 or token.isdigit()
+        if wanted and len(token) <= MAX_TERM_CHARS and token not in STOPWORDS:
+            seen.setdefault(token, None)
+    return list(seen)
+
+
 def _shape(word: str) -> str:
     """`c`/`v` for each letter; `y` after a consonant is a vowel (Porter's convention)."""
     shape: list[str] = []
@@ -134,22 +153,3 @@ def content_words(text: str) -> list[str]:
     """
     found = (stem(t) for t in tokens(text) if t.isalpha() and t not in STOPWORDS)
     return [w for w in found if len(w) >= 3 and w not in STOPWORDS]
-
-
-def tokens(text: str) -> list[str]:
-    """Case-folded runs of letters and digits, in order: every other character separates."""
-    return _NON_WORD.sub(" ", text.casefold()).split()
-
-
-def query_terms(text: str) -> list[str]:
-    """The one query tokenizer: distinct `tokens` worth searching for, in order of appearance.
-
-    Stopwords, single letters and over-long runs (more than MAX_TERM_CHARS) are left out;
-    numbers stay. The result is safe to hand to any full-text engine: letters and digits only.
-    """
-    seen: dict[str, None] = {}
-    for token in tokens(text):
-        wanted = len(token) > 1 or token.isdigit()
-        if wanted and len(token) <= MAX_TERM_CHARS and token not in STOPWORDS:
-            seen.setdefault(token, None)
-    return list(seen)
