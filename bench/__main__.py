@@ -163,6 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = asyncio.run(run_suite(QUICK if args.quick else FULL))
     print(format_table(results))
+    from bench import offline
+
+    results["offline_engine"] = offline.run()
+    print()
+    print(offline.format_rows(results["offline_engine"]))
     if not args.quick:
         from bench import chat
 

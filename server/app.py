@@ -45,7 +45,7 @@ from server.routes import (
 )
 from server.settings import ProviderName, Settings
 from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory
-from tools.models.offline import EMBEDDING_DIMENSIONS
+from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import (
     ChatProvider,
     EmbeddingProvider,

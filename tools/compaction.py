@@ -15,8 +15,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, TypedDict
 
-from tools.offline import extract as ex
 from tools.text import estimate_tokens, fold, normalise_text
+from tools.text.clean import strip_markdown
+from tools.text.quantities import find_quantities
+from tools.text.sentences import split_sentences
+from tools.text.terms import find_terms, key_terms
+from tools.text.words import STOPWORDS, content_words, stem, words
 
 MIN_MESSAGES: Final = 30
 MIN_NEW_OLDER_MESSAGES: Final = 6
@@ -142,7 +146,7 @@ _FILLER = frozenset(
         tuesday wednesday thursday friday saturday sunday""",
     )
 )
-_SKIP = ex.STOPWORDS | _FILLER
+_SKIP = STOPWORDS | _FILLER
 # First and second person marks tutoring chatter ("You're right", "Let's try"), not a fact.
 _PERSONAL = re.compile(r"\b(?:you|your|i|we|let|us|me|my)(?:['’]\w+)?\b", re.I)
 _CLAIM = re.compile(r"\b(?:is|are|equals?|states?|means|measures?)\b", re.I)
@@ -164,8 +168,8 @@ def _clean(text: str) -> str:
 
 
 def _sentences(content: str) -> list[str]:
-    lines = (ex.strip_markdown(line) for line in normalise_text(content).split("\n"))
-    return [_clean(s) for line in lines if line for s in ex.split_sentences(line)]
+    lines = (strip_markdown(line) for line in normalise_text(content).split("\n"))
+    return [_clean(s) for line in lines if line for s in split_sentences(line)]
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:
@@ -180,9 +184,8 @@ def _usable(word: str) -> bool:
 
 
 def _keywords(text: str) -> set[str]:
-    """Subject words with -ing/-ed/-e folded, so `balancing` meets `balanced`."""
-    roots = (re.sub(r"(?<=\w{4})(?:ing|ed)$", "", ex.stem(w)) for w in ex.words(text) if _usable(w))
-    return {r[:-1] if len(r) > 4 and r.endswith("e") else r for r in roots}
+    """Stemmed subject words, so `balancing` meets `balanced` and `balance`."""
+    return {stem(w) for w in words(text) if _usable(w)}
 
 
 def _answers(question: set[str], reply: set[str]) -> bool:
@@ -191,9 +194,9 @@ def _answers(question: set[str], reply: set[str]) -> bool:
 
 
 def _mentions(text: str, term: str) -> bool:
-    wanted = set(ex.content_words(term))
+    wanted = set(content_words(term))
     if wanted:
-        return wanted <= set(ex.content_words(text))
+        return wanted <= set(content_words(text))
     return re.search(rf"(?<!\w){re.escape(fold(term))}(?!\w)", fold(text)) is not None
 
 
@@ -207,13 +210,13 @@ def _merge_terms(previous: list[str], sentences: list[str]) -> list[str]:
     def add(term: str, score: int) -> None:
         tokens = fold(term).split()
         if len(term) >= 3 and len(tokens) <= 4 and not all(t in _FILLER for t in tokens):
-            key = " ".join(map(ex.stem, tokens))  # "equation" and "equations" are one term
+            key = " ".join(map(stem, tokens))  # "equation" and "equations" are one term
             forms.setdefault(key, _clean(term))
             scores[key] = scores.get(key, 0) + score
 
     for term in previous:  # earlier terms stay while they keep recurring
         add(term, TERM_CARRY + sum(_mentions(s, term) for s in sentences))
-    for found in ex.key_terms(sentences, min_repeats=2):
+    for found in key_terms(sentences, min_repeats=2):
         add(found.text, found.salience)
     ranked = sorted(scores, key=lambda key: -scores[key])  # stable: ties keep first-seen order
     return _dedupe(forms[key] for key in ranked)[:MAX_KEY_TERMS]
@@ -222,7 +225,7 @@ def _merge_terms(previous: list[str], sentences: list[str]) -> list[str]:
 def _subject(fact: str) -> tuple[str, ...]:
     """Content words before the verb of `X is Y`; a restatement on the same subject supersedes."""
     claim = _CLAIM.search(fact)
-    return tuple(ex.content_words(fact[: claim.start()])) if claim and claim.start() <= 60 else ()
+    return tuple(content_words(fact[: claim.start()])) if claim and claim.start() <= 60 else ()
 
 
 def _fact_score(sentence: str) -> int:
@@ -230,10 +233,10 @@ def _fact_score(sentence: str) -> int:
 
     Quantities, units and formulas weigh most; a defined subject or a named law adds one.
     """
-    if sentence.endswith("?") or len(ex.words(sentence)) < 4 or _PERSONAL.search(sentence):
+    if sentence.endswith("?") or len(words(sentence)) < 4 or _PERSONAL.search(sentence):
         return 0
-    kinds = {span.kind for span in ex.find_terms(sentence)}
-    measured = "unit" in kinds or any(q.unit for q in ex.find_quantities(sentence))
+    kinds = {span.kind for span in find_terms(sentence)}
+    measured = "unit" in kinds or any(q.unit for q in find_quantities(sentence))
     formula = _FORMULA.search(sentence) is not None
     if not (measured or formula or _CLAIM.search(sentence)):
         return 0
@@ -298,7 +301,7 @@ def _describe(message: ChatTurnMessage, terms: list[str]) -> str:
     for term in sorted((t for t in terms if _mentions(text, t)), key=lambda t: -len(t.split())):
         if len(topics) < 2 and not any(_mentions(chosen, term) for chosen in topics):
             topics.append(term)
-    topics = topics or [" ".join([w for w in ex.words(text) if _usable(w)][:4])]
+    topics = topics or [" ".join([w for w in words(text) if _usable(w)][:4])]
     verb = "asked about" if "?" in text else "needs help with" if _NEED.search(text) else "said"
     return f"{'teacher noted' if message.role == 'teacher' else verb} {', '.join(topics)}".strip()
 

@@ -4,9 +4,9 @@
   content words.
 - Dense: when the class has vectors a provider stored at ingest and the caller can embed the
   query with the same model, exact cosine against those vectors, in process. Every other chunk is
-  scored with the offline engine's hashed embeddings of its stemmed content words (section title
-  included), each query dimension weighted by its rarity in the class. Those vectors are computed
-  here and kept in a bounded LRU cache.
+  scored with hashed embeddings (`tools.models.embeddings`) of its stemmed content words (section
+  title included), each query dimension weighted by its rarity in the class. Those vectors are
+  computed here and kept in a bounded LRU cache.
 - Fusion: reciprocal rank, `sum(weight / (RRF_K + rank))` over the two rankings.
 """
 
@@ -25,9 +25,15 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Final
 
-from tools.models.offline import EMBEDDING_DIMENSIONS, OFFLINE_MODEL, offline_sparse_embedding
+from tools.models.embeddings import (
+    EMBEDDING_DIMENSIONS,
+    hash_features,
+    hashed_model,
+    is_hashed_model,
+)
 from tools.store.base import ChunkHit, Store, StoredEmbedding
 from tools.text import strip_invisible
+from tools.text.words import STOPWORDS, query_terms, stem, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -43,31 +49,15 @@ LEXICAL_CANDIDATES: Final = 40
 DENSE_CANDIDATES: Final = 40
 MAX_QUERY_CHARS: Final = 2000
 MAX_QUERY_TERMS: Final = 24  # the store searches at most 24 terms too
-MAX_TERM_CHARS: Final = 64
 
 # The LRU cache of offline chunk vectors (float32 arrays, 6 KB each), bounded in count and bytes.
 CACHE_MAX_VECTORS = 20_000
+HASHED_SPACE: Final = hashed_model()
 CACHE_MAX_BYTES = 64 * 1024 * 1024
 _vectors: OrderedDict[bytes, array[float]] = OrderedDict()
 _cached_bytes = 0
 
-# Function words and question scaffolding: they say what kind of answer is wanted, not what about.
-_STOPWORD_TEXT: Final = (
-    "a an and are as at be by for from how in is it of on or that the this to was what when "
-    "where which who whom whose why with does do did doing done can you your yours about into "
-    "than then there these those its their theirs they them we us our ours i me my mine "
-    "please explain tell he him his she her hers am were been being have has had would could "
-    "should will shall may might must much many some any each every all both either neither "
-    "other another such same own so if too very just also only not no nor yes up down out "
-    "over under again off onto upon within without through across after before during between "
-    "against among per via whether while because though although here isn aren wasn weren "
-    "doesn don didn won"
-)
-_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
-_SUFFIXES: Final = (("ies", "y"), ("ness", ""), ("ing", ""), ("ed", ""), ("es", "e"), ("s", ""))
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_NON_WORD: Final = re.compile(r"[\W_]+")
-_HASHED_WORD: Final = re.compile(r"[a-z0-9]")  # what the offline engine's features are made of
 
 
 # --- text ---------------------------------------------------------------------------------------
@@ -80,32 +70,6 @@ def normalise_query(query: str) -> str:
     return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
 
 
-def query_terms(query: str) -> list[str]:
-    """Distinct lower-case content words of a query, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for word in _NON_WORD.sub(" ", query.casefold()).split():
-        wanted = len(word) > 1 or word.isdigit()
-        if wanted and len(word) <= MAX_TERM_CHARS and word not in _STOPWORDS:
-            seen.setdefault(word, None)
-    return list(seen)
-
-
-def stem(word: str) -> str:
-    """A light English stemmer: "falling", "falls" and "fall" share a stem, as do "moves",
-    "moved" and "moving". Porter-like in spirit and far smaller; numbers and short words pass."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    for suffix, replacement in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)] + replacement
-            break
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
-        word = word[:-1]
-    return word
-
-
 def content_text(text: str) -> str:
     """What offline vectors embed: content words, accents folded, stemmed, in their order.
 
@@ -114,12 +78,12 @@ def content_text(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(stem(w) for w in _NON_WORD.sub(" ", folded).split() if w not in _STOPWORDS)
+    return " ".join(stem(w) for w in tokens(folded) if w not in STOPWORDS)
 
 
 def _embed(text: str) -> dict[int, float]:
-    """The offline sparse embedding of content text; {} when it has no word the engine hashes."""
-    return offline_sparse_embedding(text) if _HASHED_WORD.search(text) else {}
+    """The hashed sparse embedding of content text (`content_text`); {} when it has no word."""
+    return hash_features(text.split())
 
 
 def _dense(sparse: dict[int, float]) -> array[float]:
@@ -197,11 +161,6 @@ def _offline_scores(query: str, vectors: Sequence[array[float]]) -> list[float]:
 # --- provider vectors ---------------------------------------------------------------------------
 
 
-def _is_offline_model(model: str) -> bool:
-    # Offline vectors live in the hashed space that is scored in process (with class IDF) anyway.
-    return not model or model.startswith(OFFLINE_MODEL)
-
-
 def _usable(vector: object) -> list[float] | None:
     if not isinstance(vector, list | tuple) or not vector:
         return None
@@ -227,7 +186,8 @@ async def _provider_scores(
     """Chunk key -> (model, cosine, chunk) for chunks whose model embedded the query."""
     by_model: dict[str, list[StoredEmbedding]] = {}
     for row in stored:
-        if not _is_offline_model(row.model):
+        # Hashed vectors are scored in process (with class IDF) anyway.
+        if not is_hashed_model(row.model):
             by_model.setdefault(row.model, []).append(row)
     scores: dict[ChunkKey, tuple[str, float, ChunkHit]] = {}
     for model, rows in sorted(by_model.items()):
@@ -329,7 +289,7 @@ async def hybrid_search(
             by_key.setdefault(key, hit)
     for hit, score in zip(chunks, _offline_scores(text, vectors), strict=True):
         if score > 0 and _key(hit) not in dense_scores:
-            dense_scores[_key(hit)] = (OFFLINE_MODEL, score)
+            dense_scores[_key(hit)] = (HASHED_SPACE, score)
     dense = _ranked(_comparable(dense_scores), DENSE_CANDIDATES)
 
     fused: dict[ChunkKey, float] = {}

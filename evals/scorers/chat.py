@@ -34,8 +34,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from evals.scorers import Score, Scorer
-from tools.offline.extract import clean_material, light_clean
 from tools.text import fold, normalise_text
+from tools.text.clean import clean_material, light_clean
 
 LEAD_IN_WORDS: Final = 25
 CLOSING_WORDS: Final = 25

@@ -9,7 +9,7 @@ from typing import Any, TypeVar, overload
 
 from langgraph.runtime import Runtime
 
-from tools.models.offline import EMBEDDING_DIMENSIONS
+from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import (
     EmbeddingProvider,
     chat_providers,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TypedDict
 
 from tools.store.base import ChunkHit
 from tools.text import estimate_tokens, strip_invisible
+from tools.text.sources import source_labels, split_sources
 
 MAX_CHUNKS_PER_MATERIAL = 6
 MAX_CONTEXT_TOKENS = 24_000
@@ -50,9 +50,6 @@ class LabelledSource(TypedDict):
     text: str
 
 
-_HEADER = re.compile(r"^\s*\[?Source\s+(\d+)\]?\s*(?:\|\s*(.*?))?\s*$", re.M)
-
-
 def labelled_sources(hits: Sequence[ChunkHit]) -> list[LabelledSource]:
     """Retrieved chunks as numbered sources, in the order `format_sources` prints them."""
     return [
@@ -64,28 +61,23 @@ def labelled_sources(hits: Sequence[ChunkHit]) -> list[LabelledSource]:
 
 
 def parse_sources(context: str) -> list[LabelledSource]:
-    """Split a caller's `material_context` on its `Source N | title | …` headers.
+    """A caller's `material_context` as labelled sources (`tools.text.sources.split_sources`).
 
-    Text without headers becomes a single `Source 1`, so every answer still has a label to cite.
+    Text without headers becomes a single `Source 1`, so every answer still has a label to cite;
+    text before the first header is kept under the first header's label. Untitled sources are
+    titled by their label, and headers with nothing under them are left out.
     """
-    text = strip_invisible(context)
-    headers = list(_HEADER.finditer(text))
-    if not headers:
-        return (
-            [LabelledSource(label="Source 1", title="Class material", text=text.strip())]
-            if (text.strip())
-            else []
+    blocks = split_sources(context)
+    labelled = bool(source_labels(context))
+    return [
+        LabelledSource(
+            label=block.label,
+            title=block.title or (block.label if labelled else "Class material"),
+            text=block.text,
         )
-    sources: list[LabelledSource] = []
-    for i, header in enumerate(headers):
-        end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
-        body = text[header.end() : end].strip()
-        title = (header.group(2) or "").split("|")[0].strip() or f"Source {header.group(1)}"
-        if body:
-            sources.append(
-                LabelledSource(label=f"Source {int(header.group(1))}", title=title, text=body)
-            )
-    return sources
+        for block in blocks
+        if block.text
+    ]
 
 
 def render_sources(sources: Sequence[LabelledSource]) -> str:

@@ -18,7 +18,8 @@ from graphs.teaching_brief.context import BriefContext
 from graphs.teaching_brief.rules import salvage_brief, tidy_brief, validate_brief
 from graphs.teaching_brief.state import BriefState
 from prompts import teaching_brief as prompts
-from tools.offline.teaching_brief import has_evidence, offline_brief, student_name, topics_of
+from tools.offline.teaching_brief import offline_brief
+from tools.payloads.teaching_brief import has_evidence, student_name, topics_of
 
 _STUDENT_FIELDS = ("avg_score", "completion_rate", "chat_message_count", "risk_level")
 _TOPIC_FIELDS = ("topic_id", "title", "bloom_levels", "avg_score", "attempt_count", "status")

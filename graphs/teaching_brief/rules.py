@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tools.offline.teaching_brief import (
+from tools.payloads.teaching_brief import (
     MAX_ATTENTION,
     MAX_MISCONCEPTIONS,
     MAX_STUDENTS,

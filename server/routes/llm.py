@@ -15,7 +15,7 @@ from server.routes.common import admit
 from server.routes.generation import guest_ticket, settle
 from server.schemas import Body, NullableText, TimeoutMs
 from server.settings import ProviderName
-from tools.models.offline import EMBEDDING_DIMENSIONS
+from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import resolve_order
 from tools.models.router import Deadline, embed
 

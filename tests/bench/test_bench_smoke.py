@@ -69,3 +69,14 @@ def test_quick_bench_reports_every_metric(
         "server_cpu_us_per_stream",
     ):
         assert sse[metric] > 0, (metric, sse)
+
+
+def test_offline_engine_timings_come_with_their_budgets() -> None:
+    from bench import offline
+
+    results = offline.run()
+    assert set(results) == set(offline.BUDGET_MS)
+    for name, row in results.items():
+        assert row["best_ms"] > 0, name
+        assert row["budget_ms"] == offline.BUDGET_MS[name]
+    assert "flashcards_100k" in offline.format_rows(results)

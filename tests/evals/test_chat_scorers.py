@@ -21,9 +21,9 @@ from evals.scorers.chat import (
     no_uncited_claims,
     refusal_when_expected,
 )
-from tools.offline.extract import words
 from tools.offline.tutor import Source, is_instruction_like, offline_tutor_reply
 from tools.text import fold
+from tools.text.words import words
 
 DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
 

@@ -18,8 +18,6 @@ from tools.retrieval import (
     clear_cache,
     hybrid_search,
     normalise_query,
-    query_terms,
-    stem,
 )
 from tools.store.base import ChunkHit, ChunkInput, Store
 from tools.store.seed import DEMO_CLASS_ID, seed_demo
@@ -115,21 +113,6 @@ def test_normalise_query_strips_invisible_and_control_characters() -> None:
     assert normalise_query("Ｆｏｒｃｅ ＝ ｍａｓｓ") == "Force = mass"  # NFKC folds full-width
     assert normalise_query("\U000e0041\ufeff") == ""
     assert len(normalise_query("word " * 10_000)) <= MAX_QUERY_CHARS
-
-
-def test_query_terms_keep_content_words_once() -> None:
-    terms = query_terms("What is the SPEED of sound, and why is the speed of sound 343 m/s?")
-    assert terms == ["speed", "sound", "343"]
-    assert query_terms("what is it and why?") == []
-    assert query_terms("énergie cinétique") == ["énergie", "cinétique"]
-    assert query_terms("x" * 200 + " force") == ["force"]
-
-
-def test_stem_joins_inflections() -> None:
-    assert {stem(w) for w in ("fall", "falls", "falling")} == {stem("fall")}
-    assert {stem(w) for w in ("move", "moves", "moved", "moving")} == {stem("move")}
-    assert stem("hardness") == stem("hard")
-    assert stem("343") == "343" and stem("gas") == "gas"
 
 
 # --- on both backends -------------------------------------------------------------------------
@@ -251,7 +234,11 @@ async def test_a_very_long_query_is_capped(store: Store) -> None:
 async def test_stored_provider_vectors_rank_the_aligned_chunk_first(store: Store) -> None:
     class_id = await make_class(store)
     contents = [PHOTO, FORCE, CELLS, WAVES]
-    material = await add_material(store, class_id, contents, vectors=[axis(i) for i in range(4)])
+    # No section title: in the 1536 hashed buckets, the pair "note mitochondria" of a "Notes"
+    # section shares a bucket with "organelle", which would be a (spurious) offline match.
+    material = await add_material(
+        store, class_id, contents, vectors=[axis(i) for i in range(4)], section=None
+    )
     # No word of the query is in any chunk: only the dense side can find the answer.
     embedder = Embedder([0.05, 0.0, 0.9, 0.1, 0.0, 0.0, 0.0, 0.0])
     hits = await hybrid_search(

@@ -21,7 +21,6 @@ What the numbers mean:
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tools.clock import parse_iso, to_iso
 from tools.store.sql import Row, SqlStore
+from tools.text.words import STOPWORDS, stem, tokens
 
 Metric = Literal[
     "avg_score",
@@ -128,17 +128,16 @@ class Catalog:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case, accent-free word stems: `Newton's laws` -> ["newton", "law"]."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    tokens = re.findall(r"[a-z0-9]+", plain.replace("'", ""))
-    return [
-        t[:-1] if len(t) > 3 and t.endswith("s") and not t.endswith("ss") else t for t in tokens
-    ]
+    """Accent-free stems of the letter and digit runs: `Newton's laws` -> ["newton", "law"].
+
+    Apostrophes join (`O'Brien` -> "obrien"), so a name reads the same with or without one.
+    """
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return [stem(t) for t in tokens(plain.replace("'", ""))]
 
 
-_FILLER: Final = frozenset(
-    {"the", "a", "an", "of", "and", "on", "in", "for", "quiz", "topic", "unit", "activity"}
-)
+# Words that name the kind of thing asked about, not which one: added to the stopwords.
+_FILLER: Final = STOPWORDS | {"quiz", "topic", "unit", "activity"}
 
 
 def match_named(value: str, options: Sequence[Named]) -> list[Named]:

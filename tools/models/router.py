@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 
+from tools.models.embeddings import EMBEDDING_DIMENSIONS, hashed_model, offline_embedding
 from tools.models.offline import (
-    EMBEDDING_DIMENSIONS,
     OFFLINE_MODEL,
     OFFLINE_PROVIDER,
     OfflineChatModel,
     Responder,
     extractive_reply,
-    offline_embedding,
 )
 from tools.models.providers import ChatProvider, EmbeddingProvider
 from tools.text import estimate_tokens
@@ -218,7 +217,7 @@ async def embed(
     return EmbeddingReply(
         vectors,
         OFFLINE_PROVIDER,
-        f"{OFFLINE_MODEL}-hash-{dimensions}",
+        hashed_model(dimensions),
         usage,
         round((time.monotonic() - started) * 1000),
         tuple(attempts),

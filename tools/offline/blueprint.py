@@ -21,8 +21,10 @@ from tools.offline.blueprint_objectives import (
     objectives_for,
 )
 from tools.offline.blueprint_topics import Section, topic_sections, unique_keys
-from tools.offline.extract import KeyTerm, content_words, key_terms
-from tools.payloads.blueprint import SCHEMA_VERSION, split_source_blocks
+from tools.payloads.blueprint import SCHEMA_VERSION
+from tools.text.sources import split_sources
+from tools.text.terms import KeyTerm, key_terms
+from tools.text.words import content_words
 
 THIN_SENTENCES: Final = 3
 """A topic resting on fewer sentences than this has thin evidence."""
@@ -182,7 +184,7 @@ def offline_blueprint(
     thin = [
         t["key"] for t, s in zip(topics, sections, strict=True) if len(s.sentences) < THIN_SENTENCES
     ]
-    blocks = split_source_blocks(material_text)
+    blocks = split_sources(material_text)
     labels = list(dict.fromkeys(b.label for b in blocks))
     scope = " ".join(part for part in (level, subject) if part)
     summary = (

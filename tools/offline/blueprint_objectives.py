@@ -11,8 +11,10 @@ import re
 from typing import Any, Final, NamedTuple
 
 from tools.offline.blueprint_topics import Section
-from tools.offline.extract import STOPWORDS, content_words, find_quantities, find_terms
 from tools.text import fold
+from tools.text.quantities import find_quantities
+from tools.text.terms import find_terms
+from tools.text.words import STOPWORDS, content_words
 
 MAX_OBJECTIVES: Final = 3
 MAX_FLAGS: Final = 2

@@ -13,9 +13,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Final
 
-from tools.offline.extract import clean_material, key_terms, split_sentences, strip_markdown, words
-from tools.payloads.blueprint import split_source_blocks
+from tools.payloads.blueprint import naming_problem
 from tools.text import fold
+from tools.text.clean import clean_material, strip_markdown
+from tools.text.sentences import split_sentences
+from tools.text.sources import split_sources
+from tools.text.terms import key_terms
+from tools.text.words import words
 
 MIN_TOPICS: Final = 3
 MAX_TOPICS: Final = 10
@@ -307,10 +311,11 @@ def unique_keys(titles: list[str]) -> list[str]:
 def topic_sections(material_text: str, *, class_title: str) -> list[Section]:
     """The material cut into titled sections in reading order (3–10 when the text allows)."""
     sections: list[Section] = []
-    for block in split_source_blocks(material_text):
+    for block in split_sources(material_text):
         # A source titled by its file name or label counts as untitled: its topics are named
         # after their headings or key ideas instead.
-        sections.extend(_raw_sections(block.label, block.topic_title, block.text))
+        title = "" if naming_problem(block.title) else block.title.strip()
+        sections.extend(_raw_sections(block.label, title, block.text))
     if not any(s.headings for s in sections) and len(sections) < MIN_TOPICS:
         # No headings: each paragraph is a candidate; merging and splitting size them.
         sections = [

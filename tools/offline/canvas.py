@@ -13,8 +13,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tools.offline.extract import STOPWORDS, key_terms, material_sentences, stem, words
 from tools.text import normalise_text
+from tools.text.sentences import material_sentences
+from tools.text.terms import key_terms
+from tools.text.words import STOPWORDS, stem, words
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2")
 _DEFAULT_TITLES = {"chart": "Chart", "diagram": "Diagram", "wave": "Waves", "vector": "Vectors"}

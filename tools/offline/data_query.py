@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from tools.analytics.query import Catalog, DataQuery, Named, QueryError, parse_query, words
+from tools.text.words import STOPWORDS
 
 _WORDS: Final = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight")
 _WORDS_PAST_EIGHT: Final = ("nine", "ten")  # "top ten" still keeps eight
@@ -84,8 +85,8 @@ _NOT_NAMES: Final = (
     | frozenset({"class", "student", "topic", "quiz", "week", "month", "everyone", "bloom"})
     | frozenset(_MONTHS)
 )
-_ACTIVITY_FILLER: Final = frozenset({"quiz", "check", "practice", "the", "and", "of", "test"})
-_TOPIC_FILLER: Final = frozenset({"and", "the", "of", "work", "table", "law", "a"})
+_ACTIVITY_FILLER: Final = STOPWORDS | {"quiz", "check", "practice", "test"}
+_TOPIC_FILLER: Final = STOPWORDS | {"work", "table", "law"}
 
 
 def _normal(text: str) -> str:

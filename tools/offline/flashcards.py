@@ -13,18 +13,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from tools.offline.extract import (
-    STOPWORDS,
-    Quantity,
-    content_words,
-    find_quantities,
-    key_terms,
-    material_sentences,
-    stem,
-    words,
-)
 from tools.payloads.flashcards import MIN_BACK_WORDS, back_word_count, front_key
 from tools.text import fold
+from tools.text.quantities import Quantity, find_quantities
+from tools.text.sentences import material_sentences
+from tools.text.terms import key_terms
+from tools.text.words import STOPWORDS, content_words, stem, words
 
 
 def _wordset(text: str) -> frozenset[str]:

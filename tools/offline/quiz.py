@@ -13,25 +13,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.offline.extract import (
-    STOPWORDS,
-    UNIT_NAMES,
-    UNIT_PHRASE,
-    KeyTerm,
-    Quantity,
-    content_words,
-    find_quantities,
-    find_terms,
-    key_terms,
-    light_clean,
-    looks_like_noun,
-    lower_first,
-    material_sentences,
-    stem,
-    words,
-)
 from tools.payloads.quiz import validate_quiz
 from tools.text import fold
+from tools.text.clean import light_clean
+from tools.text.quantities import UNIT_NAMES, UNIT_PHRASE, Quantity, find_quantities
+from tools.text.sentences import material_sentences
+from tools.text.terms import KeyTerm, find_terms, key_terms, looks_like_noun, lower_first
+from tools.text.words import STOPWORDS, content_words, stem, words
 
 
 def _items(text: str) -> list[str]:

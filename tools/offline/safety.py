@@ -24,8 +24,9 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from tools.offline.extract import content_words, strip_markdown, words
 from tools.text import fold
+from tools.text.clean import strip_markdown
+from tools.text.words import content_words, words
 
 _FLAGS: Final = re.IGNORECASE | re.MULTILINE
 
@@ -360,7 +361,10 @@ _BACK_REFERENCE: Final = frozenset(("it", "that", "this", "they", "them", "those
 
 
 def query_words(text: str) -> list[str]:
-    """Distinct stemmed content words of a message, without words that only steer it."""
+    """Distinct stemmed content words of a message, without words that only steer it.
+
+    `content_words` reads the message with the one query tokenizer, as search does.
+    """
     return [w for w in dict.fromkeys(content_words(text)) if w not in _STEERING]
 
 

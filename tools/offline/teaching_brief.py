@@ -11,87 +11,34 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-WEAK_UP_TO = 0.75  # the insights' `warning` band ends here
-WEAK_STATUSES = frozenset({"critical", "warning"})
-MAX_ATTENTION = 3
-MAX_MISCONCEPTIONS = 3
-MAX_STUDENTS = 5
-UNNAMED = "Unnamed student"
+from tools.payloads.teaching_brief import (
+    MAX_ATTENTION,
+    MAX_MISCONCEPTIONS,
+    MAX_STUDENTS,
+    activities_of,
+    count,
+    fraction,
+    is_weak,
+    percent,
+    student_name,
+    students_of,
+    topics_of,
+)
+
 _RISK_ORDER = {"high": 0, "medium": 1}
-
-
-def fraction(score: object) -> float | None:
-    """A score as a 0-1 fraction (insights may carry 0-1 or 0-100), None when unknown."""
-    if isinstance(score, bool) or not isinstance(score, int | float):
-        return None
-    value = float(score)
-    return value / 100 if value > 1 else value
-
-
-def percent(score: object) -> int | None:
-    value = fraction(score)
-    return None if value is None else round(value * 100)
-
-
-def student_name(student: Mapping[str, Any]) -> str:
-    """The name a brief must use for the student (profiles without a name get a fixed one)."""
-    name = student.get("display_name")
-    return name.strip() if isinstance(name, str) and name.strip() else UNNAMED
-
-
-def _count(value: object) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
-def topics_of(insights: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [t for t in insights.get("topics") or [] if isinstance(t, Mapping)]
-
-
-def students_of(insights: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for s in insights.get("students") or [] if isinstance(s, Mapping)]
-
-
-def has_evidence(insights: Mapping[str, Any]) -> bool:
-    """Whether the class has anything to brief on: submitted work or chat messages.
-
-    The insights' `class_summary.is_empty` says exactly that; without it, the topics' attempts,
-    the students' chat counts and their activity attempts decide.
-    """
-    is_empty = (insights.get("class_summary") or {}).get("is_empty")
-    if isinstance(is_empty, bool):
-        return not is_empty
-    if any(_count(t.get("attempt_count")) > 0 for t in topics_of(insights)):
-        return True
-    return any(
-        _count(s.get("chat_message_count")) > 0
-        or any(_count(a.get("attempts")) > 0 for a in _activities(s))
-        for s in students_of(insights)
-    )
-
-
-def _activities(student: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [a for a in student.get("activity_breakdown") or [] if isinstance(a, Mapping)]
-
-
-def _is_weak(topic: Mapping[str, Any]) -> bool:
-    """The insights' own label when it has one (critical/warning), else the average."""
-    status = topic.get("status")
-    if isinstance(status, str) and status in WEAK_STATUSES | {"good"}:
-        return status in WEAK_STATUSES
-    return (fraction(topic.get("avg_score")) or 0.0) <= WEAK_UP_TO
 
 
 def _scored(insights: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [
         t
         for t in topics_of(insights)
-        if _count(t.get("attempt_count")) > 0 and fraction(t.get("avg_score")) is not None
+        if count(t.get("attempt_count")) > 0 and fraction(t.get("avg_score")) is not None
     ]
 
 
 def weak_topics(insights: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """Scored topics labelled critical or warning (or averaging ≤ 75%), weakest first."""
-    weak = [t for t in _scored(insights) if _is_weak(t)]
+    weak = [t for t in _scored(insights) if is_weak(t)]
     return sorted(weak, key=lambda t: (fraction(t.get("avg_score")) or 0.0, str(t["topic_id"])))
 
 
@@ -103,7 +50,7 @@ def _strongest(insights: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def _topic_line(topic: Mapping[str, Any]) -> str:
-    attempts = _count(topic.get("attempt_count"))
+    attempts = count(topic.get("attempt_count"))
     noun = "attempt" if attempts == 1 else "attempts"
     return f"{topic['title']}: avg {percent(topic.get('avg_score'))}% over {attempts} {noun}"
 
@@ -111,16 +58,16 @@ def _topic_line(topic: Mapping[str, Any]) -> str:
 def _watch_reason(student: Mapping[str, Any]) -> str:
     parts = [f"{student.get('risk_level')} risk"]
     score = percent(student.get("avg_score"))
-    activities = _activities(student)
+    activities = activities_of(student)
     # An activity nobody attempted carries score 0.0 with `attempts: 0` (never null).
     unscored = bool(activities) and all(
-        a.get("score") is None or _count(a.get("attempts")) == 0 for a in activities
+        a.get("score") is None or count(a.get("attempts")) == 0 for a in activities
     )
     parts.append("no scored work yet" if score is None or unscored else f"average {score}%")
     completion = percent(student.get("completion_rate"))
     if completion is not None:
         parts.append(f"{completion}% of assigned work completed")
-    parts.append(f"{_count(student.get('chat_message_count'))} tutor chat messages")
+    parts.append(f"{count(student.get('chat_message_count'))} tutor chat messages")
     return ", ".join(parts)
 
 
@@ -176,9 +123,9 @@ def misconceptions(
 def _evidence_basis(insights: Mapping[str, Any], used_blueprint: bool) -> str:
     topics = topics_of(insights)
     students = students_of(insights)
-    attempts = sum(_count(t.get("attempt_count")) for t in topics)
-    chats = sum(_count(s.get("chat_message_count")) for s in students)
-    scored = sum(1 for t in topics if _count(t.get("attempt_count")) > 0)
+    attempts = sum(count(t.get("attempt_count")) for t in topics)
+    chats = sum(count(s.get("chat_message_count")) for s in students)
+    scored = sum(1 for t in topics if count(t.get("attempt_count")) > 0)
     basis = (
         f"{attempts} scored attempts across {scored} of {len(topics)} topics, {chats} tutor chat "
         f"messages and completion rates of {len(students)} students"
@@ -204,9 +151,9 @@ def offline_brief(
 
     average = percent(summary_numbers.get("avg_score"))
     summary = (
-        f"{_count(summary_numbers.get('student_count'))} students, class average "
+        f"{count(summary_numbers.get('student_count'))} students, class average "
         f"{'n/a' if average is None else f'{average}%'}, "
-        f"{_count(summary_numbers.get('at_risk_count'))} at risk."
+        f"{count(summary_numbers.get('at_risk_count'))} at risk."
     )
     if weak:
         summary += f" Weakest topic: {weak[0]['title']} ({percent(weak[0].get('avg_score'))}%)."

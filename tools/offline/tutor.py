@@ -14,7 +14,7 @@ The answer has a fixed shape, which `evals.scorers.chat.no_uncited_claims` relie
     Would you like me to explain any part of this again?      <- closing question, no marker
 
 Each marker goes before the sentence's closing punctuation, so removing ` [Source N]` gives the
-sentence back exactly as `tools.offline.extract.material_sentences` cut it from the source.
+sentence back exactly as `tools.text.sentences.material_sentences` cut it from the source.
 Source sentences that read as instructions to an AI (`is_instruction_like`) are never quoted:
 material is data and cannot change the tutor's behaviour.
 """
@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from tools.offline.extract import content_words, material_sentences, words
 from tools.offline.safety import (
     GENERIC_WORDS,
     class_topics,
@@ -47,6 +46,8 @@ from tools.offline.safety import (
     topic_phrase,
 )
 from tools.text import fold, strip_invisible
+from tools.text.sentences import material_sentences
+from tools.text.words import content_words, words
 
 __all__ = [
     "CLOSING",

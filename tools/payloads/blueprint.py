@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from tools.text import strip_invisible
+from tools.text.sources import source_labels
 
 SCHEMA_VERSION: Final = "v2"
 BLOOM_LEVELS: Final = ("remember", "understand", "apply", "analyze", "evaluate", "create")
@@ -14,10 +15,6 @@ RUBRIC_GRADES: Final = ("low", "medium", "high")
 RUBRIC_FIELDS: Final = ("coverageCompleteness", "logicalProgression", "evidenceGrounding")
 KEY_PATTERN: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 LABEL_PATTERN: Final = re.compile(r"^Source [1-9]\d*$")
-SOURCE_HEADER: Final = re.compile(
-    r"^[ \t]*\[?Source[ \t]+(\d+)\]?[ \t]*(?:\|[ \t]*(.*?))?[ \t]*$", re.M
-)
-"""A `Source N | title | …` header line, as the material context prints it."""
 FILE_NAME: Final = re.compile(
     r"[\w-]\.(?:md|markdown|txt|pdf|docx?|odt|rtf|pptx?|odp|key|html?|csv|tsv|xlsx?|ods|json"
     r"|tex|ipynb|epub|png|jpe?g|gif)\b",
@@ -40,47 +37,15 @@ def naming_problem(text: str) -> str | None:
     return None
 
 
-class SourceBlock(NamedTuple):
-    """One labelled block of the material: `Source N`, its title and its text."""
-
-    label: str
-    title: str
-    text: str
-
-    @property
-    def topic_title(self) -> str:
-        """The title when it can name a topic; "" for a file name or a source label."""
-        return "" if naming_problem(self.title) else self.title.strip()
-
-
-def split_source_blocks(material_text: str) -> list[SourceBlock]:
-    """The material's `Source N` blocks in order; text without headers is one `Source 1` block."""
-    text = strip_invisible(material_text)
-    headers = list(SOURCE_HEADER.finditer(text))
-    if not headers:
-        return [SourceBlock("Source 1", "", text.strip())] if text.strip() else []
-    blocks: list[SourceBlock] = []
-    lead = text[: headers[0].start()].strip()
-    if lead:
-        blocks.append(SourceBlock(f"Source {int(headers[0].group(1))}", "", lead))
-    for i, header in enumerate(headers):
-        end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
-        title = (header.group(2) or "").split("|")[0].strip()
-        blocks.append(
-            SourceBlock(f"Source {int(header.group(1))}", title, text[header.end() : end])
-        )
-    return blocks
-
-
 def material_source_labels(material_text: str, *, material_count: int) -> list[str]:
     """The `Source N` labels a blueprint may cite.
 
     Labelled material offers the labels of its headers; a single unlabelled text stands for all
     `material_count` materials, `Source 1` to `Source {material_count}`.
     """
-    found = [m.group(1) for m in SOURCE_HEADER.finditer(strip_invisible(material_text))]
+    found = source_labels(material_text)
     if found:
-        return list(dict.fromkeys(f"Source {int(n)}" for n in found))
+        return found
     return [f"Source {n}" for n in range(1, max(1, material_count) + 1)]
 
 

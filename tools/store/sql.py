@@ -29,6 +29,7 @@ from tools.store.base import (
     Sandbox,
     StoredEmbedding,
 )
+from tools.text.words import query_terms
 
 Row = Mapping[str, Any]
 Params = Mapping[str, Any]
@@ -885,26 +886,6 @@ def _message(row: Row) -> ChatMessage:
     )
 
 
-_STOPWORD_TEXT = (
-    "a an and are as at be by for from how in is it of on or that the this to was what when"
-    " where which who why with does do did can you your about into than then there these"
-    " those its their they we our i me my please explain tell"
-)
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-
 def search_terms(query: str, *, max_terms: int = 24) -> list[str]:
-    """Lower-case alphanumeric words worth searching for, without stopwords or duplicates."""
-    words: list[str] = []
-    current: list[str] = []
-    for char in query.casefold() + " ":
-        if char.isalnum():
-            current.append(char)
-        elif current:
-            words.append("".join(current))
-            current = []
-    seen: dict[str, None] = {}
-    for word in words:
-        if (len(word) > 1 or word.isdigit()) and word not in _STOPWORDS:
-            seen.setdefault(word, None)
-    return list(seen)[:max_terms]
+    """The query's search terms (`tools.text.words.query_terms`), at most `max_terms` of them."""
+    return query_terms(query)[:max_terms]

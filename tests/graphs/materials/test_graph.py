@@ -12,7 +12,7 @@ from graphs.materials import IngestContext, graph, ingest_runner
 from tests.tools.materials.test_extract import make_pdf
 from tools.chunking import chunk_text
 from tools.materials import MaterialUnreadable
-from tools.models.offline import EMBEDDING_DIMENSIONS
+from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import EmbeddingProvider
 from tools.store import Store
 

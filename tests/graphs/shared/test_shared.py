@@ -8,7 +8,9 @@ from graphs.shared.jsonout import parse_json_object
 from graphs.shared.sources import (
     MAX_CHUNKS_PER_MATERIAL,
     MAX_CONTEXT_TOKENS,
+    LabelledSource,
     format_sources,
+    parse_sources,
     select_chunks,
 )
 from graphs.shared.usage import add_usage
@@ -153,6 +155,41 @@ def test_format_sources_numbers_every_hit_in_order() -> None:
     hits = [hit("a", i, f"body {i}", title=f"Title {i}") for i in range(3)]
     lines = [line for line in format_sources(hits).splitlines() if line.startswith("Source")]
     assert lines == [f"Source {i + 1} | Title {i} | pdf {i + 1}" for i in range(3)]
+
+
+def test_parse_sources_reads_back_what_format_sources_writes() -> None:
+    hits = [hit("a", i, f"Body {i}.", title=f"Title {i}") for i in range(3)]
+    assert parse_sources(format_sources(hits)) == [
+        LabelledSource(label=f"Source {i + 1}", title=f"Title {i}", text=f"Body {i}.")
+        for i in range(3)
+    ]
+
+
+def test_parse_sources_without_headers_is_one_class_material() -> None:
+    assert parse_sources("  Sound is a wave.\u200b ") == [
+        LabelledSource(label="Source 1", title="Class material", text="Sound is a wave.")
+    ]
+    assert parse_sources(" \n ") == []
+
+
+def test_parse_sources_keeps_text_before_the_first_header() -> None:
+    context = "Week 3 notes.\n\nSource 1 | Waves | markdown 1\nSound is a wave."
+    assert parse_sources(context) == [
+        LabelledSource(label="Source 1", title="Source 1", text="Week 3 notes."),
+        LabelledSource(label="Source 1", title="Waves", text="Sound is a wave."),
+    ]
+
+
+def test_parse_sources_titles_untitled_headers_and_skips_empty_ones() -> None:
+    context = "[Source 2]\nLight.\nSource 3 | Heat | pdf 1 | extra\n\nSource 4 |\n"
+    assert parse_sources(context) == [
+        LabelledSource(label="Source 2", title="Source 2", text="Light."),
+    ]
+    context = "[Source 2]\nLight.\nSource 3 | Heat | pdf 1 | extra\nHot.\nSource 4 |\n"
+    assert [(s["label"], s["title"]) for s in parse_sources(context)] == [
+        ("Source 2", "Source 2"),
+        ("Source 3", "Heat"),
+    ]
 
 
 # --- add_usage --------------------------------------------------------------------------------

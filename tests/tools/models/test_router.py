@@ -5,21 +5,15 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Sequence
 
 import pytest
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from server.settings import PROVIDER_NAMES, ProviderName, Settings
+from tools.models.embeddings import EMBEDDING_DIMENSIONS, offline_embedding
 from tools.models.fakes import FailingChatModel, ScriptedChatModel, SlowChatModel
-from tools.models.offline import (
-    EMBEDDING_DIMENSIONS,
-    OFFLINE_MODEL,
-    OFFLINE_PROVIDER,
-    extractive_reply,
-    offline_embedding,
-)
+from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER, extractive_reply
 from tools.models.providers import (
     ChatProvider,
     EmbeddingProvider,
@@ -439,39 +433,3 @@ async def test_embed_honours_other_dimensions() -> None:
     reply = await embed(["hello"], [], deadline=later(), dimensions=8)
     assert len(reply.vectors[0]) == 8
     assert reply.model.endswith("-hash-8")
-
-
-# --- offline embedding ------------------------------------------------------------------------
-
-
-def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(x * y for x, y in zip(a, b, strict=True))
-
-
-@pytest.mark.parametrize(
-    "text", ["Newton's second law: F = ma.", "", "   ", "!!! ??? ...", "😀", "x" * 50_000]
-)
-def test_offline_embedding_is_a_finite_unit_vector(text: str) -> None:
-    vector = offline_embedding(text)
-    assert len(vector) == EMBEDDING_DIMENSIONS == 1536
-    assert all(isinstance(x, float) and math.isfinite(x) for x in vector)
-    assert math.isclose(math.sqrt(sum(x * x for x in vector)), 1.0, rel_tol=1e-9)
-    assert any(x != 0.0 for x in vector)
-
-
-def test_offline_embedding_is_deterministic() -> None:
-    text = "Sound travels at about 343 m/s in air."
-    assert offline_embedding(text) == offline_embedding(text)
-    assert offline_embedding(text) != offline_embedding("Light travels much faster.")
-
-
-def test_offline_embedding_similar_texts_are_closer_than_unrelated() -> None:
-    anchor = offline_embedding("Force equals mass times acceleration in Newton's second law.")
-    similar = offline_embedding("Newton's second law: acceleration equals force divided by mass.")
-    unrelated = offline_embedding("Photosynthesis in chloroplasts produces glucose and oxygen.")
-    assert cosine(anchor, similar) > cosine(anchor, unrelated) + 0.2
-    assert cosine(anchor, anchor) == pytest.approx(1.0)
-
-
-def test_offline_embedding_ignores_case_and_plural_s() -> None:
-    assert offline_embedding("Waves and Forces") == offline_embedding("wave and force")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tools.offline.extract import material_sentences
 from tools.offline.flashcards import MAX_CARDS, offline_flashcards
 from tools.payloads.flashcards import front_key, validate_flashcards
+from tools.text.sentences import material_sentences
 
 PHYSICS = """Source 1 | Forces | material 1
 # Forces and motion
@@ -181,7 +180,8 @@ def test_the_engine_is_deterministic() -> None:
     )
 
 
-def test_a_large_material_is_fast() -> None:
+def test_a_large_material_gives_a_full_valid_deck() -> None:
+    # Its speed is measured by `make bench` (bench/offline.py), not asserted here.
     path = Path(__file__).resolve().parents[3] / "evals" / "datasets" / "flashcards.jsonl"
     passages = [json.loads(line)["passage"] for line in path.read_text().splitlines() if line]
     parts: list[str] = []
@@ -190,9 +190,6 @@ def test_a_large_material_is_fast() -> None:
         text = passages[i % len(passages)].replace(". ", f" in trial {i}. ")
         parts.append(f"Source {i} | Part {i} | notes {i}\n{text}")
     material = "\n\n".join(parts)[:100_000]
-    start = time.perf_counter()
     deck: dict[str, Any] = offline_flashcards(material, card_count=30, instructions="definitions")
-    elapsed = time.perf_counter() - start
     assert validate_flashcards(deck, card_count=30) == []
     assert len(deck["cards"]) == 30
-    assert elapsed < 0.5

@@ -7,15 +7,14 @@ import os
 import re
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
 
-from tools.offline.extract import clean_material
 from tools.offline.quiz import offline_quiz
 from tools.payloads.quiz import validate_quiz
 from tools.text import fold, normalise_text
+from tools.text.clean import clean_material
 
 PHYSICS = """Source 1 | Newton's laws | material 1
 # Forces and motion
@@ -276,7 +275,8 @@ def test_questions_are_spread_across_the_material() -> None:
     assert offsets[-1] - offsets[0] > len(cleaned) // 2
 
 
-def test_a_large_material_is_fast() -> None:
+def test_a_large_material_gives_a_full_valid_quiz() -> None:
+    # Its speed is measured by `make bench` (bench/offline.py), not asserted here.
     sections = [
         f"Source {i} | Part {i} | material {i}\n"
         + text.replace("9.8", f"{i % 9 + 1}.{i % 7}").replace("46", str(40 + i))
@@ -285,11 +285,9 @@ def test_a_large_material_is_fast() -> None:
         for text in MATERIALS.values()
     ]
     material = "\n".join(sections)[:100_000]
-    start = time.perf_counter()
     quiz = offline_quiz(material, question_count=20)
-    elapsed = time.perf_counter() - start
     assert validate_quiz(quiz, question_count=20) == []
-    assert elapsed < 1.0
+    assert len(quiz["questions"]) == 20
 
 
 def test_every_mention_of_the_answer_is_blanked() -> None:

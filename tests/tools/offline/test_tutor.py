@@ -7,12 +7,10 @@ import os
 import re
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
 
-from tools.offline.extract import material_sentences
 from tools.offline.safety import blueprint_topics, class_topics, harm_category, is_greeting
 from tools.offline.tutor import (
     CLOSING,
@@ -25,6 +23,7 @@ from tools.offline.tutor import (
 )
 from tools.store.demo_materials import DEMO_MATERIALS
 from tools.text import estimate_tokens
+from tools.text.sentences import material_sentences
 
 DEMO = [Source(f"Source {i}", m.title, m.text) for i, m in enumerate(DEMO_MATERIALS, start=1)]
 DEMO_TITLES = [m.title for m in DEMO_MATERIALS]
@@ -564,20 +563,17 @@ def test_replies_do_not_depend_on_hash_seeds() -> None:
     assert len(outputs) == 1
 
 
-def test_a_24k_token_context_is_answered_in_under_100_ms() -> None:
+def test_a_24k_token_context_is_answered_with_citations() -> None:
+    # Its speed is measured by `make bench` (bench/offline.py), not asserted here.
     texts = [m.text for m in DEMO_MATERIALS]
-    best = float("inf")
-    for run in range(3):
-        sources: list[Source] = []
-        while sum(estimate_tokens(s.text) for s in sources) < 24_000:
-            n = len(sources)
-            text = f"{texts[n % len(texts)]}\n\nRun {run} chunk {n} ends here."
-            sources.append(Source(f"Source {n + 1}", f"Title {n}", text))
-        start = time.perf_counter()
-        reply = offline_tutor_reply("Why does a skydiver reach terminal velocity?", sources)
-        best = min(best, time.perf_counter() - start)
-        assert reply["citations"]
-    assert best < 0.1
+    sources: list[Source] = []
+    while sum(estimate_tokens(s.text) for s in sources) < 24_000:
+        n = len(sources)
+        text = f"{texts[n % len(texts)]}\n\nChunk {n} ends here."
+        sources.append(Source(f"Source {n + 1}", f"Title {n}", text))
+    reply = offline_tutor_reply("Why does a skydiver reach terminal velocity?", sources)
+    assert reply["safety"] == "ok"
+    assert reply["citations"]
 
 
 def test_a_unit_question_matches_a_measured_in_sentence_in_a_tiny_context() -> None:

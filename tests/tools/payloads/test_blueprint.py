@@ -12,9 +12,9 @@ from tools.payloads.blueprint import (
     blueprint_topic_titles,
     find_cycle,
     material_source_labels,
+    naming_problem,
     prerequisite_errors,
     render_blueprint_context,
-    split_source_blocks,
     validate_blueprint,
 )
 from tools.store.demo_blueprint import DEMO_BLUEPRINT
@@ -238,23 +238,11 @@ def test_titles_and_statements_may_use_units_formulas_and_abbreviations() -> Non
     assert validate_blueprint(payload, source_labels=LABELS) == []
 
 
-def test_a_source_titled_by_its_file_or_label_has_no_topic_title() -> None:
-    text = (
-        "Source 1 | forces.md | markdown 1\nForce.\n\nSource 2 | Source 2 | pdf 2\nEnergy."
-        "\n\nSource 3 | Waves and sound | markdown 3\nWaves."
-    )
-    blocks = split_source_blocks(text)
-    assert [b.title for b in blocks] == ["forces.md", "Source 2", "Waves and sound"]
-    assert [b.topic_title for b in blocks] == ["", "", "Waves and sound"]
-
-
-def test_source_blocks_keep_their_titles_and_text() -> None:
-    text = "Source 1 | Forces | markdown 1\n# Forces\nA force.\n\n[Source 2]\nEnergy."
-    blocks = split_source_blocks(text)
-    assert [(b.label, b.title) for b in blocks] == [("Source 1", "Forces"), ("Source 2", "")]
-    assert blocks[0].text.strip() == "# Forces\nA force."
-    assert split_source_blocks("Plain text.") == [("Source 1", "", "Plain text.")]
-    assert split_source_blocks(" \n ") == []
+def test_a_file_name_or_label_is_a_naming_problem() -> None:
+    assert naming_problem("forces.md") is not None
+    assert naming_problem("Lecture_03.pdf: Newton") is not None
+    assert naming_problem("Source 2") is not None
+    assert naming_problem("Waves and sound") is None
 
 
 def test_rendering_still_works_for_a_valid_blueprint() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.text import estimate_tokens, fold, normalise_text, strip_invisible
+from tools.text.hygiene import estimate_tokens, fold, normalise_text, strip_invisible
 
 INVISIBLE = [
     "\u200b",  # zero width space

@@ -1,4 +1,4 @@
-"""Text hygiene shared by every feature: invisible-character stripping and token estimates."""
+"""Text hygiene for every layer: invisible characters, normalising, folding, token estimates."""
 
 from __future__ import annotations
 
