@@ -21,6 +21,7 @@ from graphs.chat import graph as chat
 from graphs.data_query import graph as data_query
 from graphs.flashcards import graph as flashcards
 from graphs.insights import graph as insights
+from graphs.llm import graph as llm
 from graphs.materials import graph as materials
 from graphs.quiz import graph as quiz
 from graphs.teaching_brief import graph as teaching_brief
@@ -36,6 +37,7 @@ GraphName = Literal[
     "insights",
     "teaching_brief",
     "data_query",
+    "llm",
     "chat_session",
     "blueprint_review",
 ]
@@ -53,6 +55,7 @@ EXPORTED: Final[GraphRegistry] = MappingProxyType(
         "insights": insights,
         "teaching_brief": teaching_brief,
         "data_query": data_query,
+        "llm": llm,
     }
 )
 

@@ -26,6 +26,7 @@ logger = logging.getLogger("stemgraph.runs")
 ToData = Callable[[Mapping[str, Any]], Any]
 OnSuccess = Callable[[Mapping[str, Any]], Awaitable[None]]
 Cleanup = Callable[[bool], Awaitable[None]]
+Conclude = Callable[[Mapping[str, Any] | Exception], Awaitable[Any]]
 
 # One checkpoint per run, written when it ends: a chat turn or a draft is resumed only from its
 # end, and intermediate checkpoints would only be pruned again.
@@ -52,6 +53,11 @@ class GraphRun:
     # Runs after the run ends however it ends (lease release, checkpoint pruning, guest slot),
     # told whether the caller got a result.
     cleanup: Cleanup | None = None
+    # Replaces `to_data` and `on_success` for a run whose answer needs I/O or whose reported
+    # failures are ordinary outcomes (the teaching brief stores how its build ended and answers
+    # with the stored row): called with the final values or the error the graph raised, it
+    # returns the caller's data or raises.
+    conclude: Conclude | None = None
 
     @property
     def config(self) -> RunnableConfig:
@@ -74,6 +80,18 @@ class GraphRun:
             version="v2",
             durability=self.durability,
         )
+
+    async def result(self, outcome: Mapping[str, Any] | Exception) -> Any:
+        """The caller's data for how the graph ended (its final values, or the error it raised);
+        raises when the run failed."""
+        if self.conclude is not None:
+            return await self.conclude(outcome)
+        if isinstance(outcome, Exception):
+            raise outcome
+        data = self.to_data(outcome)
+        if self.on_success is not None:
+            await self.on_success(outcome)
+        return data
 
     def failure(self, error: Exception) -> ApiError:
         """The envelope error for a failed run (model/generation failures are 502s)."""
@@ -99,6 +117,7 @@ def start_run(
     to_data: ToData = dict,
     on_success: OnSuccess | None = None,
     cleanup: Cleanup | None = None,
+    conclude: Conclude | None = None,
 ) -> GraphRun:
     """Prepare a run of `graphs[name]`: a fresh run id, the thread, the config, new `input` or
     `Command(resume=resume)`, and durability when the graph keeps checkpoints.
@@ -127,18 +146,21 @@ def start_run(
         durability=CHECKPOINTED_DURABILITY if checkpointed else None,
         on_success=on_success,
         cleanup=cleanup,
+        conclude=conclude,
     )
 
 
 async def run_to_completion(run: GraphRun) -> Any:
-    """Run to the end and return the run's data (after `on_success`); `cleanup` runs however
+    """Run to the end and return the run's data (`GraphRun.result`); `cleanup` runs however
     the run ends. Errors propagate as raised: the caller decides what they mean."""
     succeeded = False
     try:
-        values = await run.ainvoke()
-        data = run.to_data(values)
-        if run.on_success is not None:
-            await run.on_success(values)
+        outcome: Mapping[str, Any] | Exception
+        try:
+            outcome = await run.ainvoke()
+        except Exception as error:  # noqa: BLE001 - `result` re-raises it unless concluded
+            outcome = error
+        data = await run.result(outcome)
         succeeded = True
         return data
     finally:

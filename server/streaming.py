@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 import anyio
@@ -14,11 +15,12 @@ from langgraph.types import StreamMode
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from graphs.shared.errors import GenerationError
 from server.envelope import ok_response, request_id_of
 from server.errors import ApiError
-from server.runs import GraphRun, run_to_completion
+from server.runs import Cleanup, GraphRun, run_to_completion
 
 _MAX_UPDATE_TEXT = 400
 _STREAM_MODES: list[StreamMode] = ["values", "updates", "custom", "messages"]
@@ -97,8 +99,28 @@ async def _produce(run: GraphRun, queue: asyncio.Queue[Any]) -> None:
     await queue.put(_Finished())
 
 
-async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerSentEvent]:
+class _CleanupOnce:
+    """The run's cleanup, run once and shielded from cancellation: by the stream when it ends,
+    or by the response when the stream never started."""
+
+    def __init__(self, run: GraphRun) -> None:
+        self.run = run
+        self.done = False
+
+    async def __call__(self, succeeded: bool) -> None:
+        if self.done:
+            return
+        self.done = True
+        if self.run.cleanup is not None:
+            with anyio.CancelScope(shield=True):
+                await self.run.cleanup(succeeded)
+
+
+async def stream_events(
+    request_id: str, run: GraphRun, cleanup: Cleanup | None = None
+) -> AsyncGenerator[ServerSentEvent, None]:
     """metadata → updates/custom/messages … → values (the JSON route's data) or error."""
+    finish = cleanup or _CleanupOnce(run)
     event = _Events(run.run_id)
     yield event("metadata", {"run_id": run.run_id, "attempt": 1, "request_id": request_id})
     # The run lives in its own task: when the client leaves, sse-starlette's cancel scope would
@@ -117,16 +139,10 @@ async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerS
                 yield event("messages", [chunk.model_dump(), _message_metadata(metadata)])
             else:
                 yield event(part["type"], _jsonable(part["data"]))
-        payload: Any = None
-        if part.error is None:
-            try:
-                payload = run.to_data(last_values)
-                if run.on_success is not None:
-                    await run.on_success(last_values)
-            except Exception as error:  # noqa: BLE001 - reported like any other failure
-                part = _Finished(error)
-        if part.error is not None:
-            failure = run.failure(part.error)
+        try:
+            payload = await run.result(last_values if part.error is None else part.error)
+        except Exception as error:  # noqa: BLE001 - reported in the stream's `error` event
+            failure = run.failure(error)
             yield event(
                 "error", {"error": failure.code, "code": failure.code, "message": failure.message}
             )
@@ -138,18 +154,37 @@ async def stream_events(request_id: str, run: GraphRun) -> AsyncIterator[ServerS
             producer.cancel()
         with anyio.CancelScope(shield=True):
             await asyncio.gather(producer, return_exceptions=True)
-            if run.cleanup is not None:
-                await run.cleanup(succeeded)
+        await finish(succeeded)
+
+
+class _RunStream(EventSourceResponse):
+    """The SSE response for a run. A client that leaves before the first event is read leaves
+    the event generator unstarted, so its `finally` never runs: the response then runs the
+    run's cleanup itself (a held session lease, a guest slot, a brief left `generating`)."""
+
+    def __init__(self, request_id: str, run: GraphRun, *, ping_seconds: float) -> None:
+        self._cleanup = _CleanupOnce(run)
+        self._events = stream_events(request_id, run, self._cleanup)
+        super().__init__(
+            self._events,
+            ping=ping_seconds,
+            send_timeout=30,
+            headers={"x-run-id": run.run_id, "cache-control": "no-store"},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                # A started stream runs its own `finally` (and the cleanup, once) here.
+                await self._events.aclose()
+                await self._cleanup(False)
 
 
 def sse_response(request: Request, run: GraphRun, *, ping_seconds: float) -> Response:
     """The SSE response for `run`, pinging idle streams so proxies keep them open."""
-    return EventSourceResponse(
-        stream_events(request_id_of(request), run),
-        ping=ping_seconds,
-        send_timeout=30,
-        headers={"x-run-id": run.run_id, "cache-control": "no-store"},
-    )
+    return _RunStream(request_id_of(request), run, ping_seconds=ping_seconds)
 
 
 async def respond(request: Request, run: GraphRun, *, ping_seconds: float) -> Response:
@@ -157,3 +192,25 @@ async def respond(request: Request, run: GraphRun, *, ping_seconds: float) -> Re
     if wants_stream(request):
         return sse_response(request, run, ping_seconds=ping_seconds)
     return await run_json(request, run)
+
+
+async def _answer_events(
+    request_id: str, answer_id: str, data: Any
+) -> AsyncIterator[ServerSentEvent]:
+    event = _Events(answer_id)
+    yield event("metadata", {"run_id": answer_id, "attempt": 1, "request_id": request_id})
+    yield event("values", data)
+
+
+def respond_data(request: Request, data: Any, *, ping_seconds: float) -> Response:
+    """An answer that needed no graph run (e.g. a stored teaching brief) in the same framing:
+    the JSON envelope, or a stream of `metadata` (a fresh `run_id`) and one `values` event."""
+    if not wants_stream(request):
+        return ok_response(request, data)
+    answer_id = str(uuid.uuid4())
+    return EventSourceResponse(
+        _answer_events(request_id_of(request), answer_id, data),
+        ping=ping_seconds,
+        send_timeout=30,
+        headers={"x-run-id": answer_id, "cache-control": "no-store"},
+    )

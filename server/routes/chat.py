@@ -58,29 +58,33 @@ class CanvasBody(Body):
 
 
 def orchestration(
-    tool_mode: str, tool_catalog: list[Any] | None, notes: list[str]
+    values: Mapping[str, Any], tool_mode: str, tool_catalog: list[Any] | None
 ) -> dict[str, Any]:
-    """How the reply was produced. No tools are executed yet, whatever the mode asks for."""
-    extra = [] if tool_mode == "off" else [f"tool_mode={tool_mode}: no tools are run yet"]
+    """How a finished chat run produced its reply. No tools are executed yet, whatever the mode
+    asks for. `notes` is one string, the run's notes joined with "; " (the web app's type)."""
+    notes = [str(note) for note in values.get("notes") or [] if note]
+    if tool_mode != "off":
+        notes.append(f"tool_mode={tool_mode}: no tools are run yet")
     return {
         "engine": ENGINE,
         "tool_mode": tool_mode,
         "tool_calls": [],
         "tool_catalog": list(tool_catalog or []),
-        "notes": [*notes, *extra],
+        "notes": "; ".join(notes),
     }
 
 
 def chat_response_data(
     values: Mapping[str, Any], *, tool_mode: str, tool_catalog: list[Any] | None
 ) -> dict[str, Any]:
+    """`chat/generate`'s `{payload, provider, model, usage, latency_ms, orchestration}`."""
     return {
         "payload": values["reply"],
         "provider": values["provider"],
         "model": values["model"],
         "usage": values.get("usage"),
         "latency_ms": int(values.get("latency_ms") or 0),
-        "orchestration": orchestration(tool_mode, tool_catalog, list(values.get("notes") or [])),
+        "orchestration": orchestration(values, tool_mode, tool_catalog),
     }
 
 

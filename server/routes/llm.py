@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 from uuid import UUID
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from graphs.shared.context import GenerationContext
 from server.envelope import ok_response
 from server.routes.common import admit
 from server.routes.generation import guest_ticket, settle
+from server.runs import start_run
 from server.schemas import Body, NullableText, TimeoutMs
 from server.settings import ProviderName
+from server.streaming import respond
 from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import resolve_order
 from tools.models.router import Deadline, embed
@@ -43,34 +46,42 @@ class EmbeddingsBody(ProviderChoice):
 
 
 async def generate(request: Request) -> Response:
+    """One model reply (JSON, or SSE streaming its tokens as `messages` events)."""
     state, body, principal = await admit(request, LlmGenerateBody)
-    router = state.router(
-        provider_order=body.provider_order,
-        default_provider=body.default_provider,
-        temperature=body.temperature,
-        max_tokens=body.max_tokens,
-    )
-    messages: list[BaseMessage] = [HumanMessage(body.user)]
-    if body.system.strip():
-        messages.insert(0, SystemMessage(body.system))
     timeout_ms = body.timeout_ms or state.settings.ai_request_timeout_ms
-    finish = settle(await guest_ticket(state, principal, body.sandbox_id, "chat"))
-    succeeded = False
-    try:
-        reply = await router.ainvoke(messages, deadline=Deadline.after_ms(timeout_ms))
-        succeeded = True
-    finally:
-        await finish(succeeded)
-    return ok_response(
-        request,
-        {
-            "provider": reply.provider,
-            "model": reply.model,
-            "content": reply.text,
-            "usage": reply.usage.as_dict() if reply.usage else None,
-            "latency_ms": reply.latency_ms,
-        },
+    context = GenerationContext(
+        router=state.router(
+            provider_order=body.provider_order,
+            default_provider=body.default_provider,
+            temperature=body.temperature,
+            max_tokens=body.max_tokens,
+        ),
+        store=state.store,
+        timeout_ms=timeout_ms,
+        deadline=Deadline.after_ms(timeout_ms),
     )
+    ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
+    run = start_run(
+        state.graphs,
+        "llm",
+        input={"system": body.system, "user": body.user},
+        context=context,
+        error_code="provider_error",
+        to_data=generate_data,
+        cleanup=settle(ticket),
+    )
+    return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)
+
+
+def generate_data(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The contract's `{provider, model, content, usage, latency_ms}`."""
+    return {
+        "provider": values["provider"],
+        "model": values["model"],
+        "content": values["content"],
+        "usage": values.get("usage"),
+        "latency_ms": int(values.get("latency_ms") or 0),
+    }
 
 
 async def embeddings(request: Request) -> Response:

@@ -2,7 +2,9 @@
 
 Teacher-only, like class insights: the service key and the `user_id` in the body are enough (a
 user token, when sent, must name the same user). Every answer is the usual envelope with
-`data = {status, is_stale, payload, generated_at, has_evidence, error_message?}`:
+`data = {status, is_stale, payload, generated_at, has_evidence, error_message?}`, or with
+`Accept: text/event-stream` the same `data` as the final `values` event of a stream (a build's
+progress events before it; just `metadata` and `values` when nothing is built):
 
 - Without `force_refresh` the stored state is returned as it is and nothing is built: `empty`
   when the class never had a brief, a brief from an earlier UTC day with `is_stale: true`.
@@ -12,16 +14,19 @@ user token, when sent, must name the same user). Every answer is the usual envel
   `ready` (or `no_data` for a class without submissions or chat messages).
 - A build that fails for a reason the graph reports (the model's answer broke the brief's rules
   after two repairs, no model answered) is an ordinary outcome, not a transport error: HTTP 200
-  with `status: "error"`, the previous payload and generated_at, and `error_message`.
+  (a `values` event) with `status: "error"`, the previous payload and generated_at, and
+  `error_message`.
 - Anything unexpected during a build (a bug, the database) records the same `error` state and
-  answers 502 `teaching_brief_error`.
-The row never stays in `generating`: a `finally` (shielded from cancellation, so a client that
-disconnects mid-build is covered too) ends any refresh this request started.
+  answers 502 `teaching_brief_error` (an `error` event).
+The row never stays in `generating`: the run's cleanup (shielded from cancellation, so a client
+that disconnects mid-build, or before a stream starts, is covered too) ends any refresh this
+request started and did not settle.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -31,13 +36,13 @@ from starlette.responses import Response
 from graphs.shared.errors import GenerationError
 from graphs.teaching_brief import BriefContext
 from server.access import class_teacher
-from server.envelope import ok_response
 from server.errors import ApiError
 from server.registry import EXPORTED, GraphRegistry
 from server.routes.common import admit
-from server.runs import run_to_completion, start_run
+from server.runs import GraphRun, run_to_completion, start_run
 from server.schemas import ClassScoped
 from server.state import AppState
+from server.streaming import respond, respond_data
 from tools.analytics.brief_store import (
     begin_refresh,
     brief_response,
@@ -93,38 +98,52 @@ async def _fail(store: SqlStore, class_id: str, message: str) -> dict[str, Any] 
     return None
 
 
-async def _refresh(state: AppState, store: SqlStore, class_id: str) -> dict[str, Any] | None:
-    """Build the brief (this request holds the refresh) and store the outcome; returns the row."""
+def _refresh_run(state: AppState, store: SqlStore, class_id: str) -> GraphRun:
+    """The build of a refresh this request holds; however the run ends, the row leaves
+    `generating`: the outcome is stored by `conclude`, or the cleanup records the interruption."""
     settled = False
-    try:
+
+    async def conclude(outcome: Mapping[str, Any] | Exception) -> dict[str, Any]:
+        nonlocal settled
         try:
-            run = start_run(
-                _graphs(state),
-                "teaching_brief",
-                input={"class_id": class_id},
-                context=_context(state),
-                error_code=ERROR_CODE,
-            )
-            result = await run_to_completion(run)
-            if result["status"] == "no_data":
+            if isinstance(outcome, Exception):
+                raise outcome
+            if outcome["status"] == "no_data":
                 row = await mark_no_data(store, class_id)
             else:
                 row = await finish_refresh(
-                    store, class_id, result["payload"], has_evidence=result["has_evidence"]
+                    store, class_id, outcome["payload"], has_evidence=outcome["has_evidence"]
                 )
         except GenerationError as error:
             settled = True
-            return await _fail(store, class_id, str(error))
+            return brief_response(await _fail(store, class_id, str(error)))
         except Exception as error:
             logger.exception("teaching brief build failed", exc_info=error)
             settled = True
             await _fail(store, class_id, UNEXPECTED)
             raise ApiError(502, ERROR_CODE, UNEXPECTED) from None
         settled = True
-        return row
-    finally:
+        return brief_response(row)
+
+    async def cleanup(succeeded: bool) -> None:
         if not settled:  # cancelled: the client went away or the server is stopping
             await _fail(store, class_id, INTERRUPTED)
+
+    return start_run(
+        _graphs(state),
+        "teaching_brief",
+        input={"class_id": class_id},
+        context=_context(state),
+        error_code=ERROR_CODE,
+        conclude=conclude,
+        cleanup=cleanup,
+    )
+
+
+async def _refresh(state: AppState, store: SqlStore, class_id: str) -> dict[str, Any]:
+    """Build the brief to completion (this request holds the refresh); returns the answer."""
+    data: dict[str, Any] = await run_to_completion(_refresh_run(state, store, class_id))
+    return data
 
 
 async def class_teaching_brief(request: Request) -> Response:
@@ -132,8 +151,13 @@ async def class_teaching_brief(request: Request) -> Response:
     class_id = str(body.class_id)
     await class_teacher(state.store, class_id, str(body.user_id))
     store = _sql_store(state)
+    ping = state.settings.sse_ping_seconds
     if body.force_refresh and await begin_refresh(store, class_id):
-        row = await _refresh(state, store, class_id)
-    else:
-        row = await read_brief(store, class_id)
-    return ok_response(request, brief_response(row))
+        try:
+            run = _refresh_run(state, store, class_id)
+        except BaseException:
+            await _fail(store, class_id, UNEXPECTED)
+            raise
+        return await respond(request, run, ping_seconds=ping)
+    stored = brief_response(await read_brief(store, class_id))
+    return respond_data(request, stored, ping_seconds=ping)

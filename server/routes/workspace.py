@@ -21,7 +21,7 @@ from server.access import (
 )
 from server.envelope import ok_response
 from server.errors import ApiError
-from server.routes.chat import chat_response_data, chat_run
+from server.routes.chat import chat_run, orchestration
 from server.routes.common import admit
 from server.routes.generation import guest_ticket
 from server.schemas import ClassScoped, ToolOptions
@@ -213,12 +213,21 @@ async def send_message(request: Request) -> Response:
 def _send_data(
     tool_mode: str, tool_catalog: list[Any] | None
 ) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """`{response, user_message, assistant_message, context_meta, orchestration}`.
+
+    `response` is the chat reply itself (`{safety, answer, citations, confidence?,
+    canvas_hint?}`): the web app reads `response.answer` and `response.citations`. Provider,
+    model, tokens and latency are on `assistant_message`; `orchestration` (as on
+    `chat/generate`) is stemgraph's addition.
+    """
+
     def to_data(values: Mapping[str, Any]) -> dict[str, Any]:
         return {
-            "response": chat_response_data(values, tool_mode=tool_mode, tool_catalog=tool_catalog),
+            "response": values["reply"],
             "user_message": values["saved_user_message"],
             "assistant_message": values["saved_assistant_message"],
             "context_meta": values["context_meta"],
+            "orchestration": orchestration(values, tool_mode, tool_catalog),
         }
 
     return to_data

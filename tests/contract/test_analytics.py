@@ -81,13 +81,15 @@ def test_class_teaching_brief(webapp: WebApp) -> None:
     assert read_brief(again) == "ready" and again["payload"] == built["payload"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9: item 7 (the teaching brief answers JSON to SSE) — server fix pending",
-)
 def test_class_teaching_brief_streams_when_asked(webapp: WebApp) -> None:
-    data, _ = read_stream(webapp, BRIEF, bodies.analytics(force_refresh=True))
-    assert read_brief(data) == "ready"
+    """A forced refresh streams the build and ends with the brief; the stored brief streams
+    as `metadata` and `values` alone."""
+    built, events = read_stream(webapp, BRIEF, bodies.analytics(force_refresh=True))
+    assert read_brief(built) == "ready" and built["payload"] is not None
+    assert any(e.event in ("updates", "custom") for e in events)
+    stored, events = read_stream(webapp, BRIEF, bodies.analytics())
+    assert [e.event for e in events] == ["metadata", "values"]
+    assert stored == built
 
 
 def test_data_query(webapp: WebApp) -> None:

@@ -73,10 +73,6 @@ def test_chat_generate_with_the_service_key_alone(webapp: WebApp) -> None:
     assert reply["safety"] == "ok" and reply["citations"], reply
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9: item 3 (orchestration.notes is a list, not one string) — server fix pending",
-)
 def test_chat_generate_orchestration_notes_is_one_string(webapp: WebApp) -> None:
     body = bodies.chat_generate("What is the unit of force?")
     data = read_ok(webapp.call("/v1/chat/generate", body, user=LENA))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.contract import bodies
 from tests.contract.conftest import WebApp, read_stream
 from tests.contract.reading import array, fields, is_int, non_null_str, number, read_ok, text
@@ -42,9 +40,11 @@ def test_llm_embeddings(webapp: WebApp) -> None:
     is_int(found["latency_ms"], "data.latency_ms")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 9: item 7 (llm/generate answers JSON to SSE) — server fix pending"
-)
 def test_llm_generate_streams_when_asked(webapp: WebApp) -> None:
-    data, _ = read_stream(webapp, GENERATE, bodies.llm_generate("What is a newton?"))
+    data, events = read_stream(webapp, GENERATE, bodies.llm_generate("What is a newton?"))
     read_generate(data)
+    # The model's tokens arrive first, as `[chunk, metadata]` pairs, and add up to the content.
+    tokens = [e.data for e in events if e.event == "messages"]
+    assert len(tokens) > 1, "the reply did not stream token by token"
+    assert "".join(chunk["content"] for chunk, _ in tokens) == data["content"]
+    assert all(metadata["langgraph_node"] == "generate" for _, metadata in tokens)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.contract import bodies
 from tests.contract.conftest import WebApp, read_stream
 from tests.contract.reading import (
@@ -127,11 +125,6 @@ def test_messages_send(webapp: WebApp) -> None:
     assert after["last_message_at"] == answered["created_at"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9: item 1 (messages/send nests the reply in response.payload) — "
-    "server fix pending",
-)
 def test_messages_send_response_is_the_chat_reply(webapp: WebApp) -> None:
     created = new_session(webapp)
     data = send(webapp, created["id"], "What is the SI unit of force?")

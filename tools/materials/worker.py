@@ -38,12 +38,12 @@ DEFAULT_BACKOFF: tuple[float, ...] = (5, 30, 120)
 class BatchResult:
     """What one `process_batch` call did.
 
-    `triggered` counts the stuck jobs this call recovered (put back on the queue, or failed when
+    `recovered` counts the stuck jobs this call recovered (put back on the queue, or failed when
     out of attempts) because their worker stopped responding; `processed` counts the jobs it
     ran, each of which either `succeeded`, `failed` or was `retried` (requeued with a backoff).
     """
 
-    triggered: int = 0
+    recovered: int = 0
     processed: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -51,8 +51,11 @@ class BatchResult:
     errors: tuple[str, ...] = ()
 
     def as_wire(self) -> dict[str, Any]:
+        """The contract's `{triggered, processed, succeeded, failed, retried, errors}` plus
+        `recovered`. `triggered` is a boolean: a result exists only for a batch that ran."""
         return {
-            "triggered": self.triggered,
+            "triggered": True,
+            "recovered": self.recovered,
             "processed": self.processed,
             "succeeded": self.succeeded,
             "failed": self.failed,
@@ -63,7 +66,7 @@ class BatchResult:
 
 @dataclass
 class _Tally:
-    triggered: int = 0
+    recovered: int = 0
     processed: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -72,7 +75,7 @@ class _Tally:
 
     def result(self) -> BatchResult:
         return BatchResult(
-            self.triggered,
+            self.recovered,
             self.processed,
             self.succeeded,
             self.failed,
@@ -164,7 +167,7 @@ async def process_batch(
             jobs, recovered = await store.claim_material_jobs(
                 limit=1, worker_id=worker_id, stale_after_seconds=stale_after_seconds
             )
-            tally.triggered += recovered
+            tally.recovered += recovered
             if not jobs:
                 return
             for job in jobs:

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from server.routes.chat import orchestration
 from tests.server.conftest import Api, Serve, only, user_token
 from tests.server.routes.test_workspace import call, new_session, ok
 from tests.server.test_app import assert_error
@@ -47,8 +48,23 @@ def test_model_citations_of_unknown_sources_are_dropped(serve: Serve) -> None:
     with serve(chat=only(ScriptedChatModel.replying(json.dumps(reply)))) as api:
         data = ok(api.post("/v1/chat/generate", GENERATE))
     assert data["payload"]["citations"] == [{"sourceLabel": "Source 1", "rationale": "watts"}]
-    assert any("unknown source" in note for note in data["orchestration"]["notes"])
+    # One string, the notes joined with "; " (the web app's type).
+    assert "dropped a citation of an unknown source" in data["orchestration"]["notes"]
     assert data["provider"] == "openai"
+
+
+def test_orchestration_notes_are_one_string_joined_with_semicolons() -> None:
+    values = {"notes": ["dropped a citation of an unknown source", "", "the reply had no answer"]}
+    found = orchestration(values, "plan", ["canvas"])
+    assert found == {
+        "engine": "langgraph",
+        "tool_mode": "plan",
+        "tool_calls": [],
+        "tool_catalog": ["canvas"],
+        "notes": "dropped a citation of an unknown source; the reply had no answer; "
+        "tool_mode=plan: no tools are run yet",
+    }
+    assert orchestration({}, "off", None)["notes"] == ""
 
 
 def test_an_empty_answer_is_a_generation_failure(serve: Serve) -> None:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
+import httpx
+
 from server.settings import ProviderName
-from tests.server.conftest import Api, Serve
+from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.server.test_app import assert_error
-from tools.models.fakes import FailingChatModel, ScriptedChatModel
+from tests.sse import iter_events
+from tools.models.fakes import FailingChatModel, ScriptedChatModel, TrickleChatModel
 from tools.models.providers import ChatProvider
+
+STREAM = {"x-api-key": API_KEY, "accept": "text/event-stream"}
 
 
 def test_generate_answers_offline_without_keys(api: Api) -> None:
@@ -66,6 +72,52 @@ def test_generate_falls_back_in_order_and_reports_who_answered(serve: Serve) -> 
     assert seen[0] == ["openrouter", "openai", "gemini"]
     assert seen[1] == ["gemini", "openrouter", "openai"]
     assert seen[2] == ["openrouter"]
+
+
+def test_generate_streams_the_model_s_tokens_then_the_json_data(serve: Serve) -> None:
+    model = TrickleChatModel(reply="Force is measured in newtons.", token_delay_s=0.01)
+    with serve(chat=only(model)) as api:
+        body = {"system": "Be brief.", "user": "Unit of force?"}
+        with api.client.stream(
+            "POST", api.url + "/v1/llm/generate", json=body, headers=STREAM
+        ) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            events = list(iter_events(response))
+        as_json = api.post("/v1/llm/generate", body).json()["data"]
+    names = [e.event for e in events]
+    assert names[0] == "metadata" and names[-1] == "values"
+    tokens = [e.data for e in events if e.event == "messages"]
+    assert [chunk["content"] for chunk, _ in tokens if chunk["content"]] == [
+        "Force ",
+        "is ",
+        "measured ",
+        "in ",
+        "newtons. ",
+    ]
+    assert all(metadata["langgraph_node"] == "generate" for _, metadata in tokens)
+    final = events[-1].data
+    assert set(final) == {"provider", "model", "content", "usage", "latency_ms"}
+    assert (final["provider"], final["model"]) == ("openai", "fake-model")
+    assert final["content"] == "Force is measured in newtons. " == as_json["content"]
+    assert isinstance(final["latency_ms"], int)
+
+
+def test_a_client_that_leaves_mid_stream_stops_the_model(serve: Serve) -> None:
+    model = TrickleChatModel(reply=" ".join(["word"] * 200), token_delay_s=0.05)
+    with serve(chat=only(model)) as api:
+        with (
+            httpx.Client(timeout=10) as client,
+            client.stream(
+                "POST", api.url + "/v1/llm/generate", json={"user": "Talk."}, headers=STREAM
+            ) as response,
+        ):
+            for event in iter_events(response):
+                if event.event == "messages":
+                    break
+        deadline = time.monotonic() + 5
+        while not model.cancelled and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert model.cancelled and not model.finished
 
 
 def test_generate_validates_its_body(api: Api) -> None:

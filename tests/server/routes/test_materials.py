@@ -82,7 +82,8 @@ def test_create_then_process_makes_the_material_searchable(api: Api) -> None:
 
     result = ok(process(api, {"batch_size": 5}))
     assert result == {
-        "triggered": 0,
+        "triggered": True,
+        "recovered": 0,
         "processed": 1,
         "succeeded": 1,
         "failed": 0,

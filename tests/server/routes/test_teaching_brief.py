@@ -23,6 +23,7 @@ from graphs.teaching_brief.rules import validate_brief
 from server.routes import teaching_brief
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
+from tests.sse import Event, iter_events
 from tools.analytics.brief_store import begin_refresh, finish_refresh, read_brief
 from tools.analytics.insights import compute_insights
 from tools.clock import utc_now
@@ -95,6 +96,16 @@ def with_store(api: Api, use: Callable[[SqlStore], Awaitable[T]]) -> T:
 
 def brief(api: Api, user: str = DEMO_TEACHER_ID, **body: Any) -> httpx.Response:
     return api.post(PATH, {"class_id": DEMO_CLASS_ID, "user_id": user, **body})
+
+
+def stream(api: Api, **body: Any) -> list[Event]:
+    """The brief asked for as `text/event-stream`: every event of the stream."""
+    sent = {"class_id": DEMO_CLASS_ID, "user_id": DEMO_TEACHER_ID, **body}
+    headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
+    with api.client.stream("POST", api.url + PATH, json=sent, headers=headers) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return list(iter_events(response))
 
 
 def ok(response: httpx.Response) -> Any:
@@ -247,6 +258,50 @@ def test_a_client_that_gives_up_does_not_leave_the_refresh_running(serve: Serve)
         while ok(brief(api))["status"] == "generating" and time.monotonic() < deadline:
             time.sleep(0.1)
         assert ok(brief(api))["status"] in ("ready", "error")
+
+
+def test_a_streamed_refresh_ends_with_the_brief_and_a_failed_one_with_the_error_state(
+    serve: Serve,
+) -> None:
+    model = scripted(DEMO_BRIEF, "not json", '{"summary": "half"}', "still not")
+    with serve(chat=only(model)) as api:
+        stored = stream(api)
+        assert [e.event for e in stored] == ["metadata", "values"]
+        assert stored[-1].data["status"] == "empty"
+        built = stream(api, force_refresh=True)
+        assert built[-1].event == "values" and built[-1].data["payload"] == DEMO_BRIEF
+        stages = [e.data["stage"] for e in built if e.event == "custom"]
+        assert stages[0] == "insights" and "validate" in stages
+        assert built[-1].data == ok(brief(api))
+        # A build the graph reports as failed is an ordinary outcome: a `values` event with the
+        # `error` state and the previous brief, never an `error` event.
+        failed = stream(api, force_refresh=True)
+        assert [e.event for e in failed].count("error") == 0
+        assert failed[-1].event == "values"
+        assert (failed[-1].data["status"], failed[-1].data["payload"]) == ("error", DEMO_BRIEF)
+        assert "teaching brief" in failed[-1].data["error_message"]
+        assert ok(brief(api)) == failed[-1].data
+
+
+def test_a_client_that_leaves_a_streamed_build_leaves_the_row_in_error(serve: Serve) -> None:
+    model = scripted(DEMO_BRIEF, slow=True)
+    with serve(chat=only(model)) as api:
+        body = {"class_id": DEMO_CLASS_ID, "user_id": DEMO_TEACHER_ID, "force_refresh": True}
+        headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
+        with (
+            httpx.Client(timeout=10) as client,
+            client.stream("POST", api.url + PATH, json=body, headers=headers) as response,
+        ):
+            for event in iter_events(response):
+                if event.event == "custom" and event.data["stage"] == "draft":
+                    break  # the model is answering: leave now
+        deadline = time.monotonic() + 5
+        while ok(brief(api))["status"] == "generating" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = ok(brief(api))
+        assert (left["status"], left["error_message"]) == ("error", teaching_brief.INTERRUPTED)
+        row = with_store(api, lambda store: read_brief(store, DEMO_CLASS_ID))
+        assert row is not None and row["refresh_started_at"] is None
 
 
 async def test_a_cancelled_build_moves_the_row_to_error(store: Any) -> None:

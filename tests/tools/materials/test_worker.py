@@ -92,7 +92,8 @@ async def test_success_marks_the_material_ready_with_its_chunks(store: Store) ->
     material_id, job_id = await upload(store, class_id)
     result = await process_batch(store, ingest(store), batch_size=3, worker_id="w1")
     assert result.as_wire() == {
-        "triggered": 0,
+        "triggered": True,
+        "recovered": 0,
         "processed": 1,
         "succeeded": 1,
         "failed": 0,
@@ -109,7 +110,7 @@ async def test_success_marks_the_material_ready_with_its_chunks(store: Store) ->
     assert {hit.section for hit in await store.class_chunks(class_id)} == {"Waves", "Sound"}
     # An empty queue is a quiet no-op.
     empty = await process_batch(store, ingest(store), batch_size=3, worker_id="w1")
-    assert (empty.processed, empty.triggered, empty.errors) == (0, 0, ())
+    assert (empty.processed, empty.recovered, empty.errors) == (0, 0, ())
 
 
 async def test_a_pdf_upload_is_ingested(store: Store) -> None:
@@ -244,12 +245,12 @@ async def test_a_stuck_job_is_recovered_and_processed(store: Store) -> None:
     assert material is not None and material.status == "processing"
     # Within the stale window nobody touches it.
     quiet = await process_batch(store, ingest(store), batch_size=3, worker_id="w2")
-    assert (quiet.triggered, quiet.processed) == (0, 0)
+    assert (quiet.recovered, quiet.processed) == (0, 0)
     await asyncio.sleep(0.01)
     result = await process_batch(
         store, ingest(store), batch_size=3, worker_id="w2", stale_after_seconds=0
     )
-    assert (result.triggered, result.processed, result.succeeded) == (1, 1, 1)
+    assert (result.recovered, result.processed, result.succeeded) == (1, 1, 1)
     job = await store.get_material_job(job_id)
     assert job is not None and (job.status, job.attempts) == ("succeeded", 2)
     material = await store.get_material(material_id)
