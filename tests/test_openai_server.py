@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -17,6 +18,7 @@ from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from pydantic import BaseModel, SecretStr
 
+from tests.local_model import LocalModel, local_model_or_skip, local_model_server
 from tests.openai_server import (
     OpenAIServer,
     embeddings,
@@ -498,3 +500,134 @@ def test_stopping_releases_hanging_and_idle_connections() -> None:
         assert not hung.is_alive()
         assert running.requests[0].wait_done() == "stopped"
     assert running.pending() == 1
+
+
+# --- the same clients against llama.cpp: what the fake imitates -------------------------------
+
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {"answer": {"type": "integer"}},
+    "required": ["answer"],
+}
+ARITHMETIC = 'What is 2 + 2? Reply as JSON like {"answer": 0}.'
+LlamaClient = Callable[..., ChatOpenAI]
+
+
+@pytest.fixture(scope="module")
+def llama() -> Iterator[LocalModel]:
+    python, _ = local_model_or_skip()
+    with local_model_server(python) as model:
+        yield model
+
+
+@pytest.fixture
+async def llama_http() -> AsyncIterator[openai.DefaultAsyncHttpxClient]:
+    # Without a client of its own, ChatOpenAI shares one per (base_url, timeout) across the
+    # process, and its pooled connections belong to the event loop of the test that opened them:
+    # the next test's loop then fails with "Event loop is closed".
+    client = openai.DefaultAsyncHttpxClient(timeout=120)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def llama_client(
+    llama: LocalModel, llama_http: openai.DefaultAsyncHttpxClient
+) -> Callable[..., ChatOpenAI]:
+    def build(**overrides: Any) -> ChatOpenAI:
+        options: dict[str, Any] = {
+            "model": llama.name,
+            "api_key": SecretStr("local"),
+            "base_url": llama.base_url,
+            "http_async_client": llama_http,
+            "max_retries": 0,
+            "timeout": 120,
+            "stream_chunk_timeout": None,
+            "temperature": 0,
+            "seed": 7,
+            **overrides,
+        }
+        return ChatOpenAI(**options)
+
+    return build
+
+
+async def test_llama_lists_its_model(llama: LocalModel) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{llama.base_url}/models")
+
+    assert [model["id"] for model in response.json()["data"]] == [llama.name]
+
+
+async def test_llama_caps_max_tokens_but_ignores_max_completion_tokens(
+    llama_client: LlamaClient,
+) -> None:
+    capped = await llama_client(extra_body={"max_tokens": 8}).ainvoke(
+        "Write a long essay about momentum."
+    )
+    # ChatOpenAI's own max_tokens=5 goes out as max_completion_tokens: the server lets the reply
+    # run on to the `max_tokens` sent beside it.
+    uncapped = await llama_client(max_tokens=5, extra_body={"max_tokens": 60}).ainvoke(
+        "Count from 1 to 30, separated by spaces."
+    )
+
+    assert capped.response_metadata["finish_reason"] == "length"
+    assert capped.usage_metadata is not None
+    assert capped.usage_metadata["output_tokens"] == 8
+    assert uncapped.usage_metadata is not None
+    assert 5 < uncapped.usage_metadata["output_tokens"] <= 60
+
+
+async def test_llama_streams_tokens_and_a_finish_reason_but_no_usage(
+    llama_client: LlamaClient,
+) -> None:
+    model = llama_client(stream_usage=True, extra_body={"max_tokens": 30})
+
+    chunks = await collect(model, "Say hello to the class.")
+
+    assert len([chunk for chunk in chunks if chunk.content]) > 3
+    total = merged(chunks)
+    assert total.response_metadata["finish_reason"] in {"stop", "length"}
+    assert total.usage_metadata is None
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_llama_json_object_with_a_schema_constrains_the_reply(
+    llama_client: LlamaClient, streamed: bool
+) -> None:
+    model = llama_client(extra_body={"max_tokens": 40}).bind(
+        response_format={"type": "json_object", "schema": ANSWER_SCHEMA}
+    )
+
+    if streamed:
+        chunks = await collect(model, ARITHMETIC)
+        assert len(chunks) > 2
+        text = "".join(str(chunk.content) for chunk in chunks)
+    else:
+        text = str((await model.ainvoke(ARITHMETIC)).content)
+
+    assert isinstance(json.loads(text)["answer"], int)
+
+
+async def test_llama_answers_json_mode_and_function_calling(llama_client: LlamaClient) -> None:
+    model = llama_client(extra_body={"max_tokens": 40})
+    schema = {"title": "Answer", "description": "The answer.", **ANSWER_SCHEMA}
+
+    json_mode = await model.with_structured_output(schema, method="json_mode").ainvoke(ARITHMETIC)
+    tool = await model.with_structured_output(schema, method="function_calling").ainvoke(
+        "What is 2 + 2?"
+    )
+
+    assert isinstance(json_mode, dict) and isinstance(json_mode["answer"], int)
+    assert isinstance(tool, dict) and isinstance(tool["answer"], int)
+
+
+async def test_llama_rejects_the_json_schema_response_format(llama_client: LlamaClient) -> None:
+    model = llama_client(extra_body={"max_tokens": 40})
+    schema = {"title": "Answer", **ANSWER_SCHEMA}
+
+    with pytest.raises(openai.InternalServerError) as raised:
+        await model.with_structured_output(schema, method="json_schema").ainvoke(ARITHMETIC)
+
+    assert raised.value.status_code == 500
+    assert "json_object" in raised.value.message
