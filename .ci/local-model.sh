@@ -34,8 +34,8 @@ PY
 }
 
 cached_wheel() {
-    find "$WHEELS" -maxdepth 1 -name "llama_cpp_python-$LLAMA_CPP_VERSION-*.whl" 2>/dev/null |
-        sort | head -n 1
+    [ -d "$WHEELS" ] || return 0
+    find "$WHEELS" -maxdepth 1 -name "llama_cpp_python-$LLAMA_CPP_VERSION-*.whl" | sort | head -n 1
 }
 
 if installed; then

@@ -28,10 +28,13 @@ import struct
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
+
+import pytest
 
 CHAT_PATH = "/chat/completions"
 EMBEDDINGS_PATH = "/embeddings"
@@ -612,3 +615,11 @@ def _usage(body: dict[str, Any], completion: str) -> dict[str, int]:
         "completion_tokens": produced,
         "total_tokens": prompt + produced,
     }
+
+
+@pytest.fixture
+def openai_server() -> Iterator[OpenAIServer]:
+    """A fresh server per test; `pytest_plugins = ["tests.openai_server"]` in the top conftest
+    makes it available everywhere."""
+    with OpenAIServer() as server:
+        yield server

@@ -479,26 +479,30 @@ def test_a_behaviour_for_the_wrong_endpoint_counts_as_unscripted() -> None:
 def test_stopping_releases_hanging_and_idle_connections() -> None:
     running = OpenAIServer(keep_alive=True)
     running.__enter__()
-    running.chat(hang(), reply("ok"))
+    running.chat(hang(), reply("never used"))
+    failures: list[Exception] = []
+
+    def unanswered() -> None:
+        try:
+            httpx.post(f"{running.base_url}/chat/completions", json={}, timeout=30)
+        except httpx.HTTPError as error:
+            failures.append(error)
+
     with httpx.Client() as idle:
         # An idle keep-alive connection, then a request the server never answers.
         assert idle.get(f"{running.base_url}/models").status_code == 200
-        hung = threading.Thread(
-            target=lambda: pytest.raises(
-                httpx.HTTPError, httpx.post, f"{running.base_url}/chat/completions", json={}
-            ),
-            daemon=True,
-        )
-        hung.start()
+        caller = threading.Thread(target=unanswered, daemon=True)
+        caller.start()
         while not running.requests:
             time.sleep(0.01)
         started = time.monotonic()
         running.__exit__(None, None, None)
 
         assert time.monotonic() - started < 3
-        hung.join(timeout=3)
-        assert not hung.is_alive()
-        assert running.requests[0].wait_done() == "stopped"
+        caller.join(timeout=5)
+        assert not caller.is_alive()
+    assert [type(error) for error in failures] == [httpx.RemoteProtocolError]
+    assert running.requests[0].wait_done() == "stopped"
     assert running.pending() == 1
 
 
