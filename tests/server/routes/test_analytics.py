@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 
+from tests.fakes import ScriptedChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
-from tools.models.fakes import ScriptedChatModel
 from tools.store import open_store
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 

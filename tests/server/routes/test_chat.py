@@ -6,10 +6,10 @@ import json
 import uuid
 from typing import Any
 
+from tests.fakes import ScriptedChatModel
 from tests.server.conftest import Api, Serve, only, user_token
 from tests.server.routes.test_workspace import call, new_session, ok
 from tests.server.test_app import assert_error
-from tools.models.fakes import ScriptedChatModel
 from tools.payloads.canvas import validate_canvas_spec
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 

@@ -13,12 +13,12 @@ import pytest
 
 from graphs.data_query import nodes
 from graphs.shared.errors import GenerationError
+from tests.fakes import ScriptedChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
 from tests.tools.analytics.test_query import RIVAL, seed_class, sid
 from tools.analytics.query import load_catalog
-from tools.models.fakes import ScriptedChatModel
 from tools.payloads.canvas import NO_DATA_LABEL, validate_chart_spec
 from tools.store import Store, open_store
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from tests.conftest import redis_url_or_skip
+from tests.fakes import FailingChatModel, TrickleChatModel
 from tests.server.conftest import API_KEY, ISSUER, JWT_SECRET, Api, Serve, only, user_token
 from tests.server.test_app import QUIZ, assert_error
-from tools.models.fakes import FailingChatModel, TrickleChatModel
 from tools.store.seed import DEMO_GUEST_ID, DEMO_SANDBOX_ID
 
 GUEST_QUIZ = {**QUIZ, "sandbox_id": DEMO_SANDBOX_ID}

@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 
 from server.settings import ProviderName
+from tests.fakes import FailingChatModel, ScriptedChatModel
 from tests.server.conftest import Api, Serve
 from tests.server.test_app import assert_error
-from tools.models.fakes import FailingChatModel, ScriptedChatModel
 from tools.models.providers import ChatProvider
 
 

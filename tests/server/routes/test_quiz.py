@@ -7,10 +7,10 @@ import time
 
 import httpx
 
+from tests.fakes import ScriptedChatModel, TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
-from tools.models.fakes import ScriptedChatModel, TrickleChatModel
 from tools.payloads.quiz import validate_quiz
 from tools.store.seed import DEMO_CLASS_ID
 

@@ -21,12 +21,12 @@ from langchain_core.outputs import ChatResult
 
 from graphs.teaching_brief.rules import validate_brief
 from server.routes import teaching_brief
+from tests.fakes import ScriptedChatModel, SlowChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tools.analytics.brief_store import begin_refresh, finish_refresh, read_brief
 from tools.analytics.insights import compute_insights
 from tools.clock import utc_now
-from tools.models.fakes import ScriptedChatModel, SlowChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store import open_store

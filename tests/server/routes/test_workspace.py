@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
+from tests.fakes import TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
-from tools.models.fakes import TrickleChatModel
 from tools.store.seed import (
     DEMO_CLASS_ID,
     DEMO_GUEST_ID,

@@ -12,7 +12,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from server.settings import PROVIDER_NAMES, ProviderName, Settings
-from tools.models.fakes import FailingChatModel, ScriptedChatModel, SlowChatModel
+from tests.fakes import FailingChatModel, ScriptedChatModel, SlowChatModel
 from tools.models.offline import (
     EMBEDDING_DIMENSIONS,
     OFFLINE_MODEL,
