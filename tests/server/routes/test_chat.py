@@ -1,4 +1,4 @@
-"""`/v1/chat/generate` failures and `/v1/chat/canvas` over a real socket."""
+"""`/v1/chat/generate` failures and `/v1/chat/canvas`, in-process on both backends."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""`/v1/analytics/data-query` over a real socket, on both backends: who may ask, and that a
-question about one class never reads another."""
+"""`/v1/analytics/data-query` on both backends (the stream over a real socket): who may ask, and
+that a question about one class never reads another."""
 
 from __future__ import annotations
 
@@ -197,6 +197,7 @@ def test_a_model_cannot_take_the_question_to_another_class(serve: Serve) -> None
     assert "matches no student of this class" in model.prompts[2][-1].text
 
 
+@pytest.mark.live
 def test_the_stream_ends_with_the_chart(api: Api) -> None:
     headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
     headers["authorization"] = f"Bearer {user_token(DEMO_TEACHER_ID)}"

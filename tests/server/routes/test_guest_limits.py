@@ -92,6 +92,7 @@ def test_concurrency_slots_wait_then_refuse_and_are_released(serve: Serve) -> No
         assert api.post("/v1/quiz/generate", GUEST_QUIZ, token=guest()).status_code == 200
 
 
+@pytest.mark.live
 def test_a_disconnected_stream_frees_its_slot(serve: Serve) -> None:
     model = TrickleChatModel(reply="word " * 400, token_delay_s=0.02)
     with serve(guest_max_concurrent=1, guest_slot_wait_seconds=2, chat=only(model)) as api:

@@ -1,4 +1,4 @@
-"""`/v1/llm/generate` and `/v1/llm/embeddings` over a real socket."""
+"""`/v1/llm/generate` and `/v1/llm/embeddings`, in-process on both backends."""
 
 from __future__ import annotations
 

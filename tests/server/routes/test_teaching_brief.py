@@ -1,4 +1,5 @@
-"""`/v1/analytics/class-teaching-brief` over a real socket, on both backends, on the demo class."""
+"""`/v1/analytics/class-teaching-brief` on both backends, on the demo class (concurrent and
+impatient clients over a real socket)."""
 
 from __future__ import annotations
 
@@ -137,6 +138,7 @@ def test_empty_then_refresh_then_ready_and_not_stale(api: Api) -> None:
     )
 
 
+@pytest.mark.live
 def test_concurrent_refreshes_build_once(serve: Serve) -> None:
     model = scripted(DEMO_BRIEF, slow=True)
     with serve(chat=only(model)) as api:
@@ -234,6 +236,7 @@ def test_only_the_class_teachers_may_ask(api: Api) -> None:
     assert with_store(api, lambda store: read_brief(store, DEMO_CLASS_ID)) is None
 
 
+@pytest.mark.live
 def test_a_client_that_gives_up_does_not_leave_the_refresh_running(serve: Serve) -> None:
     model = scripted(DEMO_BRIEF, slow=True)
     with serve(chat=only(model)) as api:
