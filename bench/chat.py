@@ -29,8 +29,8 @@ from graphs.chat import graph as chat_graph
 from graphs.shared.context import GenerationContext
 from server.checkpoints import open_checkpointer, prune_thread
 from server.settings import Settings
+from tests.fakes import ScriptedChatModel
 from tools.clock import to_iso, utc_now
-from tools.models.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store import Store, open_store

@@ -18,7 +18,7 @@ from server.app import create_app
 from server.logs import configure_logging
 from server.settings import ProviderName, Settings
 from server.state import ChatProviderFactory
-from tools.models.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: no network models, both storage backends, and a live server on loopback."""
+"""Shared fixtures: no network models, both storage backends, and the `live` marker."""
 
 from __future__ import annotations
 
@@ -37,6 +37,15 @@ def _guarded_sync_send(self: httpx.Client, request: httpx.Request, **kw: Any) ->
 
 httpx.AsyncClient.send = _guarded_send  # type: ignore[method-assign]
 httpx.Client.send = _guarded_sync_send  # type: ignore[method-assign]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "live: serve the app with uvicorn on a loopback socket instead of in-process (streams,"
+        " client disconnects, pings, concurrent clients, raw sockets)",
+    )
+
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # Under CI the services always run on this machine's standard ports, so an unset variable means

@@ -1,4 +1,10 @@
-"""A live server per test, on each storage backend, with a real socket and real tokens."""
+"""The app per test, on each storage backend, with real tokens: in-process by default, or
+served by uvicorn on a loopback socket for tests marked `live`.
+
+In-process requests go through Starlette's `TestClient` (the lifespan runs; the app runs in the
+client's own event-loop thread). Streams, client disconnects, pings, concurrent clients of their
+own and raw sockets need a real server: mark those tests `@pytest.mark.live`.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.language_models import BaseChatModel
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp
 
 from server.app import create_app
 from server.auth.tokens import sign_dev_token
@@ -25,15 +33,21 @@ from tools.models.providers import ChatProvider
 API_KEY = "test-service-key"
 JWT_SECRET = "server-tests-hs256-secret-of-at-least-32-bytes"
 ISSUER = "http://127.0.0.1:9/auth/v1"
+IN_PROCESS_URL = "http://testserver"
 
 
 @dataclass
 class Api:
-    """A client for one live server, sending the service key unless told otherwise."""
+    """A client for one running app, sending the service key unless told otherwise.
+
+    `url` is the base for `client` requests: a loopback address when `live`, otherwise the
+    in-process client's own base, which reaches no socket.
+    """
 
     url: str
     client: httpx.Client
     settings: Settings
+    live: bool
 
     def post(
         self,
@@ -75,9 +89,64 @@ def only(model: BaseChatModel, *, name: str = "openai", model_name: str = "fake-
     return providers
 
 
+def _refuse_streams(request: httpx.Request) -> None:
+    # In-process replies are handed over whole, so pings, arrival order and disconnects could
+    # not be observed: a test of a stream must run live.
+    if "text/event-stream" in request.headers.get("accept", ""):
+        raise AssertionError("an event stream needs a real server: mark the test `live`")
+
+
+class InProcessTransport(httpx.BaseTransport):
+    """Sends each request to the app through Starlette's `TestClient`.
+
+    The `TestClient` speaks `httpx2`; this transport keeps the tests on `httpx` (the same
+    `Response` type, and the network guard in `tests/conftest.py`) whichever way the app runs.
+    """
+
+    def __init__(self, client: TestClient) -> None:
+        self._client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        reply = self._client.request(
+            request.method,
+            str(request.url),
+            headers=request.headers.multi_items(),
+            content=request.read(),
+        )
+        return httpx.Response(
+            reply.status_code,
+            headers=reply.headers.multi_items(),
+            content=reply.content,
+            request=request,
+        )
+
+
+@contextmanager
+def _in_process(app: ASGIApp) -> Iterator[httpx.Client]:
+    # Entering the TestClient runs the lifespan. Unhandled errors become responses, as on a real
+    # server (500 in the envelope), never exceptions in the test.
+    with (
+        TestClient(app, base_url=IN_PROCESS_URL, raise_server_exceptions=False) as app_client,
+        httpx.Client(
+            transport=InProcessTransport(app_client),
+            base_url=IN_PROCESS_URL,
+            event_hooks={"request": [_refuse_streams]},
+        ) as client,
+    ):
+        yield client
+
+
+@contextmanager
+def _live(app: ASGIApp) -> Iterator[tuple[str, httpx.Client]]:
+    with LiveServer(app) as url, httpx.Client(timeout=30) as client:
+        yield url, client
+
+
 @pytest.fixture
-def serve(backend: str, tmp_path: Path) -> Iterator[Serve]:
-    """`with serve(**settings) as api:` runs the app on `backend` until the block ends."""
+def serve(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Serve]:
+    """`with serve(**settings) as api:` runs the app on `backend` until the block ends:
+    in-process, or on a loopback socket when the test is marked `live`."""
+    live = request.node.get_closest_marker("live") is not None
     schemas: list[str] = []
 
     @contextmanager
@@ -103,8 +172,12 @@ def serve(backend: str, tmp_path: Path) -> Iterator[Serve]:
         app = create_app(
             settings, chat_provider_factory=chat, embedding_provider_factory=embeddings
         )
-        with LiveServer(app) as url, httpx.Client(timeout=30) as client:
-            yield Api(url, client, settings)
+        if live:
+            with _live(app) as (url, client):
+                yield Api(url, client, settings, live=True)
+        else:
+            with _in_process(app) as client:
+                yield Api(IN_PROCESS_URL, client, settings, live=False)
 
     yield run
     for schema in schemas:
@@ -113,6 +186,6 @@ def serve(backend: str, tmp_path: Path) -> Iterator[Serve]:
 
 @pytest.fixture
 def api(serve: Serve) -> Iterator[Api]:
-    """The default live server: service key required, HS256 user tokens, demo class seeded."""
+    """The default app: service key required, HS256 user tokens, demo class seeded."""
     with serve() as running:
         yield running

@@ -1,10 +1,13 @@
-"""The envelope, request ids, service-key auth, CORS, body limits and health, over a socket."""
+"""The envelope, request ids, service-key auth, CORS, body limits and health (chunked bodies
+and malformed HTTP over a real socket)."""
 
 from __future__ import annotations
 
 import socket
 import uuid
 from collections.abc import Sequence
+
+import pytest
 
 from server.settings import ProviderName
 from tests.server.conftest import API_KEY, Api, Serve, user_token
@@ -85,6 +88,7 @@ def test_optional_fields_accept_null(api: Api) -> None:
     assert response.json()["ok"] is True
 
 
+@pytest.mark.live
 def test_body_over_the_limit_is_413(serve: Serve) -> None:
     with serve(max_body_bytes=4096) as api:
         big = {**QUIZ, "material_context": "x" * 10_000}
@@ -197,6 +201,7 @@ def test_cors_allows_only_listed_origins(serve: Serve) -> None:
         assert "x-request-id" in simple.headers["access-control-expose-headers"]
 
 
+@pytest.mark.live
 def test_server_errors_never_leak_html(api: Api) -> None:
     host, port = api.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as raw:

@@ -49,10 +49,6 @@ def demo_id(kind: str, name: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{kind}:{name}"))
 
 
-def extra_student_ids() -> list[str]:
-    return [demo_id("student", name) for name, _, _ in EXTRA_STUDENTS]
-
-
 async def seed_demo_activity(
     store: SqlStore, class_id: str, named_students: tuple[str, ...]
 ) -> None:

@@ -16,7 +16,7 @@ from graphs.blueprint import graph
 from graphs.blueprint.nodes import BlueprintRequestError, BlueprintReviewError
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
-from tools.models.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.payloads.blueprint import material_source_labels, validate_blueprint

@@ -11,7 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from graphs.canvas import graph
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
-from tools.models.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.offline.canvas import offline_canvas

@@ -15,9 +15,9 @@ from graphs.chat import graph
 from graphs.chat.nodes import BlueprintMissing
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
+from tests.fakes import ScriptedChatModel
 from tools.chunking import chunk_text
 from tools.clock import to_iso
-from tools.models.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store.base import AuthorKind, ChatMessage, ChunkInput, Store

@@ -13,6 +13,7 @@ from graphs.data_query import graph
 from graphs.data_query.nodes import chart_spec, chart_title
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
+from tests.fakes import ScriptedChatModel
 from tests.tools.analytics.test_query import (
     ATTEMPTS,
     CHAT,
@@ -22,7 +23,6 @@ from tests.tools.analytics.test_query import (
     STUDENTS,
     seed_class,
 )
-from tools.models.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.payloads.canvas import NO_DATA_LABEL, validate_chart_spec

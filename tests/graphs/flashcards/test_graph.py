@@ -12,8 +12,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from graphs.flashcards import graph
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
+from tests.fakes import FailingChatModel, ScriptedChatModel
 from tools.chunking import chunk_text
-from tools.models.fakes import FailingChatModel, ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.payloads.flashcards import validate_flashcards

@@ -12,9 +12,9 @@ from langchain_core.language_models import BaseChatModel
 from graphs.insights import graph
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
+from tests.fakes import FailingChatModel, ScriptedChatModel
 from tools.analytics import compute_insights, get_insights_snapshot
 from tools.clock import to_iso, utc_now
-from tools.models.fakes import FailingChatModel, ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo

@@ -9,7 +9,7 @@ import pytest
 from graphs.llm import graph
 from graphs.llm.graph import ProviderError
 from graphs.shared.context import GenerationContext
-from tools.models.fakes import FailingChatModel, ScriptedChatModel, TrickleChatModel
+from tests.fakes import FailingChatModel, ScriptedChatModel, TrickleChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 

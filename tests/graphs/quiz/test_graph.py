@@ -11,8 +11,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from graphs.quiz import graph
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
+from tests.fakes import ScriptedChatModel
 from tools.chunking import chunk_text
-from tools.models.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.payloads.quiz import validate_quiz

@@ -12,8 +12,8 @@ import pytest
 from graphs.shared.errors import GenerationError
 from graphs.teaching_brief import BriefContext, graph
 from graphs.teaching_brief.rules import validate_brief
+from tests.fakes import ScriptedChatModel
 from tools.analytics.insights import compute_insights
-from tools.models.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store.seed import DEMO_CLASS_ID, seed_demo

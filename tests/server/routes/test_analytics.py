@@ -1,4 +1,4 @@
-"""`/v1/analytics/class-insights` over a real socket, on both backends."""
+"""`/v1/analytics/class-insights` on both backends (the stream over a real socket)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
+from tests.fakes import ScriptedChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
-from tools.models.fakes import ScriptedChatModel
 from tools.store import open_store
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
@@ -100,6 +101,7 @@ def test_who_may_see_the_insights(api: Api) -> None:
     assert_error(api.post(PATH, body, key=None), 401, "unauthorized")
 
 
+@pytest.mark.live
 def test_stream_ends_with_the_json_data(api: Api) -> None:
     headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
     body = {"class_id": DEMO_CLASS_ID, "user_id": DEMO_TEACHER_ID}

@@ -1,10 +1,12 @@
-"""`/v1/blueprints/generate` and the approval flow over a real socket, on both backends."""
+"""`/v1/blueprints/generate` and the approval flow on both backends (streams over a socket)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from typing import Any
+
+import pytest
 
 from tests.server.conftest import API_KEY, Api, Serve, user_token
 from tests.server.test_app import assert_error
@@ -56,6 +58,7 @@ def published(api: Api, class_id: str) -> dict[str, Any] | None:
     return asyncio.run(read())
 
 
+@pytest.mark.live
 def test_generate_returns_a_valid_blueprint(api: Api) -> None:
     data = ok(api.post("/v1/blueprints/generate", BODY))
     assert set(data) == {"payload", "provider", "model", "usage", "latency_ms"}

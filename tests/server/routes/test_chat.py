@@ -1,4 +1,4 @@
-"""`/v1/chat/generate` failures and `/v1/chat/canvas` over a real socket."""
+"""`/v1/chat/generate` failures and `/v1/chat/canvas`, in-process on both backends."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import uuid
 from typing import Any
 
 from server.routes.chat import orchestration
+from tests.fakes import ScriptedChatModel
 from tests.server.conftest import Api, Serve, only, user_token
 from tests.server.routes.test_workspace import call, new_session, ok
 from tests.server.test_app import assert_error
-from tools.models.fakes import ScriptedChatModel
 from tools.payloads.canvas import validate_canvas_spec
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 

@@ -1,4 +1,4 @@
-"""`/v1/classes/*` and `/v1/guests/claim` over a real socket, on both backends."""
+"""`/v1/classes/*` and `/v1/guests/claim`, in-process on both backends."""
 
 from __future__ import annotations
 

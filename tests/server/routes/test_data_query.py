@@ -1,5 +1,5 @@
-"""`/v1/analytics/data-query` over a real socket, on both backends: who may ask, and that a
-question about one class never reads another."""
+"""`/v1/analytics/data-query` on both backends (the stream over a real socket): who may ask, and
+that a question about one class never reads another."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pytest
 
 from graphs.data_query import nodes
 from graphs.shared.errors import GenerationError
+from tests.fakes import ScriptedChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
 from tests.tools.analytics.test_query import RIVAL, seed_class, sid
 from tools.analytics.query import load_catalog
-from tools.models.fakes import ScriptedChatModel
 from tools.payloads.canvas import NO_DATA_LABEL, validate_chart_spec
 from tools.store import Store, open_store
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
@@ -197,6 +197,7 @@ def test_a_model_cannot_take_the_question_to_another_class(serve: Serve) -> None
     assert "matches no student of this class" in model.prompts[2][-1].text
 
 
+@pytest.mark.live
 def test_the_stream_ends_with_the_chart(api: Api) -> None:
     headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
     headers["authorization"] = f"Bearer {user_token(DEMO_TEACHER_ID)}"

@@ -1,6 +1,8 @@
-"""`POST /v1/flashcards/generate`: JSON and SSE over a real socket."""
+"""`POST /v1/flashcards/generate`: JSON in-process, SSE over a real socket."""
 
 from __future__ import annotations
+
+import pytest
 
 from tests.server.conftest import API_KEY, Api, Serve, user_token
 from tests.server.test_app import assert_error
@@ -51,6 +53,7 @@ def test_cards_from_the_class_materials_and_validation(api: Api) -> None:
     )
 
 
+@pytest.mark.live
 def test_stream_ends_with_the_json_data(api: Api) -> None:
     headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
     with api.client.stream(

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from tests.conftest import redis_url_or_skip
+from tests.fakes import FailingChatModel, TrickleChatModel
 from tests.server.conftest import API_KEY, ISSUER, JWT_SECRET, Api, Serve, only, user_token
 from tests.server.test_app import QUIZ, assert_error
-from tools.models.fakes import FailingChatModel, TrickleChatModel
 from tools.store.seed import DEMO_GUEST_ID, DEMO_SANDBOX_ID
 
 GUEST_QUIZ = {**QUIZ, "sandbox_id": DEMO_SANDBOX_ID}
@@ -92,6 +92,7 @@ def test_concurrency_slots_wait_then_refuse_and_are_released(serve: Serve) -> No
         assert api.post("/v1/quiz/generate", GUEST_QUIZ, token=guest()).status_code == 200
 
 
+@pytest.mark.live
 def test_a_disconnected_stream_frees_its_slot(serve: Serve) -> None:
     model = TrickleChatModel(reply="word " * 400, token_delay_s=0.02)
     with serve(guest_max_concurrent=1, guest_slot_wait_seconds=2, chat=only(model)) as api:

@@ -1,4 +1,4 @@
-"""`/v1/llm/generate` and `/v1/llm/embeddings` over a real socket."""
+"""`/v1/llm/generate` and `/v1/llm/embeddings`, in-process on both backends."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import time
 from collections.abc import Sequence
 
 import httpx
+import pytest
 
 from server.settings import ProviderName
+from tests.fakes import FailingChatModel, ScriptedChatModel, TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
-from tools.models.fakes import FailingChatModel, ScriptedChatModel, TrickleChatModel
 from tools.models.providers import ChatProvider
 
 STREAM = {"x-api-key": API_KEY, "accept": "text/event-stream"}
@@ -74,6 +75,7 @@ def test_generate_falls_back_in_order_and_reports_who_answered(serve: Serve) -> 
     assert seen[2] == ["openrouter"]
 
 
+@pytest.mark.live
 def test_generate_streams_the_model_s_tokens_then_the_json_data(serve: Serve) -> None:
     model = TrickleChatModel(reply="Force is measured in newtons.", token_delay_s=0.01)
     with serve(chat=only(model)) as api:
@@ -102,6 +104,7 @@ def test_generate_streams_the_model_s_tokens_then_the_json_data(serve: Serve) ->
     assert isinstance(final["latency_ms"], int)
 
 
+@pytest.mark.live
 def test_a_client_that_leaves_mid_stream_stops_the_model(serve: Serve) -> None:
     model = TrickleChatModel(reply=" ".join(["word"] * 200), token_delay_s=0.05)
     with serve(chat=only(model)) as api:

@@ -1,4 +1,4 @@
-"""`/v1/materials/*` over a real socket, on both backends: upload, dispatch and the worker."""
+"""`/v1/materials/*`, in-process on both backends: upload, dispatch and the worker."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`POST /v1/quiz/generate`: JSON and SSE over a real socket."""
+"""`POST /v1/quiz/generate`: JSON in-process; SSE, pings and disconnects over a real socket."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import json
 import time
 
 import httpx
+import pytest
 
+from tests.fakes import ScriptedChatModel, TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
-from tools.models.fakes import ScriptedChatModel, TrickleChatModel
 from tools.payloads.quiz import validate_quiz
 from tools.store.seed import DEMO_CLASS_ID
 
@@ -107,6 +108,7 @@ def test_unrepairable_output_is_a_502_quiz_error(serve: Serve) -> None:
     assert len(model.prompts) == 3
 
 
+@pytest.mark.live
 def test_sse_follows_the_langgraph_framing(serve: Serve) -> None:
     with serve() as api:
         json_data = api.post("/v1/quiz/generate", BODY).json()["data"]
@@ -128,6 +130,7 @@ def test_sse_follows_the_langgraph_framing(serve: Serve) -> None:
     assert set(final) == set(json_data)
 
 
+@pytest.mark.live
 def test_sse_reports_failures_as_error_events(serve: Serve) -> None:
     model = ScriptedChatModel.replying(*[json.dumps(BAD)] * 3)
     with serve(chat=only(model)) as api:
@@ -139,6 +142,7 @@ def test_sse_reports_failures_as_error_events(serve: Serve) -> None:
     assert "values" not in [e.event for e in events]
 
 
+@pytest.mark.live
 def test_sse_pings_keep_a_slow_stream_alive(serve: Serve) -> None:
     model = TrickleChatModel(reply=json.dumps(GOOD), token_delay_s=0.12)
     with serve(chat=only(model), sse_ping_seconds=0.2) as api:
@@ -147,6 +151,7 @@ def test_sse_pings_keep_a_slow_stream_alive(serve: Serve) -> None:
     assert pings, "no ping comment arrived during a multi-second stream"
 
 
+@pytest.mark.live
 def test_client_disconnect_cancels_the_run(serve: Serve) -> None:
     model = TrickleChatModel(reply=json.dumps(GOOD) + " " + "pad " * 200, token_delay_s=0.05)
     with serve(chat=only(model)) as api:
@@ -168,6 +173,7 @@ def test_client_disconnect_cancels_the_run(serve: Serve) -> None:
         assert model.tokens_sent < 100
 
 
+@pytest.mark.live
 def test_the_langgraph_sdk_decoder_reads_the_stream(api: Api) -> None:
     from langgraph_sdk.sse import SSEDecoder, iter_lines_raw
 

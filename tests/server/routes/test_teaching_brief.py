@@ -1,4 +1,5 @@
-"""`/v1/analytics/class-teaching-brief` over a real socket, on both backends, on the demo class."""
+"""`/v1/analytics/class-teaching-brief` on both backends, on the demo class (concurrent and
+impatient clients over a real socket)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,13 @@ from langchain_core.outputs import ChatResult
 
 from graphs.teaching_brief.rules import validate_brief
 from server.routes import teaching_brief
+from tests.fakes import ScriptedChatModel, SlowChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import Event, iter_events
 from tools.analytics.brief_store import begin_refresh, finish_refresh, read_brief
 from tools.analytics.insights import compute_insights
 from tools.clock import utc_now
-from tools.models.fakes import ScriptedChatModel, SlowChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store import open_store
@@ -148,6 +149,7 @@ def test_empty_then_refresh_then_ready_and_not_stale(api: Api) -> None:
     )
 
 
+@pytest.mark.live
 def test_concurrent_refreshes_build_once(serve: Serve) -> None:
     model = scripted(DEMO_BRIEF, slow=True)
     with serve(chat=only(model)) as api:
@@ -245,6 +247,7 @@ def test_only_the_class_teachers_may_ask(api: Api) -> None:
     assert with_store(api, lambda store: read_brief(store, DEMO_CLASS_ID)) is None
 
 
+@pytest.mark.live
 def test_a_client_that_gives_up_does_not_leave_the_refresh_running(serve: Serve) -> None:
     model = scripted(DEMO_BRIEF, slow=True)
     with serve(chat=only(model)) as api:
@@ -260,6 +263,7 @@ def test_a_client_that_gives_up_does_not_leave_the_refresh_running(serve: Serve)
         assert ok(brief(api))["status"] in ("ready", "error")
 
 
+@pytest.mark.live
 def test_a_streamed_refresh_ends_with_the_brief_and_a_failed_one_with_the_error_state(
     serve: Serve,
 ) -> None:
@@ -283,6 +287,7 @@ def test_a_streamed_refresh_ends_with_the_brief_and_a_failed_one_with_the_error_
         assert ok(brief(api)) == failed[-1].data
 
 
+@pytest.mark.live
 def test_a_client_that_leaves_a_streamed_build_leaves_the_row_in_error(serve: Serve) -> None:
     model = scripted(DEMO_BRIEF, slow=True)
     with serve(chat=only(model)) as api:

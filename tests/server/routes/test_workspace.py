@@ -1,4 +1,4 @@
-"""`/v1/chat/workspace/*` over a real socket, on both backends."""
+"""`/v1/chat/workspace/*` on both backends (streams and disconnects over a real socket)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
+from tests.fakes import TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
-from tools.models.fakes import TrickleChatModel
 from tools.store.seed import (
     DEMO_CLASS_ID,
     DEMO_GUEST_ID,
@@ -345,6 +346,7 @@ def test_a_second_send_while_the_first_runs_is_refused(serve: Serve) -> None:
         assert [m["author_kind"] for m in messages] == ["student", "assistant"] * 2
 
 
+@pytest.mark.live
 def test_stream_ends_with_the_json_data_and_tokens_arrive_first(api: Api) -> None:
     session = new_session(api)
     body = {
@@ -381,6 +383,7 @@ def test_stream_ends_with_the_json_data_and_tokens_arrive_first(api: Api) -> Non
     assert listed[-1] == final["assistant_message"]
 
 
+@pytest.mark.live
 def test_disconnect_mid_stream_saves_nothing(serve: Serve) -> None:
     reply = {"safety": "ok", "answer": "word " * 300, "citations": []}
     model = TrickleChatModel(reply=json.dumps(reply), token_delay_s=0.02)

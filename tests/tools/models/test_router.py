@@ -11,8 +11,8 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from server.settings import PROVIDER_NAMES, ProviderName, Settings
+from tests.fakes import FailingChatModel, ScriptedChatModel, SlowChatModel
 from tools.models.embeddings import EMBEDDING_DIMENSIONS, offline_embedding
-from tools.models.fakes import FailingChatModel, ScriptedChatModel, SlowChatModel
 from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER, extractive_reply
 from tools.models.providers import (
     ChatProvider,
