@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
+from tools.materials.extract import ExtractionLimits
 from tools.models.settings import PROVIDER_NAMES, ProviderName, ProviderSettings
 
 __all__ = ["PROVIDER_NAMES", "ProviderName", "Settings"]
@@ -114,6 +115,12 @@ class Settings(ProviderSettings):
     def resolved_database_url(self) -> str:
         """A `postgresql://` URL, or a SQLite file path (the embedded default)."""
         return self.database_url or str(self.data_dir / "stemgraph.sqlite3")
+
+    @property
+    def extraction_limits(self) -> ExtractionLimits:
+        return ExtractionLimits(
+            max_pages=self.material_max_pages, max_seconds=self.material_extract_seconds
+        )
 
     @property
     def uses_postgres(self) -> bool:
