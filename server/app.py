@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import background
+from server import background, openapi
 from server.auth.tokens import TokenVerifier
 from server.checkpoints import open_checkpointer
 from server.devmode import DEV_ISSUER, dev_jwt_secret
@@ -162,6 +162,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/healthz", health.healthz, methods=["GET"]),
+            Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
             Route("/v1/llm/generate", llm.generate, methods=["POST"]),
             Route("/v1/llm/embeddings", llm.embeddings, methods=["POST"]),
             Route("/v1/quiz/generate", quiz.generate, methods=["POST"]),
