@@ -21,6 +21,8 @@ def main() -> None:
         log_config=None,
         access_log=False,
         proxy_headers=False,
+        # A hard stop after the app's own drain (`STEMGRAPH_SHUTDOWN_GRACE_SECONDS`) is over.
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 15,
     )
 
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import background
+from server import background, openapi
 from server.auth.tokens import TokenVerifier
 from server.checkpoints import open_checkpointer
 from server.devmode import DEV_ISSUER, dev_jwt_secret
@@ -44,6 +44,7 @@ from server.routes import (
     workspace,
 )
 from server.settings import ProviderName, Settings
+from server.shutdown import Shutdown, chain_signal_handlers
 from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory
 from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import (
@@ -127,6 +128,8 @@ def create_app(
         store = await open_store(settings.resolved_database_url, schema=settings.database_schema)
         verifier = _verifier(settings)
         guardrails = build_guardrails(settings)
+        shutdown = Shutdown(settings.shutdown_grace_seconds)
+        unchain_signals = chain_signal_handlers(shutdown)
         try:
             if settings.should_seed_demo and await seed_demo(store):
                 logger.info("seeded the demo class")
@@ -147,8 +150,9 @@ def create_app(
                         " demo tokens accepted; never run this way in production",
                         extra={"store": store.backend, "data_dir": str(settings.data_dir)},
                     )
-                yield {"app": state}
+                yield {"app": state, "shutdown": shutdown}
         finally:
+            unchain_signals()
             # Background work (material batches) may still use the store: let it end first.
             await background.drain(timeout=10)
             await guardrails.aclose()
@@ -158,6 +162,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/healthz", health.healthz, methods=["GET"]),
+            Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
             Route("/v1/llm/generate", llm.generate, methods=["POST"]),
             Route("/v1/llm/embeddings", llm.embeddings, methods=["POST"]),
             Route("/v1/quiz/generate", quiz.generate, methods=["POST"]),

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
+from tools.materials.extract import ExtractionLimits
 from tools.models.settings import PROVIDER_NAMES, ProviderName, ProviderSettings
 
 __all__ = ["PROVIDER_NAMES", "ProviderName", "Settings"]
@@ -35,6 +36,16 @@ class Settings(ProviderSettings):
     log_level: str = Field("INFO", validation_alias="STEMGRAPH_LOG_LEVEL")
     max_body_bytes: int = Field(1_048_576, ge=1024, validation_alias="STEMGRAPH_MAX_BODY_BYTES")
     sse_ping_seconds: float = Field(15.0, gt=0, validation_alias="STEMGRAPH_SSE_PING_SECONDS")
+    # A chat send's lease on its session, renewed every third of it while the send runs: a
+    # killed process frees the session within this many seconds.
+    session_lease_seconds: float = Field(
+        15.0, ge=1, le=300, validation_alias="STEMGRAPH_SESSION_LEASE_SECONDS"
+    )
+    # On SIGTERM: how long open runs may still finish before their streams end with an
+    # `error` event `server_shutting_down` (and JSON calls with a 503 of that code).
+    shutdown_grace_seconds: float = Field(
+        20.0, ge=0, le=600, validation_alias="STEMGRAPH_SHUTDOWN_GRACE_SECONDS"
+    )
 
     # --- service auth ---
     python_backend_api_key: str | None = Field(None, validation_alias="PYTHON_BACKEND_API_KEY")
@@ -71,6 +82,12 @@ class Settings(ProviderSettings):
     # --- materials worker ---
     material_worker_token: str | None = Field(None, validation_alias="MATERIAL_WORKER_TOKEN")
     material_worker_batch: int = Field(3, ge=1, le=25, validation_alias="MATERIAL_WORKER_BATCH")
+    # Per material: PDFs with more pages, or whose text takes longer to extract, fail with
+    # a reason (extraction runs in a child process that is killed at the time limit).
+    material_max_pages: int = Field(200, ge=1, validation_alias="STEMGRAPH_MATERIAL_MAX_PAGES")
+    material_extract_seconds: float = Field(
+        30.0, gt=0, le=600, validation_alias="STEMGRAPH_MATERIAL_EXTRACT_SECONDS"
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -98,6 +115,12 @@ class Settings(ProviderSettings):
     def resolved_database_url(self) -> str:
         """A `postgresql://` URL, or a SQLite file path (the embedded default)."""
         return self.database_url or str(self.data_dir / "stemgraph.sqlite3")
+
+    @property
+    def extraction_limits(self) -> ExtractionLimits:
+        return ExtractionLimits(
+            max_pages=self.material_max_pages, max_seconds=self.material_extract_seconds
+        )
 
     @property
     def uses_postgres(self) -> bool:

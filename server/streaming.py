@@ -1,13 +1,30 @@
 """A prepared run (`server/runs.py`) answered as JSON (one envelope) or as SSE in LangGraph
-Server's framing."""
+Server's framing.
+
+While a run lives it is watched by guards: the server's drain (`server/shutdown.py`) ends it
+with `server_shutting_down` once the grace period after SIGTERM is over, and a `Heartbeat`
+(e.g. a chat session's lease) is renewed, ending the run if what it keeps is lost. Everything
+sent is strict JSON: a value that cannot be encoded (NaN, an unpaired surrogate) fails the run
+with a clean error instead of reaching the client as invalid JSON.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import Any
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
+from typing import Any, TypeVar
 
 import anyio
 from langchain_core.messages import BaseMessage
@@ -21,9 +38,125 @@ from graphs.shared.errors import GenerationError
 from server.envelope import ok_response, request_id_of
 from server.errors import ApiError
 from server.runs import Cleanup, GraphRun, run_to_completion
+from server.shutdown import Shutdown
+from tools.store.base import Store
+
+logger = logging.getLogger("stemgraph.streaming")
 
 _MAX_UPDATE_TEXT = 400
 _STREAM_MODES: list[StreamMode] = ["values", "updates", "custom", "messages"]
+# sse-starlette cuts open streams this long after it sees the exit signal; ours end first.
+_SSE_CUT_MARGIN_SECONDS = 10.0
+
+T = TypeVar("T")
+Guard = Callable[[], Awaitable[None]]
+"""Watches a run from the side: returns only by raising the error that must end the run."""
+
+
+class UnencodableOutput(ValueError):
+    """A value bound for the client is not strict JSON (NaN, infinity, unpaired surrogate)."""
+
+
+def encode_json(data: Any) -> str:
+    """Strict, compact JSON text that encodes as UTF-8; `UnencodableOutput` otherwise."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text.encode("utf-8")
+    except (ValueError, TypeError, UnicodeEncodeError) as error:
+        raise UnencodableOutput(f"The answer could not be encoded as JSON: {error}") from None
+    return text
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Keeps something a run holds alive: `renew` every `interval` seconds while it runs.
+
+    `renew` returning False means it was lost; errors are retried until nothing was renewed
+    for `expires_after` seconds (by then it may be someone else's). Either ends the run with
+    `lost`.
+    """
+
+    renew: Callable[[], Awaitable[bool]]
+    interval: float
+    expires_after: float
+    lost: ApiError
+
+    async def keep(self) -> None:
+        """The guard: renew until lost, then raise `lost`."""
+        loop = asyncio.get_running_loop()
+        renewed_at = loop.time()
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                if not await self.renew():
+                    raise self.lost
+                renewed_at = loop.time()
+            except ApiError:
+                raise
+            except Exception:  # noqa: BLE001 - a passing database hiccup must not end the run
+                logger.warning("heartbeat renewal failed", exc_info=True)
+                if loop.time() - renewed_at >= self.expires_after:
+                    raise self.lost from None
+
+
+def session_lease_heartbeat(
+    store: Store, session_id: str, token: str, *, lease_seconds: float
+) -> Heartbeat:
+    """Renews a chat session's send lease (`store.acquire_session`) every third of its length."""
+    return Heartbeat(
+        renew=lambda: store.renew_session(session_id, token, hold_seconds=lease_seconds),
+        interval=lease_seconds / 3,
+        expires_after=lease_seconds,
+        lost=ApiError(
+            409,
+            "session_busy",
+            "Another send took over this chat while the tutor was answering; send it again.",
+        ),
+    )
+
+
+async def supervise(work: Coroutine[Any, Any, T], guards: Sequence[Guard]) -> T:
+    """Await `work` while `guards` watch it; the first guard to raise cancels `work` (a plain
+    task cancel, which LangGraph turns into cancelling its nodes) and its error is raised."""
+    if not guards:
+        return await work
+    task = asyncio.ensure_future(work)
+    watchers = [asyncio.ensure_future(guard()) for guard in guards]
+    try:
+        await asyncio.wait([task, *watchers], return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            tripped = next(watcher for watcher in watchers if watcher.done())
+            tripped.result()
+            raise RuntimeError("a run guard returned without an error")
+        return task.result()
+    finally:
+        for pending in (task, *watchers):
+            pending.cancel()
+        await asyncio.gather(task, *watchers, return_exceptions=True)
+
+
+def _guards(request: Request, heartbeat: Heartbeat | None) -> list[Guard]:
+    guards: list[Guard] = []
+    shutdown = getattr(request.state, "shutdown", None)
+    if isinstance(shutdown, Shutdown):
+        guards.append(shutdown.stop_runs)
+    if heartbeat is not None:
+        guards.append(heartbeat.keep)
+    return guards
+
+
+def _strict(run: GraphRun) -> GraphRun:
+    """`run` whose data is checked to encode before `on_success` runs (and the run counts as
+    succeeded), so an answer the client can never read is a failure, not a recorded success."""
+
+    def to_data(values: Mapping[str, Any]) -> Any:
+        data = run.to_data(values)
+        encode_json(data)
+        return data
+
+    return dataclasses.replace(run, to_data=to_data)
 
 
 def wants_stream(request: Request) -> bool:
@@ -31,11 +164,12 @@ def wants_stream(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("accept", "").lower()
 
 
-async def run_json(request: Request, run: GraphRun) -> Response:
+async def run_json(request: Request, run: GraphRun, *, guards: Sequence[Guard] = ()) -> Response:
     """Run to completion and answer with the envelope (unexpected errors become a 500)."""
+    strict = _strict(run)
     try:
-        data = await run_to_completion(run)
-    except (GenerationError, ApiError) as error:
+        data = await supervise(run_to_completion(strict), guards)
+    except (GenerationError, ApiError, UnencodableOutput) as error:
         raise run.failure(error) from None
     return ok_response(request, data)
 
@@ -74,12 +208,23 @@ class _Events:
         self.count = 0
 
     def __call__(self, event: str, data: Any) -> ServerSentEvent:
+        return self.encoded(event, encode_json(data))
+
+    def encoded(self, event: str, text: str) -> ServerSentEvent:
+        """An event whose data is already strict JSON text."""
         self.count += 1
-        return ServerSentEvent(
-            data=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-            event=event,
-            id=f"{self.run_id}:{self.count}",
-        )
+        return ServerSentEvent(data=text, event=event, id=f"{self.run_id}:{self.count}")
+
+    def error(self, failure: ApiError) -> ServerSentEvent:
+        try:
+            text = encode_json(
+                {"error": failure.code, "code": failure.code, "message": failure.message}
+            )
+        except UnencodableOutput:
+            text = encode_json(
+                {"error": failure.code, "code": failure.code, "message": "The run failed."}
+            )
+        return self.encoded("error", text)
 
 
 class _Finished:
@@ -89,10 +234,14 @@ class _Finished:
         self.error = error
 
 
-async def _produce(run: GraphRun, queue: asyncio.Queue[Any]) -> None:
+async def _pump(run: GraphRun, queue: asyncio.Queue[Any]) -> None:
+    async for part in run.astream(_STREAM_MODES):
+        await queue.put(part)
+
+
+async def _produce(run: GraphRun, queue: asyncio.Queue[Any], guards: Sequence[Guard]) -> None:
     try:
-        async for part in run.astream(_STREAM_MODES):
-            await queue.put(part)
+        await supervise(_pump(run, queue), guards)
     except Exception as error:  # noqa: BLE001 - handed to the consumer, which reports it
         await queue.put(_Finished(error))
         return
@@ -116,39 +265,53 @@ class _CleanupOnce:
                 await self.run.cleanup(succeeded)
 
 
+def _part_event(event: _Events, part: Mapping[str, Any]) -> ServerSentEvent:
+    if part["type"] == "messages":
+        chunk, metadata = part["data"]
+        return event("messages", [chunk.model_dump(), _message_metadata(metadata)])
+    return event(part["type"], _jsonable(part["data"]))
+
+
 async def stream_events(
-    request_id: str, run: GraphRun, cleanup: Cleanup | None = None
+    request_id: str,
+    run: GraphRun,
+    cleanup: Cleanup | None = None,
+    *,
+    guards: Sequence[Guard] = (),
 ) -> AsyncGenerator[ServerSentEvent, None]:
     """metadata → updates/custom/messages … → values (the JSON route's data) or error."""
     finish = cleanup or _CleanupOnce(run)
+    strict = _strict(run)
     event = _Events(run.run_id)
     yield event("metadata", {"run_id": run.run_id, "attempt": 1, "request_id": request_id})
     # The run lives in its own task: when the client leaves, sse-starlette's cancel scope would
     # re-cancel every await of the graph's own clean-up, leaving node tasks running. A plain
     # task.cancel() lets LangGraph cancel its nodes (and stop calling models) properly.
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=256)
-    producer = asyncio.create_task(_produce(run, queue), name=f"run-{run.run_id}")
+    producer = asyncio.create_task(_produce(run, queue, guards), name=f"run-{run.run_id}")
     last_values: Mapping[str, Any] = {}
     succeeded = False
     try:
         while not isinstance(part := await queue.get(), _Finished):
             if part["type"] == "values":
                 last_values = part["data"]
-            elif part["type"] == "messages":
-                chunk, metadata = part["data"]
-                yield event("messages", [chunk.model_dump(), _message_metadata(metadata)])
-            else:
-                yield event(part["type"], _jsonable(part["data"]))
+                continue
+            try:
+                sse = _part_event(event, part)
+            except UnencodableOutput as error:
+                # The run stops here (the producer is cancelled below): nothing it would still
+                # do, such as saving a chat turn, happens for an answer that cannot be sent.
+                part = _Finished(error)
+                break
+            yield sse
         try:
-            payload = await run.result(last_values if part.error is None else part.error)
+            outcome = last_values if part.error is None else part.error
+            payload = encode_json(await strict.result(outcome))
         except Exception as error:  # noqa: BLE001 - reported in the stream's `error` event
-            failure = run.failure(error)
-            yield event(
-                "error", {"error": failure.code, "code": failure.code, "message": failure.message}
-            )
+            yield event.error(run.failure(error))
             return
         succeeded = True
-        yield event("values", payload)
+        yield event.encoded("values", payload)
     finally:
         if not producer.done():
             producer.cancel()
@@ -162,14 +325,23 @@ class _RunStream(EventSourceResponse):
     the event generator unstarted, so its `finally` never runs: the response then runs the
     run's cleanup itself (a held session lease, a guest slot, a brief left `generating`)."""
 
-    def __init__(self, request_id: str, run: GraphRun, *, ping_seconds: float) -> None:
+    def __init__(
+        self,
+        request_id: str,
+        run: GraphRun,
+        *,
+        ping_seconds: float,
+        guards: Sequence[Guard],
+        shutdown_grace_period: float,
+    ) -> None:
         self._cleanup = _CleanupOnce(run)
-        self._events = stream_events(request_id, run, self._cleanup)
+        self._events = stream_events(request_id, run, self._cleanup, guards=guards)
         super().__init__(
             self._events,
             ping=ping_seconds,
             send_timeout=30,
             headers={"x-run-id": run.run_id, "cache-control": "no-store"},
+            shutdown_grace_period=shutdown_grace_period,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -182,16 +354,32 @@ class _RunStream(EventSourceResponse):
                 await self._cleanup(False)
 
 
-def sse_response(request: Request, run: GraphRun, *, ping_seconds: float) -> Response:
+def sse_response(
+    request: Request, run: GraphRun, *, ping_seconds: float, guards: Sequence[Guard] = ()
+) -> Response:
     """The SSE response for `run`, pinging idle streams so proxies keep them open."""
-    return _RunStream(request_id_of(request), run, ping_seconds=ping_seconds)
+    shutdown = getattr(request.state, "shutdown", None)
+    grace = shutdown.grace_seconds if isinstance(shutdown, Shutdown) else 0.0
+    return _RunStream(
+        request_id_of(request),
+        run,
+        ping_seconds=ping_seconds,
+        guards=guards,
+        # On SIGTERM sse-starlette would cut the stream at once, with no final event; the
+        # shutdown guard ends it first, after the grace period, with `server_shutting_down`.
+        shutdown_grace_period=grace + _SSE_CUT_MARGIN_SECONDS,
+    )
 
 
-async def respond(request: Request, run: GraphRun, *, ping_seconds: float) -> Response:
-    """SSE when the client asks for `text/event-stream`, else the JSON envelope."""
+async def respond(
+    request: Request, run: GraphRun, *, ping_seconds: float, heartbeat: Heartbeat | None = None
+) -> Response:
+    """SSE when the client asks for `text/event-stream`, else the JSON envelope; either way
+    the run ends at the shutdown deadline and when `heartbeat` loses what it keeps."""
+    guards = _guards(request, heartbeat)
     if wants_stream(request):
-        return sse_response(request, run, ping_seconds=ping_seconds)
-    return await run_json(request, run)
+        return sse_response(request, run, ping_seconds=ping_seconds, guards=guards)
+    return await run_json(request, run, guards=guards)
 
 
 async def _answer_events(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tools.materials.extract import ExtractionLimits
 from tools.models.providers import EmbeddingProvider
 from tools.store.base import Store
 
@@ -19,3 +20,4 @@ class IngestContext:
     store: Store
     embedding_providers: list[EmbeddingProvider] = field(default_factory=list)
     timeout_ms: int = 20_000
+    extraction: ExtractionLimits = field(default_factory=ExtractionLimits)

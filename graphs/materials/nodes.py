@@ -49,13 +49,14 @@ async def load(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str,
     }
 
 
-async def extract(state: IngestState) -> dict[str, Any]:
+async def extract(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str, Any]:
     """Text out of the upload (PDF parsing is CPU work: it runs off the event loop)."""
     extracted = await asyncio.to_thread(
         extract_text,
         state.get("content") or b"",
         mime_type=state.get("mime_type"),
         file_name=state.get("file_name"),
+        limits=_context(runtime).extraction,
     )
     report("extract", source_type=extracted.source_type, characters=len(extracted.text))
     # The bytes are not needed any more; drop them from the state.

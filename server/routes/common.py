@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -10,7 +9,7 @@ from starlette.requests import Request
 
 from server.access import guest_sandbox, same_user
 from server.auth.principal import Principal, authenticate
-from server.errors import ApiError
+from server.json_input import parse_json
 from server.schemas import parse_body
 from server.state import AppState, app_state
 
@@ -18,14 +17,9 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 async def read_json(request: Request) -> Any:
-    """The JSON body; malformed JSON is a 400 `invalid_json`."""
-    raw = await request.body()
-    if not raw.strip():
-        raise ApiError(422, "validation_error", "The request body must be a JSON object.")
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    """The JSON body, read by `server.json_input.parse_json`: malformed or hostile JSON is a
+    400 `invalid_json` (or 422 for text no store can keep), never a 500."""
+    return parse_json(await request.body())
 
 
 async def admit(

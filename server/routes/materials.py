@@ -180,6 +180,7 @@ async def run_batch(state: AppState, *, batch_size: int | None = None) -> BatchR
         store=state.store,
         embedding_providers=state.embedding_providers(resolve_order(state.settings)),
         timeout_ms=state.settings.ai_embedding_timeout_ms,
+        extraction=state.settings.extraction_limits,
     )
 
     async def ingest(material_id: str) -> object:

@@ -25,7 +25,7 @@ from server.routes.chat import chat_run, orchestration
 from server.routes.common import admit
 from server.routes.generation import guest_ticket
 from server.schemas import ClassScoped, ToolOptions
-from server.streaming import respond
+from server.streaming import respond, session_lease_heartbeat
 from tools.clock import normalise_iso
 from tools.store.base import ChatMessage
 
@@ -177,10 +177,10 @@ async def send_message(request: Request) -> Response:
     require_owner(session, member, code="send_session_owner_mismatch")
     if session.archived_at is not None:
         raise ApiError(409, "session_archived", "This chat is archived; start a new one.")
-    timeout_ms = body.timeout_ms or state.settings.ai_request_timeout_ms
-    # One send at a time per session, across processes; the lease outlives the deadline a
-    # little so a crashed holder frees it by itself.
-    lease = await state.store.acquire_session(session.id, hold_seconds=timeout_ms / 1000 + 30)
+    # One send at a time per session, across processes: a short lease renewed while the send
+    # runs (see `respond`'s heartbeat), so a crashed holder frees it within seconds.
+    lease_seconds = state.settings.session_lease_seconds
+    lease = await state.store.acquire_session(session.id, hold_seconds=lease_seconds)
     if lease is None:
         raise ApiError(
             409, "session_busy", "The tutor is still answering your last message in this chat."
@@ -207,7 +207,10 @@ async def send_message(request: Request) -> Response:
     except BaseException:
         await state.store.release_session(session.id, lease)
         raise
-    return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)
+    heartbeat = session_lease_heartbeat(state.store, session.id, lease, lease_seconds=lease_seconds)
+    return await respond(
+        request, run, ping_seconds=state.settings.sse_ping_seconds, heartbeat=heartbeat
+    )
 
 
 def _send_data(

@@ -3,6 +3,7 @@
 from tools.materials.extract import (
     MAX_BYTES,
     ExtractedText,
+    ExtractionLimits,
     MaterialUnreadable,
     SourceType,
     detect_type,
@@ -14,6 +15,7 @@ __all__ = [
     "MAX_BYTES",
     "BatchResult",
     "ExtractedText",
+    "ExtractionLimits",
     "MaterialUnreadable",
     "RunIngest",
     "SourceType",

@@ -3,13 +3,20 @@
 The type is decided by the MIME type, then the file extension, then the first bytes; a binary
 signature (`%PDF-`, PNG, ZIP…) wins over a text type a browser guessed. Anything that cannot be
 read raises `MaterialUnreadable` with a reason a teacher can act on: retrying will not help.
+
+PDFs are parsed in a child process under `ExtractionLimits` (pages and seconds per material):
+a small file can unpack into a content stream that takes pypdf minutes of CPU, and a thread
+cannot be stopped, so the child is killed at the time limit.
 """
 
 from __future__ import annotations
 
 import io
+import multiprocessing
 import re
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
 from pathlib import PurePosixPath
 from typing import Literal
 
@@ -85,6 +92,15 @@ class MaterialUnreadable(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ExtractionLimits:
+    """Per material: a PDF with more pages, or whose text takes longer to extract, fails.
+    The server sets them from `STEMGRAPH_MATERIAL_MAX_PAGES` / `..._EXTRACT_SECONDS`."""
+
+    max_pages: int = 200
+    max_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class ExtractedText:
     text: str
     source_type: SourceType
@@ -152,7 +168,7 @@ def _opened(reader: PdfReader) -> bool:
         return False
 
 
-def _pdf_text(content: bytes) -> str:
+def _pdf_text(content: bytes, max_pages: int) -> str:
     try:
         reader = PdfReader(io.BytesIO(content))
         if reader.is_encrypted and not _opened(reader):
@@ -166,6 +182,11 @@ def _pdf_text(content: bytes) -> str:
         raise MaterialUnreadable(
             f"The file is not a readable PDF ({type(error).__name__})."
         ) from None
+    if len(pages) > max_pages:
+        raise MaterialUnreadable(
+            f"The PDF has {len(pages)} pages; a material can have at most {max_pages}."
+            " Split it into smaller files."
+        )
     texts: list[str] = []
     for page in pages:
         try:
@@ -176,7 +197,67 @@ def _pdf_text(content: bytes) -> str:
     return "\n\n".join(text for text in texts if text)
 
 
-def extract_text(content: bytes, *, mime_type: str | None, file_name: str | None) -> ExtractedText:
+def _pdf_child(content: bytes, max_pages: int, results: Connection) -> None:
+    """In the child process: send `(True, text)` or `(False, reason)` back, then exit."""
+    try:
+        outcome: tuple[bool, str] = (True, _pdf_text(content, max_pages))
+    except MaterialUnreadable as error:
+        outcome = (False, str(error))
+    except BaseException as error:  # noqa: BLE001 - e.g. MemoryError: the parent explains
+        outcome = (False, f"The PDF could not be read ({type(error).__name__}).")
+    results.send(outcome)
+    results.close()
+
+
+def _process_context() -> BaseContext:
+    # A fork server forks children from a clean, single-threaded process that has already
+    # imported pypdf: safe beside the server's threads, and fast to start per material.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _pdf_text_limited(content: bytes, limits: ExtractionLimits) -> str:
+    """`_pdf_text` in a child process that is killed after `limits.max_seconds`."""
+    context = _process_context()
+    results, sender = context.Pipe(duplex=False)
+    child = context.Process(  # type: ignore[attr-defined]
+        target=_pdf_child, args=(content, limits.max_pages, sender), daemon=True
+    )
+    child.start()
+    sender.close()
+    try:
+        if not results.poll(limits.max_seconds):
+            raise MaterialUnreadable(
+                f"Reading the PDF took longer than {limits.max_seconds:g} seconds, the limit"
+                " per material: it may be damaged or unusually complex. Try re-saving or"
+                " splitting it."
+            )
+        try:
+            succeeded, value = results.recv()
+        except EOFError:
+            raise MaterialUnreadable(
+                "The PDF could not be read (the reader stopped unexpectedly)."
+            ) from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join(timeout=5)
+        results.close()
+    if not succeeded:
+        raise MaterialUnreadable(value)
+    return str(value)
+
+
+def extract_text(
+    content: bytes,
+    *,
+    mime_type: str | None,
+    file_name: str | None,
+    limits: ExtractionLimits | None = None,
+) -> ExtractedText:
     """The material's text, cleaned of invisible characters, and its detected format."""
     if len(content) > MAX_BYTES:
         raise MaterialUnreadable(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
@@ -184,7 +265,7 @@ def extract_text(content: bytes, *, mime_type: str | None, file_name: str | None
         raise MaterialUnreadable("The file is empty.")
     source_type = detect_type(content, mime_type=mime_type, file_name=file_name)
     if source_type == "pdf":
-        text = _pdf_text(content)
+        text = _pdf_text_limited(content, limits or ExtractionLimits())
         if not text:
             raise MaterialUnreadable("The PDF has no extractable text (is it a scan?)")
         return ExtractedText(text, "pdf")

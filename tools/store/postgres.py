@@ -51,6 +51,7 @@ class PostgresStore(SqlStore):
     _skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]]) -> None:
+        super().__init__()
         self._pool = pool
 
     @classmethod

@@ -48,6 +48,10 @@ class SqlStore:
 
     backend: Literal["sqlite", "postgres"]
 
+    def __init__(self) -> None:
+        # Session leases this process holds: token → the expiry currently written in the row.
+        self._lease_expiries: dict[str, tuple[str, ...]] = {}
+
     def session(self) -> AbstractAsyncContextManager[Session]:
         """A connection for a few reads (autocommit)."""
         raise NotImplementedError
@@ -753,10 +757,11 @@ class SqlStore:
             )
 
     async def acquire_session(self, session_id: str, *, hold_seconds: float) -> str | None:
-        """Take the session's send lease; None while another send holds it.
+        """Take the session's send lease for `hold_seconds`; None while another send holds it.
 
         The lease is a row update, so it holds across server processes, and it expires by
-        itself if its holder dies.
+        itself if its holder dies. Its holder keeps it with `renew_session` while the send
+        runs, so the lease can be short and a killed process frees the session soon.
         """
         until = now_iso(plus_seconds=hold_seconds)
         async with self.transaction() as db:
@@ -765,13 +770,47 @@ class SqlStore:
                 " WHERE id = :id AND (busy_until IS NULL OR busy_until < :now) RETURNING id",
                 {"until": until, "now": now_iso(), "id": session_id},
             )
-        return until if rows else None
+        if not rows:
+            return None
+        # The row's expiry identifies the lease; the token stays the same through renewals.
+        token = str(uuid.uuid4())
+        self._lease_expiries[token] = (until,)
+        return token
+
+    async def renew_session(self, session_id: str, token: str, *, hold_seconds: float) -> bool:
+        """Extend a held lease to `hold_seconds` from now. False when another send holds the
+        session now (this lease expired and was taken); True once it was released."""
+        written = self._lease_expiries.get(token)
+        if written is None:
+            return True
+        held = written[-1]
+        until = now_iso(plus_seconds=hold_seconds)
+        # Until the write is known to have landed the row may hold either value: a release
+        # meanwhile clears both (see `release_session`).
+        self._lease_expiries[token] = (held, until)
+        async with self.transaction() as db:
+            rows = await db.query(
+                "UPDATE chat_sessions SET busy_until = :until"
+                " WHERE id = :id AND busy_until = :held RETURNING id",
+                {"until": until, "held": held, "id": session_id},
+            )
+        if token not in self._lease_expiries:
+            return True  # released while renewing
+        if not rows:
+            del self._lease_expiries[token]
+            return False
+        self._lease_expiries[token] = (until,)
+        return True
 
     async def release_session(self, session_id: str, token: str) -> None:
+        written = self._lease_expiries.pop(token, None)
+        if written is None:
+            return
         async with self.transaction() as db:
             await db.execute(
-                "UPDATE chat_sessions SET busy_until = NULL WHERE id = :id AND busy_until = :t",
-                {"id": session_id, "t": token},
+                "UPDATE chat_sessions SET busy_until = NULL"
+                " WHERE id = :id AND busy_until IN (:first, :last)",
+                {"id": session_id, "first": written[0], "last": written[-1]},
             )
 
 

@@ -50,6 +50,7 @@ class SqliteStore(SqlStore):
     backend: Literal["sqlite", "postgres"] = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        super().__init__()
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path

@@ -1,0 +1,199 @@
+"""Hostile JSON over a real socket, on both backends: never a 500, a failed turn saves nothing,
+and a stream never carries non-standard JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from starlette.routing import Route
+
+from server.app import create_app
+from server.settings import Settings
+from tests.server.conftest import API_KEY, Api, Serve, only, user_token
+from tests.server.routes.test_workspace import call, new_session, ok
+from tests.server.test_app import assert_error
+from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
+
+LENA = DEMO_STUDENT_IDS[0]
+SEND = "/v1/chat/workspace/messages/send"
+
+POST_ROUTES = sorted(
+    route.path
+    for route in create_app(Settings()).routes
+    if isinstance(route, Route) and route.methods and "POST" in route.methods
+)
+# Each hostile body, the answer it gets, and words its message must contain.
+HOSTILE: dict[str, tuple[bytes, int, str, str]] = {
+    "deep nesting": (
+        b'{"orchestration_hints": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+        400,
+        "invalid_json",
+        "nested deeper than",
+    ),
+    "huge integer": (b'{"question_count": ' + b"7" * 5_000 + b"}", 400, "invalid_json", "digits"),
+    "NaN": (b'{"tool_catalog": [NaN], "temperature": NaN}', 400, "invalid_json", "NaN"),
+    "Infinity": (b'{"max_tokens": Infinity}', 400, "invalid_json", "Infinity"),
+    "lone surrogate": (
+        b'{"tool_catalog": [{"name": "\\ud800"}]}',
+        422,
+        "validation_error",
+        "tool_catalog.0.name",
+    ),
+    "NUL": (b'{"class_title": "a\\u0000b"}', 422, "validation_error", "class_title"),
+}
+
+
+def post_raw(api: Api, path: str, raw: bytes, *, stream: bool = False) -> httpx.Response:
+    headers = {
+        "x-api-key": API_KEY,
+        "authorization": f"Bearer {user_token(LENA)}",
+        "content-type": "application/json",
+    }
+    if stream:
+        headers["accept"] = "text/event-stream"
+    return api.client.post(api.url + path, content=raw, headers=headers)
+
+
+def test_every_route_refuses_hostile_json_in_the_envelope(api: Api) -> None:
+    assert len(POST_ROUTES) >= 20
+    for path in POST_ROUTES:
+        for name, (raw, status, code, words) in HOSTILE.items():
+            response = post_raw(api, path, raw)
+            assert response.status_code == status, (path, name, response.text)
+            body = assert_error(response, status, code)
+            assert words in str(body["error"]), (path, name, body)
+
+
+@pytest.mark.live
+def test_a_send_refused_for_nan_saves_nothing_and_a_retry_saves_one_turn(api: Api) -> None:
+    session = new_session(api)
+    fields = {
+        "class_id": DEMO_CLASS_ID,
+        "user_id": LENA,
+        "session_id": session["id"],
+        "message": "What is the SI unit of force?",
+        "tool_mode": "plan",
+    }
+    raw = json.dumps({**fields, "tool_catalog": [{"cost": float("nan")}]}).encode()
+    assert b"NaN" in raw
+    for stream in (False, True):
+        refused = post_raw(api, SEND, raw, stream=stream)
+        assert_error(refused, 400, "invalid_json")
+    listed = ok(call(api, "messages/list", LENA, session_id=session["id"]))
+    assert listed["messages"] == []
+    retried = post_raw(api, SEND, json.dumps({**fields, "tool_catalog": [{"cost": 1.5}]}).encode())
+    data = ok(retried)
+    assert data["orchestration"]["tool_catalog"] == [{"cost": 1.5}]
+    listed = ok(call(api, "messages/list", LENA, session_id=session["id"]))
+    assert [m["author_kind"] for m in listed["messages"]] == ["student", "assistant"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("message", "force\u0000?"), ("tool_catalog", ["\ud83d"]), ("message", "x\udfff")],
+)
+def test_text_no_store_can_keep_is_refused_before_anything_is_saved(
+    api: Api, field: str, value: Any
+) -> None:
+    session = new_session(api)
+    body = {
+        "class_id": DEMO_CLASS_ID,
+        "user_id": LENA,
+        "session_id": session["id"],
+        "message": "What is force?",
+        "tool_mode": "off",
+        field: value,
+    }
+    raw = json.dumps(body).encode()
+    error = assert_error(post_raw(api, SEND, raw), 422, "validation_error")
+    assert str(error["error"]).count(field) >= 1
+    assert ok(call(api, "messages/list", LENA, session_id=session["id"]))["messages"] == []
+
+
+class InfiniteLogprobTutor(BaseChatModel):
+    """A tutor whose streamed chunks carry provider metadata no JSON can hold (-Infinity),
+    as a provider reporting log-probabilities might."""
+
+    reply: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "infinite-logprob-fake"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.reply))])
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        for word in self.reply.split(" "):
+            await asyncio.sleep(0.01)
+            message = AIMessageChunk(
+                content=word + " ", response_metadata={"logprob": float("-inf")}
+            )
+            chunk = ChatGenerationChunk(message=message)
+            if run_manager:
+                await run_manager.on_llm_new_token(word + " ", chunk=chunk)
+            yield chunk
+
+
+def _strict_events(text: str) -> list[tuple[str, Any]]:
+    """Every event of a stream, its data parsed as standard JSON (NaN/Infinity refused)."""
+
+    def refuse(name: str) -> Any:
+        raise AssertionError(f"non-standard JSON in the stream: {name}")
+
+    events: list[tuple[str, Any]] = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        lines = [line for line in block.split("\n") if line and not line.startswith(":")]
+        name = next((ln[6:].strip() for ln in lines if ln.startswith("event:")), "message")
+        data = "\n".join(ln[5:].removeprefix(" ") for ln in lines if ln.startswith("data:"))
+        if data:
+            events.append((name, json.loads(data, parse_constant=refuse)))
+    return events
+
+
+@pytest.mark.live
+def test_a_stream_never_carries_non_standard_json_and_the_failed_turn_saves_nothing(
+    serve: Serve,
+) -> None:
+    reply = {"safety": "ok", "answer": "Force is measured in newtons.", "citations": []}
+    with serve(chat=only(InfiniteLogprobTutor(reply=json.dumps(reply)))) as api:
+        session = new_session(api)
+        body = {
+            "class_id": DEMO_CLASS_ID,
+            "user_id": LENA,
+            "session_id": session["id"],
+            "message": "What is force measured in?",
+            "tool_mode": "off",
+        }
+        response = post_raw(api, SEND, json.dumps(body).encode(), stream=True)
+        assert response.status_code == 200
+        events = _strict_events(response.text)
+        name, data = events[-1]
+        assert name == "error", events[-2:]
+        assert data["code"] == "internal_error" and data["error"] == "internal_error"
+        assert "values" not in [n for n, _ in events]
+        assert ok(call(api, "messages/list", LENA, session_id=session["id"]))["messages"] == []
+        # The failed turn released the session: a JSON send (no token events) goes through.
+        again = post_raw(api, SEND, json.dumps(body).encode())
+        assert ok(again)["assistant_message"]["content"] == reply["answer"]
