@@ -100,6 +100,9 @@ _WHO: Final = (
     r"developers?|system|sysadmin|operators?|moderators?|staff|owners?|openai|anthropic|"
     r"(?:the )?platform|security team"
 )
+_AI: Final = (
+    r"ai|a\.i\.|assistant|language model|chatbot|llm|bot|gpt|quiz generator|flashcard generator"
+)
 _GENERATOR: Final = (
     r"ai|a\.i\.|assistant|language model|chatbot|llm|bot|gpt|model|generator|quiz generator|"
     r"flashcard generator|grader"
@@ -171,17 +174,18 @@ _AUTHORITY_HEADER: Final = (
     rf"(?:\s+to\s+(?:the\s+)?(?:{_GENERATOR}))?\s*[:\-–—]",
     r"\b(?:new|updated|revised|override|priority|official)\s+(?:directives?|orders|commands)"
     r"\s*[:\-–—]",
-    r"[\[(<{]\s*(?:system|admin|administrator|developer|operator|sudo|root|teacher override|"
-    r"override|instructions?)\s*[\])>}]",
-    r"\b(?:teacher|admin|administrator|developer|system|operator)\s+(?:override|command|"
-    r"privileges?|access granted)\b",
+    r"\[\s*(?:system|admin|administrator|developer|sudo|teacher override|override)\s*\]|"
+    r"<\s*(?:system|admin|administrator|developer|sudo|override)\s*>",
+    r"\b(?:teacher|admin|administrator|developer|system)\s+override\b|"
+    r"\b(?:admin|administrator|developer)\s+(?:privileges?|access granted)\b",
 )
 _AUTHORITY_CLAIM: Final = (
-    rf"\b(?:the|your)\s+(?:{_WHO})\s+(?:says|said|wants|asks|asked|has asked|instructs|"
-    rf"instructed|has instructed|requires|required|orders|ordered|has authori[sz]ed|"
-    rf"authori[sz]es|has approved|allows|permits|has told|told)\s+(?:that\s+)?(?:you\b|the\s+"
-    rf"(?:{_GENERATOR}|tutor|quiz|flashcards?|questions?|cards?|blueprint|brief)\b|"
-    rf"(?:every|each|all)\s+{_OUTPUT_PART}\b)",
+    rf"\b(?:the|your)\s+(?:{_WHO})\s+(?:has\s+)?(?:authori[sz]ed|authori[sz]es|approved|"
+    rf"instructs|instructed|orders|ordered|commands|commanded)\s+(?:that\s+)?you\b",
+    rf"\b(?:the|your)\s+(?:{_WHO})\s+(?:says|said|wants|asks|asked|has asked|requires|"
+    rf"required|has told|told)\s+(?:that\s+)?(?:the\s+(?:{_GENERATOR})\b|"
+    rf"(?:every|each|all)\s+{_OUTPUT_PART}\b|the\s+(?:quiz|flashcards?|questions?|cards?|"
+    rf"blueprint|brief)\s+to\b)",
     rf"\b(?:i am|i'm|this is)\s+(?:the|your)\s+(?:{_WHO})\b(?:,|\s+and)?\s+(?:i\s+)?"
     rf"(?:order|instruct|command|authori[sz]e|tell|require|need)\b",
     rf"\b(?:authori[sz]ed|approved|verified|signed off)\s+by\s+(?:the\s+|your\s+)?(?:{_WHO})\b"
@@ -209,14 +213,16 @@ _ADDRESSED_TO_AI: Final = (
     rf"{_OUTPUT_PART}\s+(?:must|should|shall|will|has to|have to|needs? to|is to|are to)\s+"
     r"(?:say|read|contain|repeat|quote|claim|be\s+(?:the\s+)?(?:word|phrase|letter|option|"
     r"choice|answer)|(?:start|end|begin)\s+with)\b",
-    r"\b(?:the\s+)?(?:correct\s+)?answers?\s+(?:to\s+(?:every|each|all)\s+(?:of\s+the\s+)?"
-    r"(?:questions?|cards?)\s+)?(?:is|are|must be|should be|will be)\s+always\b",
+    r"\bcorrect\s+answers?\s+(?:to\s+(?:every|each|all)\s+(?:of\s+the\s+)?(?:questions?|"
+    r"cards?)\s+)?(?:is|are|must be|should be|will be)\s+always\b",
+    r"\banswers?\s+(?:is|are|must be|should be|will be)\s+always\s+(?:option\s+|choice\s+|"
+    r"letter\s+)?(?-i:[A-D])\b",
     r"\bthe\s+(?:correct\s+)?answer\s+to\s+(?:every|each|all)\s+(?:of\s+the\s+)?"
     r"(?:questions?|cards?)\b",
     r"\bwhen\s+(?:you\s+)?(?:generat|writ|creat|mak|build|produc|draft)\w*\s+(?:the\s+|a\s+|"
     r"this\s+|your\s+|any\s+)?(?:quiz(?:zes)?|quiz questions|flash ?cards?|cards|course "
     r"(?:plan|blueprint)|blueprint|teaching brief|brief|repl(?:y|ies)|responses?|outputs?)\b",
-    rf"\b(?:to|for)\s+(?:the|any|all)\s+(?:{_GENERATOR})s?\s*(?:reading|processing|[:,])",
+    rf"\b(?:to|for)\s+(?:the|any|all)\s+(?:{_AI})s?\s*(?:reading|processing|[:,])",
     # A chat-like all-caps payload: "print PWNED", "say HACKED".
     r"\b(?:say|print|output|type|reply|respond|write)\b\s+(?:only\s+|just\s+|exactly\s+)?"
     r"(?-i:[A-Z]{4,})(?![\w])",
