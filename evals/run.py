@@ -46,6 +46,7 @@ from evals.scorers.chat import GROUNDED_SCORERS, SAFETY_SCORERS
 from evals.scorers.compaction import COMPACTION_SCORERS
 from evals.scorers.data_query import DATA_QUERY_SCORERS
 from evals.scorers.flashcards import FLASHCARDS_SCORERS
+from evals.scorers.injection import INJECTION_SCORERS
 from evals.scorers.quiz import QUIZ_SCORERS
 from evals.scorers.retrieval import RETRIEVAL_SCORERS
 from evals.targets import (
@@ -60,6 +61,7 @@ from evals.targets import (
     data_query_target,
     eval_models,
     flashcards_target,
+    injection_target,
     quiz_target,
     retrieval_target,
 )
@@ -115,6 +117,7 @@ SUITES: Final[Mapping[str, Suite]] = {
         Suite(
             "data_query", DATASETS_DIR / "data_query.jsonl", data_query_target, DATA_QUERY_SCORERS
         ),
+        Suite("injection", DATASETS_DIR / "injection.jsonl", injection_target, INJECTION_SCORERS),
     )
 }
 """Every suite by name; `python -m evals.run` with no `--suite` runs them all."""

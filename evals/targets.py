@@ -18,7 +18,7 @@ import atexit
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -27,11 +27,14 @@ from evals.scorers.blueprint import case_material, case_material_count
 from evals.scorers.compaction import load_case, replay
 from evals.scorers.retrieval import run_retrieval_eval
 from graphs.blueprint import graph as blueprint_graph
+from graphs.canvas import graph as canvas_graph
 from graphs.chat import graph as chat_graph
 from graphs.data_query import graph as data_query_graph
 from graphs.flashcards import graph as flashcards_graph
 from graphs.quiz import graph as quiz_graph
 from graphs.shared.context import GenerationContext
+from graphs.teaching_brief import BriefContext
+from graphs.teaching_brief import graph as brief_graph
 from tools.models.providers import EmbeddingProvider
 from tools.models.router import Deadline, ModelRouter
 from tools.models.settings import ProviderSettings
@@ -182,6 +185,57 @@ async def chat_target(case: dict[str, Any], models: EvalModels) -> Answer:
         context=models.context(),
     )
     return _answer(result, result["reply"])
+
+
+async def canvas_target(case: dict[str, Any], models: EvalModels) -> Answer:
+    """The canvas spec the graph draws for one hint, question and answer."""
+    result = await canvas_graph.ainvoke(
+        {
+            "canvas_hint": case["canvas_hint"],
+            "student_question": case.get("student_question", ""),
+            "ai_answer": case.get("ai_answer", ""),
+        },
+        context=models.context(),
+    )
+    return _answer(result, result["spec"])
+
+
+async def brief_target(case: dict[str, Any], models: EvalModels) -> Answer:
+    """The teaching brief the graph writes from a case's insights and published blueprint."""
+
+    async def insights(class_id: str) -> dict[str, Any]:
+        return dict(case["insights"])
+
+    async def blueprint(class_id: str) -> dict[str, Any] | None:
+        found = case.get("blueprint")
+        return dict(found) if isinstance(found, dict) else None
+
+    base = models.context()
+    context = BriefContext(
+        router=base.router,
+        timeout_ms=base.timeout_ms,
+        deadline=base.deadline,
+        load_insights=insights,
+        load_blueprint=blueprint,
+    )
+    result = await brief_graph.ainvoke({"class_id": "eval-class"}, context=context)
+    return _answer(result, result["payload"])
+
+
+_BY_GENERATOR: Final[Mapping[str, Callable[[dict[str, Any], EvalModels], Awaitable[Answer]]]] = {
+    "quiz": quiz_target,
+    "flashcards": flashcards_target,
+    "blueprint": blueprint_target,
+    "chat": chat_target,
+    "canvas": canvas_target,
+    "brief": brief_target,
+}
+
+
+async def injection_target(case: dict[str, Any], models: EvalModels) -> Answer:
+    """The payload of the case's `generator` (quiz, flashcards, blueprint, chat, canvas or
+    brief), run on inputs with a planted instruction."""
+    return await _BY_GENERATOR[case["generator"]](case, models)
 
 
 # --- data query over the seeded demo class ------------------------------------------------------

@@ -20,6 +20,7 @@ from prompts import blueprint as prompts
 from tools.offline.blueprint import offline_blueprint
 from tools.payloads.blueprint import material_source_labels, validate_blueprint
 from tools.text import strip_invisible
+from tools.text.injection import fence
 
 MAX_LISTED_ERRORS = 25
 
@@ -76,7 +77,7 @@ def _messages(state: BlueprintState) -> list[BaseMessage]:
                 class_title=state["class_title"],
                 material_count=max(1, int(state.get("material_count") or 1)),
                 source_labels=labels,
-                material_text=state["material"],
+                material_text=fence(state["material"], "material"),
             )
         ),
     ]
@@ -134,7 +135,9 @@ async def validate(state: BlueprintState) -> Command[Literal["generate", "review
         errors = ["The reply was not a JSON object holding the blueprint."]
     else:
         candidate = tidy(candidate)
-        errors = validate_blueprint(candidate, source_labels=state["source_labels"])
+        errors = validate_blueprint(
+            candidate, source_labels=state["source_labels"], material=state["material"]
+        )
     # No salvage and no fallback: half a course plan, or one from another engine, is not the
     # blueprint the teacher asked for.
     return next_step(

@@ -18,6 +18,7 @@ from prompts import canvas as prompts
 from tools.offline.canvas import offline_canvas
 from tools.payloads.canvas import CANVAS_TYPES, normalise_canvas_spec, validate_canvas_spec
 from tools.text import strip_invisible
+from tools.text.injection import fence
 
 # The request limits; the route enforces them, the graph keeps to them when run on its own.
 LIMITS = {"type": 20, "concept": 200, "title": 200, "student_question": 500, "ai_answer": 2000}
@@ -42,6 +43,13 @@ def _offline_spec(state: CanvasState) -> dict[str, Any]:
     )
 
 
+def _inputs(state: CanvasState) -> str:
+    """The texts a spec is drawn from, one a line: what an instruction could be planted in."""
+    hint = _hint(state)
+    texts = (hint["concept"], hint["title"], state.get("student_question"), state.get("ai_answer"))
+    return "\n".join(_clean(t, 2000) for t in texts)
+
+
 def _messages(state: CanvasState, hint: dict[str, str]) -> list[BaseMessage]:
     kind = hint["type"]
     data = {
@@ -53,7 +61,7 @@ def _messages(state: CanvasState, hint: dict[str, str]) -> list[BaseMessage]:
         SystemMessage(prompts.SYSTEM.format(canvas_type=kind, type_rules=prompts.TYPE_RULES[kind])),
         HumanMessage(
             prompts.USER.format(
-                canvas_type=kind, data=json.dumps(data, ensure_ascii=False, indent=2)
+                canvas_type=kind, data=fence(json.dumps(data, ensure_ascii=False, indent=2), "data")
             )
         ),
     ]
@@ -88,12 +96,15 @@ async def validate(state: CanvasState) -> Command[Literal["generate", "finalize"
         errors = [f'The reply was not a JSON object of the form {{"type": "{kind}", ...}}.']
     else:
         spec = normalise_canvas_spec(_unwrap(candidate))
-        errors = validate_canvas_spec(spec, expected_type=kind)
+        errors = validate_canvas_spec(spec, expected_type=kind, inputs=_inputs(state))
 
     def offline_floor() -> dict[str, Any] | None:
         # A canvas must always render: the offline spec is the floor, when it is valid itself.
         fallback = _offline_spec(state)
-        return None if validate_canvas_spec(fallback, expected_type=kind) else fallback
+        inputs = _inputs(state)
+        return (
+            None if validate_canvas_spec(fallback, expected_type=kind, inputs=inputs) else fallback
+        )
 
     return next_step(
         state,

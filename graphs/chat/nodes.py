@@ -32,6 +32,7 @@ from tools.payloads.chat import normalise_reply
 from tools.retrieval import hybrid_search
 from tools.store.base import ChatMessage, Store
 from tools.text import strip_invisible
+from tools.text.injection import fence
 
 
 class BlueprintMissing(GenerationError):
@@ -151,9 +152,10 @@ def _conversation(state: ChatState) -> list[BaseMessage]:
         ),
         SystemMessage(
             prompts.CONTEXT.format(
-                blueprint=state["blueprint_text"],
-                sources=render_sources(state["sources"]) or "(no class sources matched)",
-                memory=strip_invisible(memory_text),
+                blueprint=fence(state["blueprint_text"], "blueprint"),
+                sources=fence(render_sources(state["sources"]), "sources")
+                or "(no class sources matched)",
+                memory=fence(strip_invisible(memory_text), "memory"),
             )
         ),
     ]
@@ -195,7 +197,9 @@ async def parse_reply(state: ChatState) -> dict[str, Any]:
     """Validate the reply: known citation labels only, contract fields, a non-empty answer."""
     labels = {s["label"] for s in state["sources"]}
     text = state.get("reply_text", "")
-    reply, notes = normalise_reply(parse_json_object(text), text, labels=labels)
+    # What the model read and may have been told to repeat: the sources and the blueprint.
+    seen = "\n\n".join([state["blueprint_text"], *(s["text"] for s in state["sources"])])
+    reply, notes = normalise_reply(parse_json_object(text), text, labels=labels, material=seen)
     if not reply["answer"]:
         raise GenerationError("The tutor could not produce an answer. Please try again.")
     return {"reply": reply, "notes": [*state.get("notes", []), *notes]}

@@ -44,4 +44,6 @@ QUIZ = StudySet[QuizState](
     offline=offline_quiz,
     tidy=_tidy,
     item_key=_question_key,
+    # The quiz's prompt puts the material between <material> tags.
+    material_tag="material",
 )

@@ -23,6 +23,7 @@ from graphs.shared.structured import (
     repair_turn,
 )
 from tools.text import strip_invisible
+from tools.text.injection import fence
 
 
 class Prompts(Protocol):
@@ -57,7 +58,8 @@ class StudySet(Generic[S]):
     offline engine take it by this name."""
     prompts: Prompts
     validator: Callable[..., list[str]]
-    """`validator(payload, **{count_field: n})`: every broken rule, empty when valid."""
+    """`validator(payload, material=…, **{count_field: n})`: every broken rule, empty when
+    valid (no item may carry an instruction planted in `material`)."""
     offline: Callable[..., dict[str, Any]]
     """`offline(material, **{count_field: n}, instructions=…, blueprint=…)`: the offline set."""
     tidy: Callable[[dict[str, Any]], dict[str, Any]]
@@ -75,8 +77,7 @@ class StudySet(Generic[S]):
         count = {self.count_field: state[self.count_field]}
         material: str = state["context"]
         if self.material_tag:
-            closing = f"</{self.material_tag}>"
-            material = material.replace(closing, f"</ {self.material_tag}>")
+            material = fence(material, self.material_tag)
         blueprint = strip_invisible(state.get("blueprint_context") or "") or "(none)"
         messages: list[BaseMessage] = [
             SystemMessage(self.prompts.SYSTEM.format(class_title=state["class_title"], **count)),
@@ -107,7 +108,9 @@ class StudySet(Generic[S]):
 
         return await json_attempt(fields, context_of(runtime), self._messages(fields), offline)
 
-    def salvage(self, candidate: dict[str, Any] | None, count: int) -> dict[str, Any] | None:
+    def salvage(
+        self, candidate: dict[str, Any] | None, count: int, material: str = ""
+    ) -> dict[str, Any] | None:
         """The valid, distinct items of a set that could not be fully repaired, if any."""
         items = candidate.get(self.items_key) if candidate else None
         if not isinstance(items, list):
@@ -115,7 +118,7 @@ class StudySet(Generic[S]):
         kept: list[dict[str, Any]] = []
         seen: set[str] = set()
         for item in items:
-            if self.validator({self.items_key: [item]}, **{self.count_field: 1}):
+            if self.validator({self.items_key: [item]}, material=material, **{self.count_field: 1}):
                 continue
             key = self.item_key(item)
             if key not in seen:
@@ -133,14 +136,16 @@ class StudySet(Generic[S]):
             errors = [f"The reply was not a JSON object of the form {shape}."]
         else:
             candidate = self.tidy(candidate)
-            errors = self.validator(candidate, **{self.count_field: count})
+            errors = self.validator(
+                candidate, material=fields["context"], **{self.count_field: count}
+            )
         return next_step(
             fields,
             candidate=candidate,
             errors=errors,
             done="finalize",
             repair="generate",
-            salvage=lambda: self.salvage(candidate, count),
+            salvage=lambda: self.salvage(candidate, count, fields["context"]),
             failure=(
                 f"The {self.what} could not be generated from this material: the answer broke "
                 f"the {self.what} rules"

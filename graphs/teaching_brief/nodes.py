@@ -19,7 +19,8 @@ from graphs.teaching_brief.rules import salvage_brief, tidy_brief, validate_brie
 from graphs.teaching_brief.state import BriefState
 from prompts import teaching_brief as prompts
 from tools.offline.teaching_brief import offline_brief
-from tools.payloads.teaching_brief import has_evidence, student_name, topics_of
+from tools.payloads.teaching_brief import brief_inputs, has_evidence, student_name, topics_of
+from tools.text.injection import fence
 
 _STUDENT_FIELDS = ("avg_score", "completion_rate", "chat_message_count", "risk_level")
 _TOPIC_FIELDS = ("topic_id", "title", "bloom_levels", "avg_score", "attempt_count", "status")
@@ -92,8 +93,8 @@ def _messages(state: BriefState) -> list[BaseMessage]:
         SystemMessage(prompts.SYSTEM),
         HumanMessage(
             prompts.USER.format(
-                insights=_class_data(insights),
-                misconception_flags=_flags(state.get("blueprint"), insights),
+                insights=fence(_class_data(insights), "data"),
+                misconception_flags=fence(_flags(state.get("blueprint"), insights), "flags"),
             )
         ),
     ]
@@ -115,18 +116,19 @@ async def validate(state: BriefState) -> Command[Literal["draft", "finalize"]]:
     """Check caps, types and that every named student and topic exists; repair at most twice."""
     candidate = state.get("candidate")
     insights = state["insights"]
+    inputs = brief_inputs(insights, state.get("blueprint"))
     if candidate is None:
         errors = ["The reply was not one JSON object with the brief's fields."]
     else:
         candidate = tidy_brief(candidate)
-        errors = validate_brief(candidate, insights)
+        errors = validate_brief(candidate, insights, inputs=inputs)
     return next_step(
         state,
         candidate=candidate,
         errors=errors,
         done="finalize",
         repair="draft",
-        salvage=lambda: salvage_brief(candidate, insights),
+        salvage=lambda: salvage_brief(candidate, insights, inputs=inputs),
         failure=(
             "The teaching brief could not be generated from this material: the answer broke the "
             "teaching brief rules"

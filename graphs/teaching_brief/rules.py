@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tools.payloads.injection import Injected, injection_errors
 from tools.payloads.teaching_brief import (
     MAX_ATTENTION,
     MAX_MISCONCEPTIONS,
@@ -111,8 +112,11 @@ def _activity_errors(activity: Any) -> list[str]:
     return errors + ([reason] if reason else [])
 
 
-def validate_brief(candidate: Mapping[str, Any], insights: Mapping[str, Any]) -> list[str]:
-    """Every rule the brief breaks (empty when it is valid)."""
+def validate_brief(
+    candidate: Mapping[str, Any], insights: Mapping[str, Any], *, inputs: str = ""
+) -> list[str]:
+    """Every rule the brief breaks (empty when it is valid); no text may carry an instruction
+    planted in `inputs` (`tools.payloads.teaching_brief.brief_inputs`)."""
     errors = [e for e in (_text_error(k, candidate.get(k)) for k in TEXT_FIELDS) if e]
     titles = {str(t["topic_id"]): str(t.get("title", "")) for t in topics_of(insights)}
     names = {str(s["student_id"]): student_name(s) for s in students_of(insights)}
@@ -134,11 +138,11 @@ def validate_brief(candidate: Mapping[str, Any], insights: Mapping[str, Any]) ->
     if "recommended_activity" not in candidate:
         errors.append("recommended_activity is missing (use null for none).")
     errors += _activity_errors(candidate.get("recommended_activity"))
-    return errors
+    return errors + injection_errors(candidate, Injected.of(inputs))
 
 
 def salvage_brief(
-    candidate: Mapping[str, Any] | None, insights: Mapping[str, Any]
+    candidate: Mapping[str, Any] | None, insights: Mapping[str, Any], *, inputs: str = ""
 ) -> dict[str, Any] | None:
     """The brief without its invalid list items and over-cap tails, if that makes it valid."""
     if candidate is None:
@@ -152,11 +156,16 @@ def salvage_brief(
         "misconceptions": lambda i, item: _misconception_errors(i, item, titles),
         "students_to_watch": lambda i, item: _student_errors(i, item, names, seen),
     }
+    injected = Injected.of(inputs)
     for key, cap in LIST_CAPS.items():
         items = kept.get(key)
         if isinstance(items, list):
-            kept[key] = [item for i, item in enumerate(items) if not checks[key](i, item)][:cap]
+            kept[key] = [
+                item
+                for i, item in enumerate(items)
+                if not checks[key](i, item) and not injection_errors(item, injected)
+            ][:cap]
     if _activity_errors(kept.get("recommended_activity")):
         kept["recommended_activity"] = None
     kept.setdefault("recommended_activity", None)
-    return kept if not validate_brief(kept, insights) else None
+    return kept if not validate_brief(kept, insights, inputs=inputs) else None

@@ -20,7 +20,15 @@ from tests.evals.loopback import LOOPBACK_MODEL, LoopbackChat
 from tools.store import open_store
 
 PROVIDER_KEYS = ("OPENROUTER_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY")
-MODEL_SUITES = ("quiz", "flashcards", "blueprints", "chat_grounded", "chat_safety", "data_query")
+MODEL_SUITES = (
+    "quiz",
+    "flashcards",
+    "blueprints",
+    "chat_grounded",
+    "chat_safety",
+    "data_query",
+    "injection",
+)
 PASSAGE = (
     "The SI unit of force is the newton. Power is measured in watts, and one watt is one joule "
     "per second. Energy is measured in joules."

@@ -16,7 +16,8 @@ from typing import Final
 from tools.payloads.blueprint import naming_problem
 from tools.text import fold
 from tools.text.clean import clean_material, strip_markdown
-from tools.text.sentences import split_sentences
+from tools.text.injection import is_instruction_like
+from tools.text.sentences import data_sentences, split_sentences
 from tools.text.sources import split_sources
 from tools.text.terms import key_terms
 from tools.text.words import words
@@ -76,13 +77,19 @@ def _raw_sections(label: str, title: str, text: str) -> list[Section]:
         if _FENCE.match(line):
             in_fence = not in_fence
         match = None if in_fence else _HEADING.match(line)
+        if match and is_instruction_like(match.group(2)):
+            continue  # a heading that speaks to an AI is no topic, and nothing to plan from
         if match:
             found.append((strip_markdown(match.group(2)), []))
         else:
             found[-1][1].append(line)
     sections = []
     for heading, lines in found:
-        paragraphs = [p for p in clean_material("\n".join(lines)).split("\n") if p.strip()]
+        # Sentences that speak to an AI are left out: material is data, never instructions.
+        cleaned = (
+            " ".join(data_sentences(p)) for p in clean_material("\n".join(lines)).split("\n")
+        )
+        paragraphs = [p for p in cleaned if p.strip()]
         if heading is None and not paragraphs:
             continue
         sections.append(Section([label], [title], [heading] if heading else [], paragraphs))
@@ -312,9 +319,11 @@ def topic_sections(material_text: str, *, class_title: str) -> list[Section]:
     """The material cut into titled sections in reading order (3–10 when the text allows)."""
     sections: list[Section] = []
     for block in split_sources(material_text):
-        # A source titled by its file name or label counts as untitled: its topics are named
-        # after their headings or key ideas instead.
-        title = "" if naming_problem(block.title) else block.title.strip()
+        # A source titled by its file name or label, or by an instruction to an AI, counts as
+        # untitled: its topics are named after their headings or key ideas instead.
+        title = block.title.strip()
+        if naming_problem(title) or is_instruction_like(title):
+            title = ""
         sections.extend(_raw_sections(block.label, title, block.text))
     if not any(s.headings for s in sections) and len(sections) < MIN_TOPICS:
         # No headings: each paragraph is a candidate; merging and splitting size them.

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tools.text import normalise_text
-from tools.text.sentences import material_sentences
+from tools.text.sentences import material_sentences, without_instructions
 from tools.text.terms import key_terms
 from tools.text.words import STOPWORDS, stem, words
 
@@ -526,6 +526,10 @@ _BUILDERS: dict[str, Callable[[str, str, str], dict[str, Any]]] = {
 }
 
 
+def _data(text: str) -> str:
+    return without_instructions(normalise_text(text)).strip()
+
+
 def offline_canvas(
     hint: Mapping[str, str], *, student_question: str, ai_answer: str
 ) -> dict[str, Any]:
@@ -533,7 +537,9 @@ def offline_canvas(
     kind = str(hint.get("type") or "")
     if kind not in _BUILDERS:
         raise ValueError(f"Unknown canvas type {kind!r}.")
-    concept = _clip(normalise_text(str(hint.get("concept") or "")), 200)
-    title = _clip(normalise_text(str(hint.get("title") or "")), 200) or concept
-    text = "\n".join(t for t in (normalise_text(ai_answer), normalise_text(student_question)) if t)
+    # The hint, the question and the answer are data: text in them that speaks to an AI is
+    # neither drawn nor used as a title.
+    concept, title = (_clip(_data(str(hint.get(key) or "")), 200) for key in ("concept", "title"))
+    title = title or concept
+    text = "\n".join(t for t in (_data(ai_answer), _data(student_question)) if t)
     return _BUILDERS[kind](title or _DEFAULT_TITLES[kind], concept, text)

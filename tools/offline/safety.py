@@ -9,8 +9,12 @@ its invisible characters stripped:
   ordinary STEM questions about explosions, radioactivity or viruses do not match.
 - `is_injection`: a student message trying to change the tutor's rules or role, or to extract
   its prompt.
-- `is_instruction_like`: the same, plus text addressed to an AI that dictates its output. This is
-  applied to *material* sentences, which are data: a sentence that matches is never quoted.
+- `is_instruction_like`: the same, plus claims of authority and text addressed to an AI that
+  dictates its output. This is applied to *material* sentences, which are data: a sentence that
+  matches is never quoted.
+
+The last two live in `tools.text.injection`, the one detector every generator uses; they are
+re-exported here for the tutor.
 
 `is_greeting` and `is_study_request` recognise small talk and study-skills questions, which are
 answered even though they share no words with the class materials. `query_words`,
@@ -26,6 +30,7 @@ from typing import Final
 
 from tools.text import fold
 from tools.text.clean import strip_markdown
+from tools.text.injection import detection_view, is_injection, is_instruction_like
 from tools.text.words import content_words, words
 
 _FLAGS: Final = re.IGNORECASE | re.MULTILINE
@@ -187,95 +192,11 @@ _HARM_RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
 
 def harm_category(message: str) -> str | None:
     """The first harm rule the message breaks (`"weapons"`, `"self_harm"`, ...) or None."""
+    text = detection_view(message)  # full-width or look-alike letters hide nothing
     for category, pattern in _HARM_RULES:
-        if pattern.search(message):
+        if pattern.search(text):
             return category
     return None
-
-
-# ---------------------------------------------------------------------------- injection rules
-
-_RULE_NOUN = (
-    r"instructions?|rules|prompts?|guidelines|directions|directives|guardrails|restrictions|"
-    r"constraints|programming|polic(?:y|ies)|system message|training|safety settings"
-)
-_INJECTION: Final = _any(
-    _near(
-        r"ignore|ignoring|disregard|forget|override|bypass|overrule|abandon|break|stop following|"
-        r"don'?t follow|do not follow|never follow|turn off|disable",
-        _RULE_NOUN,
-        4,
-    ),
-    r"\b(?:ignore|disregard|forget)\s+(?:everything|all|anything)\s+(?:above|before|"
-    r"previous(?:ly)?|prior|earlier|you (?:were|have been|'ve been) (?:told|given))",
-    r"\byou(?:'re|’re| are)\s+(?:now\s+(?:a|an|my|the|in|called|named|free|dan|unrestricted|"
-    r"unfiltered|jailbroken|evil|allowed|able)\b|no longer\s+(?:a|an|the|bound|restricted|"
-    r"limited|my|required)\b)",
-    r"\bfrom now on\b,?\s+(?:you|your|always|never|only|ignore|respond|reply|answer|act|speak|"
-    r"talk|pretend)\b",
-    r"(?:^\s*|[.!?;:]\s+|\bplease\s+|\b(?:you|u)\s+(?:will|must|should|shall|can|to)\s+|"
-    r"\b(?:can|could|would)\s+you\s+|\bnow\s+|\bi want you to\s+)act\s+(?:as|like)\b"
-    r"(?!\s+(?:if|though)\b)",
-    r"\bas (?:if|though) you (?:had|have|were) (?:no|not bound by) (?:rules|restrictions|filters|"
-    r"limits)",
-    r"\b(?:pretend|imagine)\s+(?:that\s+)?(?:you(?:'re|’re| are)|to be)\s+(?:not\s+|no longer\s+)?"
-    r"(?:an?\s+)?(?:different|unrestricted|unfiltered|evil|jailbroken|dan|human|another|new|"
-    r"free|my|ai|chatbot|assistant|hacker|not)\b",
-    r"\brole-?\s?play(?:ing)? as\b",
-    _near(
-        r"reveal|show|print|repeat|output|display|tell|give|share|leak|dump|expose|list|recite|"
-        r"copy|what(?:'s|’s| is| are| were)|read out",
-        r"system prompt|system message|initial prompt|original prompt|hidden prompt|"
-        r"your prompt|your instructions|your rules|your guidelines|hidden instructions|"
-        r"secret instructions|initial instructions|original instructions|your programming|"
-        r"your configuration|developer message|pre-?prompt",
-        4,
-    ),
-    r"\b(?:print|reveal|repeat|output|leak|dump|show me)\s+(?:me\s+)?(?:the|your)\s+"
-    r"(?:full\s+|whole\s+|entire\s+|exact\s+|original\s+)?(?:system\s+)?prompt\b",
-    r"\brepeat\s+(?:everything|all|the text|the words|what(?:'s| is| was))\s+(?:\w+\s+)?"
-    r"(?:above|before)\b",
-    r"\bwhat (?:were|are) you (?:told|instructed|programmed)\b",
-    r"\b(?:system prompt|jailbreak\w*|developer mode|dan mode|do anything now|god mode|"
-    r"admin mode|sudo mode|prompt injection)\b",
-    r"\b(?:new|updated|real|secret|hidden) instructions\s*[:\-]",
-    r"<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?inst\]|^\s*(?:system|assistant)\s*:|"
-    r"#{2,}\s*(?:system|instruction)",
-)
-
-# Only in material: text that speaks to an AI reader or dictates the reply.
-_ADDRESSED_TO_AI: Final = _any(
-    r"\b(?:if you are|as an?|you are an?|dear|note to(?: the)?|attention,?|hey)\s+(?:an?\s+)?"
-    r"(?:ai|a\.i\.|assistant|language model|chatbot|llm|bot|tutor bot|gpt|model)\b",
-    r"\b(?:ai|a\.i\.|assistant|chatbot|language model|llm|tutor|bot)s?\b,?\s+(?:must|should|"
-    r"shall|will|reading this|that reads|processing this)\b",
-    r"\b(?:reply|respond|answer|say|print|output|write|type|return)\s+(?:only\s+|just\s+|"
-    r"exactly\s+|simply\s+|back\s+)?(?:with\s*|:\s*)(?:the\s+(?:word|phrase|code|string|text|"
-    r"token)|[\"'“‘]|[A-Z0-9]{2,}[-_][A-Z0-9]+)",
-    r"\b(?:reply|respond|output)\s+only\b|\banswer\s+only\s+(?:with|in)\b",
-    r"\binstead,?\s+(?:reply|respond|say|print|output|write|tell)\b",
-    r"\b(?:include|insert|append|add|mention|put)\b(?:\W+[\w'’-]+){0,4}?\W+(?:in|into|to|at the "
-    r"(?:end|start) of)\s+(?:your|every|each|all|the)\s+(?:answers?|repl(?:y|ies)|responses?|"
-    r"messages?|outputs?)\b",
-    r"\b(?:end|start|begin)\s+(?:your|every|each|all)\s+(?:answers?|repl(?:y|ies)|responses?)",
-    r"\btell\s+(?:the\s+)?(?:students?|users?|learners?)\s+(?:that|they)\b",
-    r"\b(?:do not|don'?t|never)\s+(?:cite|mention|reveal|use|quote)\s+(?:the\s+|any\s+)?"
-    r"(?:sources?|materials?|citations?)\b",
-)
-
-
-def is_injection(message: str) -> bool:
-    """Whether a student's message tries to change the tutor's rules or role or read its prompt."""
-    return _INJECTION.search(message) is not None
-
-
-def is_instruction_like(sentence: str) -> bool:
-    """Whether a sentence is addressed to an AI: rule or role changes, prompt extraction, or
-    orders about what to reply ("Ignore previous instructions", "reply only with ...").
-
-    Instructions to students ("Ignore air resistance", "Add the acid slowly") do not count.
-    """
-    return _INJECTION.search(sentence) is not None or _ADDRESSED_TO_AI.search(sentence) is not None
 
 
 # ------------------------------------------------------------------------ greetings and study

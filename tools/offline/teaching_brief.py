@@ -24,6 +24,7 @@ from tools.payloads.teaching_brief import (
     students_of,
     topics_of,
 )
+from tools.text.injection import is_instruction_like
 
 _RISK_ORDER = {"high": 0, "medium": 1}
 
@@ -92,12 +93,12 @@ def students_to_watch(insights: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def _flags(blueprint: Mapping[str, Any] | None) -> dict[str, list[str]]:
-    """Each blueprint topic key's misconception flags."""
+    """Each blueprint topic key's misconception flags, without flags that speak to an AI."""
     flags: dict[str, list[str]] = {}
     for topic in (blueprint or {}).get("topics") or []:
         if isinstance(topic, Mapping) and isinstance(topic.get("key"), str):
-            found = topic.get("misconceptionFlags") or []
-            flags[topic["key"]] = [f.strip() for f in found if isinstance(f, str) and f.strip()]
+            found = [f.strip() for f in topic.get("misconceptionFlags") or [] if isinstance(f, str)]
+            flags[topic["key"]] = [f for f in found if f and not is_instruction_like(f)]
     return flags
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
+from tools.payloads.injection import Injected, injection_errors
 from tools.text import strip_invisible
 from tools.text.sources import source_labels
 
@@ -232,10 +233,14 @@ def _check_sequence(topics: list[Any], errors: list[str]) -> None:
         )
 
 
-def validate_blueprint(payload: Any, *, source_labels: Collection[str]) -> list[str]:
+def validate_blueprint(
+    payload: Any, *, source_labels: Collection[str], material: str = ""
+) -> list[str]:
     """Return every contract violation in `payload`; an empty list means the blueprint is valid.
 
     `source_labels` are the `Source N` labels the material offers (`material_source_labels`).
+    No text may carry an instruction planted in `material` (`tools.payloads.injection`);
+    without it, only text that reads as an injection by itself is refused.
     """
     if not isinstance(payload, dict):
         return ["The blueprint must be a JSON object."]
@@ -252,7 +257,7 @@ def validate_blueprint(payload: Any, *, source_labels: Collection[str]) -> list[
     topics = payload.get("topics")
     if not isinstance(topics, list) or not topics:
         errors.append("`topics` must be a non-empty list.")
-        return errors
+        return errors + injection_errors(payload, Injected.of(material))
     seen: set[str] = set()
     for position, topic in enumerate(topics, start=1):
         if not isinstance(topic, dict):
@@ -272,6 +277,7 @@ def validate_blueprint(payload: Any, *, source_labels: Collection[str]) -> list[
         _check_topic(topic, where, labels, errors)
     _check_sequence(topics, errors)
     errors.extend(prerequisite_errors(topics))
+    errors.extend(injection_errors(payload, Injected.of(material)))
     return errors
 
 

@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tools.payloads.injection import Injected, injection_errors
+
 __all__ = [
     "CANVAS_TYPES",
     "CHART_TYPES",
@@ -383,8 +385,14 @@ _VALIDATORS: dict[str, Validator] = {
 }
 
 
-def validate_canvas_spec(spec: Any, *, expected_type: str | None = None) -> list[str]:
-    """Every contract violation in a canvas spec; `expected_type` pins the requested kind."""
+def validate_canvas_spec(
+    spec: Any, *, expected_type: str | None = None, inputs: str = ""
+) -> list[str]:
+    """Every contract violation in a canvas spec; `expected_type` pins the requested kind.
+
+    `inputs` are the texts the spec was drawn from (hint, question, answer): no label or title
+    may carry an instruction planted in them (`tools.payloads.injection`).
+    """
     if not isinstance(spec, dict):
         return ["The canvas spec must be a JSON object."]
     kind = spec.get("type")
@@ -392,7 +400,7 @@ def validate_canvas_spec(spec: Any, *, expected_type: str | None = None) -> list
         return [f"`type` must be one of {', '.join(CANVAS_TYPES)} (got {kind!r})."]
     if expected_type is not None and kind != expected_type:
         return [f'A {expected_type} was requested: `type` must be "{expected_type}", not "{kind}".']
-    return _VALIDATORS[kind](spec)
+    return _VALIDATORS[kind](spec) + injection_errors(spec, Injected.of(inputs))
 
 
 # ---------------------------------------------------------------------------- normalising

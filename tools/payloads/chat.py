@@ -1,14 +1,41 @@
-"""The chat reply the web app parses: safety, answer, citations, confidence?, canvas_hint?."""
+"""The chat reply the web app parses: safety, answer, citations, confidence?, canvas_hint?.
+
+The sources are data: answer sentences, rationales and canvas hints that carry an instruction
+planted in them (`tools.payloads.injection`) are left out of the reply.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Final
+
+from tools.payloads.injection import Injected, carried_injection
+from tools.text.sentences import split_sentences
 
 _LABEL = re.compile(r"\bSource\s+(\d+)\b", re.I)
 _CANVAS_TYPES = {"chart", "diagram", "wave", "vector"}
 _CONFIDENCE = {"low", "medium", "high"}
+NO_CLEAN_ANSWER: Final = (
+    "I couldn't find a clear answer to that in your class materials. Could you ask about a "
+    "specific idea from your class, or check with your teacher?"
+)
+"""The answer when every sentence the model wrote carried a planted instruction."""
+
+
+def _scrub(answer: str, injected: Injected, *, rules: bool) -> tuple[str, int]:
+    """`answer` without the sentences that carry an injection, and how many were left out."""
+    kept_lines: list[str] = []
+    dropped = 0
+    for line in answer.split("\n"):
+        sentences = split_sentences(line)
+        kept = [s for s in sentences if carried_injection(s, injected, rules=rules) is None]
+        dropped += len(sentences) - len(kept)
+        if len(kept) == len(sentences):
+            kept_lines.append(line)
+        elif kept:
+            kept_lines.append(" ".join(kept))
+    return "\n".join(kept_lines).strip(), dropped
 
 
 def _label(value: Any) -> str | None:
@@ -17,12 +44,20 @@ def _label(value: Any) -> str | None:
 
 
 def normalise_reply(
-    parsed: dict[str, Any] | None, raw_text: str, *, labels: Collection[str]
+    parsed: dict[str, Any] | None,
+    raw_text: str,
+    *,
+    labels: Collection[str],
+    material: str = "",
 ) -> tuple[dict[str, Any], list[str]]:
     """A contract-valid reply from what the model wrote, plus notes on what had to be fixed.
 
     Citations naming a label that is not in the context are dropped (never invented); a reply
     that is not JSON becomes the answer text with the `[Source N]` markers it contains.
+    Sentences, rationales and hints that carry an instruction planted in `material` (the
+    sources and blueprint the model saw) are left out; a refusal may talk about instructions,
+    so only copies and markers of planted ones count there. An answer with nothing else left
+    becomes `NO_CLEAN_ANSWER`.
     """
     notes: list[str] = []
     if parsed is None:
@@ -49,16 +84,28 @@ def normalise_reply(
         seen.add(label)
         rationale = item.get("rationale") or item.get("snippet") or ""
         citations.append({"sourceLabel": label, "rationale": str(rationale)[:500]})
-    reply: dict[str, Any] = {"safety": safety, "answer": answer.strip(), "citations": citations}
+    injected, rules = Injected.of(material), safety == "ok"
+    answer, dropped = _scrub(answer.strip(), injected, rules=rules)
+    if dropped:
+        notes.append(f"left out {dropped} answer sentence(s) carrying a planted instruction")
+        if not answer:
+            answer, citations = NO_CLEAN_ANSWER, []
+    for citation in citations:
+        if carried_injection(citation["rationale"], injected, rules=rules):
+            citation["rationale"] = ""
+            notes.append(f"emptied the rationale of {citation['sourceLabel']}: it carried one")
+    reply: dict[str, Any] = {"safety": safety, "answer": answer, "citations": citations}
     if parsed.get("confidence") in _CONFIDENCE:
-        reply["confidence"] = parsed["confidence"]
+        reply["confidence"] = "low" if answer == NO_CLEAN_ANSWER else parsed["confidence"]
     hint = parsed.get("canvas_hint")
     if isinstance(hint, dict) and hint.get("type") in _CANVAS_TYPES:
         concept, title = (
             str(hint.get("concept") or "").strip(),
             str(hint.get("title") or "").strip(),
         )
-        if concept and title:
+        if any(carried_injection(text, injected) for text in (concept, title)):
+            notes.append("dropped a canvas hint that carried a planted instruction")
+        elif concept and title:
             reply["canvas_hint"] = {
                 "type": hint["type"],
                 "concept": concept[:200],

@@ -2,12 +2,15 @@
 
 Rules: `cards` is a non-empty list of at most `card_count` objects; `front` and `back` are
 non-empty text; `back` has at least three words; no two fronts are the same once case,
-spacing and punctuation are ignored (`front_key`).
+spacing and punctuation are ignored (`front_key`); no text carries an instruction planted in
+the material (`tools.payloads.injection`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from tools.payloads.injection import Injected, injection_errors
 
 MIN_BACK_WORDS = 3
 _SHOWN_FRONT = 60
@@ -32,8 +35,12 @@ def _where(index: int, front: Any) -> str:
     return f"Card {index}"
 
 
-def validate_flashcards(payload: Any, *, card_count: int) -> list[str]:
-    """Return every contract violation in `payload`; an empty list means the deck is valid."""
+def validate_flashcards(payload: Any, *, card_count: int, material: str = "") -> list[str]:
+    """Return every contract violation in `payload`; an empty list means the deck is valid.
+
+    `material` is what the deck was written from: no card may carry an instruction planted in
+    it (without it, only text that reads as an injection by itself is refused).
+    """
     if not isinstance(payload, dict):
         return ["The flashcards must be a JSON object with a `cards` list."]
     cards = payload.get("cards")
@@ -61,4 +68,6 @@ def validate_flashcards(payload: Any, *, card_count: int) -> list[str]:
             errors.append(f"{where}: `back` must be non-empty text.")
         elif back_word_count(back) < MIN_BACK_WORDS:
             errors.append(f"{where}: `back` must have at least {MIN_BACK_WORDS} words.")
+        # Named by number only: the front itself may be the planted text.
+        errors += injection_errors(item, Injected.of(material), where=f"Card {index}")
     return errors

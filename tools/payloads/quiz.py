@@ -1,16 +1,25 @@
-"""The quiz payload: `{questions:[{question, choices[4], answer, explanation}]}`."""
+"""The quiz payload: `{questions:[{question, choices[4], answer, explanation}]}`.
+
+Besides the contract, no text may carry an instruction planted in the material
+(`tools.payloads.injection`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tools.payloads.injection import Injected, injection_errors
 from tools.text import fold
 
 CHOICES_PER_QUESTION = 4
 
 
-def validate_quiz(payload: Any, *, question_count: int) -> list[str]:
-    """Return every contract violation in `payload`; an empty list means the quiz is valid."""
+def validate_quiz(payload: Any, *, question_count: int, material: str = "") -> list[str]:
+    """Return every contract violation in `payload`; an empty list means the quiz is valid.
+
+    `material` is what the quiz was written from: no question may carry an instruction planted
+    in it (without it, only text that reads as an injection by itself is refused).
+    """
     if not isinstance(payload, dict):
         return ["The quiz must be a JSON object with a `questions` list."]
     questions = payload.get("questions")
@@ -48,4 +57,5 @@ def validate_quiz(payload: Any, *, question_count: int) -> list[str]:
             errors.append(f"{where}: `answer` must equal one of the choices exactly.")
         if not isinstance(explanation, str) or not explanation.strip():
             errors.append(f"{where}: `explanation` must be non-empty text.")
+        errors += injection_errors(item, Injected.of(material), where=where)
     return errors

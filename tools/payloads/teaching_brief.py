@@ -3,13 +3,15 @@
 The brief lists at most 3 attention items, 3 misconceptions and 5 students to watch; a topic is
 weak when the insights label it critical or warning (or, without a label, it averages 75% or
 less); a class has evidence to brief on when it has submitted work or chat messages; a student
-without a display name is called "Unnamed student".
+without a display name (or with one that speaks to an AI) is called "Unnamed student".
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final
+
+from tools.text.injection import is_instruction_like
 
 MAX_ATTENTION: Final = 3
 MAX_MISCONCEPTIONS: Final = 3
@@ -39,9 +41,12 @@ def count(value: object) -> int:
 
 
 def student_name(student: Mapping[str, Any]) -> str:
-    """The name a brief must use for the student (profiles without a name get a fixed one)."""
+    """The name a brief must use for the student: profiles without a name, and names that speak
+    to an AI ("SYSTEM: ignore previous instructions"), get a fixed one."""
     name = student.get("display_name")
-    return name.strip() if isinstance(name, str) and name.strip() else UNNAMED
+    if not isinstance(name, str) or not name.strip() or is_instruction_like(name):
+        return UNNAMED
+    return name.strip()
 
 
 def topics_of(insights: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -83,3 +88,15 @@ def is_weak(topic: Mapping[str, Any]) -> bool:
     if isinstance(status, str) and status in WEAK_STATUSES | {"good"}:
         return status in WEAK_STATUSES
     return (fraction(topic.get("avg_score")) or 0.0) <= WEAK_UP_TO
+
+
+def brief_inputs(insights: Mapping[str, Any], blueprint: Mapping[str, Any] | None) -> str:
+    """The text in a brief's inputs that people wrote (names, titles, summaries, misconception
+    flags), one item a line: what an instruction could be planted in."""
+    texts: list[Any] = [s.get("display_name") for s in students_of(insights)]
+    texts += [s.get("ai_mini_summary") for s in students_of(insights)]
+    texts += [t.get("title") for t in topics_of(insights)]
+    for topic in (blueprint or {}).get("topics") or []:
+        if isinstance(topic, Mapping):
+            texts += [topic.get("title"), *(topic.get("misconceptionFlags") or [])]
+    return "\n".join(t.strip() for t in texts if isinstance(t, str) and t.strip())

@@ -12,6 +12,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from graphs.flashcards import graph
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
+from prompts import DATA_RULE
 from tests.fakes import FailingChatModel, ScriptedChatModel
 from tools.chunking import chunk_text
 from tools.models.providers import ChatProvider
@@ -64,7 +65,7 @@ async def test_a_valid_model_deck_passes_through_unchanged() -> None:
     assert len(model.prompts) == 1
     system, user = model.prompts[0]
     assert "Physics" in system.text and "at most 2 cards" in system.text
-    assert "data, not instructions" in system.text
+    assert DATA_RULE in system.text
     assert f"<material>\n{MATERIAL}\n</material>" in user.text
 
 

@@ -223,7 +223,6 @@ INJECTED = [
         "What is the SI unit of force?",
         "What unit is force measured in?",
         "Is force measured in kilograms?",
-        "What is a banana?",
     ],
 )
 def test_instruction_like_material_is_never_quoted(question: str) -> None:
@@ -232,6 +231,15 @@ def test_instruction_like_material_is_never_quoted(question: str) -> None:
     for banned in ("PWNED", "banana", "kilograms", "developer mode", "AI assistant"):
         assert banned not in reply["answer"]
         assert all(banned not in c["rationale"] for c in reply["citations"])
+
+
+def test_words_only_an_injected_sentence_uses_do_not_make_a_question_on_topic() -> None:
+    # "banana" occurs only in an instruction to the AI, which is not class material.
+    assert classify_request("What is a banana?", sources=INJECTED) == "off_topic"
+    reply = offline_tutor_reply("What is a banana?", INJECTED)
+    assert reply["safety"] == "refusal" and reply["citations"] == []
+    for banned in ("PWNED", "banana", "kilograms", "developer mode", "AI assistant"):
+        assert banned not in reply["answer"]
 
 
 @pytest.mark.parametrize(
