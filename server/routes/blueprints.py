@@ -81,12 +81,12 @@ async def generate(request: Request) -> Response:
             timeout_ms=body.timeout_ms,
             error_code="blueprint_error",
         )
-    user_id = signed_in(principal, token="a teacher's token")
+    signed_in(principal, token="a teacher's token")
     if class_id is None:
         raise ApiError(
             422, "validation_error", "class_id: a draft that needs approval must name its class."
         )
-    member = await class_member(state.store, class_id, user_id)
+    member = await class_member(state.store, principal, class_id, body.sandbox_id)
     require_teacher(member)
     draft_id = str(uuid.uuid4())
     ticket = await guest_ticket(state, principal, body.sandbox_id, "blueprint")
@@ -111,8 +111,8 @@ async def generate(request: Request) -> Response:
 
 
 async def approve(request: Request) -> Response:
-    state, body, _ = await admit(request, ApproveBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    state, body, principal = await admit(request, ApproveBody, require_user=True)
+    member = await class_member(state.store, principal, str(body.class_id), body.sandbox_id)
     require_teacher(member)
     draft_id = str(body.draft_id)
     draft = await state.graphs["blueprint_review"].aget_state(

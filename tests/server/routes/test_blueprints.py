@@ -78,7 +78,7 @@ def test_a_draft_waits_for_the_teacher_and_publishes_atomically(api: Api) -> Non
     assert_error(
         api.post("/v1/blueprints/generate", body, token=user_token(DEMO_STUDENT_IDS[0])),
         403,
-        "teacher_access_required",
+        "forbidden",
     )
     before = published(api, DEMO_CLASS_ID)
     draft = ok(api.post("/v1/blueprints/generate", body, token=teacher()))
@@ -98,7 +98,7 @@ def test_a_draft_waits_for_the_teacher_and_publishes_atomically(api: Api) -> Non
             token=user_token(DEMO_STUDENT_IDS[0]),
         ),
         403,
-        "teacher_access_required",
+        "forbidden",
     )
     result = ok(api.post("/v1/blueprints/approve", decision, token=teacher()))
     assert result["published"] is True and uuid.UUID(result["blueprint_id"])
