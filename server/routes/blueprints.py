@@ -16,6 +16,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from graphs.blueprint.nodes import tidy
 from server.access import class_member, draft_in_class, require_teacher, signed_in
 from server.checkpoints import prune_thread
 from server.errors import ApiError
@@ -30,6 +31,7 @@ from server.routes.generation import (
 from server.runs import start_run
 from server.schemas import Body, ClassScoped, TimeoutMs
 from server.streaming import respond
+from tools.payloads.blueprint import validate_blueprint
 
 AWAITING = "awaiting_approval"
 
@@ -110,6 +112,25 @@ async def generate(request: Request) -> Response:
     return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)
 
 
+def checked_edit(edited: dict[str, Any] | None, source_labels: Any) -> dict[str, Any] | None:
+    """An edited blueprint, validated before the draft is resumed: an invalid edit is a 422
+    that leaves the draft waiting (approvable, editable, rejectable), because the graph never
+    sees it. (A failed resume would be kept in the draft's thread and answer every later
+    decision.)"""
+    if edited is None:
+        return None
+    tidied = tidy(edited)
+    errors = validate_blueprint(tidied, source_labels=list(source_labels or ()))
+    if errors:
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise ApiError(
+            422,
+            "invalid_blueprint_review",
+            f"The edited blueprint is not valid: {errors[0].rstrip('.')}{more}.",
+        )
+    return tidied
+
+
 async def approve(request: Request) -> Response:
     state, body, principal = await admit(request, ApproveBody, require_user=True)
     member = await class_member(state.store, principal, str(body.class_id), body.sandbox_id)
@@ -119,6 +140,7 @@ async def approve(request: Request) -> Response:
         {"configurable": {"thread_id": draft_id}}
     )
     draft_in_class(draft, member)
+    edited = checked_edit(body.payload, draft.values.get("source_labels"))
     saver = state.checkpointer
 
     async def cleanup(succeeded: bool) -> None:
@@ -128,7 +150,7 @@ async def approve(request: Request) -> Response:
     run = start_run(
         state.graphs,
         "blueprint_review",
-        resume={"approved": body.approved, "payload": body.payload},
+        resume={"approved": body.approved, "payload": edited},
         context=state.generation_context(body.timeout_ms),
         error_code="blueprint_error",
         to_data=lambda values: {
