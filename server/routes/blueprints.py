@@ -16,7 +16,6 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphs.blueprint.nodes import tidy
 from server.access import class_member, draft_in_class, require_teacher, signed_in
 from server.checkpoints import prune_thread
 from server.errors import ApiError
@@ -31,7 +30,7 @@ from server.routes.generation import (
 from server.runs import start_run
 from server.schemas import Body, ClassScoped, TimeoutMs
 from server.streaming import respond
-from tools.payloads.blueprint import validate_blueprint
+from tools.payloads.blueprint import tidy_blueprint, validate_blueprint
 
 AWAITING = "awaiting_approval"
 
@@ -119,7 +118,7 @@ def checked_edit(edited: dict[str, Any] | None, source_labels: Any) -> dict[str,
     decision.)"""
     if edited is None:
         return None
-    tidied = tidy(edited)
+    tidied = tidy_blueprint(edited)
     errors = validate_blueprint(tidied, source_labels=list(source_labels or ()))
     if errors:
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
