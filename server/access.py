@@ -1,7 +1,19 @@
 """Who may do what: every access rule of the routes, with the contract's error codes.
 
-One function per kind of rule, so a rule changes in one place. Authentication (the service key,
-user tokens, the material worker token) happens before these, in `server/auth/` and the routes.
+One rule per kind of caller decides whether a request reaches a class (the table is in
+ARCHITECTURE.md, "Access"):
+
+- the **trusted backend** (the service key, no user token) reaches every existing class;
+- a **signed-in member** (a user token) reaches the classes they are enrolled in, with their
+  enrollment role;
+- a **guest** (an anonymous token) reaches only the classes of its own verified sandbox
+  (`classes.sandbox_id`), where it must be enrolled too, and never as more than a student.
+
+The codes follow the route family: the workspace routes answer with the codes the web app maps
+(`class_access_required`, `teacher_access_required`), every other route with the contract's
+general role codes (`forbidden`, `forbidden_account_type`, `profile_missing`); an unknown class is
+404 `class_not_found` everywhere. Authentication (the service key, user tokens, the material
+worker token) happens before these, in `server/auth/` and the routes.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ from uuid import UUID
 from langgraph.types import StateSnapshot
 
 from server.auth.principal import Principal
+from server.auth.tokens import TokenVerifier, UserClaims
 from server.errors import ApiError
 from tools.store.base import ChatSession, ClassRecord, ClassRole, MaterialRecord, Profile, Store
 
@@ -20,12 +33,26 @@ logger = logging.getLogger("stemgraph.access")
 
 
 @dataclass(frozen=True, slots=True)
+class Codes:
+    """The error codes of one route family for a caller the class rule turns away."""
+
+    outside: str  # the caller does not reach the class
+    not_teacher: str  # the caller reaches it, but the route is for its teachers
+
+
+# The codes the web app maps on the workspace routes, and the contract's general role codes.
+WORKSPACE = Codes("class_access_required", "teacher_access_required")
+GENERAL = Codes("forbidden", "forbidden")
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
-    """A verified user with their role in one class."""
+    """A verified user with their role in one class (and the codes of the route that asked)."""
 
     user_id: str
     role: ClassRole
     klass: ClassRecord
+    codes: Codes = GENERAL
 
     @property
     def is_teacher(self) -> bool:
@@ -54,10 +81,11 @@ def signed_in(principal: Principal, *, token: str = "a user token") -> str:
     return principal.user.user_id
 
 
-async def guest_sandbox(store: Store, principal: Principal, sandbox_id: UUID | None) -> None:
-    """A guest works only inside an active sandbox of their own; other callers pass untouched."""
+async def guest_sandbox(store: Store, principal: Principal, sandbox_id: UUID | None) -> str | None:
+    """A guest works only inside an active sandbox of their own: returns its verified id (None
+    for every other caller, who passes untouched)."""
     if not principal.is_guest or principal.user is None:
-        return
+        return None
     if sandbox_id is None:
         raise ApiError(
             400, "guest_sandbox_required", "Guest requests must include the guest's sandbox_id."
@@ -75,6 +103,7 @@ async def guest_sandbox(store: Store, principal: Principal, sandbox_id: UUID | N
         raise ApiError(
             403, "guest_sandbox_forbidden", "This guest sandbox is not active or not yours."
         )
+    return sandbox.id
 
 
 def not_a_guest(principal: Principal) -> None:
@@ -83,6 +112,31 @@ def not_a_guest(principal: Principal) -> None:
         raise ApiError(
             403, "forbidden_account_type", "Sign up first: a guest cannot claim a sandbox."
         )
+
+
+async def claimant(
+    verifier: TokenVerifier, principal: Principal, guest_user_id: str, guest_token: str | None
+) -> None:
+    """Claiming a guest's sandbox proves identity: the signed-in account is the guest itself
+    (an anonymous user upgraded in place keeps its id), or it holds the guest's own valid
+    anonymous token (`guest_token`, verified like any user token). Else 403 `forbidden`."""
+    not_a_guest(principal)
+    if signed_in(principal) == guest_user_id:
+        return
+    if guest_token is None:
+        raise ApiError(
+            403,
+            "forbidden",
+            "Only the guest can hand over their work: send the guest's own token as guest_token.",
+        )
+    try:
+        guest: UserClaims = await verifier.verify(guest_token)
+    except ApiError as error:
+        if error.status != 401:  # the auth service itself failed: say so
+            raise
+        raise ApiError(403, "forbidden", "The guest_token is not a valid guest token.") from None
+    if not guest.is_anonymous or guest.user_id != guest_user_id:
+        raise ApiError(403, "forbidden", "The guest_token does not belong to that guest.")
 
 
 # --- accounts ------------------------------------------------------------------------------------
@@ -113,7 +167,7 @@ async def class_joiner(store: Store, user_id: str) -> Profile:
     return profile
 
 
-# --- class membership ----------------------------------------------------------------------------
+# --- the class rule ------------------------------------------------------------------------------
 
 
 async def _class(store: Store, class_id: str) -> ClassRecord:
@@ -123,24 +177,80 @@ async def _class(store: Store, class_id: str) -> ClassRecord:
     return klass
 
 
-async def class_member(store: Store, class_id: str, user_id: str) -> Member:
-    """The caller's membership, or 404 `class_not_found` / 403 `class_access_required`."""
-    klass = await _class(store, class_id)
-    role = await store.class_role(class_id, user_id)
+async def _within_sandbox(
+    store: Store, principal: Principal, klass: ClassRecord, sandbox_id: UUID | None, codes: Codes
+) -> None:
+    """A guest's fence: the class must belong to the guest's own verified sandbox."""
+    sandbox = await guest_sandbox(store, principal, sandbox_id)
+    if sandbox is None or klass.sandbox_id != sandbox:
+        raise ApiError(
+            403, codes.outside, "Guests can only use the classes of their own guest sandbox."
+        )
+
+
+async def _member(
+    store: Store, principal: Principal, klass: ClassRecord, sandbox_id: UUID | None, codes: Codes
+) -> Member:
+    """The class rule for a caller with a user token (a signed-in member or a guest)."""
+    user_id = signed_in(principal)
+    if principal.is_guest:
+        await _within_sandbox(store, principal, klass, sandbox_id, codes)
+    role = await store.class_role(klass.id, user_id)
     if role is None:
-        raise ApiError(403, "class_access_required", "You need to join this class first.")
-    return Member(user_id, role, klass)
+        raise ApiError(403, codes.outside, "You need to join this class first.")
+    # A guest tries the product as a student, whatever its enrollment says.
+    return Member(user_id, "student" if principal.is_guest else role, klass, codes)
+
+
+async def reach_class(
+    store: Store,
+    principal: Principal,
+    class_id: str,
+    sandbox_id: UUID | None,
+    *,
+    codes: Codes = GENERAL,
+) -> Member | None:
+    """Whether the caller reaches the class (404 `class_not_found`, 403 `codes.outside`):
+    None for the trusted backend (the service key alone), else the caller as a member."""
+    klass = await _class(store, class_id)
+    if principal.user is None:
+        return None
+    return await _member(store, principal, klass, sandbox_id, codes)
+
+
+async def class_member(
+    store: Store,
+    principal: Principal,
+    class_id: str,
+    sandbox_id: UUID | None,
+    *,
+    codes: Codes = GENERAL,
+) -> Member:
+    """The signed-in caller (401 `user_token_required` without a token) as a member of the
+    class, by the class rule."""
+    signed_in(principal)
+    member = await reach_class(store, principal, class_id, sandbox_id, codes=codes)
+    assert member is not None  # a caller with a user token is always a member or refused
+    return member
 
 
 def require_teacher(member: Member) -> None:
     if not member.is_teacher:
-        raise ApiError(403, "teacher_access_required", "Only the class's teachers can do this.")
+        raise ApiError(403, member.codes.not_teacher, "Only the class's teachers can do this.")
 
 
-async def class_teacher(store: Store, class_id: str, user_id: str) -> Member:
-    """A teacher of the class, with the contract's analytics codes: 404 `class_not_found`,
-    403 `profile_missing`, `forbidden_account_type` (not a teacher account) or `forbidden`."""
+async def class_teacher(
+    store: Store, principal: Principal, class_id: str, user_id: str, sandbox_id: UUID | None
+) -> Member:
+    """A teacher account teaching the class (class analytics), with the contract's codes:
+    404 `class_not_found`, 403 `profile_missing`, `forbidden_account_type` or `forbidden`.
+
+    `user_id` is the signed-in user, or with the service key alone the user the trusted backend
+    names in the body; a guest is fenced into its sandbox first, like everywhere.
+    """
     klass = await _class(store, class_id)
+    if principal.is_guest:
+        await _within_sandbox(store, principal, klass, sandbox_id, GENERAL)
     profile = await _profile(store, user_id)
     if profile.account_type != "teacher":
         raise ApiError(403, "forbidden_account_type", "Class analytics are for teacher accounts.")
@@ -149,31 +259,13 @@ async def class_teacher(store: Store, class_id: str, user_id: str) -> Member:
     return Member(user_id, "teacher", klass)
 
 
-async def generation_class(store: Store, principal: Principal, class_id: str) -> None:
-    """Generating from a class's materials: the class exists, and a signed-in user (not a
-    guest) belongs to it. The service key alone is trusted."""
-    await _class(store, class_id)
-    user = principal.user
-    if (
-        user is not None
-        and not user.is_anonymous
-        and await store.class_role(class_id, user.user_id) is None
-    ):
-        raise ApiError(403, "forbidden", "You are not a member of this class.")
-
-
-async def chat_class(store: Store, principal: Principal, class_id: str) -> Member | None:
-    """A stateless chat turn: a signed-in caller (guests too) must be in the class; the
-    service key alone is trusted."""
-    if principal.user is None:
-        return None
-    return await class_member(store, class_id, principal.user.user_id)
-
-
-async def canvas_class(store: Store, principal: Principal, class_id: str) -> None:
-    """A canvas: a signed-in user must be in the class; guests and the service key alone pass."""
-    if principal.user is not None and not principal.is_guest:
-        await class_member(store, class_id, principal.user.user_id)
+async def joinable(
+    store: Store, principal: Principal, klass: ClassRecord, sandbox_id: UUID | None
+) -> None:
+    """Joining by code: a guest joins only a class of its own sandbox (and, like everyone who
+    joins, only as a student); other callers may join any class they have the code of."""
+    if principal.is_guest:
+        await _within_sandbox(store, principal, klass, sandbox_id, GENERAL)
 
 
 # --- things inside a class -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from graphs.shared.structured import final_output, json_attempt, next_step, repa
 from prompts import blueprint as prompts
 from tools.offline.blueprint import offline_blueprint
 from tools.payloads.blueprint import material_source_labels, validate_blueprint
+from tools.payloads.blueprint import tidy_blueprint as tidy
 from tools.text import strip_invisible
 from tools.text.injection import fence
 
@@ -100,32 +101,6 @@ async def generate(state: BlueprintState, runtime: Runtime[GenerationContext]) -
         return json.dumps(blueprint, ensure_ascii=False)
 
     return await json_attempt(state, context_of(runtime), _messages(state), offline)
-
-
-def _strip(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, list):
-        return [_strip(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _strip(item) for key, item in value.items()}
-    return value
-
-
-def tidy(candidate: dict[str, Any]) -> dict[str, Any]:
-    """Unwrap `{"blueprint": {...}}`, trim stray whitespace and order topics by `sequence`.
-
-    Validation judges what is left; nothing here invents content.
-    """
-    if set(candidate) == {"blueprint"} and isinstance(candidate["blueprint"], dict):
-        candidate = candidate["blueprint"]
-    tidied: dict[str, Any] = _strip(candidate)
-    topics = tidied.get("topics")
-    if isinstance(topics, list) and all(
-        isinstance(t, dict) and type(t.get("sequence")) is int for t in topics
-    ):
-        tidied["topics"] = sorted(topics, key=lambda t: t["sequence"])
-    return tidied
 
 
 async def validate(state: BlueprintState) -> Command[Literal["generate", "review"]]:

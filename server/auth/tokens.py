@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -115,9 +116,10 @@ class TokenVerifier:
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub.strip():
             raise _invalid("The user token has no subject.")
+        user_id = _user_id(sub)
         role, email = claims.get("role"), claims.get("email")
         return UserClaims(
-            user_id=sub,
+            user_id=user_id,
             is_anonymous=claims.get("is_anonymous") is True,
             role=role if isinstance(role, str) else None,
             email=email if isinstance(email, str) and email else None,
@@ -240,6 +242,19 @@ class TokenVerifier:
             if key.algorithm_name in _ASYMMETRIC_ALGS:
                 keys[kid] = key
         return keys
+
+
+def _user_id(sub: str) -> str:
+    """The subject as a user id: Supabase user ids are UUIDs, and every table keys users by
+    one, so any other subject (even validly signed) is an invalid token, never a database
+    error. Returned in the canonical lower-case form request bodies are compared in."""
+    try:
+        parsed = uuid.UUID(sub)
+    except ValueError:
+        raise _invalid("The user token's subject is not a user id.") from None
+    if str(parsed) != sub.lower():  # braces, URN prefixes, missing hyphens
+        raise _invalid("The user token's subject is not a user id.")
+    return str(parsed)
 
 
 def _unavailable(detail: str) -> ApiError:

@@ -22,8 +22,10 @@ class ClassInsightsBody(ClassScoped):
 
 async def class_insights(request: Request) -> Response:
     """The insights payload (JSON, or SSE ending with it as `values`)."""
-    state, body, _ = await admit(request, ClassInsightsBody)
-    member = await class_teacher(state.store, str(body.class_id), str(body.user_id))
+    state, body, principal = await admit(request, ClassInsightsBody)
+    member = await class_teacher(
+        state.store, principal, str(body.class_id), str(body.user_id), body.sandbox_id
+    )
     run = start_run(
         state.graphs,
         "insights",

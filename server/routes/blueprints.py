@@ -30,6 +30,7 @@ from server.routes.generation import (
 from server.runs import start_run
 from server.schemas import Body, ClassScoped, TimeoutMs
 from server.streaming import respond
+from tools.payloads.blueprint import tidy_blueprint, validate_blueprint
 
 AWAITING = "awaiting_approval"
 
@@ -81,12 +82,12 @@ async def generate(request: Request) -> Response:
             timeout_ms=body.timeout_ms,
             error_code="blueprint_error",
         )
-    user_id = signed_in(principal, token="a teacher's token")
+    signed_in(principal, token="a teacher's token")
     if class_id is None:
         raise ApiError(
             422, "validation_error", "class_id: a draft that needs approval must name its class."
         )
-    member = await class_member(state.store, class_id, user_id)
+    member = await class_member(state.store, principal, class_id, body.sandbox_id)
     require_teacher(member)
     draft_id = str(uuid.uuid4())
     ticket = await guest_ticket(state, principal, body.sandbox_id, "blueprint")
@@ -110,15 +111,35 @@ async def generate(request: Request) -> Response:
     return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)
 
 
+def checked_edit(edited: dict[str, Any] | None, source_labels: Any) -> dict[str, Any] | None:
+    """An edited blueprint, validated before the draft is resumed: an invalid edit is a 422
+    that leaves the draft waiting (approvable, editable, rejectable), because the graph never
+    sees it. (A failed resume would be kept in the draft's thread and answer every later
+    decision.)"""
+    if edited is None:
+        return None
+    tidied = tidy_blueprint(edited)
+    errors = validate_blueprint(tidied, source_labels=list(source_labels or ()))
+    if errors:
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise ApiError(
+            422,
+            "invalid_blueprint_review",
+            f"The edited blueprint is not valid: {errors[0].rstrip('.')}{more}.",
+        )
+    return tidied
+
+
 async def approve(request: Request) -> Response:
-    state, body, _ = await admit(request, ApproveBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    state, body, principal = await admit(request, ApproveBody, require_user=True)
+    member = await class_member(state.store, principal, str(body.class_id), body.sandbox_id)
     require_teacher(member)
     draft_id = str(body.draft_id)
     draft = await state.graphs["blueprint_review"].aget_state(
         {"configurable": {"thread_id": draft_id}}
     )
     draft_in_class(draft, member)
+    edited = checked_edit(body.payload, draft.values.get("source_labels"))
     saver = state.checkpointer
 
     async def cleanup(succeeded: bool) -> None:
@@ -128,7 +149,7 @@ async def approve(request: Request) -> Response:
     run = start_run(
         state.graphs,
         "blueprint_review",
-        resume={"approved": body.approved, "payload": body.payload},
+        resume={"approved": body.approved, "payload": edited},
         context=state.generation_context(body.timeout_ms),
         error_code="blueprint_error",
         to_data=lambda values: {

@@ -10,7 +10,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.access import canvas_class, chat_class
+from server.access import reach_class
 from server.checkpoints import prune_thread
 from server.guardrails import GuestTicket
 from server.routes.common import admit
@@ -127,7 +127,7 @@ async def generate(request: Request) -> Response:
     state, body, principal = await admit(request, ChatGenerateBody)
     class_id = str(body.class_id)
     title = body.class_title
-    member = await chat_class(state.store, principal, class_id)
+    member = await reach_class(state.store, principal, class_id, body.sandbox_id)
     if member is not None:
         title = title or member.klass.title
     ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
@@ -160,7 +160,7 @@ async def generate(request: Request) -> Response:
 
 async def canvas(request: Request) -> Response:
     state, body, principal = await admit(request, CanvasBody)
-    await canvas_class(state.store, principal, str(body.class_id))
+    await reach_class(state.store, principal, str(body.class_id), body.sandbox_id)
     # A canvas illustrates a chat answer, so guests spend chat uses on it.
     ticket = await guest_ticket(state, principal, body.sandbox_id, "chat")
     run = start_run(

@@ -8,7 +8,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.access import class_creator, class_joiner
+from server.access import class_creator, class_joiner, joinable
 from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.common import admit
@@ -30,6 +30,8 @@ class ClassCreateBody(Body):
 class ClassJoinBody(Body):
     user_id: uuid.UUID
     join_code: str = JoinCode
+    # A guest joins with its sandbox, and only a class of that sandbox.
+    sandbox_id: uuid.UUID | None = None
 
 
 def _code(raw: str) -> str:
@@ -63,11 +65,13 @@ async def create(request: Request) -> Response:
 
 
 async def join(request: Request) -> Response:
-    state, body, _ = await admit(request, ClassJoinBody, require_user=True)
+    state, body, principal = await admit(request, ClassJoinBody, require_user=True)
     profile = await class_joiner(state.store, str(body.user_id))
     klass = await state.store.find_class_by_code(_code(body.join_code))
     if klass is None:
         raise ApiError(404, "class_not_found", "No class uses that join code.")
-    # Joining twice is not an error: the enrollment is simply already there.
+    await joinable(state.store, principal, klass, body.sandbox_id)
+    # Joining twice is not an error: the enrollment is simply already there. Whoever joins is
+    # a student (a guest too).
     await state.store.enroll(klass.id, profile.id, "student")
     return ok_response(request, {"class_id": klass.id})

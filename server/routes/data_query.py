@@ -30,7 +30,7 @@ async def data_query(request: Request) -> Response:
     if not body.query.strip():
         raise ApiError(422, "validation_error", "query: ask a question about the class.")
     class_id = str(body.class_id)
-    await class_teacher(state.store, class_id, user_id)
+    await class_teacher(state.store, principal, class_id, user_id, body.sandbox_id)
     run = start_run(
         state.graphs,
         "data_query",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.access import generation_class
+from server.access import reach_class
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.guardrails import Feature, GuestTicket
@@ -99,13 +100,13 @@ async def generate_payload(
     graph_input: dict[str, Any],
     kind: Feature,
     class_id: str | None,
-    sandbox_id: object,
+    sandbox_id: UUID | None,
     timeout_ms: int | None,
     error_code: str,
 ) -> Response:
     """Run a one-shot generation graph for a route: guest bookkeeping, recording, JSON or SSE."""
     if class_id is not None:
-        await generation_class(state.store, principal, class_id)
+        await reach_class(state.store, principal, class_id, sandbox_id)
     ticket = await guest_ticket(state, principal, sandbox_id, kind)
     run = start_run(
         state.graphs,

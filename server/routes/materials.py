@@ -29,7 +29,7 @@ from starlette.responses import Response
 
 from graphs.materials import IngestContext
 from server import background
-from server.access import class_member, material_in_class, require_teacher, signed_in
+from server.access import class_member, material_in_class, require_teacher
 from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.common import admit, read_json
@@ -89,7 +89,7 @@ def _content(body: MaterialCreateBody) -> tuple[bytes, str | None]:
 
 async def create(request: Request) -> Response:
     state, body, principal = await admit(request, MaterialCreateBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), signed_in(principal))
+    member = await class_member(state.store, principal, str(body.class_id), body.sandbox_id)
     require_teacher(member)
     content, mime_type = _content(body)
     if not content.strip():
@@ -126,7 +126,7 @@ async def create(request: Request) -> Response:
 
 async def dispatch(request: Request) -> Response:
     state, body, principal = await admit(request, DispatchBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), signed_in(principal))
+    member = await class_member(state.store, principal, str(body.class_id), body.sandbox_id)
     require_teacher(member)
     material = await material_in_class(state.store, member.klass.id, str(body.material_id))
     if material.content is None:

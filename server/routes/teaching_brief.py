@@ -147,9 +147,9 @@ async def _refresh(state: AppState, store: SqlStore, class_id: str) -> dict[str,
 
 
 async def class_teaching_brief(request: Request) -> Response:
-    state, body, _ = await admit(request, TeachingBriefBody)
+    state, body, principal = await admit(request, TeachingBriefBody)
     class_id = str(body.class_id)
-    await class_teacher(state.store, class_id, str(body.user_id))
+    await class_teacher(state.store, principal, class_id, str(body.user_id), body.sandbox_id)
     store = _sql_store(state)
     ping = state.settings.sse_ping_seconds
     if body.force_refresh and await begin_refresh(store, class_id):

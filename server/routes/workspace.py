@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.access import (
+    WORKSPACE,
+    Member,
     class_member,
     owner_in_class,
     require_owner,
@@ -19,6 +21,7 @@ from server.access import (
     session_in_class,
     session_of,
 )
+from server.auth.principal import Principal
 from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.chat import chat_run, orchestration
@@ -27,7 +30,7 @@ from server.routes.generation import guest_ticket
 from server.schemas import ClassScoped, ToolOptions
 from server.streaming import respond, session_lease_heartbeat
 from tools.clock import normalise_iso
-from tools.store.base import ChatMessage
+from tools.store.base import ChatMessage, Store
 
 DEFAULT_TITLE = "New chat"
 DEFAULT_PAGE = 120
@@ -68,8 +71,8 @@ class MessagesSendBody(ClassScoped, ToolOptions):
 
 
 async def participants(request: Request) -> Response:
-    state, body, _ = await admit(request, ParticipantsBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    state, body, principal = await admit(request, ParticipantsBody, require_user=True)
+    member = await _member(state.store, principal, body)
     require_teacher(member)
     students = await state.store.list_students(member.klass.id)
     return ok_response(
@@ -84,16 +87,16 @@ async def participants(request: Request) -> Response:
 
 
 async def list_sessions(request: Request) -> Response:
-    state, body, _ = await admit(request, SessionsListBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    state, body, principal = await admit(request, SessionsListBody, require_user=True)
+    member = await _member(state.store, principal, body)
     owner = await owner_in_class(state.store, member, _opt(body.owner_user_id))
     sessions = await state.store.list_sessions(member.klass.id, owner, limit=MAX_SESSIONS)
     return ok_response(request, {"sessions": [s.as_wire() for s in sessions]})
 
 
 async def create_session(request: Request) -> Response:
-    state, body, _ = await admit(request, SessionCreateBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    state, body, principal = await admit(request, SessionCreateBody, require_user=True)
+    member = await _member(state.store, principal, body)
     title = (body.title or "").strip() or DEFAULT_TITLE
     session = await state.store.create_session(
         session_id=str(uuid.uuid4()),
@@ -106,8 +109,8 @@ async def create_session(request: Request) -> Response:
 
 
 async def rename_session(request: Request) -> Response:
-    state, body, _ = await admit(request, SessionRenameBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    state, body, principal = await admit(request, SessionRenameBody, require_user=True)
+    member = await _member(state.store, principal, body)
     session = await session_in_class(state.store, member, str(body.session_id))
     require_owner(session, member, code="session_owner_mismatch")
     title = body.title.strip()
@@ -120,8 +123,8 @@ async def rename_session(request: Request) -> Response:
 
 
 async def archive_session(request: Request) -> Response:
-    state, body, _ = await admit(request, SessionArchiveBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    state, body, principal = await admit(request, SessionArchiveBody, require_user=True)
+    member = await _member(state.store, principal, body)
     session = await session_in_class(state.store, member, str(body.session_id))
     require_owner(session, member, code="session_owner_mismatch")
     await state.store.archive_session(session.id)
@@ -148,8 +151,8 @@ def cursor_of(message: ChatMessage) -> str:
 
 
 async def list_messages(request: Request) -> Response:
-    state, body, _ = await admit(request, MessagesListBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    state, body, principal = await admit(request, MessagesListBody, require_user=True)
+    member = await _member(state.store, principal, body)
     session = await session_in_class(state.store, member, str(body.session_id))
     owner = await owner_in_class(state.store, member, _opt(body.owner_user_id))
     session_of(session, owner)
@@ -172,7 +175,7 @@ async def list_messages(request: Request) -> Response:
 
 async def send_message(request: Request) -> Response:
     state, body, principal = await admit(request, MessagesSendBody, require_user=True)
-    member = await class_member(state.store, str(body.class_id), str(body.user_id))
+    member = await _member(state.store, principal, body)
     session = await session_in_class(state.store, member, str(body.session_id))
     require_owner(session, member, code="send_session_owner_mismatch")
     if session.archived_at is not None:
@@ -234,6 +237,13 @@ def _send_data(
         }
 
     return to_data
+
+
+async def _member(store: Store, principal: Principal, body: ClassScoped) -> Member:
+    """The caller in the body's class, by the class rule, with the workspace's codes."""
+    return await class_member(
+        store, principal, str(body.class_id), body.sandbox_id, codes=WORKSPACE
+    )
 
 
 def _opt(value: object) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 ROUTES = Path(__file__).resolve().parents[2] / "server" / "routes"
 # What an access decision is made of (reading a request field named so is not one).
 DECISION_CALLS = {"class_role", "get_profile", "get_sandbox", "get_material", "get_class"}
-DECISION_READS = {"account_type", "is_anonymous", "owner_user_id", "role"}
+DECISION_READS = {"account_type", "is_anonymous", "owner_user_id", "role", "sandbox_id"}
 
 
 def _decisions(path: Path) -> list[str]:

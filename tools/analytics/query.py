@@ -372,6 +372,13 @@ def _ordered(query: DataQuery, items: list[tuple[Any, str, float]]) -> list[tupl
     return [(label, value) for _, label, value in items[: query.limit]]
 
 
+def _display_name(name: str | None, student_id: str) -> str:
+    """A student's name in charts and questions. Without one, a label made of no word a
+    question uses: a fallback such as "Student 1a2b3c4d" would be "named" by every question
+    about students ("average score by student") and narrow it to that one student."""
+    return " ".join((name or "").split()) or f"Unnamed ({student_id[:8]})"
+
+
 async def load_catalog(store: SqlStore, class_id: str) -> Catalog:
     """The class's topics (published blueprint, then any other topic keys), activities and
     students, in their natural order."""
@@ -394,7 +401,7 @@ async def load_catalog(store: SqlStore, class_id: str) -> Catalog:
             f" WHERE e.class_id = :class_id AND e.role = 'student' AND {_STUDENTS_ONLY}",
             params,
         )
-    people = [Named(str(r["id"]), r["name"] or f"Student {str(r['id'])[:8]}") for r in students]
+    people = [Named(str(r["id"]), _display_name(r["name"], str(r["id"]))) for r in students]
     known = {t.id for t in topics}
     for row in activities:
         if row["topic_id"] and row["topic_id"] not in known:

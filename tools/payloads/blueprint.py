@@ -305,3 +305,31 @@ def render_blueprint_context(blueprint: dict[str, Any], *, max_chars: int = 6000
 
 def blueprint_topic_titles(blueprint: dict[str, Any]) -> list[str]:
     return [str(t.get("title")) for t in blueprint.get("topics") or [] if t.get("title")]
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [_strip(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _strip(item) for key, item in value.items()}
+    return value
+
+
+def tidy_blueprint(candidate: dict[str, Any]) -> dict[str, Any]:
+    """Unwrap `{"blueprint": {...}}`, trim stray whitespace and order topics by `sequence`.
+
+    Validation judges what is left; nothing here invents content. The blueprint graph tidies
+    model answers and teachers' edits with it, and the approval route checks an edit with it
+    before resuming a draft, so both judge the same blueprint.
+    """
+    if set(candidate) == {"blueprint"} and isinstance(candidate["blueprint"], dict):
+        candidate = candidate["blueprint"]
+    tidied: dict[str, Any] = _strip(candidate)
+    topics = tidied.get("topics")
+    if isinstance(topics, list) and all(
+        isinstance(t, dict) and type(t.get("sequence")) is int for t in topics
+    ):
+        tidied["topics"] = sorted(topics, key=lambda t: t["sequence"])
+    return tidied

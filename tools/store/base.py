@@ -24,6 +24,8 @@ class ClassRecord:
     subject: str | None
     level: str | None
     join_code: str
+    # The guest sandbox the class belongs to (a guest reaches only its own sandbox's classes).
+    sandbox_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,7 @@ class ClaimSummary:
     messages: int
     generations: int
     enrollments: int
+    classes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,7 @@ class Store(Protocol):
         subject: str | None = None,
         level: str | None = None,
         description: str | None = None,
+        sandbox_id: str | None = None,
     ) -> ClassRecord: ...
 
     async def get_class(self, class_id: str) -> ClassRecord | None: ...

@@ -101,46 +101,42 @@ class SqlStore:
         subject: str | None = None,
         level: str | None = None,
         description: str | None = None,
+        sandbox_id: str | None = None,
     ) -> ClassRecord:
+        """Create a class with its owner enrolled as its teacher; a guest sandbox's class
+        (`sandbox_id`) enrolls nobody (its guest joins it as a student, see `seed.py`)."""
+        record = ClassRecord(class_id, owner_id, title, subject, level, join_code, sandbox_id)
         try:
-            await self._insert_class(
-                class_id, owner_id, title, join_code, subject, level, description
-            )
+            await self._insert_class(record, description)
         except Exception as error:
             if _is_unique_violation(error):
                 raise JoinCodeTaken(join_code) from None
             raise
-        return ClassRecord(class_id, owner_id, title, subject, level, join_code)
+        return record
 
-    async def _insert_class(
-        self,
-        class_id: str,
-        owner_id: str,
-        title: str,
-        join_code: str,
-        subject: str | None,
-        level: str | None,
-        description: str | None,
-    ) -> None:
+    async def _insert_class(self, record: ClassRecord, description: str | None) -> None:
         async with self.transaction() as db:
             await db.execute(
-                "INSERT INTO classes (id, owner_id, title, subject, level, description, join_code)"
-                " VALUES (:id, :owner, :title, :subject, :level, :description, :code)",
+                "INSERT INTO classes (id, owner_id, title, subject, level, description, join_code,"
+                " sandbox_id) VALUES (:id, :owner, :title, :subject, :level, :description, :code,"
+                " :sandbox)",
                 {
-                    "id": class_id,
-                    "owner": owner_id,
-                    "title": title,
-                    "subject": subject,
-                    "level": level,
+                    "id": record.id,
+                    "owner": record.owner_id,
+                    "title": record.title,
+                    "subject": record.subject,
+                    "level": record.level,
                     "description": description,
-                    "code": join_code,
+                    "code": record.join_code,
+                    "sandbox": record.sandbox_id,
                 },
             )
-            await db.execute(
-                "INSERT INTO enrollments (class_id, user_id, role) VALUES (:c, :u, 'teacher')"
-                " ON CONFLICT (class_id, user_id) DO NOTHING",
-                {"c": class_id, "u": owner_id},
-            )
+            if record.sandbox_id is None:
+                await db.execute(
+                    "INSERT INTO enrollments (class_id, user_id, role) VALUES (:c, :u, 'teacher')"
+                    " ON CONFLICT (class_id, user_id) DO NOTHING",
+                    {"c": record.id, "u": record.owner_id},
+                )
 
     async def get_class(self, class_id: str) -> ClassRecord | None:
         async with self.session() as db:
@@ -513,20 +509,28 @@ class SqlStore:
     async def claim_sandbox(
         self, sandbox_id: str, guest_user_id: str, user_id: str
     ) -> ClaimSummary:
-        """Move a guest sandbox's sessions, messages, generated content and enrollments to
-        `user_id` in one transaction; raises LookupError (and changes nothing) when the
-        sandbox is not the guest's active sandbox or the account has no profile."""
+        """Move the guest's own rows in a sandbox to `user_id`, in one transaction.
+
+        What moves: the guest's chat sessions and messages, the generations the guest made
+        (never rows other users tagged with the sandbox), the guest's enrollments in the
+        sandbox's classes (as a student), and the sandbox's classes themselves, which leave the
+        sandbox (the guest's ownership passes to the account). `user_id` may be the guest's own
+        id (an anonymous user upgraded in place keeps it): then the rows stay where they are
+        and only leave the sandbox. Raises LookupError (and changes nothing) when the sandbox
+        is not the guest's active sandbox or the account has no profile. Who may claim is
+        decided before this is called (`server/access.py:claimant`).
+        """
+        params = {"sb": sandbox_id, "g": guest_user_id, "u": user_id}
         async with self.transaction() as db:
             sandbox = await db.query(
                 "SELECT id FROM guest_sandboxes WHERE id = :sb AND owner_user_id = :g"
                 " AND status = 'active'",
-                {"sb": sandbox_id, "g": guest_user_id},
+                params,
             )
             if not sandbox:
                 raise LookupError("sandbox")
-            if not await db.query("SELECT id FROM profiles WHERE id = :u", {"u": user_id}):
+            if not await db.query("SELECT id FROM profiles WHERE id = :u", params):
                 raise LookupError("profile")
-            params = {"sb": sandbox_id, "g": guest_user_id, "u": user_id}
             sessions = await db.query(
                 "UPDATE chat_sessions SET owner_user_id = :u, sandbox_id = NULL"
                 " WHERE owner_user_id = :g AND (sandbox_id = :sb OR sandbox_id IS NULL)"
@@ -539,22 +543,38 @@ class SqlStore:
                 params,
             )
             generations = await db.query(
-                "UPDATE generations SET user_id = :u, sandbox_id = NULL"
-                " WHERE sandbox_id = :sb OR user_id = :g RETURNING id",
+                "UPDATE generations SET user_id = :u, sandbox_id = NULL WHERE user_id = :g"
+                " RETURNING id",
                 params,
             )
-            enrollments = await db.query(
-                "INSERT INTO enrollments (class_id, user_id, role) SELECT class_id, :u,"
-                " 'student' FROM enrollments WHERE user_id = :g"
-                " ON CONFLICT (class_id, user_id) DO NOTHING RETURNING class_id",
+            in_sandbox = "class_id IN (SELECT id FROM classes WHERE sandbox_id = :sb)"
+            if user_id == guest_user_id:
+                enrollments = await db.query(
+                    f"SELECT class_id FROM enrollments WHERE user_id = :g AND {in_sandbox}",
+                    params,
+                )
+            else:
+                enrollments = await db.query(
+                    "INSERT INTO enrollments (class_id, user_id, role) SELECT class_id, :u,"
+                    f" 'student' FROM enrollments WHERE user_id = :g AND {in_sandbox}"
+                    " ON CONFLICT (class_id, user_id) DO NOTHING RETURNING class_id",
+                    params,
+                )
+                await db.execute(
+                    f"DELETE FROM enrollments WHERE user_id = :g AND {in_sandbox}", params
+                )
+            classes = await db.query(
+                "UPDATE classes SET sandbox_id = NULL, owner_id = CASE WHEN owner_id = :g"
+                " THEN :u ELSE owner_id END WHERE sandbox_id = :sb RETURNING id",
                 params,
             )
-            await db.execute("DELETE FROM enrollments WHERE user_id = :g", params)
             await db.execute(
                 "UPDATE guest_sandboxes SET status = 'claimed', claimed_by = :u WHERE id = :sb",
                 params,
             )
-        return ClaimSummary(len(sessions), len(messages), len(generations), len(enrollments))
+        return ClaimSummary(
+            len(sessions), len(messages), len(generations), len(enrollments), len(classes)
+        )
 
     async def upsert_sandbox(self, sandbox_id: str, owner_user_id: str, *, active: bool) -> None:
         async with self.transaction() as db:
@@ -814,7 +834,7 @@ class SqlStore:
             )
 
 
-_CLASS_COLUMNS = "id, owner_id, title, subject, level, join_code"
+_CLASS_COLUMNS = "id, owner_id, title, subject, level, join_code, sandbox_id"
 
 
 def _class(row: Row) -> ClassRecord:
@@ -825,6 +845,7 @@ def _class(row: Row) -> ClassRecord:
         row["subject"],
         row["level"],
         row["join_code"],
+        _opt(row["sandbox_id"]),
     )
 
 

@@ -27,6 +27,11 @@ from tests.server.auth.conftest import (
     sign,
 )
 
+USER = "0a11ce00-0000-4000-8000-000000000001"
+DEV = "0de70000-0000-4000-8000-000000000001"
+ANON = "0a707000-0000-4000-8000-000000000001"
+ROTATED = "07a7ed00-0000-4000-8000-000000000001"
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -54,9 +59,9 @@ async def test_valid_asymmetric_token(
     make_verifier: MakeVerifier, request: pytest.FixtureRequest, key_fixture: str
 ) -> None:
     key: SigningKey = request.getfixturevalue(key_fixture)
-    payload = claims(sub="user-123")
+    payload = claims(sub=USER)
     user = await make_verifier().verify(sign(key, payload))
-    assert user.user_id == "user-123"
+    assert user.user_id == USER
     assert user.is_anonymous is False
     assert user.role == "authenticated"
     assert user.email == "learner@example.com"
@@ -125,6 +130,10 @@ async def test_token_signed_by_unpublished_key_with_known_kid(
         ({"iss": None}, "iss"),
         ({"sub": None}, "sub"),
         ({"sub": ""}, "subject"),
+        ({"sub": "user-123"}, "subject"),
+        ({"sub": "{" + USER + "}"}, "subject"),
+        ({"sub": USER.replace("-", "")}, "subject"),
+        ({"sub": "urn:uuid:" + USER}, "subject"),
         ({"nbf": int(time.time()) + 3600}, "not valid yet"),
     ],
     ids=[
@@ -136,6 +145,10 @@ async def test_token_signed_by_unpublished_key_with_known_kid(
         "no-iss",
         "no-sub",
         "empty-sub",
+        "sub-not-a-uuid",
+        "sub-in-braces",
+        "sub-without-hyphens",
+        "sub-as-urn",
         "nbf-future",
     ],
 )
@@ -180,9 +193,12 @@ async def test_hs256_refused_without_secret(make_verifier: MakeVerifier) -> None
 
 
 async def test_hs256_accepted_with_secret(make_verifier: MakeVerifier) -> None:
-    token = jwt.encode(claims(sub="dev-user"), HS256_SECRET, algorithm="HS256")
+    token = jwt.encode(claims(sub=DEV), HS256_SECRET, algorithm="HS256")
     verifier = make_verifier(jwks_url=None, hs256_secret=HS256_SECRET)
-    assert (await verifier.verify(token)).user_id == "dev-user"
+    assert (await verifier.verify(token)).user_id == DEV
+    # The same user id in upper case is the same user.
+    upper = jwt.encode(claims(sub=DEV.upper()), HS256_SECRET, algorithm="HS256")
+    assert (await verifier.verify(upper)).user_id == DEV
 
 
 async def test_hs256_wrong_secret_rejected(make_verifier: MakeVerifier) -> None:
@@ -228,11 +244,11 @@ def test_configured_property() -> None:
 
 async def test_sign_dev_token_round_trip(make_verifier: MakeVerifier) -> None:
     token = sign_dev_token(
-        HS256_SECRET, user_id="dev-1", issuer=ISSUER, extra={"email": "dev@example.com"}
+        HS256_SECRET, user_id=DEV, issuer=ISSUER, extra={"email": "dev@example.com"}
     )
     user = await make_verifier(jwks_url=None, hs256_secret=HS256_SECRET).verify(token)
     assert (user.user_id, user.role, user.email, user.is_anonymous) == (
-        "dev-1",
+        DEV,
         "authenticated",
         "dev@example.com",
         False,
@@ -242,7 +258,7 @@ async def test_sign_dev_token_round_trip(make_verifier: MakeVerifier) -> None:
 
 
 async def test_sign_dev_token_anonymous_without_issuer(make_verifier: MakeVerifier) -> None:
-    token = sign_dev_token(HS256_SECRET, user_id="anon-1", issuer=None, is_anonymous=True)
+    token = sign_dev_token(HS256_SECRET, user_id=ANON, issuer=None, is_anonymous=True)
     verifier = make_verifier(jwks_url=None, issuer=None, hs256_secret=HS256_SECRET)
     user = await verifier.verify(token)
     assert user.is_anonymous is True
@@ -252,7 +268,7 @@ async def test_sign_dev_token_anonymous_without_issuer(make_verifier: MakeVerifi
 
 
 async def test_sign_dev_token_expired(make_verifier: MakeVerifier) -> None:
-    token = sign_dev_token(HS256_SECRET, user_id="dev-1", issuer=ISSUER, ttl_s=-120)
+    token = sign_dev_token(HS256_SECRET, user_id=DEV, issuer=ISSUER, ttl_s=-120)
     await _rejected(make_verifier(jwks_url=None, hs256_secret=HS256_SECRET), token)
 
 
@@ -327,8 +343,8 @@ async def test_key_rotation_picked_up_on_refresh(
     jwks_server.publish(ec_key, ec_key_2)
     await asyncio.sleep(0.25)
 
-    user = await verifier.verify(sign(ec_key_2, claims(sub="rotated")))
-    assert user.user_id == "rotated"
+    user = await verifier.verify(sign(ec_key_2, claims(sub=ROTATED)))
+    assert user.user_id == ROTATED
     await verifier.verify(sign(ec_key, claims()))
     assert jwks_server.requests == 2
 

@@ -81,7 +81,7 @@ def test_a_draft_waits_for_the_teacher_and_publishes_atomically(api: Api) -> Non
     assert_error(
         api.post("/v1/blueprints/generate", body, token=user_token(DEMO_STUDENT_IDS[0])),
         403,
-        "teacher_access_required",
+        "forbidden",
     )
     before = published(api, DEMO_CLASS_ID)
     draft = ok(api.post("/v1/blueprints/generate", body, token=teacher()))
@@ -101,7 +101,7 @@ def test_a_draft_waits_for_the_teacher_and_publishes_atomically(api: Api) -> Non
             token=user_token(DEMO_STUDENT_IDS[0]),
         ),
         403,
-        "teacher_access_required",
+        "forbidden",
     )
     result = ok(api.post("/v1/blueprints/approve", decision, token=teacher()))
     assert result["published"] is True and uuid.UUID(result["blueprint_id"])
@@ -146,3 +146,57 @@ def test_guest_blueprint_limit(serve: Serve) -> None:
         assert_error(
             api.post("/v1/blueprints/generate", body, token=guest), 429, "guest_rate_limit"
         )
+
+
+def test_an_invalid_edit_leaves_the_draft_waiting(api: Api) -> None:
+    """A rejected edit is a 422 that changes nothing: the same draft can then be edited again,
+    approved or rejected (each draft here gets one of those after its bad edit)."""
+    body = {**BODY, "class_id": DEMO_CLASS_ID, "require_approval": True}
+
+    def draft_with_a_bad_edit() -> tuple[dict[str, Any], dict[str, Any]]:
+        before = published(api, DEMO_CLASS_ID)
+        draft = ok(api.post("/v1/blueprints/generate", body, token=teacher()))
+        decision = {
+            "class_id": DEMO_CLASS_ID,
+            "user_id": DEMO_TEACHER_ID,
+            "draft_id": draft["draft_id"],
+            "approved": True,
+        }
+        broken = {**draft["payload"], "topics": []}
+        refused = api.post(
+            "/v1/blueprints/approve", {**decision, "payload": broken}, token=teacher()
+        )
+        assert_error(refused, 422, "invalid_blueprint_review")
+        # Twice, so a stored failure would show.
+        refused = api.post(
+            "/v1/blueprints/approve", {**decision, "payload": broken}, token=teacher()
+        )
+        assert_error(refused, 422, "invalid_blueprint_review")
+        assert published(api, DEMO_CLASS_ID) == before
+        return draft, decision
+
+    # A corrected edit is published.
+    draft, decision = draft_with_a_bad_edit()
+    corrected = {**draft["payload"], "summary": "A corrected summary written by the teacher."}
+    result = ok(
+        api.post("/v1/blueprints/approve", {**decision, "payload": corrected}, token=teacher())
+    )
+    assert result["published"] is True and result["payload"] == corrected
+    assert published(api, DEMO_CLASS_ID) == corrected
+
+    # A rejection publishes nothing and spends the draft.
+    _, decision = draft_with_a_bad_edit()
+    rejected = ok(
+        api.post("/v1/blueprints/approve", {**decision, "approved": False}, token=teacher())
+    )
+    assert rejected["published"] is False and rejected["blueprint_id"] is None
+    assert published(api, DEMO_CLASS_ID) == corrected
+    assert_error(
+        api.post("/v1/blueprints/approve", decision, token=teacher()), 404, "draft_not_found"
+    )
+
+    # A plain approval publishes the draft as generated.
+    draft, decision = draft_with_a_bad_edit()
+    approved = ok(api.post("/v1/blueprints/approve", decision, token=teacher()))
+    assert approved["published"] is True
+    assert published(api, DEMO_CLASS_ID) == draft["payload"]

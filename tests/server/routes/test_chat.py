@@ -9,10 +9,12 @@ from typing import Any
 from server.routes.chat import orchestration
 from tests.fakes import ScriptedChatModel
 from tests.server.conftest import Api, Serve, only, user_token
+from tests.server.routes.test_access_rules import with_store
 from tests.server.routes.test_workspace import call, new_session, ok
 from tests.server.test_app import assert_error
 from tools.payloads.canvas import validate_canvas_spec
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
+from tools.store import Store
+from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
 LENA = DEMO_STUDENT_IDS[0]
 GENERATE: dict[str, Any] = {
@@ -30,10 +32,25 @@ GENERATE: dict[str, Any] = {
 def test_chat_needs_a_published_blueprint(api: Api) -> None:
     # The demo class has one; a class without one cannot chat.
     assert ok(api.post("/v1/chat/generate", GENERATE))["payload"]["safety"] == "ok"
-    other_class = {**GENERATE, "class_id": str(uuid.uuid4())}
+    other_class = {**GENERATE, "class_id": class_without_a_blueprint(api)}
     assert_error(api.post("/v1/chat/generate", other_class), 409, "blueprint_not_published")
     given = {**other_class, "blueprint_context": "Blueprint Context\n1. Energy"}
     assert ok(api.post("/v1/chat/generate", given))["payload"]["answer"]
+    # A class that does not exist is not found, even for the trusted service key.
+    unknown = {**given, "class_id": str(uuid.uuid4())}
+    assert_error(api.post("/v1/chat/generate", unknown), 404, "class_not_found")
+
+
+def class_without_a_blueprint(api: Api) -> str:
+    class_id = str(uuid.uuid4())
+
+    async def create(store: Store) -> None:
+        await store.create_class(
+            class_id=class_id, owner_id=DEMO_TEACHER_ID, title="New", join_code=class_id[:8]
+        )
+
+    with_store(api, create)
+    return class_id
 
 
 def test_model_citations_of_unknown_sources_are_dropped(serve: Serve) -> None:
@@ -111,4 +128,4 @@ def test_canvas_validates_its_hint(api: Api) -> None:
         {**base, "canvas_hint": {"type": "chart", "concept": "x", "title": "y"}},
         token=user_token(str(uuid.uuid4())),
     )
-    assert_error(outsider, 403, "class_access_required")
+    assert_error(outsider, 403, "forbidden")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -217,3 +218,24 @@ def test_a_failed_run_is_a_data_query_error(api: Api, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(nodes, "run_query", broken)
     assert_error(ask(api, "attempts per activity"), 502, "data_query_error")
+
+
+@pytest.mark.parametrize("name", [None, "", "   "])
+def test_a_student_without_a_name_leaves_per_student_questions_answered(
+    api: Api, name: str | None
+) -> None:
+    before = spec_of(ask(api, "average score by student"))["data"]
+    assert before != NO_DATA and len(before) >= 2
+    nameless = str(uuid.uuid4())
+
+    async def enroll(store: Store) -> None:
+        await store.upsert_profile(nameless, "student", name)
+        await store.enroll(DEMO_CLASS_ID, nameless, "student")
+
+    with_store(api, enroll)
+    # The fallback name is made of no word a question uses, so "by student" still means every
+    # student, and the chart is the same (the new student has no scores yet).
+    assert spec_of(ask(api, "average score by student"))["data"] == before
+    counts = spec_of(ask(api, "how many assignments has each student not completed"))["data"]
+    assert counts != NO_DATA
+    assert f"Unnamed ({nameless[:8]})" in {point["label"] for point in counts}

@@ -121,7 +121,7 @@ def test_a_pdf_upload_in_base64_and_an_unreadable_one(api: Api) -> None:
 
 
 def test_create_checks_the_caller_and_the_upload(api: Api) -> None:
-    assert_error(create(api, STUDENT), 403, "teacher_access_required")
+    assert_error(create(api, STUDENT), 403, "forbidden")
     body = {"class_id": DEMO_CLASS_ID, "user_id": TEACHER, "title": "x", "text": "y"}
     assert_error(api.post("/v1/materials/create", body), 401, "user_token_required")
     mismatch = api.post("/v1/materials/create", body, token=user_token(STUDENT))
@@ -160,7 +160,7 @@ def test_create_without_processing_then_dispatch_reuses_the_in_flight_job(api: A
 def test_dispatch_needs_a_teacher_of_the_material_s_class(api: Api) -> None:
     created = ok(create(api, process=False))
     material_id = created["material_id"]
-    assert_error(dispatch(api, material_id, STUDENT), 403, "teacher_access_required")
+    assert_error(dispatch(api, material_id, STUDENT), 403, "forbidden")
     assert_error(dispatch(api, material_id, None), 401, "user_token_required")
     assert_error(dispatch(api, str(uuid.uuid4())), 404, "material_not_found")
     assert_error(dispatch(api, material_id, class_id=str(uuid.uuid4())), 404, "class_not_found")

@@ -8,12 +8,13 @@ import time
 import httpx
 import pytest
 
+from server.schemas import MAX_TIMEOUT_MS
 from tests.fakes import ScriptedChatModel, TrickleChatModel
-from tests.server.conftest import API_KEY, Api, Serve, only
+from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
 from tools.payloads.quiz import validate_quiz
-from tools.store.seed import DEMO_CLASS_ID
+from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 
 MATERIAL = (
     "A force is a push or a pull. The SI unit of force is the newton. "
@@ -37,6 +38,7 @@ GOOD = {
         }
     ]
 }
+LENA = DEMO_STUDENT_IDS[0]
 BAD = {
     "questions": [
         {"question": "Q?", "choices": ["a", "a", "b", "c"], "answer": "z", "explanation": "x"}
@@ -191,3 +193,33 @@ def test_the_langgraph_sdk_decoder_reads_the_stream(api: Api) -> None:
     assert parts[-1].event == "values"
     assert validate_quiz(parts[-1].data["payload"], question_count=3) == []
     assert decoder.last_event_id == parts[-1].id
+
+
+def test_timeout_ms_is_capped_at_two_minutes(api: Api) -> None:
+    accepted = api.post("/v1/quiz/generate", {**BODY, "timeout_ms": MAX_TIMEOUT_MS})
+    assert accepted.status_code == 200, accepted.text
+    for too_long in (MAX_TIMEOUT_MS + 1, 600_000):
+        refused = assert_error(
+            api.post("/v1/quiz/generate", {**BODY, "timeout_ms": too_long}), 422, "validation_error"
+        )
+        assert "timeout_ms" in refused["error"]["message"]  # type: ignore[index]
+        assert "120000" in refused["error"]["message"]  # type: ignore[index]
+    # The chat send holds its session lease for the deadline: the same cap applies.
+    session = api.post(
+        "/v1/chat/workspace/sessions/create",
+        {"class_id": DEMO_CLASS_ID, "user_id": LENA},
+        token=user_token(LENA),
+    ).json()["data"]["session"]
+    send = {
+        "class_id": DEMO_CLASS_ID,
+        "user_id": LENA,
+        "session_id": session["id"],
+        "message": "What is power?",
+        "tool_mode": "off",
+        "timeout_ms": 600_000,
+    }
+    assert_error(
+        api.post("/v1/chat/workspace/messages/send", send, token=user_token(LENA)),
+        422,
+        "validation_error",
+    )

@@ -18,6 +18,7 @@ from tests.sse import iter_events
 from tools.store.seed import (
     DEMO_CLASS_ID,
     DEMO_GUEST_ID,
+    DEMO_SANDBOX_CLASS_ID,
     DEMO_SANDBOX_ID,
     DEMO_STUDENT_IDS,
     DEMO_TEACHER_ID,
@@ -156,7 +157,7 @@ def test_role_rules(api: Api) -> None:
 
 def test_guests_use_their_sandbox(api: Api) -> None:
     guest = user_token(DEMO_GUEST_ID, anonymous=True)
-    body = {"class_id": DEMO_CLASS_ID, "user_id": DEMO_GUEST_ID}
+    body = {"class_id": DEMO_SANDBOX_CLASS_ID, "user_id": DEMO_GUEST_ID}
     assert_error(
         api.post(f"{WS}/sessions/create", body, token=guest), 400, "guest_sandbox_required"
     )

@@ -13,19 +13,24 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
+from tools.clock import now_iso
 from tools.store import ChunkHit, ChunkInput, ClassRecord, Profile, Sandbox, Store
-from tools.store.base import JoinCodeTaken
+from tools.store.base import ChatMessage, ClaimSummary, JoinCodeTaken
+from tools.store.demo_blueprint import DEMO_BLUEPRINT
 from tools.store.demo_materials import DEMO_MATERIALS
 from tools.store.postgres import MIGRATIONS_DIR, PostgresStore, connection_kwargs
 from tools.store.seed import (
     DEMO_CLASS_ID,
     DEMO_GUEST_ID,
     DEMO_JOIN_CODE,
+    DEMO_SANDBOX_CLASS_ID,
     DEMO_SANDBOX_ID,
     DEMO_STUDENT_IDS,
     DEMO_TEACHER_ID,
     seed_demo,
+    seed_guest_sandbox,
 )
+from tools.store.sql import SqlStore
 
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
@@ -420,6 +425,95 @@ async def test_sandbox_upsert_get_and_deactivate(store: Store) -> None:
     assert got.is_active
 
 
+async def test_a_sandbox_class_carries_its_sandbox_and_enrolls_nobody(store: Store) -> None:
+    guest, sandbox, class_id = new_id(), new_id(), new_id()
+    await store.upsert_profile(guest, "guest", None)
+    record = await store.create_class(
+        class_id=class_id, owner_id=guest, title="Try it", join_code="TRY1", sandbox_id=sandbox
+    )
+    assert record == ClassRecord(class_id, guest, "Try it", None, None, "TRY1", sandbox)
+    assert await store.get_class(class_id) == record
+    assert await store.find_class_by_code("try1") == record
+    # The guest is not its teacher: whoever clones a sandbox enrolls its guest as a student.
+    assert await store.class_role(class_id, guest) is None
+    plain, _ = await make_class(store)
+    stored = await store.get_class(plain)
+    assert stored is not None and stored.sandbox_id is None
+
+
+async def generation_owners(store: Store) -> list[tuple[str | None, str | None]]:
+    assert isinstance(store, SqlStore)
+    async with store.session() as db:
+        rows = await db.query("SELECT user_id, sandbox_id FROM generations")
+    return sorted((_text(r["user_id"]), _text(r["sandbox_id"])) for r in rows)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+async def guest_with_work(store: Store) -> tuple[str, str, str, str]:
+    """A guest with a sandbox class (enrolled as a student), a session with one message of its
+    own, one generation of its own, and one another user tagged with its sandbox. Returns
+    (guest, sandbox, class, other user)."""
+    guest, sandbox, other = new_id(), new_id(), new_id()
+    klass = await seed_guest_sandbox(store, sandbox_id=sandbox, guest_user_id=guest)
+    session = await store.create_session(
+        session_id=new_id(), class_id=klass.id, owner_user_id=guest, title="Hi", sandbox_id=sandbox
+    )
+    await store.append_messages(
+        session.id,
+        [ChatMessage(new_id(), session.id, klass.id, guest, "student", "Hello?", now_iso())],
+    )
+    for user in (guest, other):
+        await store.record_generation(
+            kind="quiz",
+            payload={"questions": []},
+            provider="offline",
+            model="offline",
+            class_id=None,
+            user_id=user,
+            sandbox_id=sandbox,
+        )
+    return guest, sandbox, klass.id, other
+
+
+async def test_a_claim_moves_only_the_guest_s_own_rows(store: Store) -> None:
+    guest, sandbox, class_id, other = await guest_with_work(store)
+    account = new_id()
+    with pytest.raises(LookupError):  # no profile yet: nothing moves
+        await store.claim_sandbox(sandbox, guest, account)
+    assert await store.class_role(class_id, guest) == "student"
+    await store.upsert_profile(account, "student", "Sam")
+    with pytest.raises(LookupError):  # not that guest's sandbox
+        await store.claim_sandbox(sandbox, other, account)
+    summary = await store.claim_sandbox(sandbox, guest, account)
+    assert summary == ClaimSummary(sessions=1, messages=1, generations=1, enrollments=1, classes=1)
+    assert await generation_owners(store) == sorted([(account, None), (other, sandbox)])
+    assert await store.class_role(class_id, account) == "student"
+    assert await store.class_role(class_id, guest) is None
+    klass = await store.get_class(class_id)
+    assert klass is not None and klass.sandbox_id is None and klass.owner_id == account
+    [session] = await store.list_sessions(class_id, account)
+    assert session.sandbox_id is None
+    assert [m.author_user_id for m in await store.session_messages(session.id)] == [account]
+    sandbox_row = await store.get_sandbox(sandbox)
+    assert sandbox_row is not None and not sandbox_row.is_active
+    with pytest.raises(LookupError):  # spent
+        await store.claim_sandbox(sandbox, guest, account)
+
+
+async def test_a_guest_upgraded_in_place_keeps_its_rows(store: Store) -> None:
+    guest, sandbox, class_id, other = await guest_with_work(store)
+    summary = await store.claim_sandbox(sandbox, guest, guest)
+    assert summary == ClaimSummary(sessions=1, messages=1, generations=1, enrollments=1, classes=1)
+    # Moving rows from the guest to itself must not drop its enrollment.
+    assert await store.class_role(class_id, guest) == "student"
+    assert await generation_owners(store) == sorted([(guest, None), (other, sandbox)])
+    klass = await store.get_class(class_id)
+    assert klass is not None and klass.sandbox_id is None and klass.owner_id == guest
+
+
 # --- demo seed --------------------------------------------------------------------------------
 
 
@@ -441,6 +535,21 @@ async def test_seed_demo_creates_the_demo_class_once(store: Store) -> None:
     assert guest is not None
     assert guest.account_type == "guest"
     assert await store.get_sandbox(DEMO_SANDBOX_ID) == Sandbox(DEMO_SANDBOX_ID, DEMO_GUEST_ID, True)
+    # The guest works in its own sandbox's copy of the demo class, never in the demo class.
+    assert demo.sandbox_id is None
+    assert await store.class_role(DEMO_CLASS_ID, DEMO_GUEST_ID) is None
+    copy = await store.get_class(DEMO_SANDBOX_CLASS_ID)
+    assert copy is not None
+    assert (copy.sandbox_id, copy.owner_id, copy.join_code) == (
+        DEMO_SANDBOX_ID,
+        DEMO_GUEST_ID,
+        "55555555",
+    )
+    assert await store.class_role(DEMO_SANDBOX_CLASS_ID, DEMO_GUEST_ID) == "student"
+    assert await store.get_published_blueprint(DEMO_SANDBOX_CLASS_ID) == DEMO_BLUEPRINT
+    copied = await store.search_chunks(DEMO_SANDBOX_CLASS_ID, "", limit=10_000)
+    assert len(copied) == await count_chunks(store, DEMO_CLASS_ID)
+    assert not {h.material_id for h in copied} & {m.id for m in DEMO_MATERIALS}
     chunk_count = await count_chunks(store, DEMO_CLASS_ID)
     all_hits = await store.search_chunks(DEMO_CLASS_ID, "", limit=10_000)
     assert {h.material_id for h in all_hits} == {m.id for m in DEMO_MATERIALS}
@@ -454,6 +563,7 @@ async def test_seed_demo_creates_the_demo_class_once(store: Store) -> None:
     assert await seed_demo(store) is False
     assert await count_chunks(store, DEMO_CLASS_ID) == chunk_count
     assert await store.get_class(DEMO_CLASS_ID) == demo
+    assert await store.get_class(DEMO_SANDBOX_CLASS_ID) == copy
 
 
 # --- Postgres only ----------------------------------------------------------------------------
