@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -15,13 +15,18 @@ from langchain_core.runnables import Runnable
 
 
 class ScriptedChatModel(GenericFakeChatModel):
-    """Replies with the scripted messages in order and records every prompt it was sent."""
+    """Replies with the scripted messages in order and records every prompt it was sent.
+
+    Streamed, a scripted message's usage and response metadata arrive on a last empty chunk,
+    as a provider streams them.
+    """
 
     prompts: list[list[BaseMessage]] = []
+    sent: list[AIMessage] = []
 
     @classmethod
     def replying(cls, *replies: str | AIMessage) -> ScriptedChatModel:
-        return cls(messages=iter(replies), prompts=[])
+        return cls(messages=iter(replies), prompts=[], sent=[])
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, Any]:
         return self
@@ -34,7 +39,29 @@ class ScriptedChatModel(GenericFakeChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         self.prompts.append(list(messages))
-        return super()._generate(messages, stop, run_manager, **kwargs)
+        result = super()._generate(messages, stop, run_manager, **kwargs)
+        message = result.generations[0].message
+        if isinstance(message, AIMessage):
+            self.sent.append(message)
+        return result
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        yield from super()._stream(messages, stop, run_manager, **kwargs)
+        last = self.sent[-1] if self.sent else None
+        if last is not None and (last.usage_metadata or last.response_metadata):
+            tail = AIMessageChunk(
+                content="",
+                id=last.id,
+                usage_metadata=last.usage_metadata,
+                response_metadata=dict(last.response_metadata),
+            )
+            yield ChatGenerationChunk(message=tail)
 
 
 class FailingChatModel(BaseChatModel):

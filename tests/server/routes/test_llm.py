@@ -63,12 +63,23 @@ def test_generate_falls_back_in_order_and_reports_who_answered(serve: Serve) -> 
             "from openai",
         )
         assert failing.calls == 1
+        assert first["attempts"] == [
+            {
+                "provider": "openrouter",
+                "model": "router-model",
+                "error": "connection",
+                "message": "ConnectionError: provider unavailable",
+            }
+        ]
         preferred = api.post("/v1/llm/generate", {"user": "hi", "default_provider": "gemini"})
         assert preferred.json()["data"]["provider"] == "gemini"
+        assert preferred.json()["data"]["attempts"] == []
+        # A configured provider failing is never answered offline on the raw route.
         only_failing = api.post(
             "/v1/llm/generate", {"user": "hi", "provider_order": ["openrouter"]}
         )
-        assert only_failing.json()["data"]["provider"] == "offline"
+        error = assert_error(only_failing, 502, "provider_error")
+        assert "openrouter (router-model): connection" in error["error"]["message"]
     assert seen[0] == ["openrouter", "openai", "gemini"]
     assert seen[1] == ["gemini", "openrouter", "openai"]
     assert seen[2] == ["openrouter"]
@@ -96,7 +107,7 @@ def test_generate_streams_the_model_s_tokens_then_the_json_data(serve: Serve) ->
     ]
     assert all(metadata["langgraph_node"] == "generate" for _, metadata in tokens)
     final = events[-1].data
-    assert set(final) == {"provider", "model", "content", "usage", "latency_ms"}
+    assert set(final) == {"provider", "model", "content", "usage", "latency_ms", "attempts"}
     assert (final["provider"], final["model"]) == ("openai", "fake-model")
     assert final["content"] == "Force is measured in newtons. " == as_json["content"]
     assert isinstance(final["latency_ms"], int)
