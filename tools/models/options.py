@@ -44,17 +44,22 @@ def call_kwargs(
         kwargs["temperature"] = options.temperature
     wants_json = options.json_mode or options.json_schema is not None
     if isinstance(client, BaseChatOpenAI):
-        # ChatOpenAI renames `max_tokens` to `max_completion_tokens`, which OpenRouter-style
-        # servers and llama.cpp ignore; `extra_body` sends the name they honour.
+        # Both go in `extra_body`: ChatOpenAI renames `max_tokens` to `max_completion_tokens`,
+        # which OpenRouter-style servers and llama.cpp ignore; and a `response_format` kwarg
+        # switches it to the SDK's parsing stream, which raises on `finish_reason: length`
+        # instead of returning the text (the caller reads `finish_reason` and repairs).
+        body: dict[str, Any] = {}
         if options.max_tokens is not None:
-            kwargs["extra_body"] = {"max_tokens": options.max_tokens}
+            body["max_tokens"] = options.max_tokens
         if options.json_schema is not None and native_schema:
-            kwargs["response_format"] = {
+            body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "reply", "schema": options.json_schema, "strict": False},
             }
         elif wants_json:
-            kwargs["response_format"] = {"type": "json_object"}
+            body["response_format"] = {"type": "json_object"}
+        if body:
+            kwargs["extra_body"] = body
         return kwargs
     if _is_gemini(client):
         if options.max_tokens is not None:

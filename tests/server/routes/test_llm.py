@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from server.settings import ProviderName
-from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.openai_server import OpenAIServer, embeddings, reply, status, stream
+from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
 from tools.models.fakes import FailingChatModel, ScriptedChatModel, TrickleChatModel
@@ -216,11 +216,13 @@ def test_a_mid_stream_failure_streams_a_reset_then_the_error(
     serve: Serve, openai_server: OpenAIServer
 ) -> None:
     openai_server.chat(stream(["Momentum", " is"], then_error=True))
-    with serve(**loopback(openai_server)) as api:
-        with api.client.stream(
+    with (
+        serve(**loopback(openai_server)) as api,
+        api.client.stream(
             "POST", api.url + "/v1/llm/generate", json={"user": "p?"}, headers=STREAM
-        ) as response:
-            events = list(iter_events(response))
+        ) as response,
+    ):
+        events = list(iter_events(response))
     names = [e.event for e in events]
     first_token = next(
         i for i, e in enumerate(events) if e.event == "messages" and e.data[0]["content"]

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from graphs.llm.graph import graph as llm_graph
 from graphs.shared.context import GenerationContext
+from tests.local_model import LocalModel
 from tests.openai_server import (
     OpenAIServer,
     embeddings,
@@ -362,9 +363,14 @@ async def test_provider_defaults_fill_what_the_call_leaves_unset(
 async def test_finish_reason_length_is_reported(openai_server: OpenAIServer, http: Any) -> None:
     openai_server.chat(finish_length('{"answer": "Momentum is'))
     provider, _ = provider_for(openai_server, http)
-    reply_ = await ModelRouter([provider]).ainvoke(MESSAGES, deadline=later())
+    reply_ = await ModelRouter([provider]).ainvoke(
+        MESSAGES, deadline=later(), options=CallOptions(json_mode=True, max_tokens=5)
+    )
+    # The cut text comes back for the caller to repair (the SDK's parsing stream would raise).
     assert reply_.finish_reason == "length"
+    assert reply_.text == '{"answer": "Momentum is'
     assert reply_.provider == "openrouter" and reply_.attempts == ()
+    assert openai_server.chat_requests[0].json["response_format"] == {"type": "json_object"}
 
 
 async def test_a_non_ascii_app_name_is_sent_percent_encoded_on_chat_and_embeddings(
@@ -444,3 +450,29 @@ async def test_a_query_embedding_has_its_own_deadline_inside_the_request_s(
     # Another model's provider is never asked: its vectors live in another space.
     assert await embed_query(embedders, "momentum", "other-model", deadline=later()) is None
     assert len(openai_server.embedding_requests) == 1
+
+
+# --- the real local model ---------------------------------------------------------------------
+
+
+async def test_the_local_model_honours_max_tokens_and_json_mode(
+    local_model: LocalModel, http: Any
+) -> None:
+    settings = ProviderSettings(
+        openrouter_api_key="local",
+        openrouter_base_url=local_model.base_url,
+        openrouter_model=local_model.name,
+    )
+    provider = build_chat_provider(settings, "openrouter", http_client=http)
+    assert provider is not None
+    started = time.monotonic()
+    reply_ = await ModelRouter([provider], offline_fallback=False).ainvoke(
+        [HumanMessage("Write a long JSON object describing momentum.")],
+        deadline=later(60),
+        options=CallOptions(max_tokens=8, json_mode=True, temperature=0),
+    )
+    # Capped at 8 tokens (ChatOpenAI's `max_completion_tokens` would have been ignored).
+    assert reply_.finish_reason == "length"
+    assert reply_.text.lstrip().startswith("{")
+    assert (reply_.provider, reply_.model, reply_.attempts) == ("openrouter", local_model.name, ())
+    assert time.monotonic() - started < 30
