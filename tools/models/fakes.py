@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
@@ -53,15 +54,45 @@ class ScriptedChatModel(GenericFakeChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         yield from super()._stream(messages, stop, run_manager, **kwargs)
+        tail = self._tail(with_kwargs=False)  # the parent streamed `additional_kwargs` already
+        if tail is not None:
+            yield tail
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        # Through `_agenerate`, so a subclass that delays or fails there does so when streamed.
+        result = await self._agenerate(messages, stop, None, **kwargs)
+        message = result.generations[0].message
+        text = message.content if isinstance(message.content, str) else ""
+        for piece in re.split(r"(\s)", text) if text else []:
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece, id=message.id))
+            if run_manager:
+                await run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+        tail = self._tail(with_kwargs=True)
+        if tail is not None:
+            yield tail
+
+    def _tail(self, *, with_kwargs: bool) -> ChatGenerationChunk | None:
+        """The last reply's usage and metadata as a final empty chunk, as providers stream them."""
         last = self.sent[-1] if self.sent else None
-        if last is not None and (last.usage_metadata or last.response_metadata):
-            tail = AIMessageChunk(
+        extra = dict(last.additional_kwargs) if last is not None and with_kwargs else {}
+        if last is None or not (last.usage_metadata or last.response_metadata or extra):
+            return None
+        return ChatGenerationChunk(
+            message=AIMessageChunk(
                 content="",
                 id=last.id,
                 usage_metadata=last.usage_metadata,
                 response_metadata=dict(last.response_metadata),
+                additional_kwargs=extra,
             )
-            yield ChatGenerationChunk(message=tail)
+        )
 
 
 class FailingChatModel(BaseChatModel):
