@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import openai
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -15,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server import background, openapi
 from server.auth.tokens import TokenVerifier
@@ -53,6 +55,7 @@ from tools.models.providers import (
     chat_providers,
     embedding_providers,
 )
+from tools.models.router import request_id as model_request_id
 from tools.store import open_store
 from tools.store.seed import seed_demo
 
@@ -93,6 +96,24 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return error_response(request_id_of(request), exc)
 
 
+class ModelLogContextMiddleware:
+    """Expose the request id to the model router's `provider_failed` log lines (a contextvar:
+    the graph runs a request starts inherit it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = model_request_id.set(scope.get("state", {}).get("request_id"))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            model_request_id.reset(token)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -101,19 +122,33 @@ def create_app(
 ) -> Starlette:
     """Build the app. Tests pass provider factories that return fake models."""
     settings = settings or Settings()
+    # One HTTP connection pool for every provider client, opened and closed by the lifespan:
+    # clients the SDK would cache per process stay bound to the event loop that made them.
+    http: dict[str, openai.DefaultAsyncHttpxClient] = {}
 
-    # Provider clients hold HTTP connection pools: build each combination once, not per request.
+    # Provider clients are cheap wrappers over that pool: build each combination once per
+    # lifespan, not per request. Call options (temperature, JSON mode, ...) bind per call.
     @functools.lru_cache(maxsize=64)
     def cached_chat(
         order: tuple[ProviderName, ...], temperature: float | None, max_tokens: int | None
     ) -> tuple[ChatProvider, ...]:
         return tuple(
-            chat_providers(settings, order, temperature=temperature, max_tokens=max_tokens)
+            chat_providers(
+                settings,
+                order,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                http_client=http.get("client"),
+            )
         )
 
     @functools.lru_cache(maxsize=8)
     def cached_embeddings(order: tuple[ProviderName, ...]) -> tuple[EmbeddingProvider, ...]:
-        return tuple(embedding_providers(settings, order, dimensions=EMBEDDING_DIMENSIONS))
+        return tuple(
+            embedding_providers(
+                settings, order, dimensions=EMBEDDING_DIMENSIONS, http_client=http.get("client")
+            )
+        )
 
     def default_chat(
         order: Sequence[ProviderName], temperature: float | None, max_tokens: int | None
@@ -130,6 +165,9 @@ def create_app(
         guardrails = build_guardrails(settings)
         shutdown = Shutdown(settings.shutdown_grace_seconds)
         unchain_signals = chain_signal_handlers(shutdown)
+        cached_chat.cache_clear()
+        cached_embeddings.cache_clear()
+        http["client"] = openai.DefaultAsyncHttpxClient()
         try:
             if settings.should_seed_demo and await seed_demo(store):
                 logger.info("seeded the demo class")
@@ -158,6 +196,9 @@ def create_app(
             await guardrails.aclose()
             await verifier.aclose()
             await store.close()
+            cached_chat.cache_clear()
+            cached_embeddings.cache_clear()
+            await http.pop("client").aclose()
 
     return Starlette(
         routes=[
@@ -196,6 +237,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(ModelLogContextMiddleware),
             Middleware(AccessLogMiddleware),
             Middleware(
                 CORSMiddleware,

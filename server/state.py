@@ -56,10 +56,20 @@ class AppState:
         default_provider: ProviderName | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        strict: bool = False,
     ) -> ModelRouter:
-        """A router over the configured providers in the caller's order, offline last."""
+        """A router over the configured providers in the caller's order, offline last.
+
+        `strict` (the raw `llm/*` routes): the offline engine answers only when no provider is
+        configured; configured providers all failing raise `ProvidersExhausted` instead.
+        """
         order = resolve_order(self.settings, provider_order, default_provider)
-        return ModelRouter(self.chat_providers(order, temperature, max_tokens))
+        providers = self.chat_providers(order, temperature, max_tokens)
+        return ModelRouter(
+            providers,
+            offline_fallback=not (strict and providers),
+            rate_limit_retries=self.settings.ai_rate_limit_retries,
+        )
 
 
 def app_state(conn: HTTPConnection) -> AppState:

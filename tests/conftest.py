@@ -8,7 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
+
+# The loopback OpenAI-compatible server and the local llama.cpp model, for every test.
+pytest_plugins = ["tests.openai_server", "tests.local_model"]
 
 # Tests never reach a network model: no provider keys, whatever the developer's shell holds.
 for _name in ("OPENROUTER_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
@@ -18,9 +22,12 @@ os.environ["LANGSMITH_TRACING"] = "false"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "testserver"}
 _real_send = httpx.AsyncClient.send
 _real_sync_send = httpx.Client.send
+# The openai SDK (3.x) sends through httpx2, a separate package: guard it too.
+_real_send2 = httpx2.AsyncClient.send
+_real_sync_send2 = httpx2.Client.send
 
 
-def _refuse_remote(request: httpx.Request) -> None:
+def _refuse_remote(request: httpx.Request | httpx2.Request) -> None:
     if request.url.host not in _LOOPBACK:
         raise AssertionError(f"A test tried to reach the network: {request.url.host}")
 
@@ -35,8 +42,20 @@ def _guarded_sync_send(self: httpx.Client, request: httpx.Request, **kw: Any) ->
     return _real_sync_send(self, request, **kw)
 
 
+async def _guarded_send2(self: httpx2.AsyncClient, request: httpx2.Request, **kw: Any) -> Any:
+    _refuse_remote(request)
+    return await _real_send2(self, request, **kw)
+
+
+def _guarded_sync_send2(self: httpx2.Client, request: httpx2.Request, **kw: Any) -> Any:
+    _refuse_remote(request)
+    return _real_sync_send2(self, request, **kw)
+
+
 httpx.AsyncClient.send = _guarded_send  # type: ignore[method-assign]
 httpx.Client.send = _guarded_sync_send  # type: ignore[method-assign]
+httpx2.AsyncClient.send = _guarded_send2  # type: ignore[method-assign]
+httpx2.Client.send = _guarded_sync_send2  # type: ignore[method-assign]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import re
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -15,13 +16,18 @@ from langchain_core.runnables import Runnable
 
 
 class ScriptedChatModel(GenericFakeChatModel):
-    """Replies with the scripted messages in order and records every prompt it was sent."""
+    """Replies with the scripted messages in order and records every prompt it was sent.
+
+    Streamed, a scripted message's usage and response metadata arrive on a last empty chunk,
+    as a provider streams them.
+    """
 
     prompts: list[list[BaseMessage]] = []
+    sent: list[AIMessage] = []
 
     @classmethod
     def replying(cls, *replies: str | AIMessage) -> ScriptedChatModel:
-        return cls(messages=iter(replies), prompts=[])
+        return cls(messages=iter(replies), prompts=[], sent=[])
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, Any]:
         return self
@@ -34,7 +40,59 @@ class ScriptedChatModel(GenericFakeChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         self.prompts.append(list(messages))
-        return super()._generate(messages, stop, run_manager, **kwargs)
+        result = super()._generate(messages, stop, run_manager, **kwargs)
+        message = result.generations[0].message
+        if isinstance(message, AIMessage):
+            self.sent.append(message)
+        return result
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        yield from super()._stream(messages, stop, run_manager, **kwargs)
+        tail = self._tail(with_kwargs=False)  # the parent streamed `additional_kwargs` already
+        if tail is not None:
+            yield tail
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        # Through `_agenerate`, so a subclass that delays or fails there does so when streamed.
+        result = await self._agenerate(messages, stop, None, **kwargs)
+        message = result.generations[0].message
+        text = message.content if isinstance(message.content, str) else ""
+        for piece in re.split(r"(\s)", text) if text else []:
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece, id=message.id))
+            if run_manager:
+                await run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+        tail = self._tail(with_kwargs=True)
+        if tail is not None:
+            yield tail
+
+    def _tail(self, *, with_kwargs: bool) -> ChatGenerationChunk | None:
+        """The last reply's usage and metadata as a final empty chunk, as providers stream them."""
+        last = self.sent[-1] if self.sent else None
+        extra = dict(last.additional_kwargs) if last is not None and with_kwargs else {}
+        if last is None or not (last.usage_metadata or last.response_metadata or extra):
+            return None
+        return ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                id=last.id,
+                usage_metadata=last.usage_metadata,
+                response_metadata=dict(last.response_metadata),
+                additional_kwargs=extra,
+            )
+        )
 
 
 class FailingChatModel(BaseChatModel):

@@ -40,7 +40,7 @@ async def generate(state: LlmState, runtime: Runtime[GenerationContext]) -> dict
         reply = await context.model_router().ainvoke(messages, deadline=context.run_deadline())
     except ProvidersExhausted as error:
         logger.warning("no provider answered", extra={"attempts": str(error)})
-        raise ProviderError("No model provider could answer. Try again shortly.") from None
+        raise ProviderError(str(error)) from None
     report("done")
     return {
         "content": reply.text,
@@ -48,6 +48,7 @@ async def generate(state: LlmState, runtime: Runtime[GenerationContext]) -> dict
         "model": reply.model,
         "usage": reply.usage.as_dict() if reply.usage else None,
         "latency_ms": reply.latency_ms,
+        "attempts": [attempt.as_wire() for attempt in reply.attempts],
     }
 
 

@@ -18,6 +18,7 @@ class LlmOutput(TypedDict):
     model: str
     usage: dict[str, int] | None
     latency_ms: int
+    attempts: list[dict[str, str]]
 
 
 class LlmState(LlmInput, LlmOutput, total=False):

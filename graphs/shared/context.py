@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
@@ -16,7 +15,7 @@ from tools.models.providers import (
     embedding_providers,
     resolve_order,
 )
-from tools.models.router import Deadline, ModelRouter
+from tools.models.router import Deadline, ModelRouter, embed_query
 from tools.models.settings import ProviderSettings
 from tools.store.base import Store
 
@@ -60,15 +59,13 @@ class GenerationContext:
         return self.deadline or Deadline.after_ms(self.timeout_ms or 60_000)
 
     async def embed_query(self, text: str, model: str) -> list[float] | None:
-        """The query's vector from the provider that embedded the chunks (`model`), if any."""
-        for provider in self.embedding_providers or ():
-            if provider.model == model:
-                remaining = self.run_deadline().remaining()
-                if remaining <= 0:
-                    return None
-                async with asyncio.timeout(remaining):
-                    return await provider.client.aembed_query(text)
-        return None
+        """The query's vector from the provider that embedded the chunks (`model`), if any.
+
+        Each call has its own embedding deadline inside the run's; a failure returns None.
+        """
+        return await embed_query(
+            self.embedding_providers or (), text, model, deadline=self.run_deadline()
+        )
 
 
 C = TypeVar("C", bound=GenerationContext)

@@ -1,4 +1,9 @@
-"""`/v1/llm/generate` and `/v1/llm/embeddings`: direct model access with fallback."""
+"""`/v1/llm/generate` and `/v1/llm/embeddings`: direct model access with fallback.
+
+These routes never fake an answer for a configured provider: the offline engine serves them only
+when no provider is configured; otherwise every provider failing is a 502 `provider_error` whose
+message names each attempt.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from starlette.responses import Response
 
 from graphs.shared.context import GenerationContext
 from server.envelope import ok_response
+from server.errors import ApiError
 from server.routes.common import admit
 from server.routes.generation import guest_ticket, settle
 from server.runs import start_run
@@ -20,7 +26,7 @@ from server.settings import ProviderName
 from server.streaming import respond
 from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import resolve_order
-from tools.models.router import Deadline, embed
+from tools.models.router import Deadline, ProvidersExhausted, embed
 
 
 class ProviderChoice(Body):
@@ -55,6 +61,7 @@ async def generate(request: Request) -> Response:
             default_provider=body.default_provider,
             temperature=body.temperature,
             max_tokens=body.max_tokens,
+            strict=True,
         ),
         store=state.store,
         timeout_ms=timeout_ms,
@@ -74,30 +81,38 @@ async def generate(request: Request) -> Response:
 
 
 def generate_data(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The contract's `{provider, model, content, usage, latency_ms}`."""
+    """The contract's `{provider, model, content, usage, latency_ms}` and the failed `attempts`."""
     return {
         "provider": values["provider"],
         "model": values["model"],
         "content": values["content"],
         "usage": values.get("usage"),
         "latency_ms": int(values.get("latency_ms") or 0),
+        "attempts": list(values.get("attempts") or []),
     }
 
 
 async def embeddings(request: Request) -> Response:
+    """One model's vectors for every input (`{provider, model, embeddings, usage, ...}`)."""
     state, body, principal = await admit(request, EmbeddingsBody)
     order = resolve_order(state.settings, body.provider_order, body.default_provider)
     timeout_ms = body.timeout_ms or state.settings.ai_embedding_timeout_ms
+    providers = state.embedding_providers(order)
     finish = settle(await guest_ticket(state, principal, body.sandbox_id, "embedding"))
     succeeded = False
     try:
         reply = await embed(
             body.inputs,
-            state.embedding_providers(order),
+            providers,
             deadline=Deadline.after_ms(timeout_ms),
             dimensions=EMBEDDING_DIMENSIONS,
+            # Hashed vectors live in another space: never serve them for a configured provider.
+            offline_fallback=not providers,
+            rate_limit_retries=state.settings.ai_rate_limit_retries,
         )
         succeeded = True
+    except ProvidersExhausted as error:
+        raise ApiError(502, "provider_error", str(error)) from None
     finally:
         await finish(succeeded)
     return ok_response(
@@ -108,5 +123,6 @@ async def embeddings(request: Request) -> Response:
             "embeddings": reply.vectors,
             "usage": reply.usage.as_dict(),
             "latency_ms": reply.latency_ms,
+            "attempts": [attempt.as_wire() for attempt in reply.attempts],
         },
     )

@@ -33,7 +33,7 @@ def _handler(chat: LoopbackChat) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))))
-            if self.path != f"{chat.prefix}/v1/chat/completions" or body.get("stream"):
+            if self.path != f"{chat.prefix}/v1/chat/completions":
                 self._send(404, {"error": {"message": f"unexpected {self.path}", "type": "test"}})
                 return
             with chat.lock:
@@ -42,6 +42,10 @@ def _handler(chat: LoopbackChat) -> type[BaseHTTPRequestHandler]:
                 status, reply = chat.status, chat.reply
             if status != 200:
                 self._send(status, {"error": {"message": "loopback failure", "type": "server"}})
+                return
+            if body.get("stream"):
+                # The model router streams every call: one content chunk, then the usage.
+                self._stream(body.get("model", LOOPBACK_MODEL), reply)
                 return
             self._send(
                 200,
@@ -60,6 +64,25 @@ def _handler(chat: LoopbackChat) -> type[BaseHTTPRequestHandler]:
                     "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
                 },
             )
+
+        def _stream(self, model: str, reply: str) -> None:
+            base = {"id": "chatcmpl-loopback", "object": "chat.completion.chunk", "created": 0}
+            usage = {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
+            chunks = [
+                {"choices": [{"index": 0, "delta": {"role": "assistant", "content": reply}}]},
+                {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+                {"choices": [], "usage": usage},
+            ]
+            data = b"".join(
+                b"data: " + json.dumps({**base, "model": model, **c}).encode() + b"\n\n"
+                for c in chunks
+            )
+            data += b"data: [DONE]\n\n"
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def _send(self, status: int, document: dict[str, Any]) -> None:
             data = json.dumps(document).encode()

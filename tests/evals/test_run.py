@@ -346,13 +346,13 @@ def test_configured_scores_the_real_graph_through_the_provider(
 def test_a_failing_provider_shows_as_an_offline_fallback(
     tmp_path: Path, openrouter_loopback: LoopbackChat, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openrouter_loopback.status = 503
+    openrouter_loopback.status = 500
     out = tmp_path / "quiz.json"
     main(
         ["--provider", "configured", "--out", str(out)], suites={"quiz": _real_quiz_suite(tmp_path)}
     )
     scorecard = json.loads(out.read_text(encoding="utf-8"))
-    assert len(openrouter_loopback.requests) == 2  # tried once per case, no retries
+    assert len(openrouter_loopback.requests) == 2  # a 500 is not retried: once per case
     assert scorecard["providers"] == [{"provider": "openrouter", "model": LOOPBACK_MODEL}]
     assert scorecard["answered_by"] == [
         {"provider": "offline", "model": "stemgraph-offline-1", "cases": 2}

@@ -23,6 +23,17 @@ class ProviderSettings(BaseSettings):
     ai_provider_default: ProviderName | None = Field(None, validation_alias="AI_PROVIDER_DEFAULT")
     ai_request_timeout_ms: int = Field(60_000, ge=100, validation_alias="AI_REQUEST_TIMEOUT_MS")
     ai_embedding_timeout_ms: int = Field(20_000, ge=100, validation_alias="AI_EMBEDDING_TIMEOUT_MS")
+    # Per provider, under the request's deadline: a provider silent this long moves on.
+    ai_first_token_timeout_ms: int = Field(
+        20_000, ge=100, validation_alias="AI_FIRST_TOKEN_TIMEOUT_MS"
+    )
+    ai_idle_timeout_ms: int = Field(15_000, ge=100, validation_alias="AI_IDLE_TIMEOUT_MS")
+    # 429/503 answers retried with backoff (honouring Retry-After) before the next provider.
+    ai_rate_limit_retries: int = Field(2, ge=0, le=10, validation_alias="AI_RATE_LIMIT_RETRIES")
+    # `/healthz?deep=true`: each provider's probe gets at most this long.
+    ai_health_probe_timeout_ms: int = Field(
+        5_000, ge=100, validation_alias="AI_HEALTH_PROBE_TIMEOUT_MS"
+    )
     openrouter_api_key: str | None = Field(None, validation_alias="OPENROUTER_API_KEY")
     openrouter_model: str = Field("openai/gpt-4o-mini", validation_alias="OPENROUTER_MODEL")
     openrouter_embedding_model: str = Field(

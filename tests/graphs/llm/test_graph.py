@@ -26,7 +26,8 @@ async def test_the_reply_and_who_wrote_it() -> None:
     assert result["content"] == "A newton is the SI unit of force."
     assert (result["provider"], result["model"]) == ("openai", "gpt-fake")
     assert isinstance(result["latency_ms"], int)
-    assert set(result) == {"content", "provider", "model", "usage", "latency_ms"}
+    assert set(result) == {"content", "provider", "model", "usage", "latency_ms", "attempts"}
+    assert result["attempts"] == []
     (prompt,) = model.prompts
     assert [(m.type, m.content) for m in prompt] == [
         ("system", "Be concise."),
@@ -65,5 +66,9 @@ async def test_providers_exhausted_without_offline_fallback_is_a_provider_error(
     with pytest.raises(ProviderError) as raised:
         await graph.ainvoke({"system": "", "user": "Hi"}, context=context(router))
     assert raised.value.code == "provider_error" and raised.value.status == 502
-    assert str(raised.value) == "No model provider could answer. Try again shortly."
+    # The caller learns which provider failed and how (never a key or the prompt).
+    assert str(raised.value) == (
+        "Every model provider failed: openai (down): connection,"
+        " ConnectionError: provider unavailable."
+    )
     assert failing.calls == 1
