@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.quiz.state import QuizState
+from graphs.shared import budgets
 from graphs.shared.study_set import StudySet
 from prompts import quiz as prompts
 from tools.offline.quiz import offline_quiz
@@ -44,4 +45,5 @@ QUIZ = StudySet[QuizState](
     offline=offline_quiz,
     tidy=_tidy,
     item_key=_question_key,
+    budget=budgets.QUIZ,
 )

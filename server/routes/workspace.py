@@ -23,7 +23,7 @@ from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.chat import chat_run, orchestration
 from server.routes.common import admit
-from server.routes.generation import guest_ticket
+from server.routes.generation import attempts_of, guest_ticket
 from server.schemas import ClassScoped, ToolOptions
 from server.streaming import respond
 from tools.clock import normalise_iso
@@ -227,6 +227,7 @@ def _send_data(
             "user_message": values["saved_user_message"],
             "assistant_message": values["saved_assistant_message"],
             "context_meta": values["context_meta"],
+            "attempts": attempts_of(values),
             "orchestration": orchestration(values, tool_mode, tool_catalog),
         }
 

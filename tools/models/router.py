@@ -7,9 +7,11 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from tools.models.embeddings import EMBEDDING_DIMENSIONS, hashed_model, offline_embedding
 from tools.models.offline import (
@@ -52,9 +54,31 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class CallOptions:
+    """What one call asks of the provider, on top of the client's own settings."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None  # sent under the name each provider honours
+    json_mode: bool = False  # ask for a JSON object natively
+    json_schema: dict[str, Any] | None = None  # when the provider supports schema'd JSON
+
+
+@dataclass(frozen=True, slots=True)
 class Attempt:
+    """One provider call that did not serve the answer."""
+
     provider: str
-    error: str
+    model: str
+    error: str  # a short kind: "timeout", "http_429", "invalid_output", ...
+    message: str  # one readable line
+
+    def as_wire(self) -> dict[str, str]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "error": self.error,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +89,7 @@ class ModelReply:
     usage: Usage | None
     latency_ms: int
     attempts: tuple[Attempt, ...] = field(default=())
+    finish_reason: str | None = None
 
     @property
     def text(self) -> str:
@@ -91,6 +116,48 @@ def _usage_of(message: AIMessage) -> Usage | None:
     return Usage(prompt, completion, total)
 
 
+def _kind(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):
+        return f"http_{status}"
+    if isinstance(error, ConnectionError):
+        return "connection_error"
+    return "error"
+
+
+def _finish_reason(message: AIMessage) -> str | None:
+    reason = message.response_metadata.get("finish_reason")
+    return str(reason) if reason else None
+
+
+def _bound(client: BaseChatModel, options: CallOptions | None) -> Runnable[Any, Any]:
+    """`client` with the call's options, under the names its provider takes (a thin shim)."""
+    if options is None:
+        return client
+    kwargs: dict[str, Any] = {}
+    if options.temperature is not None:
+        kwargs["temperature"] = options.temperature
+    openai_style = type(client).__module__.startswith("langchain_openai")
+    gemini = type(client).__module__.startswith("langchain_google_genai")
+    if options.max_tokens is not None:
+        if openai_style:
+            # ChatOpenAI renames `max_tokens` to `max_completion_tokens`, which OpenRouter
+            # and llama.cpp ignore; the body field goes out under the name they honour.
+            kwargs["extra_body"] = {"max_tokens": options.max_tokens}
+        elif gemini:
+            kwargs["max_output_tokens"] = options.max_tokens
+        else:
+            kwargs["max_tokens"] = options.max_tokens
+    if options.json_mode:
+        if gemini:
+            kwargs["response_mime_type"] = "application/json"
+        else:
+            kwargs["response_format"] = {"type": "json_object"}
+    return client.bind(**kwargs) if kwargs else client
+
+
 def _describe(error: BaseException) -> str:
     if isinstance(error, TimeoutError):
         return "timed out"
@@ -113,22 +180,28 @@ class ModelRouter:
         deadline: Deadline,
         responder: Responder | None = None,
         config: RunnableConfig | None = None,
+        options: CallOptions | None = None,
     ) -> ModelReply:
         """The first successful reply; raises `ProvidersExhausted` only without offline fallback."""
         attempts: list[Attempt] = []
         for provider in self.providers:
             remaining = deadline.remaining()
             if remaining <= 0:
-                attempts.append(Attempt(provider.name, "skipped: the deadline had passed"))
+                attempts.append(
+                    Attempt(provider.name, provider.model, "skipped", "The deadline had passed.")
+                )
                 continue
             started = time.monotonic()
             try:
                 async with asyncio.timeout(remaining):
-                    result = await provider.client.ainvoke(list(messages), config)
+                    client = _bound(provider.client, options)
+                    result = await client.ainvoke(list(messages), config)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - any provider failure moves to the next
-                attempts.append(Attempt(provider.name, _describe(error)))
+                attempts.append(
+                    Attempt(provider.name, provider.model, _kind(error), _describe(error))
+                )
                 continue
             message = result if isinstance(result, AIMessage) else AIMessage(content=result.content)
             return ModelReply(
@@ -138,6 +211,7 @@ class ModelRouter:
                 usage=_usage_of(message),
                 latency_ms=round((time.monotonic() - started) * 1000),
                 attempts=tuple(attempts),
+                finish_reason=_finish_reason(message),
             )
         if not self.offline_fallback:
             raise ProvidersExhausted(tuple(attempts))
@@ -158,7 +232,7 @@ class ProvidersExhausted(Exception):
     """Every provider failed and the caller asked for no offline fallback."""
 
     def __init__(self, attempts: tuple[Attempt, ...]) -> None:
-        detail = "; ".join(f"{a.provider}: {a.error}" for a in attempts) or "none configured"
+        detail = "; ".join(f"{a.provider}: {a.message}" for a in attempts) or "none configured"
         super().__init__(f"Every model provider failed ({detail}).")
         self.attempts = attempts
 
@@ -190,7 +264,9 @@ async def embed(
     for provider in providers:
         remaining = deadline.remaining()
         if remaining <= 0:
-            attempts.append(Attempt(provider.name, "skipped: the deadline had passed"))
+            attempts.append(
+                Attempt(provider.name, provider.model, "skipped", "The deadline had passed.")
+            )
             continue
         started = time.monotonic()
         try:
@@ -199,10 +275,11 @@ async def embed(
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - any provider failure moves to the next
-            attempts.append(Attempt(provider.name, _describe(error)))
+            attempts.append(Attempt(provider.name, provider.model, _kind(error), _describe(error)))
             continue
         if not _valid_vectors(vectors, len(texts), dimensions):
-            attempts.append(Attempt(provider.name, f"did not return {dimensions}-d vectors"))
+            message = f"did not return {dimensions}-d vectors"
+            attempts.append(Attempt(provider.name, provider.model, "invalid_output", message))
             continue
         return EmbeddingReply(
             [[float(x) for x in v] for v in vectors],

@@ -15,9 +15,9 @@ from graphs.chat import graph
 from graphs.chat.nodes import BlueprintMissing
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
+from tests.graphs.fakes import RecordingChatModel
 from tools.chunking import chunk_text
 from tools.clock import to_iso
-from tools.models.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store.base import AuthorKind, ChatMessage, ChunkInput, Store
@@ -51,8 +51,8 @@ OUTPUT_KEYS = {
 OFFLINE = GenerationContext(router=ModelRouter([]))
 
 
-def scripted(*replies: Any, store: Store | None = None) -> tuple[ScriptedChatModel, Any]:
-    model = ScriptedChatModel.replying(
+def scripted(*replies: Any, store: Store | None = None) -> tuple[RecordingChatModel, Any]:
+    model = RecordingChatModel.replying(
         *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
     )
     router = ModelRouter([ChatProvider("openai", "fake", model)])

@@ -13,6 +13,7 @@ from graphs.data_query import graph
 from graphs.data_query.nodes import chart_spec, chart_title
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
+from tests.graphs.fakes import RecordingChatModel
 from tests.tools.analytics.test_query import (
     ATTEMPTS,
     CHAT,
@@ -22,7 +23,6 @@ from tests.tools.analytics.test_query import (
     STUDENTS,
     seed_class,
 )
-from tools.models.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.payloads.canvas import NO_DATA_LABEL, validate_chart_spec
@@ -47,8 +47,8 @@ def offline(store: Store) -> GenerationContext:
     return GenerationContext(router=ModelRouter([]), store=store)
 
 
-def scripted(store: Store, *replies: Any) -> tuple[ScriptedChatModel, GenerationContext]:
-    model = ScriptedChatModel.replying(
+def scripted(store: Store, *replies: Any) -> tuple[RecordingChatModel, GenerationContext]:
+    model = RecordingChatModel.replying(
         *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
     )
     router = ModelRouter([ChatProvider("openai", "fake", model)])
@@ -61,7 +61,7 @@ async def ask(context: GenerationContext, question: str, class_id: str = OPTICS)
 
 async def test_an_offline_question_becomes_a_chart(optics: Store) -> None:
     result = await ask(offline(optics), "  Average quiz score per topic?  ")
-    assert set(result) == {"spec", "provider", "model", "query"}
+    assert set(result) == {"spec", "provider", "model", "query", "attempts"}
     assert (result["provider"], result["model"]) == ("offline", "stemgraph-offline-1")
     assert result["spec"] == {
         "type": "chart",

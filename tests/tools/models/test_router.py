@@ -69,7 +69,14 @@ async def test_first_provider_failing_falls_back_to_the_second() -> None:
     reply = await router.ainvoke(MESSAGES, deadline=later())
     assert reply.text == "Momentum is conserved."
     assert (reply.provider, reply.model) == ("openai", "gpt-4o-mini")
-    assert reply.attempts == (Attempt("openrouter", "ConnectionError: 503 Service Unavailable"),)
+    assert reply.attempts == (
+        Attempt(
+            "openrouter",
+            "openai/gpt-4o-mini",
+            "connection_error",
+            "ConnectionError: 503 Service Unavailable",
+        ),
+    )
     assert failing.calls == 1
     assert scripted.prompts == [MESSAGES]
     assert reply.latency_ms >= 0
@@ -97,7 +104,7 @@ async def test_error_descriptions_are_short_single_lines() -> None:
         ]
     )
     reply = await router.ainvoke(MESSAGES, deadline=later())
-    errors = [a.error for a in reply.attempts]
+    errors = [a.message for a in reply.attempts]
     assert errors[0] == "ConnectionError: bad key"
     assert errors[1] == "ConnectionError: " + "x" * 200
     assert errors[2] == "ConnectionError"
@@ -117,7 +124,7 @@ async def test_every_provider_failing_ends_with_the_offline_engine() -> None:
     assert reply.provider == "offline"
     assert reply.text == extractive_reply(MESSAGES)
     assert reply.text
-    assert [(a.provider, a.error) for a in reply.attempts] == [
+    assert [(a.provider, a.message) for a in reply.attempts] == [
         ("openrouter", "ConnectionError: down"),
         ("openai", "ConnectionError: quota"),
         ("gemini", "ConnectionError: denied"),
@@ -146,10 +153,10 @@ async def test_a_slow_provider_is_cut_off_at_the_shared_deadline() -> None:
     assert elapsed < deadline_s + 0.2
     assert elapsed >= deadline_s - 0.01
     assert reply.provider == "offline"
-    assert reply.attempts[0] == Attempt("openrouter", "timed out")
+    assert (reply.attempts[0].error, reply.attempts[0].message) == ("timeout", "timed out")
     # The deadline is shared: nothing is left for the second provider.
     assert [a.provider for a in reply.attempts] == ["openrouter", "openai"]
-    assert reply.attempts[1].error in ("skipped: the deadline had passed", "timed out")
+    assert reply.attempts[1].error in ("skipped", "timeout")
     assert backup.prompts == []
 
 
@@ -171,8 +178,8 @@ async def test_a_passed_deadline_skips_every_provider() -> None:
     assert time.monotonic() - started < 0.5
     assert reply.provider == "offline"
     assert reply.attempts == (
-        Attempt("openrouter", "skipped: the deadline had passed"),
-        Attempt("openai", "skipped: the deadline had passed"),
+        Attempt("openrouter", "a", "skipped", "The deadline had passed."),
+        Attempt("openai", "b", "skipped", "The deadline had passed."),
     )
     assert failing.calls == 0
     assert scripted.prompts == []
@@ -189,8 +196,8 @@ async def test_without_offline_fallback_exhaustion_raises() -> None:
     with pytest.raises(ProvidersExhausted) as caught:
         await router.ainvoke(MESSAGES, deadline=later())
     assert caught.value.attempts == (
-        Attempt("openrouter", "ConnectionError: down"),
-        Attempt("gemini", "ConnectionError: denied"),
+        Attempt("openrouter", "a", "connection_error", "ConnectionError: down"),
+        Attempt("gemini", "c", "connection_error", "ConnectionError: denied"),
     )
     assert "openrouter: ConnectionError: down" in str(caught.value)
     assert "gemini: ConnectionError: denied" in str(caught.value)
@@ -395,7 +402,12 @@ async def test_embed_falls_through_invalid_vectors_to_offline(make: object) -> N
     assert reply.provider == "offline"
     assert reply.model == f"{OFFLINE_MODEL}-hash-{EMBEDDING_DIMENSIONS}"
     assert reply.attempts == (
-        Attempt("openrouter", f"did not return {EMBEDDING_DIMENSIONS}-d vectors"),
+        Attempt(
+            "openrouter",
+            "openrouter-embed",
+            "invalid_output",
+            f"did not return {EMBEDDING_DIMENSIONS}-d vectors",
+        ),
     )
     assert reply.vectors == [offline_embedding(t) for t in TEXTS]
 
@@ -407,8 +419,10 @@ async def test_embed_wrong_vector_count_and_errors_fall_through_in_order() -> No
     reply = await embed(TEXTS, [too_few, broken, good], deadline=later())
     assert reply.provider == "gemini"
     assert reply.attempts == (
-        Attempt("openrouter", f"did not return {EMBEDDING_DIMENSIONS}-d vectors"),
-        Attempt("openai", "RuntimeError: rate limited"),
+        Attempt(
+            "openrouter", "r", "invalid_output", f"did not return {EMBEDDING_DIMENSIONS}-d vectors"
+        ),
+        Attempt("openai", "openai-embed", "error", "RuntimeError: rate limited"),
     )
 
 
@@ -424,7 +438,9 @@ async def test_embed_skips_providers_after_the_deadline() -> None:
     fake = provider("openai", lambda text: [0.5] * EMBEDDING_DIMENSIONS)
     reply = await embed(TEXTS, [fake], deadline=Deadline(time.monotonic() - 1))
     assert reply.provider == "offline"
-    assert reply.attempts == (Attempt("openai", "skipped: the deadline had passed"),)
+    assert reply.attempts == (
+        Attempt("openai", "openai-embed", "skipped", "The deadline had passed."),
+    )
     assert isinstance(fake.client, FakeEmbeddings)
     assert fake.client.calls == 0
 
