@@ -150,6 +150,7 @@ async def generate(request: Request) -> Response:
             "compacted_memory_context": body.compacted_memory_context,
             "assignment_instructions": body.assignment_instructions,
             "purpose": body.purpose,
+            "max_tokens": body.max_tokens,
         },
         error_code="chat_error",
         to_data=lambda values: chat_response_data(

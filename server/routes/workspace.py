@@ -197,6 +197,7 @@ async def send_message(request: Request) -> Response:
                 "session_id": session.id,
                 "author_user_id": member.user_id,
                 "author_kind": "teacher" if member.is_teacher else "student",
+                "max_tokens": body.max_tokens,
             },
             error_code="response_generation_failed",
             to_data=_send_data(body.tool_mode, body.tool_catalog),
