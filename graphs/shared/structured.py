@@ -54,8 +54,9 @@ CUT_OFF = "The reply was cut off at the output token limit: send a shorter, comp
 
 def invalid_output(state: Mapping[str, Any], reason: str) -> dict[str, str]:
     """The wire attempt of a model whose replies stayed invalid after the repairs."""
-    tries = int(state.get("tries", 0))
-    message = f"The reply broke the rules after {max(0, tries - 1)} repairs: {reason}"
+    repairs = max(0, int(state.get("tries", 0)) - 1)
+    times = f"{repairs} repair{'' if repairs == 1 else 's'}"
+    message = f"The reply broke the rules after {times}: {reason}"
     provider = str(state.get("provider") or "unknown")
     model = str(state.get("model") or "unknown")
     return Attempt(provider, model, "invalid_output", message[:300]).as_wire()

@@ -25,11 +25,9 @@ class ClassInsightsBody(ClassScoped):
 
 
 def insights_data(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The insights payload, plus `attempts` when a model was asked for the narrative."""
-    data: dict[str, Any] = dict(values["payload"])
-    if values.get("provider") not in ("snapshot", "none"):
-        data["attempts"] = attempts_of(values)
-    return data
+    """The insights payload plus `attempts`: the calls that did not write its narrative (empty
+    when the first did, or when a stored snapshot answered)."""
+    return {**values["payload"], "attempts": attempts_of(values)}
 
 
 async def class_insights(request: Request) -> Response:

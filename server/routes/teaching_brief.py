@@ -124,10 +124,10 @@ def _refresh_run(state: AppState, store: SqlStore, class_id: str) -> GraphRun:
             await _fail(store, class_id, UNEXPECTED)
             raise ApiError(502, ERROR_CODE, UNEXPECTED) from None
         settled = True
-        if outcome["status"] == "no_data":
-            return brief_response(row)
-        # A refresh that asked a model says which calls did not write the brief.
-        return {**brief_response(row), "attempts": attempts_of(outcome)}
+        attempts = attempts_of(outcome)
+        # The stored brief has no attempts; a refresh that another provider or the offline
+        # engine served says which calls did not write it.
+        return {**brief_response(row), "attempts": attempts} if attempts else brief_response(row)
 
     async def cleanup(succeeded: bool) -> None:
         if not settled:  # cancelled: the client went away or the server is stopping
