@@ -141,19 +141,26 @@ def _bound(client: BaseChatModel, options: CallOptions | None) -> Runnable[Any, 
         kwargs["temperature"] = options.temperature
     openai_style = type(client).__module__.startswith("langchain_openai")
     gemini = type(client).__module__.startswith("langchain_google_genai")
-    if options.max_tokens is not None:
-        if openai_style:
-            # ChatOpenAI renames `max_tokens` to `max_completion_tokens`, which OpenRouter
-            # and llama.cpp ignore; the body field goes out under the name they honour.
-            kwargs["extra_body"] = {"max_tokens": options.max_tokens}
-        elif gemini:
+    if openai_style:
+        # Both go in the raw body: ChatOpenAI renames `max_tokens` to `max_completion_tokens`
+        # (which OpenRouter and llama.cpp ignore), and a `response_format` kwarg switches it to
+        # the SDK's `parse`, which raises on `finish_reason: length` instead of returning it.
+        body: dict[str, Any] = {}
+        if options.max_tokens is not None:
+            body["max_tokens"] = options.max_tokens
+        if options.json_mode:
+            body["response_format"] = {"type": "json_object"}
+        if body:
+            kwargs["extra_body"] = body
+    elif gemini:
+        if options.max_tokens is not None:
             kwargs["max_output_tokens"] = options.max_tokens
-        else:
-            kwargs["max_tokens"] = options.max_tokens
-    if options.json_mode:
-        if gemini:
+        if options.json_mode:
             kwargs["response_mime_type"] = "application/json"
-        else:
+    else:
+        if options.max_tokens is not None:
+            kwargs["max_tokens"] = options.max_tokens
+        if options.json_mode:
             kwargs["response_format"] = {"type": "json_object"}
     return client.bind(**kwargs) if kwargs else client
 
