@@ -11,6 +11,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from graphs.blueprint.state import BlueprintState, ReviewRequest
+from graphs.shared import budgets
 from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
@@ -87,24 +88,37 @@ def _messages(state: BlueprintState) -> list[BaseMessage]:
 
 async def generate(state: BlueprintState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
     """Ask the model (or the offline engine) for a blueprint; repairs re-ask with the errors."""
-    attempt = state.get("attempts", 0) + 1
+    attempt = state.get("tries", 0) + 1
     report("generate", attempt=attempt)
 
     def offline(_: Any) -> str:
-        blueprint = offline_blueprint(
-            state["material"],
-            class_title=state["class_title"],
-            subject=state.get("subject"),
-            level=state.get("level"),
-            material_count=max(1, int(state.get("material_count") or 1)),
-        )
-        return json.dumps(blueprint, ensure_ascii=False)
+        return json.dumps(_offline(state), ensure_ascii=False)
 
-    return await json_attempt(state, context_of(runtime), _messages(state), offline)
+    options = budgets.BLUEPRINT.options()
+    return await json_attempt(state, context_of(runtime), _messages(state), offline, options)
+
+
+def _offline(state: BlueprintState) -> dict[str, Any]:
+    return offline_blueprint(
+        state["material"],
+        class_title=state["class_title"],
+        subject=state.get("subject"),
+        level=state.get("level"),
+        material_count=max(1, int(state.get("material_count") or 1)),
+    )
+
+
+def _fallback(state: BlueprintState) -> dict[str, Any] | None:
+    """The offline engine's blueprint, when it keeps the blueprint rules itself."""
+    blueprint = tidy(_offline(state))
+    return (
+        None if validate_blueprint(blueprint, source_labels=state["source_labels"]) else blueprint
+    )
 
 
 async def validate(state: BlueprintState) -> Command[Literal["generate", "review"]]:
-    """Check every contract rule; send errors back for repair at most twice, then fail."""
+    """Check every contract rule; send errors back for repair at most twice, then fall back to
+    the offline engine's blueprint (the teacher reviews a draft either way)."""
     candidate = state.get("candidate")
     if candidate is None:
         errors = ["The reply was not a JSON object holding the blueprint."]
@@ -113,14 +127,14 @@ async def validate(state: BlueprintState) -> Command[Literal["generate", "review
         errors = validate_blueprint(
             candidate, source_labels=state["source_labels"], material=state["material"]
         )
-    # No salvage and no fallback: half a course plan, or one from another engine, is not the
-    # blueprint the teacher asked for.
+    # No salvage: half a course plan is not a blueprint. The offline plan is a whole one.
     return next_step(
         state,
         candidate=candidate,
         errors=errors,
         done="review",
         repair="generate",
+        fallback=lambda: _fallback(state),
         failure=(
             "The course blueprint could not be generated from this material: the answer broke "
             "the blueprint rules"

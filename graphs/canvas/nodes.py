@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graphs.canvas.state import CanvasState
+from graphs.shared import budgets
 from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
@@ -73,12 +74,13 @@ async def generate(state: CanvasState, runtime: Runtime[GenerationContext]) -> d
     hint = _hint(state)
     if hint["type"] not in CANVAS_TYPES:
         raise GenerationError(f"The canvas type must be one of {', '.join(CANVAS_TYPES)}.")
-    report("generate", attempt=state.get("attempts", 0) + 1, canvas=hint["type"])
+    report("generate", attempt=state.get("tries", 0) + 1, canvas=hint["type"])
 
     def offline(_: Any) -> str:
         return json.dumps(_offline_spec(state), ensure_ascii=False)
 
-    return await json_attempt(state, context_of(runtime), _messages(state, hint), offline)
+    options = budgets.CANVAS.options()
+    return await json_attempt(state, context_of(runtime), _messages(state, hint), offline, options)
 
 
 def _unwrap(candidate: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ class CanvasOutput(TypedDict):
     model: str
     usage: dict[str, int] | None
     latency_ms: int
+    attempts: list[dict[str, str]]
 
 
 class CanvasState(CanvasInput, GenerationState, total=False):

@@ -1,5 +1,8 @@
 """The chat graph: load_session → decide_compaction → retrieve → generate → parse_reply → persist.
 
+parse_reply sends a reply that was cut at the token cap, is not JSON or has no answer back to
+generate once (a `custom` `{"reset": true, "reason"}` event first), then answers a short apology.
+
 Exported without a checkpointer: `/v1/chat/generate` runs it as is (stateless: the caller sends
 the transcript); workspace sessions run on a copy with the server's checkpointer, one thread
 per session, keeping only the compacted memory and `context_meta` between turns.
@@ -45,7 +48,6 @@ builder.add_edge("load_session", "decide_compaction")
 builder.add_edge("decide_compaction", "retrieve")
 builder.add_edge("retrieve", "generate")
 builder.add_edge("generate", "parse_reply")
-builder.add_edge("parse_reply", "persist")
 builder.add_edge("persist", END)
 
 graph = builder.compile(name="chat")

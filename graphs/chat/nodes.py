@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Final, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from graphs.chat.state import ChatState
+from graphs.shared import budgets
 from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.jsonout import parse_json_object
@@ -21,11 +24,12 @@ from graphs.shared.sources import (
     render_sources,
     select_chunks,
 )
-from graphs.shared.structured import RETRIEVAL_LIMIT
+from graphs.shared.structured import CUT_OFF, RETRIEVAL_LIMIT, invalid_output
 from graphs.shared.usage import add_usage
 from prompts import chat as prompts
 from tools.clock import now_iso
 from tools.compaction import ChatTurnMessage, compact, decide, render_memory
+from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
 from tools.offline.tutor import Source, offline_tutor_reply
 from tools.payloads.blueprint import render_blueprint_context
 from tools.payloads.chat import normalise_reply
@@ -76,7 +80,8 @@ async def load_session(state: ChatState, runtime: Runtime[GenerationContext]) ->
             "created_at": received_at,
         }
     )
-    return {"history": history, "received_at": received_at, "notes": []}
+    fresh = {"tries": 0, "errors": [], "attempts": [], "usage": None, "latency_ms": 0}
+    return {"history": history, "received_at": received_at, "notes": [], **fresh}
 
 
 async def decide_compaction(state: ChatState) -> dict[str, Any]:
@@ -163,13 +168,31 @@ def _conversation(state: ChatState) -> list[BaseMessage]:
         text = turn["content"]
         messages.append(AIMessage(text) if turn["role"] == "assistant" else HumanMessage(text))
     messages.append(HumanMessage(state["history"][-1]["content"]))
+    errors = state.get("errors") or []
+    if errors:
+        # The repair turn: the broken reply and what was wrong with it.
+        problems = "\n".join(f"- {error}" for error in errors)
+        messages += [AIMessage(state.get("reply_text", "")), HumanMessage(REPAIR.format(problems))]
     return messages
 
 
+# Chat streams to a waiting student: one repair, then a short apology, never a third call.
+MAX_CHAT_REPAIRS: Final = 1
+REPAIR: Final = """Your previous reply could not be shown to the student:
+{}
+Answer again as one complete JSON object of the form described above, and keep it brief."""
+APOLOGY: Final = (
+    "Sorry, I couldn't put together a proper answer just now. Please ask again, "
+    "perhaps in a simpler way."
+)
+
+
 async def generate(state: ChatState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
-    """Ask the model (streaming) or the offline tutor for the reply."""
+    """Ask the model (streaming) or the offline tutor for the reply, in JSON mode under the
+    caller's token cap (or the chat budget); a repair carries the same cap."""
     context = context_of(runtime)
-    report("generate", sources=len(state["sources"]))
+    tries = state.get("tries", 0)
+    report("generate", sources=len(state["sources"]), attempt=tries + 1)
 
     def offline(_: Any) -> str:
         reply = offline_tutor_reply(
@@ -181,28 +204,69 @@ async def generate(state: ChatState, runtime: Runtime[GenerationContext]) -> dic
         )
         return json.dumps(reply, ensure_ascii=False)
 
+    options = budgets.CHAT.options(max_tokens=state.get("max_tokens"))
     reply = await context.model_router().ainvoke(
-        _conversation(state), deadline=context.run_deadline(), responder=offline
+        _conversation(state), deadline=context.run_deadline(), responder=offline, options=options
     )
     return {
+        "tries": tries + 1,
         "reply_text": reply.text,
+        "finish_reason": reply.finish_reason,
         "provider": reply.provider,
         "model": reply.model,
-        "usage": add_usage(None, reply.usage),
-        "latency_ms": reply.latency_ms,
+        "attempts": [*state.get("attempts", []), *(a.as_wire() for a in reply.attempts)],
+        "usage": add_usage(state.get("usage"), reply.usage),
+        "latency_ms": state.get("latency_ms", 0) + reply.latency_ms,
     }
 
 
-async def parse_reply(state: ChatState) -> dict[str, Any]:
-    """Validate the reply: known citation labels only, contract fields, a non-empty answer."""
+def _problems(state: ChatState, parsed: dict[str, Any] | None) -> list[str]:
+    """Why the reply cannot be shown as it is: cut at the cap, not JSON, or no answer."""
+    problems: list[str] = []
+    if state.get("finish_reason") == "length":
+        problems.append(CUT_OFF)
+    if parsed is None:
+        problems.append('The reply was not one JSON object with "safety", "answer", "citations".')
+    elif not isinstance(parsed.get("answer"), str) or not parsed["answer"].strip():
+        problems.append('"answer" must be the non-empty text of the reply.')
+    return problems
+
+
+async def parse_reply(state: ChatState) -> Command[Literal["generate", "persist"]]:
+    """Validate the reply: complete JSON, a non-empty answer, contract fields and known
+    citation labels only. A broken reply is repaired once; after that the student gets a short
+    apology (never the raw text), and the model's failure is reported in `attempts`."""
     labels = {s["label"] for s in state["sources"]}
     text = state.get("reply_text", "")
-    # What the model read and may have been told to repeat: the sources and the blueprint.
-    seen = "\n\n".join([state["blueprint_text"], *(s["text"] for s in state["sources"])])
-    reply, notes = normalise_reply(parse_json_object(text), text, labels=labels, material=seen)
-    if not reply["answer"]:
-        raise GenerationError("The tutor could not produce an answer. Please try again.")
-    return {"reply": reply, "notes": [*state.get("notes", []), *notes]}
+    parsed = parse_json_object(text)
+    problems = _problems(state, parsed)
+    notes = list(state.get("notes", []))
+    offline = state.get("provider") == OFFLINE_PROVIDER
+    if not problems:
+        # What the model read and may have been told to repeat: the sources and the blueprint.
+        seen = "\n\n".join([state["blueprint_text"], *(s["text"] for s in state["sources"])])
+        reply, fixed = normalise_reply(parsed, text, labels=labels, material=seen)
+        return Command(goto="persist", update={"reply": reply, "notes": [*notes, *fixed]})
+    report("validate", attempt=state.get("tries", 0), errors=len(problems))
+    if not offline and state.get("tries", 0) <= MAX_CHAT_REPAIRS:
+        # The client may have seen the broken reply's tokens: tell it they are void.
+        get_stream_writer()({"reset": True, "reason": problems[0]})
+        return Command(goto="generate", update={"errors": problems})
+    attempts = list(state.get("attempts") or [])
+    if not offline:
+        attempts.append(invalid_output(state, problems[0]))
+        report("attempt_failed", **attempts[-1])
+    get_stream_writer()({"reset": True, "reason": problems[0]})
+    apology = {"safety": "ok", "answer": APOLOGY, "citations": []}
+    update = {
+        "reply": apology,
+        "notes": [*notes, f"the reply could not be used ({problems[0]}); an apology was sent"],
+        "attempts": attempts,
+        "errors": problems,
+        "provider": OFFLINE_PROVIDER,
+        "model": OFFLINE_MODEL,
+    }
+    return Command(goto="persist", update=update)
 
 
 async def persist(state: ChatState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
@@ -251,6 +315,7 @@ async def persist(state: ChatState, runtime: Runtime[GenerationContext]) -> dict
         "sources": [],
         "blueprint_text": "",
         "reply_text": "",
+        "errors": [],
         "material_context": "",
         "transcript": [],
     }

@@ -31,6 +31,8 @@ class ChatInput(TypedDict):
     compacted_memory_context: NotRequired[str | None]
     assignment_instructions: NotRequired[str | None]
     purpose: NotRequired[str | None]
+    # The caller's cap on the reply's tokens; `graphs/shared/budgets.py:CHAT` when unset.
+    max_tokens: NotRequired[int | None]
 
 
 class ChatOutput(TypedDict):
@@ -39,6 +41,8 @@ class ChatOutput(TypedDict):
     model: str
     usage: dict[str, int] | None
     latency_ms: int
+    # Calls that did not write the reply (`Attempt.as_wire()`); empty when the first did.
+    attempts: list[dict[str, str]]
     context_meta: dict[str, Any]
     notes: list[str]
     saved_user_message: dict[str, Any] | None
@@ -55,6 +59,11 @@ class ChatState(ChatInput, total=False):
     sources: list[LabelledSource]
     blueprint_text: str
     reply_text: str
+    # Model calls this turn, why the last one ended, and what the repair must fix.
+    tries: int
+    finish_reason: str | None
+    errors: list[str]
+    attempts: list[dict[str, str]]
     reply: dict[str, Any]
     notes: list[str]
     provider: str

@@ -20,6 +20,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graphs.data_query.state import DataQueryState
+from graphs.shared import budgets
 from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
@@ -126,12 +127,13 @@ def _messages(state: DataQueryState) -> list[BaseMessage]:
 
 async def plan(state: DataQueryState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
     """Ask the model (or the offline planner) for a structured query; repairs re-ask."""
-    report("plan", attempt=state.get("attempts", 0) + 1)
+    report("plan", attempt=state.get("tries", 0) + 1)
 
     def offline(_: Any) -> str:
         return json.dumps(_offline_plan(state) or {"unanswerable": True})
 
-    return await json_attempt(state, context_of(runtime), _messages(state), offline)
+    options = budgets.DATA_QUERY.options()
+    return await json_attempt(state, context_of(runtime), _messages(state), offline, options)
 
 
 async def validate(state: DataQueryState) -> Command[Literal["plan", "run", "chart"]]:
@@ -139,7 +141,7 @@ async def validate(state: DataQueryState) -> Command[Literal["plan", "run", "cha
     fall back to the offline planner, then to no data."""
     candidate = state.get("candidate")
     if candidate is not None and candidate.get("unanswerable") is True:
-        report("validate", attempt=state.get("attempts", 0), unanswerable=True)
+        report("validate", attempt=state.get("tries", 0), unanswerable=True)
         return Command(goto="chart", update={"payload": None, "errors": []})
     query: dict[str, Any] | None = None
     if candidate is None:
@@ -242,4 +244,5 @@ async def finalize(state: DataQueryState) -> dict[str, Any]:
         "provider": state["provider"],
         "model": state["model"],
         "query": state.get("payload"),
+        "attempts": list(state.get("attempts") or []),
     }

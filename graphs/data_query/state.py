@@ -23,6 +23,8 @@ class DataQueryOutput(TypedDict):
     model: str
     # The validated `DataQuery` that produced the chart; None when the question was unanswerable.
     query: dict[str, Any] | None
+    # Calls that did not serve the plan (`Attempt.as_wire()`); empty when the first answered.
+    attempts: list[dict[str, str]]
 
 
 class DataQueryState(DataQueryInput, GenerationState, total=False):

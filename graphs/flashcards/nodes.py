@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.flashcards.state import FlashcardsState
+from graphs.shared import budgets
 from graphs.shared.study_set import StudySet
 from prompts import flashcards as prompts
 from tools.offline.flashcards import offline_flashcards
@@ -47,6 +48,7 @@ FLASHCARDS = StudySet[FlashcardsState](
     offline=offline_flashcards,
     tidy=_tidy,
     item_key=_front_key,
+    budget=budgets.FLASHCARDS,
     # The deck's prompt puts the material between <material> tags.
     material_tag="material",
 )

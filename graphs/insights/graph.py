@@ -1,8 +1,9 @@
-"""The insights graph: load_or_compute → (narrate → merge → save_snapshot) → finalize.
+"""The insights graph: load_or_compute → (narrate → check → merge → save_snapshot) → finalize.
 
 A snapshot younger than an hour (unless `force_refresh`) goes straight to finalize; otherwise the
 numbers are computed from the database, a model (or the offline engine) writes only the
-narrative, its invalid parts are dropped, and the payload is stored as the new snapshot.
+narrative (check repairs it at most twice, then uses the offline narrative), its invalid parts
+are dropped, and the payload is stored as the new snapshot.
 
 Exported without a checkpointer: the server runs it as is; `langgraph dev` adds its own.
 """
@@ -12,7 +13,14 @@ from __future__ import annotations
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
-from graphs.insights.nodes import finalize, load_or_compute, merge, narrate, save_snapshot
+from graphs.insights.nodes import (
+    check,
+    finalize,
+    load_or_compute,
+    merge,
+    narrate,
+    save_snapshot,
+)
 from graphs.insights.state import InsightsInput, InsightsOutput, InsightsState
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
@@ -33,11 +41,12 @@ def _transient(error: Exception) -> bool:
 _DATABASE_RETRY = RetryPolicy(max_attempts=2, initial_interval=0.2, retry_on=_transient)
 builder.add_node(load_or_compute, retry_policy=_DATABASE_RETRY)
 builder.add_node(narrate)
+builder.add_node(check)
 builder.add_node(merge)
 builder.add_node(save_snapshot, retry_policy=_DATABASE_RETRY)
 builder.add_node(finalize)
 builder.add_edge(START, "load_or_compute")
-builder.add_edge("narrate", "merge")
+builder.add_edge("narrate", "check")
 builder.add_edge("merge", "save_snapshot")
 builder.add_edge("save_snapshot", "finalize")
 builder.add_edge("finalize", END)

@@ -12,13 +12,21 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graphs.insights.state import InsightsState
+from graphs.shared import budgets
 from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.structured import json_attempt
+from graphs.shared.structured import (
+    CUT_OFF,
+    MAX_REPAIRS,
+    invalid_output,
+    json_attempt,
+    repair_turn,
+)
 from prompts import insights as prompts
 from tools.analytics import compute_insights, get_insights_snapshot, put_insights_snapshot
 from tools.clock import to_iso, utc_now
+from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
 from tools.offline.insights import offline_narrative
 from tools.store.sql import SqlStore
 from tools.text import strip_invisible
@@ -63,7 +71,8 @@ async def load_or_compute(
         raise ClassNotFound("That class does not exist.")
     payload = await compute_insights(store, class_id)
     report("computed", students=len(payload["students"]), topics=len(payload["topics"]))
-    return Command(goto="narrate", update={"payload": payload})
+    fresh = {"tries": 0, "attempts": [], "errors": [], "finish_reason": None}
+    return Command(goto="narrate", update={"payload": payload, **fresh})
 
 
 _HIDDEN: Final = frozenset({"activity_breakdown", "ai_mini_summary"})
@@ -82,9 +91,19 @@ def _facts(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _messages(payload: dict[str, Any]) -> list[BaseMessage]:
-    data = json.dumps(_facts(payload), ensure_ascii=False, separators=(",", ":"))
-    return [SystemMessage(prompts.SYSTEM), HumanMessage(prompts.USER.format(data=data))]
+# The prompts module has no repair turn for the narrative; it is short enough to live here.
+REPAIR: Final = """Your previous narrative could not be used:
+{errors}
+Reply again with one JSON object of the same form, and nothing else."""
+
+
+def _messages(state: InsightsState) -> list[BaseMessage]:
+    data = json.dumps(_facts(state["payload"]), ensure_ascii=False, separators=(",", ":"))
+    messages: list[BaseMessage] = [
+        SystemMessage(prompts.SYSTEM),
+        HumanMessage(prompts.USER.format(data=data)),
+    ]
+    return [*messages, *repair_turn(state, REPAIR)]
 
 
 async def narrate(state: InsightsState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
@@ -95,13 +114,53 @@ async def narrate(state: InsightsState, runtime: Runtime[GenerationContext]) -> 
     def offline(_: Any) -> str:
         return json.dumps(offline_narrative(payload), ensure_ascii=False)
 
-    report("narrate")
+    report("narrate", attempt=state.get("tries", 0) + 1)
+    options = budgets.INSIGHTS.options(len(payload["students"]))
     try:
-        return await json_attempt(state, context, _messages(payload), offline)
+        return await json_attempt(state, context, _messages(state), offline, options)
     except Exception as error:  # noqa: BLE001 - the numbers are served without a narrative
         logger.warning("insights narrative failed: %s", type(error).__name__)
         report("narrate", error=type(error).__name__)
-        return {"candidate": None, "provider": NO_PROVIDER, "model": NO_PROVIDER}
+        return {"candidate": None, "provider": NO_PROVIDER, "model": NO_PROVIDER, "errors": []}
+
+
+def _narrative_errors(state: InsightsState) -> list[str]:
+    candidate = state.get("candidate")
+    errors: list[str] = []
+    if state.get("finish_reason") == "length":
+        errors.append(CUT_OFF)
+    if not isinstance(candidate, dict):
+        errors.append("The reply was not one JSON object of the form shown.")
+    elif check_narrative(candidate, state["payload"])[0] is None:
+        errors.append("`executive_summary` must be two or three sentences of text.")
+    return errors
+
+
+async def check(state: InsightsState) -> Command[Literal["narrate", "merge"]]:
+    """The one degradation rule for the narrative: a reply without a usable executive summary
+    is repaired at most twice, then replaced by the offline narrative (noted in `attempts`).
+
+    The offline engine's reply is never re-asked, and a run whose providers all failed (no
+    offline fallback) keeps the numbers without a narrative."""
+    provider = state.get("provider")
+    errors = _narrative_errors(state) if provider != NO_PROVIDER else []
+    tries = state.get("tries", 0)
+    report("validate", attempt=tries, errors=len(errors))
+    if not errors or provider == OFFLINE_PROVIDER:
+        return Command(goto="merge", update={"errors": []})
+    if tries <= MAX_REPAIRS:
+        return Command(goto="narrate", update={"errors": errors})
+    attempt = invalid_output(state, errors[0])
+    report("attempt_failed", **attempt)
+    report("fallback", reason=errors[0], found=True)
+    update = {
+        "candidate": offline_narrative(state["payload"]),
+        "provider": OFFLINE_PROVIDER,
+        "model": OFFLINE_MODEL,
+        "attempts": [*(state.get("attempts") or []), attempt],
+        "errors": errors,
+    }
+    return Command(goto="merge", update=update)
 
 
 def _text(value: Any, limit: int) -> str | None:
@@ -210,4 +269,5 @@ async def finalize(state: InsightsState) -> dict[str, Any]:
         "payload": state["payload"],
         "provider": state.get("provider", NO_PROVIDER),
         "model": state.get("model", NO_PROVIDER),
+        "attempts": list(state.get("attempts") or []),
     }

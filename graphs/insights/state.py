@@ -16,13 +16,18 @@ class InsightsOutput(TypedDict):
     payload: dict[str, Any]
     provider: str
     model: str
+    # Calls that did not write the narrative (`Attempt.as_wire()`); empty when the first did.
+    attempts: list[dict[str, str]]
 
 
 class InsightsState(InsightsInput, total=False):
     payload: dict[str, Any]
     reply_text: str
     candidate: dict[str, Any] | None
-    attempts: int
+    errors: list[str]
+    tries: int
+    finish_reason: str | None
+    attempts: list[dict[str, str]]
     provider: str
     model: str
     usage: dict[str, int] | None

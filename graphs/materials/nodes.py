@@ -98,7 +98,7 @@ async def embed_chunks(state: IngestState, runtime: Runtime[IngestContext]) -> d
             deadline=Deadline.after_ms(context.timeout_ms),
         )
         if reply.provider == OFFLINE_PROVIDER:
-            detail = "; ".join(f"{a.provider}: {a.error}" for a in reply.attempts)
+            detail = "; ".join(f"{a.provider}: {a.message}" for a in reply.attempts)
             logger.warning(
                 "material embeddings unavailable; storing chunks without vectors",
                 extra={"material_id": state["material_id"], "attempts": detail},

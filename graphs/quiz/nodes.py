@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.quiz.state import QuizState
+from graphs.shared import budgets
 from graphs.shared.study_set import StudySet
 from prompts import quiz as prompts
 from tools.offline.quiz import offline_quiz
@@ -46,4 +47,5 @@ QUIZ = StudySet[QuizState](
     item_key=_question_key,
     # The quiz's prompt puts the material between <material> tags.
     material_tag="material",
+    budget=budgets.QUIZ,
 )

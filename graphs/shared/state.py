@@ -17,7 +17,13 @@ class GenerationState(TypedDict, total=False):
     candidate: dict[str, Any] | None
     # What the last candidate broke; empty once a payload is accepted.
     errors: list[str]
-    attempts: int
+    # Model calls made so far (the first plus repairs).
+    tries: int
+    # Why the last reply ended ("stop", "length" = cut at the token cap), when the provider said.
+    finish_reason: str | None
+    # Calls that did not serve the payload, as `Attempt.as_wire()`: failed providers and
+    # replies that stayed invalid after the repairs. Empty when the first provider answered.
+    attempts: list[dict[str, str]]
     # The accepted result. None when a run ends without one (a brief without evidence, an
     # unanswerable data question).
     payload: dict[str, Any] | None
@@ -30,18 +36,26 @@ class GenerationState(TypedDict, total=False):
 
 
 class GenerationOutput(TypedDict):
-    """The contract's `{payload, provider, model, usage, latency_ms}`."""
+    """The contract's `{payload, provider, model, usage, latency_ms, attempts}`."""
 
     payload: dict[str, Any]
     provider: str
     model: str
     usage: dict[str, int] | None
     latency_ms: int
+    attempts: list[dict[str, str]]
 
 
 def first_attempt() -> dict[str, Any]:
     """The bookkeeping a run starts from, so a reused thread never inherits a previous run's."""
-    return {"attempts": 0, "errors": [], "usage": None, "latency_ms": 0}
+    return {
+        "tries": 0,
+        "errors": [],
+        "attempts": [],
+        "finish_reason": None,
+        "usage": None,
+        "latency_ms": 0,
+    }
 
 
 def accepted_payload(state: GenerationState) -> dict[str, Any]:

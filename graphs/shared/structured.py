@@ -17,6 +17,7 @@ from graphs.shared.sources import format_sources, select_chunks
 from graphs.shared.state import GenerationOutput, first_attempt
 from graphs.shared.usage import add_usage
 from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER, Responder
+from tools.models.router import Attempt, CallOptions
 from tools.retrieval import hybrid_search
 from tools.text import strip_invisible
 
@@ -26,13 +27,17 @@ async def json_attempt(
     context: GenerationContext,
     messages: Sequence[BaseMessage],
     offline: Responder,
+    options: CallOptions,
 ) -> dict[str, Any]:
-    """Ask the router once; the state update records the reply, its parse and running totals."""
+    """Ask the router once (JSON mode, the graph's temperature and token cap); the state
+    update records the reply, its parse, the failed providers and running totals."""
     reply = await context.model_router().ainvoke(
-        messages, deadline=context.run_deadline(), responder=offline
+        messages, deadline=context.run_deadline(), responder=offline, options=options
     )
     return {
-        "attempts": state.get("attempts", 0) + 1,
+        "tries": state.get("tries", 0) + 1,
+        "attempts": [*state.get("attempts", []), *(a.as_wire() for a in reply.attempts)],
+        "finish_reason": reply.finish_reason,
         "reply_text": reply.text,
         "candidate": parse_json_object(reply.text),
         "provider": reply.provider,
@@ -44,6 +49,17 @@ async def json_attempt(
 
 MAX_REPAIRS = 2
 Goto = TypeVar("Goto", bound=str)
+CUT_OFF = "The reply was cut off at the output token limit: send a shorter, complete answer."
+
+
+def invalid_output(state: Mapping[str, Any], reason: str) -> dict[str, str]:
+    """The wire attempt of a model whose replies stayed invalid after the repairs."""
+    repairs = max(0, int(state.get("tries", 0)) - 1)
+    times = f"{repairs} repair{'' if repairs == 1 else 's'}"
+    message = f"The reply broke the rules after {times}: {reason}"
+    provider = str(state.get("provider") or "unknown")
+    model = str(state.get("model") or "unknown")
+    return Attempt(provider, model, "invalid_output", message[:300]).as_wire()
 
 
 def next_step(
@@ -61,35 +77,45 @@ def next_step(
     """After validation, the first of these that applies:
 
     - accept: `candidate` without `errors` becomes the payload and the run goes to `done`;
-    - repair: the errors go back to `repair`, at most `MAX_REPAIRS` times;
+    - repair: the errors go back to `repair`, at most `MAX_REPAIRS` times (a reply cut at the
+      token cap is told so first);
     - salvage: the valid part of the candidate (`salvage()`, None if nothing) goes to `done`;
     - fallback: the offline engine's result (`fallback()`, None if it has none) goes to `done`
-      under the offline provider's name;
-    - give up: with `give_up`, the run goes there without a payload;
+      under the offline provider's name, and the model's last try joins `attempts` as
+      `invalid_output`: a model that keeps breaking the rules is treated like a dead one;
+    - give up: with `give_up`, the run goes there without a payload (also noted in `attempts`);
     - otherwise a `GenerationError` that starts with `failure` and names the first error.
 
     A reply of the offline engine is neither repaired nor replaced by the fallback: it is
     deterministic, so asking it again would return the same answer.
     """
-    attempts = state.get("attempts", 0)
-    report("validate", attempt=attempts, errors=len(errors))
+    tries = state.get("tries", 0)
+    report("validate", attempt=tries, errors=len(errors))
     if not errors and candidate is not None:
         return Command(goto=done, update={"payload": candidate, "errors": []})
+    if state.get("finish_reason") == "length" and CUT_OFF not in errors:
+        errors = [CUT_OFF, *errors]
     reason = errors[0] if errors else "the reply held no result"
     offline = state.get("provider") == OFFLINE_PROVIDER
-    if not offline and attempts <= MAX_REPAIRS:
+    if not offline and tries <= MAX_REPAIRS:
         return Command(goto=repair, update={"errors": errors})
     salvaged = salvage() if salvage is not None else None
     if salvaged is not None:
         return Command(goto=done, update={"payload": salvaged, "errors": errors})
+    attempts = list(state.get("attempts") or [])
+    if not offline:
+        attempts.append(invalid_output(state, reason))
+        report("attempt_failed", **attempts[-1])
     if fallback is not None and not offline:
         result = fallback()
         report("fallback", reason=reason, found=result is not None)
         if result is not None:
-            update = {"payload": result, "errors": errors, "provider": OFFLINE_PROVIDER}
-            return Command(goto=done, update={**update, "model": OFFLINE_MODEL})
+            served: dict[str, Any] = {"payload": result, "provider": OFFLINE_PROVIDER}
+            served |= {"model": OFFLINE_MODEL, "errors": errors, "attempts": attempts}
+            return Command(goto=done, update=served)
     if give_up is not None:
-        return Command(goto=give_up, update={"payload": None, "errors": errors})
+        empty: dict[str, Any] = {"payload": None, "errors": errors, "attempts": attempts}
+        return Command(goto=give_up, update=empty)
     others = len(errors) - 1
     more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
     raise GenerationError(f"{failure}: {reason}{more}")
@@ -103,6 +129,7 @@ def final_output(state: Mapping[str, Any]) -> GenerationOutput:
         model=state["model"],
         usage=state.get("usage"),
         latency_ms=state.get("latency_ms", 0),
+        attempts=list(state.get("attempts") or []),
     )
 
 

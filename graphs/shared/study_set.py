@@ -12,6 +12,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from graphs.shared.budgets import Budget
 from graphs.shared.context import GenerationContext, context_of
 from graphs.shared.progress import report
 from graphs.shared.state import GenerationOutput, GenerationState
@@ -66,6 +67,8 @@ class StudySet(Generic[S]):
     """Trims what a model adds around the items; validation judges what is left."""
     item_key: Callable[[dict[str, Any]], str]
     """Two valid items with the same key are duplicates (salvage keeps the first)."""
+    budget: Budget
+    """Temperature and output cap per call; items are counted by `count_field`."""
     material_tag: str | None = None
     """The tag `USER` wraps the material in, which the material must not be able to close."""
 
@@ -95,18 +98,32 @@ class StudySet(Generic[S]):
     async def generate(self, state: S, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
         """Ask the model (or the offline engine) for the set; repairs re-ask with the errors."""
         fields: Mapping[str, Any] = state
-        report("generate", attempt=fields.get("attempts", 0) + 1)
+        report("generate", attempt=fields.get("tries", 0) + 1)
 
         def offline(_: Any) -> str:
-            items = self.offline(
-                fields["context"],
-                instructions=fields.get("instructions") or "",
-                blueprint=fields.get("blueprint_context") or "",
-                **{self.count_field: fields[self.count_field]},
-            )
-            return json.dumps(items, ensure_ascii=False)
+            return json.dumps(self._offline_set(fields), ensure_ascii=False)
 
-        return await json_attempt(fields, context_of(runtime), self._messages(fields), offline)
+        options = self.budget.options(int(fields[self.count_field]))
+        return await json_attempt(
+            fields, context_of(runtime), self._messages(fields), offline, options
+        )
+
+    def _offline_set(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return self.offline(
+            fields["context"],
+            instructions=fields.get("instructions") or "",
+            blueprint=fields.get("blueprint_context") or "",
+            **{self.count_field: fields[self.count_field]},
+        )
+
+    def fallback(self, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The offline engine's set for a model that stayed invalid: whole when valid, else
+        its valid items, else None."""
+        count: int = fields[self.count_field]
+        offline = self.tidy(self._offline_set(fields))
+        if not self.validator(offline, **{self.count_field: count}):
+            return offline
+        return self.salvage(offline, count)
 
     def salvage(
         self, candidate: dict[str, Any] | None, count: int, material: str = ""
@@ -127,7 +144,8 @@ class StudySet(Generic[S]):
         return {self.items_key: kept[:count]} if kept else None
 
     async def validate(self, state: S) -> Command[Literal["generate", "finalize"]]:
-        """Check every contract rule: repair, salvage the valid items, or fail."""
+        """Check every contract rule: repair, salvage the valid items, fall back to the
+        offline engine's set, or fail."""
         fields: Mapping[str, Any] = state
         candidate: dict[str, Any] | None = fields.get("candidate")
         count: int = fields[self.count_field]
@@ -146,6 +164,7 @@ class StudySet(Generic[S]):
             done="finalize",
             repair="generate",
             salvage=lambda: self.salvage(candidate, count, fields["context"]),
+            fallback=lambda: self.fallback(fields),
             failure=(
                 f"The {self.what} could not be generated from this material: the answer broke "
                 f"the {self.what} rules"

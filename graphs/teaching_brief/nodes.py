@@ -10,6 +10,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from graphs.shared import budgets
 from graphs.shared.context import context_of
 from graphs.shared.progress import report
 from graphs.shared.state import first_attempt
@@ -53,6 +54,7 @@ async def no_data(state: BriefState) -> dict[str, Any]:
         "model": None,
         "usage": None,
         "latency_ms": 0,
+        "attempts": [],
     }
 
 
@@ -103,17 +105,27 @@ def _messages(state: BriefState) -> list[BaseMessage]:
 
 async def draft(state: BriefState, runtime: Runtime[BriefContext]) -> dict[str, Any]:
     """Ask the model (or the offline engine) for the brief; repairs re-ask with the errors."""
-    report("draft", attempt=state.get("attempts", 0) + 1)
+    report("draft", attempt=state.get("tries", 0) + 1)
 
     def offline(_: Any) -> str:
         brief = offline_brief(state["insights"], state.get("blueprint"))
         return json.dumps(brief, ensure_ascii=False)
 
-    return await json_attempt(state, context_of(runtime, BriefContext), _messages(state), offline)
+    context = context_of(runtime, BriefContext)
+    options = budgets.TEACHING_BRIEF.options()
+    return await json_attempt(state, context, _messages(state), offline, options)
+
+
+def _fallback(state: BriefState) -> dict[str, Any] | None:
+    """The offline brief, when it keeps the brief's rules (else its valid parts)."""
+    insights = state["insights"]
+    brief = tidy_brief(offline_brief(insights, state.get("blueprint")))
+    return brief if not validate_brief(brief, insights) else salvage_brief(brief, insights)
 
 
 async def validate(state: BriefState) -> Command[Literal["draft", "finalize"]]:
-    """Check caps, types and that every named student and topic exists; repair at most twice."""
+    """Check caps, types and that every named student and topic exists; repair at most twice,
+    then keep the valid parts, else fall back to the offline brief."""
     candidate = state.get("candidate")
     insights = state["insights"]
     inputs = brief_inputs(insights, state.get("blueprint"))
@@ -129,6 +141,7 @@ async def validate(state: BriefState) -> Command[Literal["draft", "finalize"]]:
         done="finalize",
         repair="draft",
         salvage=lambda: salvage_brief(candidate, insights, inputs=inputs),
+        fallback=lambda: _fallback(state),
         failure=(
             "The teaching brief could not be generated from this material: the answer broke the "
             "teaching brief rules"

@@ -24,6 +24,7 @@ class BriefOutput(TypedDict):
     model: str | None
     usage: dict[str, int] | None
     latency_ms: int
+    attempts: list[dict[str, str]]
 
 
 class BriefState(BriefInput, GenerationState, total=False):

@@ -6,11 +6,15 @@ token); with a token, the body's `user_id` must be the signed-in user.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.access import class_teacher
 from server.routes.common import admit
+from server.routes.generation import attempts_of
 from server.runs import start_run
 from server.schemas import ClassScoped
 from server.streaming import respond
@@ -18,6 +22,12 @@ from server.streaming import respond
 
 class ClassInsightsBody(ClassScoped):
     force_refresh: bool | None = None
+
+
+def insights_data(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The insights payload plus `attempts`: the calls that did not write its narrative (empty
+    when the first did, or when a stored snapshot answered)."""
+    return {**values["payload"], "attempts": attempts_of(values)}
 
 
 async def class_insights(request: Request) -> Response:
@@ -32,6 +42,6 @@ async def class_insights(request: Request) -> Response:
         input={"class_id": member.klass.id, "force_refresh": bool(body.force_refresh)},
         context=state.generation_context(None),
         error_code="analytics_error",
-        to_data=lambda values: values["payload"],
+        to_data=insights_data,
     )
     return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)

@@ -14,7 +14,7 @@ from server.access import reach_class
 from server.checkpoints import prune_thread
 from server.guardrails import GuestTicket
 from server.routes.common import admit
-from server.routes.generation import guest_ticket, settle
+from server.routes.generation import attempts_of, guest_ticket, settle
 from server.runs import GraphRun, start_run
 from server.schemas import Body, ClassScoped, NullableText, TimeoutMs, ToolOptions
 from server.state import AppState
@@ -77,13 +77,15 @@ def orchestration(
 def chat_response_data(
     values: Mapping[str, Any], *, tool_mode: str, tool_catalog: list[Any] | None
 ) -> dict[str, Any]:
-    """`chat/generate`'s `{payload, provider, model, usage, latency_ms, orchestration}`."""
+    """`chat/generate`'s `{payload, provider, model, usage, latency_ms, attempts,
+    orchestration}`."""
     return {
         "payload": values["reply"],
         "provider": values["provider"],
         "model": values["model"],
         "usage": values.get("usage"),
         "latency_ms": int(values.get("latency_ms") or 0),
+        "attempts": attempts_of(values),
         "orchestration": orchestration(values, tool_mode, tool_catalog),
     }
 
@@ -148,6 +150,7 @@ async def generate(request: Request) -> Response:
             "compacted_memory_context": body.compacted_memory_context,
             "assignment_instructions": body.assignment_instructions,
             "purpose": body.purpose,
+            "max_tokens": body.max_tokens,
         },
         error_code="chat_error",
         to_data=lambda values: chat_response_data(
@@ -173,7 +176,7 @@ async def canvas(request: Request) -> Response:
         },
         context=state.generation_context(body.timeout_ms),
         error_code="canvas_error",
-        to_data=lambda values: {"spec": values["spec"]},
+        to_data=lambda values: {"spec": values["spec"], "attempts": attempts_of(values)},
         cleanup=settle(ticket),
     )
     return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from server.access import class_teacher, signed_in
 from server.errors import ApiError
 from server.routes.common import admit
+from server.routes.generation import attempts_of
 from server.runs import start_run
 from server.schemas import ClassScoped
 from server.streaming import respond
@@ -37,6 +38,6 @@ async def data_query(request: Request) -> Response:
         input={"class_id": class_id, "query": body.query},
         context=state.generation_context(None),
         error_code="data_query_error",
-        to_data=lambda values: {"spec": values["spec"]},
+        to_data=lambda values: {"spec": values["spec"], "attempts": attempts_of(values)},
     )
     return await respond(request, run, ping_seconds=state.settings.sse_ping_seconds)

@@ -71,14 +71,21 @@ def record_generation(
     return record
 
 
+def attempts_of(values: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The run's failed attempts (`{provider, model, error, message}`), empty when the first
+    provider answered: the contract's "When providers fail" rule."""
+    return [dict(attempt) for attempt in values.get("attempts") or []]
+
+
 def generation_data(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The contract's `{payload, provider, model, usage, latency_ms}`."""
+    """The contract's `{payload, provider, model, usage, latency_ms, attempts}`."""
     return {
         "payload": values["payload"],
         "provider": values["provider"],
         "model": values["model"],
         "usage": values.get("usage"),
         "latency_ms": int(values.get("latency_ms", 0)),
+        "attempts": attempts_of(values),
     }
 
 

@@ -39,6 +39,7 @@ from server.access import class_teacher
 from server.errors import ApiError
 from server.registry import EXPORTED, GraphRegistry
 from server.routes.common import admit
+from server.routes.generation import attempts_of
 from server.runs import GraphRun, run_to_completion, start_run
 from server.schemas import ClassScoped
 from server.state import AppState
@@ -123,7 +124,10 @@ def _refresh_run(state: AppState, store: SqlStore, class_id: str) -> GraphRun:
             await _fail(store, class_id, UNEXPECTED)
             raise ApiError(502, ERROR_CODE, UNEXPECTED) from None
         settled = True
-        return brief_response(row)
+        attempts = attempts_of(outcome)
+        # The stored brief has no attempts; a refresh that another provider or the offline
+        # engine served says which calls did not write it.
+        return {**brief_response(row), "attempts": attempts} if attempts else brief_response(row)
 
     async def cleanup(succeeded: bool) -> None:
         if not settled:  # cancelled: the client went away or the server is stopping

@@ -26,7 +26,7 @@ from server.envelope import ok_response
 from server.errors import ApiError
 from server.routes.chat import chat_run, orchestration
 from server.routes.common import admit
-from server.routes.generation import guest_ticket
+from server.routes.generation import attempts_of, guest_ticket
 from server.schemas import ClassScoped, ToolOptions
 from server.streaming import respond, session_lease_heartbeat
 from tools.clock import normalise_iso
@@ -200,6 +200,7 @@ async def send_message(request: Request) -> Response:
                 "session_id": session.id,
                 "author_user_id": member.user_id,
                 "author_kind": "teacher" if member.is_teacher else "student",
+                "max_tokens": body.max_tokens,
             },
             error_code="response_generation_failed",
             to_data=_send_data(body.tool_mode, body.tool_catalog),
@@ -233,6 +234,7 @@ def _send_data(
             "user_message": values["saved_user_message"],
             "assistant_message": values["saved_assistant_message"],
             "context_meta": values["context_meta"],
+            "attempts": attempts_of(values),
             "orchestration": orchestration(values, tool_mode, tool_catalog),
         }
 

@@ -69,8 +69,13 @@ def call_kwargs(
         if options.json_schema is not None:
             kwargs["response_json_schema"] = options.json_schema
         return kwargs
-    # Other chat models (the offline engine, test doubles) take no provider options.
-    return {}
+    # Any other chat model gets the generic names (LangChain's own keyword arguments), so a
+    # model that honours them can, and one that ignores them (the offline engine) loses nothing.
+    if options.max_tokens is not None:
+        kwargs["max_tokens"] = options.max_tokens
+    if wants_json:
+        kwargs["response_format"] = {"type": "json_object"}
+    return kwargs
 
 
 def _is_gemini(client: BaseChatModel) -> bool:

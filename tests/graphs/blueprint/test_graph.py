@@ -16,7 +16,7 @@ from graphs.blueprint import graph
 from graphs.blueprint.nodes import BlueprintRequestError, BlueprintReviewError
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
-from tests.fakes import ScriptedChatModel
+from tests.fakes import RecordingChatModel, json_call
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.payloads.blueprint import material_source_labels, validate_blueprint
@@ -43,12 +43,21 @@ INPUT: dict[str, Any] = {
     "material_count": 4,
     "material_text": MATERIAL,
 }
-OUTPUT_KEYS = {"payload", "provider", "model", "usage", "latency_ms", "published", "blueprint_id"}
+OUTPUT_KEYS = {
+    "payload",
+    "provider",
+    "model",
+    "usage",
+    "latency_ms",
+    "attempts",
+    "published",
+    "blueprint_id",
+}
 OFFLINE = GenerationContext(router=ModelRouter([]))
 
 
-def scripted(*replies: Any, store: Store | None = None) -> tuple[ScriptedChatModel, Any]:
-    model = ScriptedChatModel.replying(
+def scripted(*replies: Any, store: Store | None = None) -> tuple[RecordingChatModel, Any]:
+    model = RecordingChatModel.replying(
         *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
     )
     router = ModelRouter([ChatProvider("openai", "fake", model)])
@@ -103,11 +112,17 @@ async def test_a_wrapped_blueprint_is_unwrapped() -> None:
     assert result["payload"] == DEMO_BLUEPRINT
 
 
-async def test_after_two_repairs_an_invalid_blueprint_is_a_generation_error() -> None:
+async def test_after_two_repairs_an_invalid_blueprint_falls_back_to_the_offline_one() -> None:
     model, context = scripted(broken(), broken(), broken(), DEMO_BLUEPRINT)
-    with pytest.raises(GenerationError, match="could not be generated.*kebab-case.*more problems"):
-        await graph.ainvoke(INPUT, context=context)
+    result = await graph.ainvoke(INPUT, context=context)
     assert len(model.prompts) == 3
+    assert model.options == [json_call(0.2, 3_500)] * 3
+    assert (result["provider"], result["model"]) == ("offline", "stemgraph-offline-1")
+    offline = await graph.ainvoke(INPUT, context=OFFLINE)
+    assert result["payload"] == offline["payload"]
+    (attempt,) = result["attempts"]
+    assert (attempt["error"], attempt["model"]) == ("invalid_output", "fake")
+    assert "kebab-case" in attempt["message"]
 
 
 async def test_the_offline_engine_is_never_asked_twice(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ from graphs.canvas import graph
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
 from prompts import DATA_RULE
-from tests.fakes import ScriptedChatModel
+from tests.fakes import RecordingChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.offline.canvas import offline_canvas
@@ -36,8 +36,8 @@ CHART: dict[str, Any] = {
 OFFLINE = offline_canvas(HINT, student_question=QUESTION, ai_answer=ANSWER)
 
 
-def scripted(*replies: Any) -> tuple[ScriptedChatModel, GenerationContext]:
-    model = ScriptedChatModel.replying(
+def scripted(*replies: Any) -> tuple[RecordingChatModel, GenerationContext]:
+    model = RecordingChatModel.replying(
         *(json.dumps(r, ensure_ascii=False) if isinstance(r, dict) else r for r in replies)
     )
     router = ModelRouter([ChatProvider("openai", "fake", model)])
@@ -52,7 +52,7 @@ async def test_offline_specs_are_valid_for_every_type(kind: str) -> None:
     result = await graph.ainvoke(
         {**INPUT, "canvas_hint": {**HINT, "type": kind}}, context=OFFLINE_CONTEXT
     )
-    assert set(result) == {"spec", "provider", "model", "usage", "latency_ms"}
+    assert set(result) == {"spec", "provider", "model", "usage", "latency_ms", "attempts"}
     assert (result["provider"], result["model"]) == ("offline", "stemgraph-offline-1")
     assert validate_canvas_spec(result["spec"], expected_type=kind) == []
     assert result["spec"]["title"] == "Densities"

@@ -12,10 +12,9 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from graphs.chat import graph
-from graphs.chat.nodes import BlueprintMissing
+from graphs.chat.nodes import APOLOGY, BlueprintMissing
 from graphs.shared.context import GenerationContext
-from graphs.shared.errors import GenerationError
-from tests.fakes import ScriptedChatModel
+from tests.fakes import RecordingChatModel, cut_off, json_call
 from tools.chunking import chunk_text
 from tools.clock import to_iso
 from tools.models.providers import ChatProvider
@@ -43,6 +42,7 @@ OUTPUT_KEYS = {
     "model",
     "usage",
     "latency_ms",
+    "attempts",
     "context_meta",
     "notes",
     "saved_user_message",
@@ -51,8 +51,8 @@ OUTPUT_KEYS = {
 OFFLINE = GenerationContext(router=ModelRouter([]))
 
 
-def scripted(*replies: Any, store: Store | None = None) -> tuple[ScriptedChatModel, Any]:
-    model = ScriptedChatModel.replying(
+def scripted(*replies: Any, store: Store | None = None) -> tuple[RecordingChatModel, Any]:
+    model = RecordingChatModel.replying(
         *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
     )
     router = ModelRouter([ChatProvider("openai", "fake", model)])
@@ -124,12 +124,52 @@ async def test_only_citations_of_the_given_labels_survive() -> None:
     assert (result["provider"], result["model"]) == ("openai", "fake")
 
 
-async def test_a_reply_that_is_not_json_keeps_its_text_and_known_markers() -> None:
-    _, context = scripted("Power is measured in watts [Source 1], not [Source 7].")
-    result = await graph.ainvoke(TURN, context=context)
-    assert result["reply"]["answer"].startswith("Power is measured in watts")
-    assert [c["sourceLabel"] for c in result["reply"]["citations"]] == ["Source 1"]
-    assert any("not JSON" in note for note in result["notes"])
+VALID = {"safety": "ok", "answer": "Watts [Source 1].", "citations": [{"sourceLabel": "Source 1"}]}
+TRUNCATED = '{"safety": "ok", "answer": "Here is what the notes say about power. Would y'
+
+
+async def stream_turn(turn: dict[str, Any], context: Any) -> tuple[dict[str, Any], list[Any]]:
+    """The run's final values and its custom events."""
+    values: dict[str, Any] = {}
+    custom: list[Any] = []
+    async for part in graph.astream(
+        turn, context=context, stream_mode=["custom", "values"], version="v2"
+    ):
+        if part["type"] == "custom":
+            custom.append(part["data"])
+        else:
+            values = part["data"]
+    return values, custom
+
+
+async def test_every_call_asks_for_json_with_the_chat_temperature_and_a_cap() -> None:
+    model, context = scripted(VALID, VALID)
+    await graph.ainvoke(TURN, context=context)
+    await graph.ainvoke({**TURN, "max_tokens": 300}, context=context)
+    # The budget's default cap, then the caller's own.
+    assert model.options == [json_call(0.4, 900), json_call(0.4, 300)]
+
+
+async def test_prose_is_repaired_once_and_the_client_is_told_to_reset() -> None:
+    model, context = scripted("Power is measured in watts [Source 1].", VALID)
+    result, custom = await stream_turn(TURN, context)
+    assert result["reply"]["answer"] == "Watts [Source 1]."
+    assert (result["provider"], result["attempts"]) == ("openai", [])
+    assert len(model.prompts) == 2
+    # The repair turn shows the broken reply and says what was wrong, under the same cap.
+    assert model.prompts[1][-2].text == "Power is measured in watts [Source 1]."
+    assert "not one JSON object" in model.prompts[1][-1].text
+    assert model.options == [json_call(0.4, 900)] * 2
+    resets = [event for event in custom if event.get("reset")]
+    assert len(resets) == 1 and "not one JSON object" in resets[0]["reason"]
+
+
+async def test_a_truncated_reply_is_repaired_into_a_valid_answer() -> None:
+    model, context = scripted(cut_off(TRUNCATED), VALID)
+    result = await graph.ainvoke({**TURN, "max_tokens": 64}, context=context)
+    assert result["reply"]["answer"] == "Watts [Source 1]."
+    assert "cut off at the output token limit" in model.prompts[1][-1].text
+    assert model.options == [json_call(0.4, 64)] * 2
 
 
 @pytest.mark.parametrize(
@@ -149,10 +189,20 @@ async def test_unsafe_injected_or_off_topic_requests_are_refused(message: str) -
     assert message not in reply["answer"]
 
 
-async def test_an_empty_answer_is_a_generation_error() -> None:
-    _, context = scripted({"safety": "ok", "answer": "  ", "citations": []})
-    with pytest.raises(GenerationError, match="could not produce an answer"):
-        await graph.ainvoke(TURN, context=context)
+async def test_an_empty_answer_twice_becomes_an_apology_reported_in_attempts() -> None:
+    empty = {"safety": "ok", "answer": "  ", "citations": [{"sourceLabel": "Source 1"}]}
+    model, context = scripted(empty, empty, VALID)
+    result = await graph.ainvoke(TURN, context=context)
+    assert len(model.prompts) == 2  # one repair, never a third call
+    assert result["reply"] == {"safety": "ok", "answer": APOLOGY, "citations": []}
+    assert (result["provider"], result["model"]) == ("offline", "stemgraph-offline-1")
+    (attempt,) = result["attempts"]
+    assert (attempt["provider"], attempt["model"], attempt["error"]) == (
+        "openai",
+        "fake",
+        "invalid_output",
+    )
+    assert "non-empty" in attempt["message"]
 
 
 async def test_without_a_blueprint_the_tutor_does_not_answer() -> None:
@@ -228,6 +278,7 @@ async def test_a_session_turn_is_saved_and_the_checkpoint_keeps_only_memory(
     assert values["history"] == [] and values["sources"] == [] and values["reply_text"] == ""
     assert values["memory"] is None and values["context_meta"]["reason"] == "below_trigger"
     assert len([s async for s in app.aget_state_history(config)]) == 1
+    assert first["attempts"] == []
 
     # The next turn reads the conversation from the store, not from the caller.
     model, scripted_context = scripted(
@@ -309,3 +360,34 @@ async def test_a_long_session_is_compacted_and_the_memory_outlives_the_run(
         "reason": "no_new_turns",
     }
     assert "Conversation memory" in model.prompts[1][1].text
+
+
+async def test_a_reply_truncated_twice_saves_the_apology_never_the_raw_json(store: Store) -> None:
+    class_id, student, session_id = await _class_with_session(store)
+    app = graph.copy(update={"checkpointer": InMemorySaver()})
+    config = {"configurable": {"thread_id": session_id}}
+    model, context = scripted(cut_off(TRUNCATED), cut_off(TRUNCATED), store=store)
+    result = await app.ainvoke(
+        _send(class_id, student, session_id, "What is power?"),
+        config,
+        context=context,
+        durability="exit",
+    )
+    assert len(model.prompts) == 2
+    assert result["reply"] == {"safety": "ok", "answer": APOLOGY, "citations": []}
+    assert [a["error"] for a in result["attempts"]] == ["invalid_output"]
+    # What is stored is what the client was told: the apology, no citations, no raw JSON.
+    _, saved = await store.session_messages(session_id)
+    assert saved.content == APOLOGY and "{" not in saved.content
+    assert (saved.safety, saved.citations, saved.provider) == ("ok", (), "offline")
+    assert result["saved_assistant_message"]["content"] == APOLOGY
+
+    # The next turn starts its bookkeeping afresh: a valid reply reports no attempts.
+    model, context = scripted(VALID, store=store)
+    second = await app.ainvoke(
+        _send(class_id, student, session_id, "And in watts?"),
+        config,
+        context=context,
+        durability="exit",
+    )
+    assert second["attempts"] == [] and second["provider"] == "openai"

@@ -13,7 +13,7 @@ from graphs.data_query import graph
 from graphs.data_query.nodes import chart_spec, chart_title
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
-from tests.fakes import ScriptedChatModel
+from tests.fakes import RecordingChatModel
 from tests.tools.analytics.test_query import (
     ATTEMPTS,
     CHAT,
@@ -47,8 +47,8 @@ def offline(store: Store) -> GenerationContext:
     return GenerationContext(router=ModelRouter([]), store=store)
 
 
-def scripted(store: Store, *replies: Any) -> tuple[ScriptedChatModel, GenerationContext]:
-    model = ScriptedChatModel.replying(
+def scripted(store: Store, *replies: Any) -> tuple[RecordingChatModel, GenerationContext]:
+    model = RecordingChatModel.replying(
         *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
     )
     router = ModelRouter([ChatProvider("openai", "fake", model)])
@@ -61,7 +61,7 @@ async def ask(context: GenerationContext, question: str, class_id: str = OPTICS)
 
 async def test_an_offline_question_becomes_a_chart(optics: Store) -> None:
     result = await ask(offline(optics), "  Average quiz score per topic?  ")
-    assert set(result) == {"spec", "provider", "model", "query"}
+    assert set(result) == {"spec", "provider", "model", "query", "attempts"}
     assert (result["provider"], result["model"]) == ("offline", "stemgraph-offline-1")
     assert result["spec"] == {
         "type": "chart",

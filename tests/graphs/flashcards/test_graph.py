@@ -13,7 +13,7 @@ from graphs.flashcards import graph
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
 from prompts import DATA_RULE
-from tests.fakes import FailingChatModel, ScriptedChatModel
+from tests.fakes import FailingChatModel, RecordingChatModel, json_call
 from tools.chunking import chunk_text
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
@@ -39,8 +39,8 @@ def card(front: str, back: str = "The newton is the unit of force.") -> dict[str
     return {"front": front, "back": back}
 
 
-def scripted(*replies: Any) -> tuple[ScriptedChatModel, GenerationContext]:
-    model = ScriptedChatModel.replying(
+def scripted(*replies: Any) -> tuple[RecordingChatModel, GenerationContext]:
+    model = RecordingChatModel.replying(
         *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
     )
     router = ModelRouter([ChatProvider("openai", "fake", model)])
@@ -49,7 +49,7 @@ def scripted(*replies: Any) -> tuple[ScriptedChatModel, GenerationContext]:
 
 async def test_offline_cards_are_valid_and_report_the_offline_provider() -> None:
     result = await graph.ainvoke(INPUT, context=OFFLINE)
-    assert set(result) == {"payload", "provider", "model", "usage", "latency_ms"}
+    assert set(result) == {"payload", "provider", "model", "usage", "latency_ms", "attempts"}
     assert (result["provider"], result["model"]) == ("offline", "stemgraph-offline-1")
     assert validate_flashcards(result["payload"], card_count=2) == []
     assert len(result["payload"]["cards"]) == 2
@@ -121,11 +121,15 @@ async def test_salvage_keeps_no_more_cards_than_requested() -> None:
     assert "There are 5 cards; at most 2 are allowed." in model.prompts[1][-1].text
 
 
-async def test_nothing_valid_after_repairs_is_a_generation_error() -> None:
+async def test_nothing_valid_after_repairs_falls_back_to_the_offline_deck() -> None:
     model, context = scripted("no", '{"cards": []}', '[{"front": "a", "back": "b c d"}]')
-    with pytest.raises(GenerationError, match="could not be generated"):
-        await graph.ainvoke(INPUT, context=context)
+    result = await graph.ainvoke(INPUT, context=context)
     assert len(model.prompts) == 3
+    # JSON mode, the deck's temperature and a cap for 2 cards (80 each + 200), every call.
+    assert model.options == [json_call(0.3, 360)] * 3
+    assert result["provider"] == "offline"
+    assert validate_flashcards(result["payload"], card_count=2) == []
+    assert [a["error"] for a in result["attempts"]] == ["invalid_output"]
     assert 'of the form {"cards": [...]}' in model.prompts[1][-1].text
 
 

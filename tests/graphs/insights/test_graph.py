@@ -12,7 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from graphs.insights import graph
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
-from tests.fakes import FailingChatModel, ScriptedChatModel
+from tests.fakes import FailingChatModel, RecordingChatModel, json_call
 from tools.analytics import compute_insights, get_insights_snapshot
 from tools.clock import to_iso, utc_now
 from tools.models.providers import ChatProvider
@@ -35,8 +35,8 @@ def context(store: SqlStore, model: BaseChatModel | None = None, **router: Any) 
     return GenerationContext(router=ModelRouter(providers, **router), store=store)
 
 
-def scripted(*replies: dict[str, Any] | str) -> ScriptedChatModel:
-    return ScriptedChatModel.replying(
+def scripted(*replies: dict[str, Any] | str) -> RecordingChatModel:
+    return RecordingChatModel.replying(
         *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
     )
 
@@ -71,8 +71,8 @@ def numbers(payload: dict[str, Any]) -> dict[str, Any]:
 
 async def test_offline_narrative_is_complete_and_stored(demo: SqlStore) -> None:
     result = await graph.ainvoke(RUN, context=context(demo))
-    assert set(result) == {"payload", "provider", "model"}
-    assert result["provider"] == "offline"
+    assert set(result) == {"payload", "provider", "model", "attempts"}
+    assert result["provider"] == "offline" and result["attempts"] == []
     payload = result["payload"]
     assert numbers(payload) == numbers(await compute_insights(demo, DEMO_CLASS_ID))
     story = payload["ai_narrative"]
@@ -127,13 +127,25 @@ async def test_a_snapshot_older_than_an_hour_is_recomputed(demo: SqlStore) -> No
         json.dumps(["not", "an", "object"]),
     ],
 )
-async def test_an_unusable_narrative_leaves_the_numbers_intact(demo: SqlStore, reply: str) -> None:
-    result = await graph.ainvoke(RUN, context=context(demo, scripted(reply)))
+async def test_an_unusable_narrative_is_repaired_then_replaced_by_the_offline_one(
+    demo: SqlStore, reply: str
+) -> None:
+    model = scripted(reply, reply, reply)
+    result = await graph.ainvoke(RUN, context=context(demo, model))
     payload = result["payload"]
-    assert payload["ai_narrative"] is None
+    assert len(model.prompts) == 3
+    # JSON mode and a cap of 700 + 70 per student (12 in the demo class) on every call.
+    assert model.options == [json_call(0.3, 700 + 70 * 12)] * 3
+    assert "could not be used" in model.prompts[1][-1].text
+    assert (result["provider"], result["model"]) == ("offline", "stemgraph-offline-1")
+    assert [(a["provider"], a["error"]) for a in result["attempts"]] == [
+        ("openai", "invalid_output")
+    ]
     assert numbers(payload) == numbers(await compute_insights(demo, DEMO_CLASS_ID))
     stored = await get_insights_snapshot(demo, DEMO_CLASS_ID)
     assert stored is not None and stored[0] == payload
+    offline = await graph.ainvoke(RUN | {"force_refresh": True}, context=context(demo))
+    assert payload["ai_narrative"] == offline["payload"]["ai_narrative"]
 
 
 async def test_a_failing_model_leaves_the_numbers_intact(demo: SqlStore) -> None:
@@ -182,13 +194,16 @@ async def test_invalid_parts_of_a_narrative_are_dropped(demo: SqlStore) -> None:
     }
 
 
-async def test_mini_summaries_survive_a_missing_executive_summary(demo: SqlStore) -> None:
+async def test_a_missing_executive_summary_is_repaired(demo: SqlStore) -> None:
     reply = narrative(
         executive_summary=None, student_summaries=[{"student_id": LENA, "summary": "Ok."}]
     )
-    result = await graph.ainvoke(RUN, context=context(demo, scripted(reply)))
+    model = scripted(reply, narrative(student_summaries=[{"student_id": LENA, "summary": "Ok."}]))
+    result = await graph.ainvoke(RUN, context=context(demo, model))
     payload = result["payload"]
-    assert payload["ai_narrative"] is None
+    assert "executive_summary" in model.prompts[1][-1].text
+    assert (result["provider"], result["attempts"]) == ("openai", [])
+    assert payload["ai_narrative"]["executive_summary"] == "The class is doing fine overall."
     assert {s["student_id"]: s["ai_mini_summary"] for s in payload["students"]}[LENA] == "Ok."
 
 

@@ -11,7 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from graphs.quiz import graph
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
-from tests.fakes import ScriptedChatModel
+from tests.fakes import FailingChatModel, RecordingChatModel, json_call
 from tools.chunking import chunk_text
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
@@ -41,8 +41,8 @@ def question(text: str, answer: str = "newton") -> dict[str, Any]:
     }
 
 
-def scripted(*replies: Any) -> tuple[ScriptedChatModel, GenerationContext]:
-    model = ScriptedChatModel.replying(
+def scripted(*replies: Any) -> tuple[RecordingChatModel, GenerationContext]:
+    model = RecordingChatModel.replying(
         *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
     )
     router = ModelRouter([ChatProvider("openai", "fake", model)])
@@ -51,8 +51,8 @@ def scripted(*replies: Any) -> tuple[ScriptedChatModel, GenerationContext]:
 
 async def test_offline_quiz_is_valid_and_reports_the_offline_provider() -> None:
     result = await graph.ainvoke(INPUT, context=GenerationContext(router=ModelRouter([])))
-    assert set(result) == {"payload", "provider", "model", "usage", "latency_ms"}
-    assert result["provider"] == "offline"
+    assert set(result) == {"payload", "provider", "model", "usage", "latency_ms", "attempts"}
+    assert result["provider"] == "offline" and result["attempts"] == []
     assert validate_quiz(result["payload"], question_count=2) == []
     assert result["usage"]["total_tokens"] > 0
 
@@ -63,7 +63,10 @@ async def test_a_valid_model_quiz_passes_through_unchanged() -> None:
     result = await graph.ainvoke(INPUT, context=context)
     assert result["payload"] == quiz
     assert (result["provider"], result["model"]) == ("openai", "fake")
+    assert result["attempts"] == []
     assert len(model.prompts) == 1
+    # JSON mode, the quiz's temperature and a cap sized to 2 questions (250 each + 300).
+    assert model.options == [json_call(0.3, 800)]
     prompt = model.prompts[0]
     assert "Physics" in prompt[0].text and MATERIAL in prompt[1].text
 
@@ -75,6 +78,8 @@ async def test_repair_sends_the_errors_back_and_sums_usage() -> None:
     result = await graph.ainvoke(INPUT, context=context)
     assert result["payload"] == fixed
     assert len(model.prompts) == 2
+    # The repair carries the same cap as the first call.
+    assert model.options == [json_call(0.3, 800)] * 2
     assert "duplicates an earlier question" in model.prompts[1][-1].text
 
 
@@ -93,10 +98,31 @@ async def test_after_two_repairs_the_valid_questions_are_kept() -> None:
     assert len(model.prompts) == 3
 
 
-async def test_nothing_valid_after_repairs_is_a_generation_error() -> None:
+async def test_prose_after_two_repairs_falls_back_to_the_offline_quiz_and_says_so() -> None:
+    model, context = scripted("no", "still no", "never")
+    result = await graph.ainvoke(INPUT, context=context)
+    assert len(model.prompts) == 3
+    assert model.options == [json_call(0.3, 800)] * 3
+    assert (result["provider"], result["model"]) == ("offline", "stemgraph-offline-1")
+    assert validate_quiz(result["payload"], question_count=2) == []
+    (attempt,) = result["attempts"]
+    assert (attempt["provider"], attempt["model"], attempt["error"]) == (
+        "openai",
+        "fake",
+        "invalid_output",
+    )
+    assert "after 2 repairs" in attempt["message"] and "not a JSON object" in attempt["message"]
+
+
+async def test_a_dead_provider_and_a_prose_model_end_the_same_way() -> None:
+    failing = ChatProvider("openai", "fake", FailingChatModel())
+    down = await graph.ainvoke(INPUT, context=GenerationContext(router=ModelRouter([failing])))
     _, context = scripted("no", "still no", "never")
-    with pytest.raises(GenerationError, match="could not be generated"):
-        await graph.ainvoke(INPUT, context=context)
+    prose = await graph.ainvoke(INPUT, context=context)
+    assert down["payload"] == prose["payload"]
+    assert down["provider"] == prose["provider"] == "offline"
+    assert [a["error"] for a in down["attempts"]] == ["connection"]
+    assert [a["error"] for a in prose["attempts"]] == ["invalid_output"]
 
 
 async def test_no_material_is_a_generation_error() -> None:

@@ -11,7 +11,7 @@ from langgraph.types import Command
 
 from graphs.shared.errors import GenerationError
 from graphs.shared.state import GenerationState
-from graphs.shared.structured import MAX_REPAIRS, final_output, next_step
+from graphs.shared.structured import CUT_OFF, MAX_REPAIRS, final_output, next_step
 from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
 
 GOOD = {"items": ["valid"]}
@@ -40,6 +40,7 @@ class Loop:
         self.give_up = give_up
         self.generated = 0
         self.calls: list[str] = []
+        self.asked_to_fix: list[list[str]] = []
 
     def _hook(self, name: str) -> Hook | None:
         if name not in self.hooks:
@@ -55,8 +56,9 @@ class Loop:
         async def generate(state: GenerationState) -> dict[str, Any]:
             candidate = self.replies[self.generated]
             self.generated += 1
+            self.asked_to_fix.append(list(state.get("errors") or []))
             return {
-                "attempts": state.get("attempts", 0) + 1,
+                "tries": state.get("tries", 0) + 1,
                 "candidate": candidate,
                 "provider": self.provider,
                 "model": OFFLINE_MODEL if self.provider == OFFLINE_PROVIDER else "fake",
@@ -99,7 +101,7 @@ class Loop:
         values: dict[str, Any] = {}
         events: list[dict[str, Any]] = []
         async for mode, data in self.graph().astream(
-            {"attempts": 0}, stream_mode=["custom", "values"]
+            {"tries": 0}, stream_mode=["custom", "values"]
         ):
             if mode == "custom":
                 events.append(data)
@@ -146,6 +148,8 @@ async def test_salvage_keeps_the_valid_part_under_the_writers_name() -> None:
     assert state["payload"] == SALVAGED and state["provider"] == "openai"
     assert state["errors"] == ["items[0] is broken.", "items is too short."]
     assert loop.calls == ["salvage"] and state["latency_ms"] == 1
+    # The model's own (partial) work was served: no failed attempt to report.
+    assert state.get("attempts", []) == []
 
 
 async def test_an_offline_reply_may_still_be_salvaged() -> None:
@@ -161,6 +165,15 @@ async def test_the_fallback_is_published_as_the_offline_engines() -> None:
     assert (state["provider"], state["model"]) == (OFFLINE_PROVIDER, OFFLINE_MODEL)
     assert loop.calls == ["salvage", "fallback"]
     assert {"stage": "fallback", "reason": "items[0] is broken.", "found": True} in events
+    # The model that stayed invalid is reported like a provider that failed.
+    failed = {
+        "provider": "openai",
+        "model": "fake",
+        "error": "invalid_output",
+        "message": "The reply broke the rules after 2 repairs: items[0] is broken.",
+    }
+    assert state["attempts"] == [failed]
+    assert {"stage": "attempt_failed", **failed} in events
 
 
 async def test_without_any_result_the_run_gives_up_where_told() -> None:
@@ -169,6 +182,7 @@ async def test_without_any_result_the_run_gives_up_where_told() -> None:
     assert state["payload"] is None and state["latency_ms"] == 2  # `nothing` ran
     assert state["provider"] == "openai"
     assert {"stage": "fallback", "reason": "items[0] is broken.", "found": False} in events
+    assert [a["error"] for a in state["attempts"]] == ["invalid_output"]
 
     offline = Loop(BAD, provider=OFFLINE_PROVIDER, hooks=("fallback",), give_up=True)
     state, _ = await offline.run()
@@ -189,7 +203,8 @@ def test_final_output_is_the_contracts_shape() -> None:
         "model": "fake",
         "usage": None,
         "latency_ms": 12,
-        "attempts": 2,
+        "tries": 2,
+        "attempts": [FAILED],
         "reply_text": "{}",
     }
     assert final_output(state) == {
@@ -198,6 +213,19 @@ def test_final_output_is_the_contracts_shape() -> None:
         "model": "fake",
         "usage": None,
         "latency_ms": 12,
+        "attempts": [FAILED],
     }
     bare = final_output({"payload": GOOD, "provider": OFFLINE_PROVIDER, "model": OFFLINE_MODEL})
-    assert (bare["usage"], bare["latency_ms"]) == (None, 0)
+    assert (bare["usage"], bare["latency_ms"], bare["attempts"]) == (None, 0, [])
+
+
+FAILED = {"provider": "openrouter", "model": "m", "error": "http_500", "message": "down"}
+
+
+async def test_a_reply_cut_at_the_token_cap_is_told_so_in_the_repair() -> None:
+    loop = Loop(BAD, GOOD)
+    graph = loop.graph()
+    state = await graph.ainvoke({"tries": 0, "finish_reason": "length"})
+    assert state["payload"] == GOOD and loop.generated == 2
+    # The repair's errors start with the cut-off notice, then what the reply broke.
+    assert loop.asked_to_fix == [[], [CUT_OFF, "items[0] is broken.", "items is too short."]]

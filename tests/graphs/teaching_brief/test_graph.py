@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from graphs.shared.errors import GenerationError
 from graphs.teaching_brief import BriefContext, graph
 from graphs.teaching_brief.rules import validate_brief
-from tests.fakes import ScriptedChatModel
+from tests.fakes import RecordingChatModel, json_call
 from tools.analytics.insights import compute_insights
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
@@ -95,8 +94,8 @@ def context(
     insights: dict[str, Any] = INSIGHTS,
     *replies: Any,
     blueprint: dict[str, Any] | None = BLUEPRINT,
-) -> tuple[ScriptedChatModel, BriefContext]:
-    model = ScriptedChatModel.replying(
+) -> tuple[RecordingChatModel, BriefContext]:
+    model = RecordingChatModel.replying(
         *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
     )
     providers = [ChatProvider("openai", "fake", model)] if replies else []
@@ -190,6 +189,7 @@ async def test_no_evidence_is_no_data_and_asks_no_model() -> None:
         "model": None,
         "usage": None,
         "latency_ms": 0,
+        "attempts": [],
     }
     assert model.prompts == []
 
@@ -242,11 +242,16 @@ async def test_over_the_caps_is_repaired_then_salvaged() -> None:
     assert validate_brief(brief, INSIGHTS) == []
 
 
-async def test_nothing_usable_after_two_repairs_is_a_generation_error() -> None:
+async def test_nothing_usable_after_two_repairs_falls_back_to_the_offline_brief() -> None:
     model, ctx = context(INSIGHTS, "no", {"summary": "only this"}, "[]")
-    with pytest.raises(GenerationError, match="teaching brief"):
-        await run(ctx)
+    result = await run(ctx)
     assert len(model.prompts) == 3
+    assert model.options == [json_call(0.3, 1_500)] * 3
+    assert (result["status"], result["provider"]) == ("ready", "offline")
+    assert validate_brief(result["payload"], INSIGHTS) == []
+    assert [(a["provider"], a["error"]) for a in result["attempts"]] == [
+        ("openai", "invalid_output")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,9 @@ def test_a_teacher_gets_the_class_insights(api: Api) -> None:
         "bloom_breakdown",
         "students",
         "ai_narrative",
+        "attempts",
     }
+    assert data["attempts"] == []
     summary = data["class_summary"]
     assert summary["student_count"] == 12 and summary["is_empty"] is False
     assert 0 <= summary["avg_score"] <= 1 and 0 <= summary["completion_rate"] <= 1

@@ -61,7 +61,7 @@ def published(api: Api, class_id: str) -> dict[str, Any] | None:
 @pytest.mark.live
 def test_generate_returns_a_valid_blueprint(api: Api) -> None:
     data = ok(api.post("/v1/blueprints/generate", BODY))
-    assert set(data) == {"payload", "provider", "model", "usage", "latency_ms"}
+    assert set(data) == {"payload", "provider", "model", "usage", "latency_ms", "attempts"}
     assert validate_blueprint(data["payload"], source_labels={"Source 1", "Source 2"}) == []
     assert_error(
         api.post("/v1/blueprints/generate", {**BODY, "material_count": 0}), 422, "validation_error"

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from graphs.chat.nodes import APOLOGY
 from server.routes.chat import orchestration
 from tests.fakes import ScriptedChatModel
 from tests.server.conftest import Api, Serve, only, user_token
@@ -84,17 +85,34 @@ def test_orchestration_notes_are_one_string_joined_with_semicolons() -> None:
     assert orchestration({}, "off", None)["notes"] == ""
 
 
-def test_an_empty_answer_is_a_generation_failure(serve: Serve) -> None:
+def test_an_empty_answer_twice_is_an_apology_with_attempts(serve: Serve) -> None:
     empty = json.dumps({"safety": "ok", "answer": "", "citations": []})
-    with serve(chat=only(ScriptedChatModel.replying(empty, empty))) as api:
-        assert_error(api.post("/v1/chat/generate", GENERATE), 502, "chat_error")
+    model = ScriptedChatModel.replying(empty, empty, empty, empty)
+    apology = {"safety": "ok", "answer": APOLOGY, "citations": []}
+    with serve(chat=only(model)) as api:
+        data = ok(api.post("/v1/chat/generate", GENERATE))
+        assert (data["payload"], data["provider"]) == (apology, "offline")
+        assert [(a["model"], a["error"]) for a in data["attempts"]] == [
+            ("fake-model", "invalid_output")
+        ]
         session = new_session(api)
-        failed = call(
-            api, "messages/send", LENA, session_id=session["id"], message="Power?", tool_mode="off"
+        sent = ok(
+            call(
+                api,
+                "messages/send",
+                LENA,
+                session_id=session["id"],
+                message="Power?",
+                tool_mode="off",
+            )
         )
-        assert_error(failed, 502, "response_generation_failed")
-        # Nothing half-written: the failed exchange left no messages behind.
-        assert ok(call(api, "messages/list", LENA, session_id=session["id"]))["messages"] == []
+        assert sent["response"] == apology
+        assert [a["error"] for a in sent["attempts"]] == ["invalid_output"]
+        # What was saved is what the student was told.
+        listed = ok(call(api, "messages/list", LENA, session_id=session["id"]))["messages"]
+        assert [m["content"] for m in listed] == ["Power?", APOLOGY]
+        assert listed[-1] == sent["assistant_message"]
+    assert len(model.prompts) == 4  # one repair per turn
 
 
 def test_canvas_returns_a_valid_spec_of_the_hinted_type(api: Api) -> None:

@@ -91,7 +91,7 @@ def spec_of(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     envelope = response.json()
     assert envelope["ok"] is True and envelope["error"] is None
-    assert set(envelope["data"]) == {"spec"}
+    assert set(envelope["data"]) == {"spec", "attempts"}
     spec: dict[str, Any] = envelope["data"]["spec"]
     assert validate_chart_spec(spec, min_points=2, max_points=8, allow_no_data=True) == []
     return spec
@@ -191,8 +191,19 @@ def test_a_model_cannot_take_the_question_to_another_class(serve: Serve) -> None
     model = ScriptedChatModel.replying(escape, stranger, escape)
     with serve(chat=only(model)) as api:
         seed_class_b(api)
-        spec = spec_of(ask(api, "How is Ben Carter doing on each quiz?"))
+        response = ask(api, "How is Ben Carter doing on each quiz?")
+        spec = spec_of(response)
     assert spec["data"] == BEN_IN_A  # three broken plans, then the offline planner's
+    # ... which the answer says: the model's last plan is reported as invalid output.
+    assert response.json()["data"]["attempts"] == [
+        {
+            "provider": "openai",
+            "model": "fake-model",
+            "error": "invalid_output",
+            "message": "The reply broke the rules after 2 repairs: `class_id` is not an allowed "
+            "field; remove it.",
+        }
+    ]
     assert len(model.prompts) == 3
     assert "`class_id` is not an allowed field" in model.prompts[1][-1].text
     assert "matches no student of this class" in model.prompts[2][-1].text
@@ -209,7 +220,7 @@ def test_the_stream_ends_with_the_chart(api: Api) -> None:
     assert events[0].event == "metadata" and events[-1].event == "values"
     stages = [e.data.get("stage") for e in events if e.event == "custom"]
     assert stages[:2] == ["context", "plan"] and stages[-1] == "done"
-    assert events[-1].data == {"spec": spec_of(ask(api, "attempts per activity"))}
+    assert events[-1].data == {"spec": spec_of(ask(api, "attempts per activity")), "attempts": []}
 
 
 def test_a_failed_run_is_a_data_query_error(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

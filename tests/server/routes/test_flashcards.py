@@ -28,7 +28,7 @@ def test_json_cards_are_valid_and_recorded(api: Api) -> None:
     response = api.post("/v1/flashcards/generate", BODY)
     assert response.status_code == 200, response.text
     data = response.json()["data"]
-    assert set(data) == {"payload", "provider", "model", "usage", "latency_ms"}
+    assert set(data) == {"payload", "provider", "model", "usage", "latency_ms", "attempts"}
     assert validate_flashcards(data["payload"], card_count=3) == []
     for card in data["payload"]["cards"]:
         assert card["back"] in MATERIAL

@@ -64,8 +64,8 @@ def test_json_quiz_from_material_is_valid_and_grounded(api: Api) -> None:
     envelope = response.json()
     assert envelope["ok"] is True and envelope["error"] is None
     data = envelope["data"]
-    assert set(data) == {"payload", "provider", "model", "usage", "latency_ms"}
-    assert data["provider"] == "offline"
+    assert set(data) == {"payload", "provider", "model", "usage", "latency_ms", "attempts"}
+    assert data["provider"] == "offline" and data["attempts"] == []
     assert validate_quiz(data["payload"], question_count=3) == []
     for question in data["payload"]["questions"]:
         assert question["answer"].casefold() in MATERIAL.casefold()
@@ -103,11 +103,26 @@ def test_invalid_model_output_is_repaired_with_the_errors(serve: Serve) -> None:
     assert "choices must be distinct" in repair_prompt
 
 
-def test_unrepairable_output_is_a_502_quiz_error(serve: Serve) -> None:
+def test_unrepairable_output_falls_back_to_the_offline_quiz_and_says_so(serve: Serve) -> None:
     model = ScriptedChatModel.replying(*[json.dumps(BAD)] * 3)
     with serve(chat=only(model)) as api:
-        assert_error(api.post("/v1/quiz/generate", BODY), 502, "quiz_error")
-    assert len(model.prompts) == 3
+        response = api.post("/v1/quiz/generate", BODY)
+        offline = api.post("/v1/quiz/generate", BODY).json()["data"]  # the model is spent
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert len(model.prompts) == 4  # three for the first request, one for the second
+    assert (data["provider"], data["model"]) == ("offline", "stemgraph-offline-1")
+    assert validate_quiz(data["payload"], question_count=3) == []
+    assert data["payload"] == offline["payload"]
+    assert data["attempts"] == [
+        {
+            "provider": "openai",
+            "model": "fake-model",
+            "error": "invalid_output",
+            "message": "The reply broke the rules after 2 repairs: Question 1: the choices "
+            "must be distinct.",
+        }
+    ]
 
 
 @pytest.mark.live
@@ -134,9 +149,10 @@ def test_sse_follows_the_langgraph_framing(serve: Serve) -> None:
 
 @pytest.mark.live
 def test_sse_reports_failures_as_error_events(serve: Serve) -> None:
+    # Neither the model nor the offline engine can make a quiz of three words.
     model = ScriptedChatModel.replying(*[json.dumps(BAD)] * 3)
     with serve(chat=only(model)) as api:
-        events, _ = stream(api, BODY)
+        events, _ = stream(api, {**BODY, "material_context": "Yes. No. Maybe."})
     assert events[0].event == "metadata"
     assert events[-1].event == "error"
     assert events[-1].data["code"] == "quiz_error"

@@ -192,12 +192,37 @@ def test_a_refresh_under_way_answers_generating_without_building(serve: Serve) -
         assert model.prompts == []
 
 
-def test_a_failed_refresh_keeps_the_previous_payload(serve: Serve) -> None:
+def unusable_offline_brief(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leave the graph no fallback: the offline engine's brief breaks the rules too."""
+    monkeypatch.setattr("graphs.teaching_brief.nodes.offline_brief", lambda *a: {"summary": ""})
+
+
+def test_a_refresh_whose_model_stays_invalid_is_the_offline_brief_with_attempts(
+    serve: Serve,
+) -> None:
+    model = scripted("not json", '{"summary": "half"}', "still not")
+    with serve(chat=only(model)) as api:
+        built = ok(brief(api, force_refresh=True))
+        assert built["status"] == "ready" and len(model.prompts) == 3
+        insights = with_store(api, lambda store: compute_insights(store, DEMO_CLASS_ID))
+        assert validate_brief(built["payload"], insights) == []
+        assert [(a["provider"], a["error"]) for a in built["attempts"]] == [
+            ("openai", "invalid_output")
+        ]
+        # The stored brief is the same one, without the refresh's attempts.
+        assert ok(brief(api)) == {k: v for k, v in built.items() if k != "attempts"}
+
+
+def test_a_failed_refresh_keeps_the_previous_payload(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
     model = scripted(DEMO_BRIEF, "not json", '{"summary": "half"}', "still not")
     with serve(chat=only(model)) as api:
         first = ok(brief(api, force_refresh=True))
         assert first["payload"] == DEMO_BRIEF
-        failed = ok(brief(api, force_refresh=True))
+        with monkeypatch.context() as patch:
+            unusable_offline_brief(patch)
+            failed = ok(brief(api, force_refresh=True))
         assert failed["status"] == "error" and "teaching brief" in failed["error_message"]
         assert (failed["payload"], failed["generated_at"]) == (DEMO_BRIEF, first["generated_at"])
         assert len(model.prompts) == 4
@@ -265,7 +290,7 @@ def test_a_client_that_gives_up_does_not_leave_the_refresh_running(serve: Serve)
 
 @pytest.mark.live
 def test_a_streamed_refresh_ends_with_the_brief_and_a_failed_one_with_the_error_state(
-    serve: Serve,
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = scripted(DEMO_BRIEF, "not json", '{"summary": "half"}', "still not")
     with serve(chat=only(model)) as api:
@@ -279,6 +304,7 @@ def test_a_streamed_refresh_ends_with_the_brief_and_a_failed_one_with_the_error_
         assert built[-1].data == ok(brief(api))
         # A build the graph reports as failed is an ordinary outcome: a `values` event with the
         # `error` state and the previous brief, never an `error` event.
+        unusable_offline_brief(monkeypatch)
         failed = stream(api, force_refresh=True)
         assert [e.event for e in failed].count("error") == 0
         assert failed[-1].event == "values"

@@ -175,8 +175,10 @@ def test_send_answers_from_the_class_materials_and_saves_both_messages(api: Api)
         "user_message",
         "assistant_message",
         "context_meta",
+        "attempts",
         "orchestration",
     }
+    assert data["attempts"] == []
     # `response` is the chat reply itself; provider and model live on the assistant message.
     reply = data["response"]
     assert set(reply) <= {"safety", "answer", "citations", "confidence", "canvas_hint"}
@@ -377,6 +379,7 @@ def test_stream_ends_with_the_json_data_and_tokens_arrive_first(api: Api) -> Non
         "user_message",
         "assistant_message",
         "context_meta",
+        "attempts",
         "orchestration",
     }
     assert final["response"]["answer"] == final["assistant_message"]["content"]
