@@ -214,6 +214,7 @@ def test_generate_sends_the_callers_options_to_the_provider(
     assert sent.header("x-title") == "stemgraph"
 
 
+@pytest.mark.live
 def test_a_mid_stream_failure_streams_a_reset_then_the_error(
     serve: Serve, openai_server: OpenAIServer
 ) -> None:
