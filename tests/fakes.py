@@ -1,10 +1,12 @@
-"""Test doubles that are real chat models: scripted, failing and slow (no network, ever)."""
+"""Test doubles that are real chat models: scripted, failing, slow and streaming (no network,
+ever). Tests use or extend these rather than declaring their own."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, Self
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -20,8 +22,10 @@ class ScriptedChatModel(GenericFakeChatModel):
     prompts: list[list[BaseMessage]] = []
 
     @classmethod
-    def replying(cls, *replies: str | AIMessage) -> ScriptedChatModel:
-        return cls(messages=iter(replies), prompts=[])
+    def replying(cls, *replies: str | AIMessage | dict[str, Any]) -> Self:
+        """A model answering `replies` in order; a dict is sent as its JSON text."""
+        texts = [json.dumps(r) if isinstance(r, dict) else r for r in replies]
+        return cls(messages=iter(texts), prompts=[])
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, Any]:
         return self
@@ -35,6 +39,22 @@ class ScriptedChatModel(GenericFakeChatModel):
     ) -> ChatResult:
         self.prompts.append(list(messages))
         return super()._generate(messages, stop, run_manager, **kwargs)
+
+
+class SlowScriptedChatModel(ScriptedChatModel):
+    """A scripted model that waits `delay_s` before each answer, so two requests overlap."""
+
+    delay_s: float = 1.0
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        await asyncio.sleep(self.delay_s)
+        return self._generate(messages, stop, None, **kwargs)
 
 
 class FailingChatModel(BaseChatModel):
@@ -99,10 +119,14 @@ class SlowChatModel(BaseChatModel):
 
 
 class TrickleChatModel(BaseChatModel):
-    """Streams `reply` one word every `token_delay_s`, noting whether it was cancelled midway."""
+    """Streams `reply` one word every `token_delay_s`, noting whether it was cancelled midway.
+
+    Each chunk carries `chunk_metadata` as its response metadata; a subclass may pick the
+    reply from the prompt by overriding `reply_for`."""
 
     reply: str
     token_delay_s: float = 0.05
+    chunk_metadata: dict[str, Any] = {}
     tokens_sent: int = 0
     cancelled: bool = False
     finished: bool = False
@@ -110,6 +134,10 @@ class TrickleChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "trickle-fake"
+
+    def reply_for(self, messages: list[BaseMessage]) -> str:
+        """The text to stream for this prompt: `reply`, whatever was asked."""
+        return self.reply
 
     def _generate(
         self,
@@ -138,10 +166,11 @@ class TrickleChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         try:
-            for word in self.reply.split(" "):
+            for word in self.reply_for(messages).split(" "):
                 await asyncio.sleep(self.token_delay_s)
                 piece = word + " "
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+                message = AIMessageChunk(content=piece, response_metadata=self.chunk_metadata)
+                chunk = ChatGenerationChunk(message=message)
                 if run_manager:
                     await run_manager.on_llm_new_token(piece, chunk=chunk)
                 self.tokens_sent += 1

@@ -48,9 +48,7 @@ OFFLINE = GenerationContext(router=ModelRouter([]))
 
 
 def scripted(*replies: Any, store: Store | None = None) -> tuple[ScriptedChatModel, Any]:
-    model = ScriptedChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    model = ScriptedChatModel.replying(*replies)
     router = ModelRouter([ChatProvider("openai", "fake", model)])
     return model, GenerationContext(router=router, store=store)
 

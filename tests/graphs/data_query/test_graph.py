@@ -48,9 +48,7 @@ def offline(store: Store) -> GenerationContext:
 
 
 def scripted(store: Store, *replies: Any) -> tuple[ScriptedChatModel, GenerationContext]:
-    model = ScriptedChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    model = ScriptedChatModel.replying(*replies)
     router = ModelRouter([ChatProvider("openai", "fake", model)])
     return model, GenerationContext(router=router, store=store)
 

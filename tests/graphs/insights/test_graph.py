@@ -36,9 +36,7 @@ def context(store: SqlStore, model: BaseChatModel | None = None, **router: Any) 
 
 
 def scripted(*replies: dict[str, Any] | str) -> ScriptedChatModel:
-    return ScriptedChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    return ScriptedChatModel.replying(*replies)
 
 
 def narrative(**changes: Any) -> dict[str, Any]:

@@ -42,9 +42,7 @@ def question(text: str, answer: str = "newton") -> dict[str, Any]:
 
 
 def scripted(*replies: Any) -> tuple[ScriptedChatModel, GenerationContext]:
-    model = ScriptedChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    model = ScriptedChatModel.replying(*replies)
     router = ModelRouter([ChatProvider("openai", "fake", model)])
     return model, GenerationContext(router=router)
 

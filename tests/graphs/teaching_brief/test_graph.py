@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import uuid
 from typing import Any
 
@@ -96,9 +95,7 @@ def context(
     *replies: Any,
     blueprint: dict[str, Any] | None = BLUEPRINT,
 ) -> tuple[ScriptedChatModel, BriefContext]:
-    model = ScriptedChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    model = ScriptedChatModel.replying(*replies)
     providers = [ChatProvider("openai", "fake", model)] if replies else []
 
     async def load_insights(class_id: str) -> dict[str, Any]:

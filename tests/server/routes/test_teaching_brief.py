@@ -4,7 +4,6 @@ impatient clients over a real socket)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 import uuid
@@ -16,13 +15,10 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 import pytest
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
 
 from graphs.teaching_brief.rules import validate_brief
 from server.routes import teaching_brief
-from tests.fakes import ScriptedChatModel, SlowChatModel
+from tests.fakes import ScriptedChatModel, SlowChatModel, SlowScriptedChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import Event, iter_events
@@ -56,27 +52,8 @@ DEMO_BRIEF: dict[str, Any] = {
 }
 
 
-class SlowScriptedModel(ScriptedChatModel):
-    """A scripted model that takes a while to answer, so two requests overlap."""
-
-    delay_s: float = 1.0
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        await asyncio.sleep(self.delay_s)
-        return self._generate(messages, stop, None, **kwargs)
-
-
 def scripted(*replies: Any, slow: bool = False) -> ScriptedChatModel:
-    texts = [json.dumps(r) if isinstance(r, dict) else r for r in replies]
-    if slow:
-        return SlowScriptedModel(messages=iter(texts), prompts=[])
-    return ScriptedChatModel.replying(*texts)
+    return (SlowScriptedChatModel if slow else ScriptedChatModel).replying(*replies)
 
 
 def with_store(api: Api, use: Callable[[SqlStore], Awaitable[T]]) -> T:
