@@ -19,7 +19,7 @@ import pytest
 from graphs.teaching_brief.rules import validate_brief
 from server.routes import teaching_brief
 from tests.fakes import ScriptedChatModel, SlowChatModel, SlowScriptedChatModel
-from tests.server.conftest import API_KEY, Api, Serve, only, user_token
+from tests.server.conftest import API_KEY, Api, Serve, ok, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import Event, iter_events
 from tools.analytics.brief_store import begin_refresh, finish_refresh, read_brief
@@ -84,13 +84,6 @@ def stream(api: Api, **body: Any) -> list[Event]:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         return list(iter_events(response))
-
-
-def ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    envelope = response.json()
-    assert envelope["ok"] is True and envelope["error"] is None
-    return envelope["data"]
 
 
 def test_empty_then_refresh_then_ready_and_not_stale(api: Api) -> None:
