@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Self
 
@@ -138,6 +139,13 @@ class TrickleChatModel(BaseChatModel):
     def reply_for(self, messages: list[BaseMessage]) -> str:
         """The text to stream for this prompt: `reply`, whatever was asked."""
         return self.reply
+
+    def wait_cancelled(self, timeout_s: float = 5.0) -> bool:
+        """Block (from a test's thread) until the stream was cancelled or `timeout_s` passed."""
+        deadline = time.monotonic() + timeout_s
+        while not self.cancelled and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.cancelled
 
     def _generate(
         self,
