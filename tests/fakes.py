@@ -79,15 +79,8 @@ class FailingChatModel(BaseChatModel):
         raise ConnectionError(self.error)
 
 
-class SlowChatModel(BaseChatModel):
-    """Answers only after `delay_s`, like a provider that hangs past the deadline."""
-
-    delay_s: float = 5.0
-    reply: str = "late"
-
-    @property
-    def _llm_type(self) -> str:
-        return "slow-fake"
+class _AsyncOnlyChatModel(BaseChatModel):
+    """A model the server only ever awaits: a synchronous call is a test mistake."""
 
     def _generate(
         self,
@@ -96,7 +89,18 @@ class SlowChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        raise NotImplementedError("SlowChatModel is async-only")
+        raise NotImplementedError(f"{type(self).__name__} is async-only")
+
+
+class SlowChatModel(_AsyncOnlyChatModel):
+    """Answers only after `delay_s`, like a provider that hangs past the deadline."""
+
+    delay_s: float = 5.0
+    reply: str = "late"
+
+    @property
+    def _llm_type(self) -> str:
+        return "slow-fake"
 
     async def _agenerate(
         self,
@@ -119,7 +123,7 @@ class SlowChatModel(BaseChatModel):
         yield ChatGenerationChunk(message=AIMessageChunk(content=result.generations[0].text))
 
 
-class TrickleChatModel(BaseChatModel):
+class TrickleChatModel(_AsyncOnlyChatModel):
     """Streams `reply` one word every `token_delay_s`, noting whether it was cancelled midway.
 
     Each chunk carries `chunk_metadata` as its response metadata; a subclass may pick the
@@ -146,15 +150,6 @@ class TrickleChatModel(BaseChatModel):
         while not self.cancelled and time.monotonic() < deadline:
             time.sleep(0.02)
         return self.cancelled
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        raise NotImplementedError("TrickleChatModel is async-only")
 
     async def _agenerate(
         self,
