@@ -1,11 +1,14 @@
-"""Test doubles that are real chat models: scripted, failing and slow (no network, ever)."""
+"""Test doubles that are real chat models: scripted, failing, slow and streaming (no network,
+ever). Tests use or extend these rather than declaring their own."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, Self
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -26,8 +29,10 @@ class ScriptedChatModel(GenericFakeChatModel):
     sent: list[AIMessage] = []
 
     @classmethod
-    def replying(cls, *replies: str | AIMessage) -> ScriptedChatModel:
-        return cls(messages=iter(replies), prompts=[], sent=[])
+    def replying(cls, *replies: str | AIMessage | dict[str, Any]) -> Self:
+        """A model answering `replies` in order; a dict is sent as its JSON text."""
+        texts = [json.dumps(r) if isinstance(r, dict) else r for r in replies]
+        return cls(messages=iter(texts), prompts=[], sent=[])
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, Any]:
         return self
@@ -95,6 +100,22 @@ class ScriptedChatModel(GenericFakeChatModel):
         )
 
 
+class SlowScriptedChatModel(ScriptedChatModel):
+    """A scripted model that waits `delay_s` before each answer, so two requests overlap."""
+
+    delay_s: float = 1.0
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        await asyncio.sleep(self.delay_s)
+        return self._generate(messages, stop, None, **kwargs)
+
+
 class FailingChatModel(BaseChatModel):
     """Always raises, like a provider that is down or rejects the key."""
 
@@ -116,15 +137,8 @@ class FailingChatModel(BaseChatModel):
         raise ConnectionError(self.error)
 
 
-class SlowChatModel(BaseChatModel):
-    """Answers only after `delay_s`, like a provider that hangs past the deadline."""
-
-    delay_s: float = 5.0
-    reply: str = "late"
-
-    @property
-    def _llm_type(self) -> str:
-        return "slow-fake"
+class _AsyncOnlyChatModel(BaseChatModel):
+    """A model the server only ever awaits: a synchronous call is a test mistake."""
 
     def _generate(
         self,
@@ -133,7 +147,18 @@ class SlowChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        raise NotImplementedError("SlowChatModel is async-only")
+        raise NotImplementedError(f"{type(self).__name__} is async-only")
+
+
+class SlowChatModel(_AsyncOnlyChatModel):
+    """Answers only after `delay_s`, like a provider that hangs past the deadline."""
+
+    delay_s: float = 5.0
+    reply: str = "late"
+
+    @property
+    def _llm_type(self) -> str:
+        return "slow-fake"
 
     async def _agenerate(
         self,
@@ -156,11 +181,15 @@ class SlowChatModel(BaseChatModel):
         yield ChatGenerationChunk(message=AIMessageChunk(content=result.generations[0].text))
 
 
-class TrickleChatModel(BaseChatModel):
-    """Streams `reply` one word every `token_delay_s`, noting whether it was cancelled midway."""
+class TrickleChatModel(_AsyncOnlyChatModel):
+    """Streams `reply` one word every `token_delay_s`, noting whether it was cancelled midway.
+
+    Each chunk carries `chunk_metadata` as its response metadata; a subclass may pick the
+    reply from the prompt by overriding `reply_for`."""
 
     reply: str
     token_delay_s: float = 0.05
+    chunk_metadata: dict[str, Any] = {}
     tokens_sent: int = 0
     cancelled: bool = False
     finished: bool = False
@@ -169,14 +198,16 @@ class TrickleChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "trickle-fake"
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        raise NotImplementedError("TrickleChatModel is async-only")
+    def reply_for(self, messages: list[BaseMessage]) -> str:
+        """The text to stream for this prompt: `reply`, whatever was asked."""
+        return self.reply
+
+    def wait_cancelled(self, timeout_s: float = 5.0) -> bool:
+        """Block (from a test's thread) until the stream was cancelled or `timeout_s` passed."""
+        deadline = time.monotonic() + timeout_s
+        while not self.cancelled and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.cancelled
 
     async def _agenerate(
         self,
@@ -196,10 +227,11 @@ class TrickleChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         try:
-            for word in self.reply.split(" "):
+            for word in self.reply_for(messages).split(" "):
                 await asyncio.sleep(self.token_delay_s)
                 piece = word + " "
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+                message = AIMessageChunk(content=piece, response_metadata=self.chunk_metadata)
+                chunk = ChatGenerationChunk(message=message)
                 if run_manager:
                     await run_manager.on_llm_new_token(piece, chunk=chunk)
                 self.tokens_sent += 1
@@ -216,8 +248,9 @@ class RecordingChatModel(ScriptedChatModel):
     options: list[dict[str, Any]] = []
 
     @classmethod
-    def replying(cls, *replies: str | AIMessage) -> RecordingChatModel:
-        return cls(messages=iter(replies), prompts=[], options=[])
+    def replying(cls, *replies: str | AIMessage | dict[str, Any]) -> Self:
+        texts = [json.dumps(r) if isinstance(r, dict) else r for r in replies]
+        return cls(messages=iter(texts), prompts=[], sent=[], options=[])
 
     def _generate(
         self,

@@ -38,3 +38,15 @@ def iter_events(response: httpx.Response, *, pings: list[str] | None = None) -> 
             data.append(value)
         elif field == "id":
             event_id = value
+
+
+def leave_at_first_token(url: str, body: dict[str, Any], headers: dict[str, str]) -> None:
+    """POST a streamed request and hang up as soon as the first token event arrives, like a
+    client that closes the tab mid-answer."""
+    with (
+        httpx.Client(timeout=10) as client,
+        client.stream("POST", url, json=body, headers=headers) as response,
+    ):
+        for event in iter_events(response):
+            if event.event == "messages":
+                return

@@ -27,7 +27,8 @@ from evals.run import (
 )
 from evals.scorers.quiz import QUIZ_SCORERS
 from evals.targets import Answer, EvalModels, quiz_target
-from tests.evals.loopback import LOOPBACK_MODEL, LoopbackChat
+from tests.evals.conftest import LOOPBACK_KEY, LOOPBACK_MODEL
+from tests.openai_server import OpenAIServer, reply, status
 from tools.text import normalise_text, strip_invisible
 
 PASSAGE = (
@@ -262,9 +263,9 @@ def test_make_evals_runs_the_default_offline_mode() -> None:
 
 
 def test_offline_never_calls_a_configured_provider(
-    tmp_path: Path, openrouter_loopback: LoopbackChat
+    tmp_path: Path, openrouter_loopback: OpenAIServer
 ) -> None:
-    openrouter_loopback.reply = json.dumps(GOOD_QUIZ)
+    openrouter_loopback.chat(reply(json.dumps(GOOD_QUIZ)))
     out = tmp_path / "quiz.json"
     main(["--out", str(out)], suites={"quiz": _real_quiz_suite(tmp_path)})
     scorecard = json.loads(out.read_text(encoding="utf-8"))
@@ -312,9 +313,9 @@ def test_the_command_line_exits_2_for_configured_without_keys(tmp_path: Path) ->
 
 
 def test_configured_scores_the_real_graph_through_the_provider(
-    tmp_path: Path, openrouter_loopback: LoopbackChat, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, openrouter_loopback: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openrouter_loopback.reply = json.dumps(GOOD_QUIZ)
+    openrouter_loopback.chat(reply(json.dumps(GOOD_QUIZ)), reply(json.dumps(GOOD_QUIZ)))
     out = tmp_path / "quiz.json"
     argv = ["--provider", "configured", "--out", str(out)]
     assert main(argv, suites={"quiz": _real_quiz_suite(tmp_path)}) == 0
@@ -330,11 +331,12 @@ def test_configured_scores_the_real_graph_through_the_provider(
     # The provider's quiz is what was scored (it is a perfect one).
     assert scorecard["metrics"] == dict.fromkeys(QUIZ_SCORERS, 1.0)
     # One request per case, carrying the case's material, the model and the key.
-    assert len(openrouter_loopback.requests) == 2
-    for request in openrouter_loopback.requests:
-        assert request["model"] == LOOPBACK_MODEL
-        assert any("343 m/s" in message["content"] for message in request["messages"])
-    assert openrouter_loopback.authorizations == ["Bearer sk-loopback-test"] * 2
+    assert len(openrouter_loopback.chat_requests) == 2
+    for request in openrouter_loopback.chat_requests:
+        assert request.json["model"] == LOOPBACK_MODEL
+        assert any("343 m/s" in message["content"] for message in request.json["messages"])
+    authorizations = [r.header("authorization") for r in openrouter_loopback.chat_requests]
+    assert authorizations == [f"Bearer {LOOPBACK_KEY}"] * 2
     printed = capsys.readouterr().out
     assert f"provider mode configured: openrouter {LOOPBACK_MODEL}, then the offline engine" in (
         printed
@@ -344,15 +346,15 @@ def test_configured_scores_the_real_graph_through_the_provider(
 
 
 def test_a_failing_provider_shows_as_an_offline_fallback(
-    tmp_path: Path, openrouter_loopback: LoopbackChat, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, openrouter_loopback: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openrouter_loopback.status = 500
+    openrouter_loopback.chat(status(500), status(500))
     out = tmp_path / "quiz.json"
     main(
         ["--provider", "configured", "--out", str(out)], suites={"quiz": _real_quiz_suite(tmp_path)}
     )
     scorecard = json.loads(out.read_text(encoding="utf-8"))
-    assert len(openrouter_loopback.requests) == 2  # a 500 is not retried: once per case
+    assert len(openrouter_loopback.chat_requests) == 2  # a 500 is not retried: once per case
     assert scorecard["providers"] == [{"provider": "openrouter", "model": LOOPBACK_MODEL}]
     assert scorecard["answered_by"] == [
         {"provider": "offline", "model": "stemgraph-offline-1", "cases": 2}
@@ -361,9 +363,9 @@ def test_a_failing_provider_shows_as_an_offline_fallback(
 
 
 def test_every_suite_of_a_configured_run_reaches_the_provider(
-    tmp_path: Path, openrouter_loopback: LoopbackChat
+    tmp_path: Path, openrouter_loopback: OpenAIServer
 ) -> None:
-    openrouter_loopback.reply = json.dumps(GOOD_QUIZ)
+    openrouter_loopback.chat(*[reply(json.dumps(GOOD_QUIZ))] * 4)
     thresholds = tmp_path / "thresholds.json"
     limits = dict.fromkeys(QUIZ_SCORERS, 1.0)
     thresholds.write_text(json.dumps({"quiz": limits, "quiz_again": limits}), encoding="utf-8")
@@ -377,7 +379,7 @@ def test_every_suite_of_a_configured_run_reaches_the_provider(
         assert scorecard["answered_by"] == [
             {"provider": "openrouter", "model": LOOPBACK_MODEL, "cases": 2}
         ], name
-    assert len(openrouter_loopback.requests) == 4
+    assert len(openrouter_loopback.chat_requests) == 4
 
 
 # --- the shipped dataset ------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from evals.targets import (
     quiz_target,
 )
 from graphs.shared.context import GenerationContext
-from tests.evals.loopback import LOOPBACK_MODEL, LoopbackChat
+from tests.evals.conftest import LOOPBACK_MODEL
+from tests.openai_server import OpenAIServer, reply, status
 from tools.store import open_store
 
 PROVIDER_KEYS = ("OPENROUTER_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY")
@@ -50,7 +51,7 @@ def _clear_keys(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_offline_models_ignore_the_environment(openrouter_loopback: LoopbackChat) -> None:
+def test_offline_models_ignore_the_environment(openrouter_loopback: OpenAIServer) -> None:
     models = eval_models("offline")
     assert models.mode == "offline"
     assert models.router.providers == ()
@@ -127,9 +128,9 @@ async def test_model_free_targets_name_no_author(name: str) -> None:
 
 
 async def test_a_configured_target_is_answered_by_the_provider(
-    openrouter_loopback: LoopbackChat,
+    openrouter_loopback: OpenAIServer,
 ) -> None:
-    openrouter_loopback.reply = json.dumps(PROVIDER_QUIZ)
+    openrouter_loopback.chat(reply(json.dumps(PROVIDER_QUIZ)))
     models = eval_models("configured")
     case: dict[str, Any] = {"id": "c", "passage": PASSAGE, "question_count": 1}
     try:
@@ -138,20 +139,20 @@ async def test_a_configured_target_is_answered_by_the_provider(
         await models.aclose()
     assert (answer.provider, answer.model) == ("openrouter", LOOPBACK_MODEL)
     assert answer.payload == PROVIDER_QUIZ
-    [request] = openrouter_loopback.requests
-    assert any(PASSAGE in message["content"] for message in request["messages"])
+    [request] = openrouter_loopback.chat_requests
+    assert any(PASSAGE in message["content"] for message in request.json["messages"])
 
 
 async def test_a_failed_provider_call_falls_back_and_says_so(
-    openrouter_loopback: LoopbackChat,
+    openrouter_loopback: OpenAIServer,
 ) -> None:
-    openrouter_loopback.status = 500
+    openrouter_loopback.chat(status(500))
     models = eval_models("configured")
     case: dict[str, Any] = {"id": "c", "passage": PASSAGE, "question_count": 1}
     try:
         answer = await quiz_target(case, models)
     finally:
         await models.aclose()
-    assert len(openrouter_loopback.requests) == 1
+    assert len(openrouter_loopback.chat_requests) == 1
     assert (answer.provider, answer.model) == ("offline", "stemgraph-offline-1")
     assert answer.payload["questions"]

@@ -9,14 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
 from typing import Any
-
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
-from langchain_core.runnables import Runnable
 
 from graphs.blueprint import graph as blueprint_graph
 from graphs.canvas import graph as canvas_graph
@@ -26,6 +19,7 @@ from graphs.quiz import graph as quiz_graph
 from graphs.shared.context import GenerationContext
 from graphs.teaching_brief import BriefContext
 from graphs.teaching_brief import graph as brief_graph
+from tests.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.offline.blueprint import offline_blueprint
@@ -38,33 +32,9 @@ MATERIAL = (
 )
 
 
-class Obedient(GenericFakeChatModel):
-    """Replies with the scripted messages in order (obeying the injection as told), recording
-    every prompt."""
-
-    prompts: list[list[BaseMessage]] = []
-
-    @classmethod
-    def replying(cls, *replies: Any) -> Obedient:
-        texts = (json.dumps(r) if isinstance(r, dict) else r for r in replies)
-        return cls(messages=iter(texts), prompts=[])
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, Any]:
-        return self
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self.prompts.append(list(messages))
-        return super()._generate(messages, stop, run_manager, **kwargs)
-
-
-def obeying(*replies: Any) -> tuple[Obedient, GenerationContext]:
-    model = Obedient.replying(*replies)
+def obeying(*replies: Any) -> tuple[ScriptedChatModel, GenerationContext]:
+    """A model that obeys the injection as scripted, recording every prompt."""
+    model = ScriptedChatModel.replying(*replies)
     return model, GenerationContext(router=ModelRouter([ChatProvider("openai", "fake", model)]))
 
 
@@ -317,8 +287,8 @@ BRIEF: dict[str, Any] = {
 }
 
 
-def brief_context(*replies: Any) -> tuple[Obedient, BriefContext]:
-    model = Obedient.replying(*replies)
+def brief_context(*replies: Any) -> tuple[ScriptedChatModel, BriefContext]:
+    model = ScriptedChatModel.replying(*replies)
 
     async def load_insights(class_id: str) -> dict[str, Any]:
         return copy.deepcopy(INSIGHTS)

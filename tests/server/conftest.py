@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -29,11 +29,13 @@ from server.state import ChatProviderFactory, EmbeddingProviderFactory
 from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
 from tests.liveserver import LiveServer
 from tools.models.providers import ChatProvider
+from tools.store import Store, open_store
 
 API_KEY = "test-service-key"
 JWT_SECRET = "server-tests-hs256-secret-of-at-least-32-bytes"
 ISSUER = "http://127.0.0.1:9/auth/v1"
 IN_PROCESS_URL = "http://testserver"
+T = TypeVar("T")
 
 
 @dataclass
@@ -87,6 +89,29 @@ def only(model: BaseChatModel, *, name: str = "openai", model_name: str = "fake-
         return [ChatProvider(name, model_name, model)]  # type: ignore[arg-type]
 
     return providers
+
+
+def with_store(api: Api, use: Callable[[Store], Awaitable[T]]) -> T:
+    """Run `use` on a store connection of the test's own, to the server's database."""
+
+    async def run() -> T:
+        store = await open_store(
+            api.settings.resolved_database_url, schema=api.settings.database_schema
+        )
+        try:
+            return await use(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def ok(response: httpx.Response) -> Any:
+    """The `data` of a successful envelope (HTTP 200, `ok` true, no `error`)."""
+    assert response.status_code == 200, response.text
+    envelope = response.json()
+    assert envelope["ok"] is True and envelope["error"] is None
+    return envelope["data"]
 
 
 def _refuse_streams(request: httpx.Request) -> None:

@@ -8,69 +8,29 @@ word every `STEMGRAPH_TEST_TOKEN_DELAY` seconds: 300 words, or 20 when the quest
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.messages import BaseMessage
 
 import server.__main__ as entry
 from server.settings import ProviderName, Settings
+from tests.fakes import TrickleChatModel
 from tools.models.providers import ChatProvider
 
 
-class PacedTutor(BaseChatModel):
+class PacedTutor(TrickleChatModel):
     """A tutor reply streamed at a fixed pace: long unless the question asks for "quick"."""
 
+    reply: str = ""
     token_delay_s: float = 0.1
 
-    @property
-    def _llm_type(self) -> str:
-        return "paced-fake"
-
-    def _words(self, messages: list[BaseMessage]) -> list[str]:
+    def reply_for(self, messages: list[BaseMessage]) -> str:
         quick = "quick" in str(messages[-1].content).lower()
         answer = "Force is measured in newtons. " * 4 if quick else "word " * 300
-        reply = {"safety": "ok", "answer": answer.strip(), "citations": []}
-        return json.dumps(reply).split(" ")
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        raise NotImplementedError("PacedTutor is async-only")
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = "".join([c.text async for c in self._astream(messages, stop, run_manager)])
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        for word in self._words(messages):
-            await asyncio.sleep(self.token_delay_s)
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
-            if run_manager:
-                await run_manager.on_llm_new_token(word + " ", chunk=chunk)
-            yield chunk
+        return json.dumps({"safety": "ok", "answer": answer.strip(), "citations": []})
 
 
 def main() -> None:

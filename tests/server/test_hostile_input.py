@@ -3,21 +3,16 @@ and a stream never carries non-standard JSON."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from starlette.routing import Route
 
 from server.app import create_app
 from server.settings import Settings
+from tests.fakes import TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.routes.test_workspace import call, new_session, ok
 from tests.server.test_app import assert_error
@@ -119,41 +114,12 @@ def test_text_no_store_can_keep_is_refused_before_anything_is_saved(
     assert ok(call(api, "messages/list", LENA, session_id=session["id"]))["messages"] == []
 
 
-class InfiniteLogprobTutor(BaseChatModel):
+def infinite_logprob_tutor(reply: str) -> TrickleChatModel:
     """A tutor whose streamed chunks carry provider metadata no JSON can hold (-Infinity),
     as a provider reporting log-probabilities might."""
-
-    reply: str
-
-    @property
-    def _llm_type(self) -> str:
-        return "infinite-logprob-fake"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.reply))])
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        for word in self.reply.split(" "):
-            await asyncio.sleep(0.01)
-            message = AIMessageChunk(
-                content=word + " ", response_metadata={"logprob": float("-inf")}
-            )
-            chunk = ChatGenerationChunk(message=message)
-            if run_manager:
-                await run_manager.on_llm_new_token(word + " ", chunk=chunk)
-            yield chunk
+    return TrickleChatModel(
+        reply=reply, token_delay_s=0.01, chunk_metadata={"logprob": float("-inf")}
+    )
 
 
 def _strict_events(text: str) -> list[tuple[str, Any]]:
@@ -177,7 +143,7 @@ def test_a_stream_never_carries_non_standard_json_and_the_failed_turn_saves_noth
     serve: Serve,
 ) -> None:
     reply = {"safety": "ok", "answer": "Force is measured in newtons.", "citations": []}
-    with serve(chat=only(InfiniteLogprobTutor(reply=json.dumps(reply)))) as api:
+    with serve(chat=only(infinite_logprob_tutor(json.dumps(reply)))) as api:
         session = new_session(api)
         body = {
             "class_id": DEMO_CLASS_ID,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,9 +51,7 @@ OFFLINE = GenerationContext(router=ModelRouter([]))
 
 
 def scripted(*replies: Any, store: Store | None = None) -> tuple[RecordingChatModel, Any]:
-    model = RecordingChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    model = RecordingChatModel.replying(*replies)
     router = ModelRouter([ChatProvider("openai", "fake", model)])
     return model, GenerationContext(router=router, store=store)
 

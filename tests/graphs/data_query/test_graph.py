@@ -48,9 +48,7 @@ def offline(store: Store) -> GenerationContext:
 
 
 def scripted(store: Store, *replies: Any) -> tuple[RecordingChatModel, GenerationContext]:
-    model = RecordingChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    model = RecordingChatModel.replying(*replies)
     router = ModelRouter([ChatProvider("openai", "fake", model)])
     return model, GenerationContext(router=router, store=store)
 

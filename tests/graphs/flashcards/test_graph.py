@@ -40,9 +40,7 @@ def card(front: str, back: str = "The newton is the unit of force.") -> dict[str
 
 
 def scripted(*replies: Any) -> tuple[RecordingChatModel, GenerationContext]:
-    model = RecordingChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    model = RecordingChatModel.replying(*replies)
     router = ModelRouter([ChatProvider("openai", "fake", model)])
     return model, GenerationContext(router=router)
 

@@ -36,9 +36,7 @@ def context(store: SqlStore, model: BaseChatModel | None = None, **router: Any) 
 
 
 def scripted(*replies: dict[str, Any] | str) -> RecordingChatModel:
-    return RecordingChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    return RecordingChatModel.replying(*replies)
 
 
 def narrative(**changes: Any) -> dict[str, Any]:

@@ -42,9 +42,7 @@ def question(text: str, answer: str = "newton") -> dict[str, Any]:
 
 
 def scripted(*replies: Any) -> tuple[RecordingChatModel, GenerationContext]:
-    model = RecordingChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    model = RecordingChatModel.replying(*replies)
     router = ModelRouter([ChatProvider("openai", "fake", model)])
     return model, GenerationContext(router=router)
 

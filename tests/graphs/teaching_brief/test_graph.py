@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import uuid
 from typing import Any
 
@@ -95,9 +94,7 @@ def context(
     *replies: Any,
     blueprint: dict[str, Any] | None = BLUEPRINT,
 ) -> tuple[RecordingChatModel, BriefContext]:
-    model = RecordingChatModel.replying(
-        *(json.dumps(r) if isinstance(r, dict) else r for r in replies)
-    )
+    model = RecordingChatModel.replying(*replies)
     providers = [ChatProvider("openai", "fake", model)] if replies else []
 
     async def load_insights(class_id: str) -> dict[str, Any]:

@@ -8,15 +8,14 @@ get nothing from it on any route.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
-from tests.server.conftest import Api, user_token
+from tests.server.conftest import Api, user_token, with_store
 from tests.server.test_app import assert_error
 from tools.chunking import chunk_text
-from tools.store import ChunkInput, Store, open_store
+from tools.store import ChunkInput, Store
 from tools.store.demo_blueprint import DEMO_BLUEPRINT
 from tools.store.seed import (
     DEMO_CLASS_ID,
@@ -26,7 +25,6 @@ from tools.store.seed import (
     DEMO_STUDENT_IDS,
 )
 
-T = TypeVar("T")
 SECRET_CLASS = "5ec1e700-0000-4000-8000-000000000001"
 SECRET_TEACHER = "5ec1e700-0000-4000-8000-0000000000aa"
 SECRET_STUDENT = "5ec1e700-0000-4000-8000-0000000000bb"
@@ -38,21 +36,6 @@ SECRET_TEXT = (
 )
 # A teacher account that teaches a class of its own, not the secret one.
 OUTSIDER = "5ec1e700-0000-4000-8000-0000000000cc"
-
-
-def with_store(api: Api, use: Callable[[Store], Awaitable[T]]) -> T:
-    """Run `use` on a store connection of the test's own, to the server's database."""
-
-    async def run() -> T:
-        store = await open_store(
-            api.settings.resolved_database_url, schema=api.settings.database_schema
-        )
-        try:
-            return await use(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 def make_secret_class(api: Api, *, enroll_guest: bool = True) -> None:

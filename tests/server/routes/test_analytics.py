@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.fakes import ScriptedChatModel
-from tests.server.conftest import API_KEY, Api, Serve, only, user_token
+from tests.server.conftest import API_KEY, Api, Serve, ok, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
 from tools.store import open_store
@@ -21,13 +21,6 @@ PATH = "/v1/analytics/class-insights"
 
 def insights(api: Api, user: str = DEMO_TEACHER_ID, **body: Any) -> httpx.Response:
     return api.post(PATH, {"class_id": DEMO_CLASS_ID, "user_id": user, **body})
-
-
-def ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    envelope = response.json()
-    assert envelope["ok"] is True and envelope["error"] is None
-    return envelope["data"]
 
 
 def other_teacher(api: Api) -> str:

@@ -3,11 +3,9 @@ that a question about one class never reads another."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -15,17 +13,16 @@ import pytest
 from graphs.data_query import nodes
 from graphs.shared.errors import GenerationError
 from tests.fakes import ScriptedChatModel
-from tests.server.conftest import API_KEY, Api, Serve, only, user_token
+from tests.server.conftest import API_KEY, Api, Serve, only, user_token, with_store
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
 from tests.tools.analytics.test_query import RIVAL, seed_class, sid
 from tools.analytics.query import load_catalog
 from tools.payloads.canvas import NO_DATA_LABEL, validate_chart_spec
-from tools.store import Store, open_store
+from tools.store import Store
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 from tools.store.sql import SqlStore
 
-T = TypeVar("T")
 PATH = "/v1/analytics/data-query"
 NO_DATA = [{"label": NO_DATA_LABEL, "value": 0}]
 BEN_IN_A = [
@@ -42,21 +39,6 @@ B_ATTEMPTS = (
 B_ONLY = {"Zed Quinn", "Reflection quiz", "Refraction quiz", "Lens drawing", "Light and optics"}
 B_ONLY |= {"Lenses"}
 B_TEACHER = sid(RIVAL, "teacher")
-
-
-def with_store(api: Api, use: Callable[[Store], Awaitable[T]]) -> T:
-    """Run `use` on a store connection of the test's own, to the server's database."""
-
-    async def run() -> T:
-        store = await open_store(
-            api.settings.resolved_database_url, schema=api.settings.database_schema
-        )
-        try:
-            return await use(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 def seed_class_b(api: Api) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 import pytest
 
 from server.settings import ProviderName
@@ -16,7 +14,7 @@ from tests.fakes import FailingChatModel, ScriptedChatModel, TrickleChatModel
 from tests.openai_server import OpenAIServer, embeddings, reply, status, stream
 from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.server.test_app import assert_error
-from tests.sse import iter_events
+from tests.sse import iter_events, leave_at_first_token
 from tools.models.providers import ChatProvider
 
 STREAM = {"x-api-key": API_KEY, "accept": "text/event-stream"}
@@ -122,19 +120,8 @@ def test_generate_streams_the_model_s_tokens_then_the_json_data(serve: Serve) ->
 def test_a_client_that_leaves_mid_stream_stops_the_model(serve: Serve) -> None:
     model = TrickleChatModel(reply=" ".join(["word"] * 200), token_delay_s=0.05)
     with serve(chat=only(model)) as api:
-        with (
-            httpx.Client(timeout=10) as client,
-            client.stream(
-                "POST", api.url + "/v1/llm/generate", json={"user": "Talk."}, headers=STREAM
-            ) as response,
-        ):
-            for event in iter_events(response):
-                if event.event == "messages":
-                    break
-        deadline = time.monotonic() + 5
-        while not model.cancelled and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert model.cancelled and not model.finished
+        leave_at_first_token(api.url + "/v1/llm/generate", {"user": "Talk."}, STREAM)
+        assert model.wait_cancelled() and not model.finished
 
 
 def test_generate_validates_its_body(api: Api) -> None:

@@ -6,47 +6,23 @@ import asyncio
 import base64
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from server.routes import materials
-from tests.server.conftest import API_KEY, Api, Serve, user_token
+from tests.server.conftest import API_KEY, Api, Serve, ok, user_token, with_store
 from tests.server.test_app import assert_error
 from tests.tools.materials.test_extract import make_pdf
-from tools.store import Store, open_store
+from tools.store import Store
 from tools.store.demo_materials import DEMO_MATERIALS
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
-T = TypeVar("T")
 TEACHER, STUDENT = DEMO_TEACHER_ID, DEMO_STUDENT_IDS[0]
 NOTES = (
     "# Optics\n\nA convex lens converges light rays to a focal point.\n\nRefraction bends light."
 )
-
-
-def with_store(api: Api, use: Callable[[Store], Awaitable[T]]) -> T:
-    """Run `use` on a store connection of the test's own, to the server's database."""
-
-    async def run() -> T:
-        store = await open_store(
-            api.settings.resolved_database_url, schema=api.settings.database_schema
-        )
-        try:
-            return await use(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
-
-
-def ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    envelope = response.json()
-    assert envelope["ok"] is True and envelope["error"] is None
-    return envelope["data"]
 
 
 def create(api: Api, user: str = TEACHER, **body: Any) -> httpx.Response:

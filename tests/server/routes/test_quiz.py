@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 
-import httpx
 import pytest
 
 from server.schemas import MAX_TIMEOUT_MS
 from tests.fakes import ScriptedChatModel, TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
-from tests.sse import iter_events
+from tests.sse import iter_events, leave_at_first_token
 from tools.payloads.quiz import validate_quiz
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 
@@ -174,19 +172,8 @@ def test_client_disconnect_cancels_the_run(serve: Serve) -> None:
     model = TrickleChatModel(reply=json.dumps(GOOD) + " " + "pad " * 200, token_delay_s=0.05)
     with serve(chat=only(model)) as api:
         headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
-        with (
-            httpx.Client(timeout=10) as client,
-            client.stream(
-                "POST", api.url + "/v1/quiz/generate", json=BODY, headers=headers
-            ) as response,
-        ):
-            for event in iter_events(response):
-                if event.event == "messages":
-                    break
-        deadline = time.monotonic() + 5
-        while not model.cancelled and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert model.cancelled, "the model kept generating after the client left"
+        leave_at_first_token(api.url + "/v1/quiz/generate", BODY, headers)
+        assert model.wait_cancelled(), "the model kept generating after the client left"
         assert not model.finished
         assert model.tokens_sent < 100
 

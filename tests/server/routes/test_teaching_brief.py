@@ -4,7 +4,6 @@ impatient clients over a real socket)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 import uuid
@@ -16,14 +15,11 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 import pytest
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
 
 from graphs.teaching_brief.rules import validate_brief
 from server.routes import teaching_brief
-from tests.fakes import ScriptedChatModel, SlowChatModel
-from tests.server.conftest import API_KEY, Api, Serve, only, user_token
+from tests.fakes import ScriptedChatModel, SlowChatModel, SlowScriptedChatModel
+from tests.server.conftest import API_KEY, Api, Serve, ok, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import Event, iter_events
 from tools.analytics.brief_store import begin_refresh, finish_refresh, read_brief
@@ -56,27 +52,8 @@ DEMO_BRIEF: dict[str, Any] = {
 }
 
 
-class SlowScriptedModel(ScriptedChatModel):
-    """A scripted model that takes a while to answer, so two requests overlap."""
-
-    delay_s: float = 1.0
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        await asyncio.sleep(self.delay_s)
-        return self._generate(messages, stop, None, **kwargs)
-
-
 def scripted(*replies: Any, slow: bool = False) -> ScriptedChatModel:
-    texts = [json.dumps(r) if isinstance(r, dict) else r for r in replies]
-    if slow:
-        return SlowScriptedModel(messages=iter(texts), prompts=[])
-    return ScriptedChatModel.replying(*texts)
+    return (SlowScriptedChatModel if slow else ScriptedChatModel).replying(*replies)
 
 
 def with_store(api: Api, use: Callable[[SqlStore], Awaitable[T]]) -> T:
@@ -107,13 +84,6 @@ def stream(api: Api, **body: Any) -> list[Event]:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         return list(iter_events(response))
-
-
-def ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    envelope = response.json()
-    assert envelope["ok"] is True and envelope["error"] is None
-    return envelope["data"]
 
 
 def test_empty_then_refresh_then_ready_and_not_stale(api: Api) -> None:

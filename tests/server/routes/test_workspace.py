@@ -14,7 +14,7 @@ import pytest
 from tests.fakes import TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
-from tests.sse import iter_events
+from tests.sse import iter_events, leave_at_first_token
 from tools.store.seed import (
     DEMO_CLASS_ID,
     DEMO_GUEST_ID,
@@ -405,19 +405,8 @@ def test_disconnect_mid_stream_saves_nothing(serve: Serve) -> None:
             "accept": "text/event-stream",
             "authorization": f"Bearer {user_token(LENA)}",
         }
-        with (
-            httpx.Client(timeout=10) as client,
-            client.stream(
-                "POST", api.url + f"{WS}/messages/send", json=body, headers=headers
-            ) as response,
-        ):
-            for event in iter_events(response):
-                if event.event == "messages":
-                    break
-        deadline = time.monotonic() + 5
-        while not model.cancelled and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert model.cancelled and not model.finished
+        leave_at_first_token(api.url + f"{WS}/messages/send", body, headers)
+        assert model.wait_cancelled() and not model.finished
         time.sleep(0.2)
         listed = ok(call(api, "messages/list", LENA, session_id=session["id"]))["messages"]
         assert listed == []

@@ -37,6 +37,11 @@ def make_pdf(*pages: str | None) -> bytes:
             lines = " T* ".join(f"{_pdf_string(line)} Tj" for line in text.split("\n"))
             stream = f"BT /F1 12 Tf 16 TL 72 720 Td {lines} ET".encode("latin-1")
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    return pdf_file(objects)
+
+
+def pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF of numbered `objects` (the first one the catalog), with its cross-reference table."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

@@ -11,7 +11,7 @@ import zlib
 import pytest
 from pypdf import PdfWriter
 
-from tests.tools.materials.test_extract import make_pdf
+from tests.tools.materials.test_extract import make_pdf, pdf_file
 from tools.materials.extract import ExtractionLimits, MaterialUnreadable, extract_text
 
 
@@ -36,18 +36,7 @@ def slow_pdf(operations: int = 400_000) -> bytes:
         b" /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-    out += trailer.encode()
-    return bytes(out)
+    return pdf_file(objects)
 
 
 def test_the_documented_defaults() -> None:
