@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.postgres.base import (
+    PRUNE_BLOBS_SQL,
+    _aexecute,
+    _keep_latest,
+    _refuse_delta_threads,
+    _Statements,
+)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow, dict_row
@@ -17,6 +24,41 @@ from psycopg_pool import AsyncConnectionPool
 from server.settings import Settings
 
 CheckpointPool = AsyncConnectionPool[AsyncConnection[DictRow]]
+
+# One statement for every garbage blob of a namespace, where the stock prune sends one per
+# channel (a chat thread has ~30 channels, so ~30 round trips per turn).
+_PRUNE_BLOBS_BATCH_SQL = """
+DELETE FROM checkpoint_blobs b
+USING unnest(%s::text[], %s::text[]) AS g(channel, version)
+WHERE b.thread_id = %s AND b.checkpoint_ns = %s AND b.channel = g.channel
+    AND b.version = g.version
+"""
+
+
+async def _execute_batching_blobs(cur: AsyncCursor[DictRow], statements: _Statements) -> None:
+    """Run a prune's statements like LangGraph's `_aexecute`, but its per-channel blob deletes
+    (always its last statements, whose rows nothing reads) as one delete per namespace."""
+    garbage: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    try:
+        sql, params, fetch = next(statements)
+        while True:
+            if sql == PRUNE_BLOBS_SQL:
+                thread_id, ns, channel, versions = params
+                garbage.setdefault((thread_id, ns), []).extend((channel, v) for v in versions)
+                rows: list[DictRow] = []
+            else:
+                await cur.execute(sql, params, prepare=False)
+                rows = await cur.fetchall() if fetch else []
+            sql, params, fetch = statements.send(rows)
+    except StopIteration:
+        pass
+    for (thread_id, ns), pairs in garbage.items():
+        channels, versions = zip(*pairs, strict=True)
+        await cur.execute(
+            _PRUNE_BLOBS_BATCH_SQL,
+            (list(channels), list(versions), thread_id, ns),
+            prepare=False,
+        )
 
 
 class PooledPostgresSaver(AsyncPostgresSaver):
@@ -49,6 +91,20 @@ class PooledPostgresSaver(AsyncPostgresSaver):
                     conn.cursor(binary=True, row_factory=dict_row) as cur,
                 ):
                     yield cur
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """LangGraph's prune, with `keep_latest`'s blob deletes batched (see above)."""
+        if isinstance(thread_ids, str) or strategy != "keep_latest":
+            await super().aprune(thread_ids, strategy=strategy)
+            return
+        if len(thread_ids) > 1:
+            # Refuse the whole batch before pruning any of it; a single thread is checked
+            # inside its own transaction anyway.
+            async with self._cursor() as cur:
+                await _aexecute(cur, _refuse_delta_threads(thread_ids))
+        for thread_id in thread_ids:
+            async with self._cursor() as cur, cur.connection.transaction():
+                await _execute_batching_blobs(cur, _keep_latest(thread_id))
 
 
 def checkpoint_connection_kwargs(schema: str | None) -> dict[str, Any]:

@@ -212,3 +212,85 @@ def test_the_pool_size_setting_has_a_default_and_reads_its_variable(
     assert Settings().checkpoint_pool_size == 10
     monkeypatch.setenv("STEMGRAPH_CHECKPOINT_POOL_SIZE", "4")
     assert Settings().checkpoint_pool_size == 4
+
+
+class Notes(TypedDict):
+    count: Annotated[int, operator.add]
+    # Not a primitive, so the saver keeps it as a blob per version: a prune frees old ones.
+    notes: dict[str, Any]
+    tags: list[str]
+
+
+def _blob_graph(saver: AsyncPostgresSaver) -> Any:
+    builder = StateGraph(Notes)
+
+    def note(state: Notes) -> dict[str, Any]:
+        return {"count": 1, "notes": {"after": state["count"]}, "tags": [f"t{state['count']}"]}
+
+    builder.add_node(note)
+    builder.add_edge(START, "note")
+    return builder.compile(checkpointer=saver)
+
+
+async def _rows(pool: Any, thread: str) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        blobs = await conn.execute(
+            "SELECT channel, version FROM checkpoint_blobs WHERE thread_id = %s", (thread,)
+        )
+        checkpoints = await conn.execute(
+            "SELECT count(*) AS n FROM checkpoints WHERE thread_id = %s", (thread,)
+        )
+        writes = await conn.execute(
+            "SELECT count(*) AS n FROM checkpoint_writes WHERE thread_id = %s", (thread,)
+        )
+        return {
+            # A version is a counter and a random suffix: the counter is what two threads share.
+            "blobs": sorted(
+                (r["channel"], r["version"].split(".")[0]) for r in await blobs.fetchall()
+            ),
+            "checkpoints": (await checkpoints.fetchone())["n"],
+            "writes": (await writes.fetchone())["n"],
+        }
+
+
+async def test_the_batched_prune_keeps_exactly_what_langgraphs_prune_keeps(
+    schema: tuple[str, str],
+) -> None:
+    url, name = schema
+    async with _pool(url, name, size=3) as pool:
+        stock, pooled = AsyncPostgresSaver(pool), PooledPostgresSaver(pool)
+        await pooled.setup()
+        after: dict[str, dict[str, Any]] = {}
+        for label, saver in (("stock", stock), ("pooled", pooled)):
+            graph = _blob_graph(saver)
+            for _ in range(3):
+                await graph.ainvoke({"count": 0}, _config(label), durability="exit")
+            before = await _rows(pool, label)
+            await saver.aprune([label], strategy="keep_latest")
+            after[label] = await _rows(pool, label)
+            # There was garbage to collect, and the prune collected it.
+            assert before["checkpoints"] == 3 and after[label]["checkpoints"] == 1
+            assert len(after[label]["blobs"]) < len(before["blobs"])
+            state = await graph.aget_state(_config(label))
+            assert state.values == {"count": 3, "notes": {"after": 2}, "tags": ["t2"]}
+        assert after["pooled"] == after["stock"]
+        assert {channel for channel, _ in after["pooled"]["blobs"]} == {"notes", "tags"}
+
+
+async def test_the_pooled_prune_of_several_threads_refuses_none_and_prunes_each(
+    schema: tuple[str, str],
+) -> None:
+    url, name = schema
+    async with _pool(url, name, size=2) as pool:
+        saver = PooledPostgresSaver(pool)
+        await saver.setup()
+        graph = _blob_graph(saver)
+        for thread in ("x", "y"):
+            for _ in range(2):
+                await graph.ainvoke({"count": 0}, _config(thread), durability="exit")
+        await saver.aprune(["x", "y"])
+        for thread in ("x", "y"):
+            rows = await _rows(pool, thread)
+            assert rows["checkpoints"] == 1 and len(rows["blobs"]) == 2, (thread, rows)
+        with pytest.raises(TypeError):
+            await saver.aprune("x")
