@@ -37,7 +37,8 @@ WHERE b.thread_id = %s AND b.checkpoint_ns = %s AND b.channel = g.channel
 
 async def _execute_batching_blobs(cur: AsyncCursor[DictRow], statements: _Statements) -> None:
     """Run a prune's statements like LangGraph's `_aexecute`, but its per-channel blob deletes
-    (always its last statements, whose rows nothing reads) as one delete per namespace."""
+    as one delete per namespace, at the end of the same transaction: nothing reads their rows
+    and no later statement reads another namespace's blobs."""
     garbage: dict[tuple[str, str], list[tuple[str, str]]] = {}
     try:
         sql, params, fetch = next(statements)
