@@ -174,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["chat"] = asyncio.run(chat.run(40, os.environ.get("STEMGRAPH_TEST_POSTGRES_URL")))
         print()
         print(chat.format_rows(results["chat"]))
+    from bench import checkpoints
+
+    checkpoints.add_to(results, quick=args.quick)
     write_results(results, args.out)
     print(f"\nwrote {args.out}")
     return 0

@@ -2,35 +2,134 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.postgres.base import (
+    PRUNE_BLOBS_SQL,
+    _aexecute,
+    _keep_latest,
+    _refuse_delta_threads,
+    _Statements,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
 
 from server.settings import Settings
+
+CheckpointPool = AsyncConnectionPool[AsyncConnection[DictRow]]
+
+# One statement for every garbage blob of a namespace, where the stock prune sends one per
+# channel (a chat thread has ~30 channels, so ~30 round trips per turn).
+_PRUNE_BLOBS_BATCH_SQL = """
+DELETE FROM checkpoint_blobs b
+USING unnest(%s::text[], %s::text[]) AS g(channel, version)
+WHERE b.thread_id = %s AND b.checkpoint_ns = %s AND b.channel = g.channel
+    AND b.version = g.version
+"""
+
+
+async def _execute_batching_blobs(cur: AsyncCursor[DictRow], statements: _Statements) -> None:
+    """Run a prune's statements like LangGraph's `_aexecute`, but its per-channel blob deletes
+    as one delete per namespace, at the end of the same transaction: nothing reads their rows
+    and no later statement reads another namespace's blobs."""
+    garbage: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    try:
+        sql, params, fetch = next(statements)
+        while True:
+            if sql == PRUNE_BLOBS_SQL:
+                thread_id, ns, channel, versions = params
+                garbage.setdefault((thread_id, ns), []).extend((channel, v) for v in versions)
+                rows: list[DictRow] = []
+            else:
+                await cur.execute(sql, params, prepare=False)
+                rows = await cur.fetchall() if fetch else []
+            sql, params, fetch = statements.send(rows)
+    except StopIteration:
+        pass
+    for (thread_id, ns), pairs in garbage.items():
+        channels, versions = zip(*pairs, strict=True)
+        await cur.execute(
+            _PRUNE_BLOBS_BATCH_SQL,
+            (list(channels), list(versions), thread_id, ns),
+            prepare=False,
+        )
+
+
+class PooledPostgresSaver(AsyncPostgresSaver):
+    """LangGraph's Postgres saver with one pooled connection per call instead of one lock.
+
+    The stock saver takes `self.lock` around every call because it may hold a single
+    connection, which must not run two commands at once. On a pool each call checks out its own
+    connection, so the lock only serialises independent threads' reads and writes; this saver
+    drops it and lets the pool's size bound the concurrency. The SQL, the per-call pipeline (or
+    transaction) for multi-statement writes and `setup()` are the stock saver's.
+    """
+
+    def __init__(self, pool: CheckpointPool, serde: SerializerProtocol | None = None) -> None:
+        super().__init__(pool, serde=serde)
+        self.pool = pool
+
+    @asynccontextmanager
+    async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
+        async with self.pool.connection() as conn:
+            if not pipeline:
+                async with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                    yield cur
+            elif self.supports_pipeline:
+                # The pipeline ends (and syncs) before the connection goes back to the pool.
+                async with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
+                    yield cur
+            else:
+                async with (
+                    conn.transaction(),
+                    conn.cursor(binary=True, row_factory=dict_row) as cur,
+                ):
+                    yield cur
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """LangGraph's prune, with `keep_latest`'s blob deletes batched (see above)."""
+        if isinstance(thread_ids, str) or strategy != "keep_latest":
+            await super().aprune(thread_ids, strategy=strategy)
+            return
+        if len(thread_ids) > 1:
+            # Refuse the whole batch before pruning any of it; a single thread is checked
+            # inside its own transaction anyway.
+            async with self._cursor() as cur:
+                await _aexecute(cur, _refuse_delta_threads(thread_ids))
+        for thread_id in thread_ids:
+            async with self._cursor() as cur, cur.connection.transaction():
+                await _execute_batching_blobs(cur, _keep_latest(thread_id))
+
+
+def checkpoint_connection_kwargs(schema: str | None) -> dict[str, Any]:
+    """What LangGraph's Postgres saver expects of each connection, in the store's schema."""
+    kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    if schema:
+        kwargs["options"] = f"-c search_path={schema}"
+    return kwargs
 
 
 @asynccontextmanager
 async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver[Any]]:
-    """LangGraph's Postgres saver for a Postgres store, else its SQLite saver in the data dir."""
+    """A pooled Postgres saver for a Postgres store, else LangGraph's SQLite saver in the data
+    dir."""
     if settings.uses_postgres:
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-        from psycopg.rows import dict_row
-        from psycopg_pool import AsyncConnectionPool
-
-        kwargs: dict[str, Any] = {
-            "autocommit": True,
-            "prepare_threshold": 0,
-            "row_factory": dict_row,
-        }
-        if settings.database_schema:
-            kwargs["options"] = f"-c search_path={settings.database_schema}"
-        async with AsyncConnectionPool(
-            settings.resolved_database_url, min_size=1, max_size=5, kwargs=kwargs, open=False
-        ) as pool:
-            saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        pool: CheckpointPool = AsyncConnectionPool(
+            settings.resolved_database_url,
+            min_size=1,
+            max_size=settings.checkpoint_pool_size,
+            kwargs=checkpoint_connection_kwargs(settings.database_schema),
+            open=False,
+        )
+        async with pool:
+            saver = PooledPostgresSaver(pool)
             await saver.setup()
             yield saver
         return

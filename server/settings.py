@@ -27,6 +27,9 @@ class Settings(ProviderSettings):
     database_schema: str | None = Field(
         None, pattern=r"^[a-z_][a-z0-9_]{0,62}$", validation_alias="STEMGRAPH_DATABASE_SCHEMA"
     )
+    # Connections LangGraph's Postgres checkpointer may hold: each saver call takes its own, so
+    # this bounds how many runs read or write checkpoints at once.
+    checkpoint_pool_size: int = Field(10, ge=1, validation_alias="STEMGRAPH_CHECKPOINT_POOL_SIZE")
     dev_mode: bool = Field(False, validation_alias="STEMGRAPH_DEV_MODE")
     seed_demo: bool | None = Field(None, validation_alias="STEMGRAPH_SEED_DEMO")
     cors_origins: Annotated[list[str], NoDecode] = Field(

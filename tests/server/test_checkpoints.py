@@ -1,0 +1,296 @@
+"""The Postgres checkpointer: one pooled connection per call, so threads do not queue on a lock."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.graph import START, StateGraph
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import DictRow
+from psycopg_pool import AsyncConnectionPool
+
+from server.checkpoints import (
+    PooledPostgresSaver,
+    checkpoint_connection_kwargs,
+    open_checkpointer,
+    prune_thread,
+)
+from server.settings import Settings
+from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
+
+
+class Count(TypedDict):
+    # Summed: each run adds its input and one more to what the thread's checkpoint holds.
+    count: Annotated[int, operator.add]
+
+
+def _tiny_graph(saver: AsyncPostgresSaver) -> Any:
+    builder = StateGraph(Count)
+
+    def bump(state: Count) -> Count:
+        return {"count": 1}
+
+    builder.add_node(bump)
+    builder.add_edge(START, "bump")
+    return builder.compile(checkpointer=saver)
+
+
+def _config(thread: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread}}
+
+
+@pytest.fixture
+async def schema() -> AsyncIterator[tuple[str, str]]:
+    """A fresh, empty Postgres schema: (url, schema)."""
+    url = postgres_url_or_skip()
+    name = fresh_schema_name()
+    async with await AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        yield url, name
+    finally:
+        await drop_schema(url, name)
+
+
+@asynccontextmanager
+async def _pool(url: str, schema: str, size: int) -> AsyncIterator[Any]:
+    pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
+        url, min_size=1, max_size=size, kwargs=checkpoint_connection_kwargs(schema), open=False
+    )
+    async with pool:
+        yield pool
+
+
+_putting: ContextVar[bool] = ContextVar("_putting", default=False)
+
+
+class _Gate:
+    """Holds every checkpoint write inside its database cursor until `parties` are inside."""
+
+    def __init__(self, parties: int) -> None:
+        self.barrier = asyncio.Barrier(parties)
+        self.backends: set[int] = set()
+
+
+class _GatedWrites:
+    """Mixed into a saver: `aput` waits at the gate once it holds its cursor (and so the
+    connection, and the stock saver's lock)."""
+
+    gate: _Gate
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        token = _putting.set(True)
+        try:
+            result: RunnableConfig = await super().aput(  # type: ignore[misc]
+                config, checkpoint, metadata, new_versions
+            )
+            return result
+        finally:
+            _putting.reset(token)
+
+    @asynccontextmanager
+    async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
+        async with super()._cursor(pipeline=pipeline) as cur:  # type: ignore[misc]
+            if _putting.get():
+                self.gate.backends.add(cur.connection.info.backend_pid)
+                await self.gate.barrier.wait()
+            yield cur
+
+
+class _GatedPooled(_GatedWrites, PooledPostgresSaver):
+    pass
+
+
+class _GatedStock(_GatedWrites, AsyncPostgresSaver):
+    pass
+
+
+async def _run_threads(graph: Any, threads: list[str]) -> None:
+    async with asyncio.TaskGroup() as group:
+        for thread in threads:
+            group.create_task(graph.ainvoke({"count": 0}, _config(thread), durability="exit"))
+
+
+async def test_checkpoint_writes_of_different_threads_are_in_flight_together(
+    schema: tuple[str, str],
+) -> None:
+    url, name = schema
+    threads = [f"t{n}" for n in range(5)]
+    async with _pool(url, name, size=len(threads)) as pool:
+        saver = _GatedPooled(pool)
+        saver.gate = _Gate(len(threads))
+        await saver.setup()
+        graph = _tiny_graph(saver)
+        # Every write waits until all five are inside their cursors: only writes that run
+        # together get past the barrier.
+        async with asyncio.timeout(20):
+            await _run_threads(graph, threads)
+        assert len(saver.gate.backends) == len(threads)
+        for thread in threads:
+            snapshot = await graph.aget_state(_config(thread))
+            assert snapshot.values == {"count": 1}, thread
+
+
+async def test_the_stock_saver_on_the_same_pool_runs_one_write_at_a_time(
+    schema: tuple[str, str],
+) -> None:
+    """The anchor: the same barrier is unreachable through the stock saver's instance lock."""
+    url, name = schema
+    async with _pool(url, name, size=2) as pool:
+        saver = _GatedStock(pool)
+        saver.gate = _Gate(2)
+        await saver.setup()
+        graph = _tiny_graph(saver)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1.5):
+                await _run_threads(graph, ["a", "b"])
+        assert len(saver.gate.backends) == 1
+
+
+async def test_more_runs_than_connections_wait_for_the_pool_and_keep_their_own_state(
+    schema: tuple[str, str],
+) -> None:
+    url, name = schema
+    threads = [f"t{n}" for n in range(12)]
+    async with _pool(url, name, size=2) as pool:
+        saver = PooledPostgresSaver(pool)
+        await saver.setup()
+        graph = _tiny_graph(saver)
+        for _ in range(3):
+            async with asyncio.timeout(30):
+                await _run_threads(graph, threads)
+            for thread in threads:
+                await prune_thread(saver, thread)
+        for thread in threads:
+            assert (await graph.aget_state(_config(thread))).values == {"count": 3}
+            history = [s async for s in graph.aget_state_history(_config(thread))]
+            assert len(history) == 1, thread
+
+
+async def test_open_checkpointer_sizes_its_pool_from_the_settings(
+    schema: tuple[str, str], tmp_path: Path
+) -> None:
+    url, name = schema
+    settings = Settings(
+        data_dir=tmp_path, database_url=url, database_schema=name, checkpoint_pool_size=3
+    )
+    async with open_checkpointer(settings) as saver:
+        assert isinstance(saver, PooledPostgresSaver)
+        assert saver.pool.max_size == 3
+        graph = _tiny_graph(saver)
+        await graph.ainvoke({"count": 41}, _config("s"), durability="exit")
+        assert (await graph.aget_state(_config("s"))).values == {"count": 42}
+    # The tables went into the settings' schema, not the connection's default one.
+    async with await AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_schema = %s AND table_name = 'checkpoints'",
+            (name,),
+        )
+        assert await cur.fetchone() == (1,)
+
+
+def test_the_pool_size_setting_has_a_default_and_reads_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().checkpoint_pool_size == 10
+    monkeypatch.setenv("STEMGRAPH_CHECKPOINT_POOL_SIZE", "4")
+    assert Settings().checkpoint_pool_size == 4
+
+
+class Notes(TypedDict):
+    count: Annotated[int, operator.add]
+    # Not a primitive, so the saver keeps it as a blob per version: a prune frees old ones.
+    notes: dict[str, Any]
+    tags: list[str]
+
+
+def _blob_graph(saver: AsyncPostgresSaver) -> Any:
+    builder = StateGraph(Notes)
+
+    def note(state: Notes) -> dict[str, Any]:
+        return {"count": 1, "notes": {"after": state["count"]}, "tags": [f"t{state['count']}"]}
+
+    builder.add_node(note)
+    builder.add_edge(START, "note")
+    return builder.compile(checkpointer=saver)
+
+
+async def _rows(pool: Any, thread: str) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        blobs = await conn.execute(
+            "SELECT channel, version FROM checkpoint_blobs WHERE thread_id = %s", (thread,)
+        )
+        checkpoints = await conn.execute(
+            "SELECT count(*) AS n FROM checkpoints WHERE thread_id = %s", (thread,)
+        )
+        writes = await conn.execute(
+            "SELECT count(*) AS n FROM checkpoint_writes WHERE thread_id = %s", (thread,)
+        )
+        return {
+            # A version is a counter and a random suffix: the counter is what two threads share.
+            "blobs": sorted(
+                (r["channel"], r["version"].split(".")[0]) for r in await blobs.fetchall()
+            ),
+            "checkpoints": (await checkpoints.fetchone())["n"],
+            "writes": (await writes.fetchone())["n"],
+        }
+
+
+async def test_the_batched_prune_keeps_exactly_what_langgraphs_prune_keeps(
+    schema: tuple[str, str],
+) -> None:
+    url, name = schema
+    async with _pool(url, name, size=3) as pool:
+        stock, pooled = AsyncPostgresSaver(pool), PooledPostgresSaver(pool)
+        await pooled.setup()
+        after: dict[str, dict[str, Any]] = {}
+        for label, saver in (("stock", stock), ("pooled", pooled)):
+            graph = _blob_graph(saver)
+            for _ in range(3):
+                await graph.ainvoke({"count": 0}, _config(label), durability="exit")
+            before = await _rows(pool, label)
+            await saver.aprune([label], strategy="keep_latest")
+            after[label] = await _rows(pool, label)
+            # There was garbage to collect, and the prune collected it.
+            assert before["checkpoints"] == 3 and after[label]["checkpoints"] == 1
+            assert len(after[label]["blobs"]) < len(before["blobs"])
+            state = await graph.aget_state(_config(label))
+            assert state.values == {"count": 3, "notes": {"after": 2}, "tags": ["t2"]}
+        assert after["pooled"] == after["stock"]
+        assert {channel for channel, _ in after["pooled"]["blobs"]} == {"notes", "tags"}
+
+
+async def test_the_pooled_prune_of_several_threads_refuses_none_and_prunes_each(
+    schema: tuple[str, str],
+) -> None:
+    url, name = schema
+    async with _pool(url, name, size=2) as pool:
+        saver = PooledPostgresSaver(pool)
+        await saver.setup()
+        graph = _blob_graph(saver)
+        for thread in ("x", "y"):
+            for _ in range(2):
+                await graph.ainvoke({"count": 0}, _config(thread), durability="exit")
+        await saver.aprune(["x", "y"])
+        for thread in ("x", "y"):
+            rows = await _rows(pool, thread)
+            assert rows["checkpoints"] == 1 and len(rows["blobs"]) == 2, (thread, rows)
+        with pytest.raises(TypeError):
+            await saver.aprune("x")
