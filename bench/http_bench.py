@@ -193,6 +193,7 @@ async def bench_quiz_sse(
     return {
         "streams": len(records),
         "completed_streams": sum(record.completed for record in records),
+        "errors": result.errors,
         "concurrency": concurrency,
         "elapsed_s": round(result.elapsed_s, 3),
         "streams_per_s": round(result.rps, 2),

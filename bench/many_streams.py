@@ -46,6 +46,8 @@ _BLUEPRINT: Final = "Unit 1: Photosynthesis. Objectives: explain the light-depen
 @dataclass(frozen=True, slots=True)
 class ManyConfig:
     streams: int
+    # A second load run at a concurrency this machine can serve without queueing runs.
+    streams_low: int
     duration_s: float
     tokens: int
     ramp_s: float
@@ -61,6 +63,7 @@ class ManyConfig:
 
 FULL: Final = ManyConfig(
     streams=500,
+    streams_low=50,
     duration_s=20.0,
     tokens=50,
     ramp_s=2.0,
@@ -75,6 +78,7 @@ FULL: Final = ManyConfig(
 )
 QUICK: Final = ManyConfig(
     streams=20,
+    streams_low=5,
     duration_s=3.0,
     tokens=25,
     ramp_s=0.5,
@@ -140,6 +144,12 @@ class RunStats:
     token_rates: list[float] = field(default_factory=list)
     open_streams: int = 0
     open_samples: list[int] = field(default_factory=list)
+    # Streams past their response head (the run has started), and samples of that count.
+    streaming: int = 0
+    streaming_samples: list[int] = field(default_factory=list)
+    # Per run, seconds from connecting to the response head and to the first token.
+    head_s: list[float] = field(default_factory=list)
+    first_token_s: list[float] = field(default_factory=list)
 
 
 def _event_name(block: bytes) -> bytes:
@@ -172,13 +182,18 @@ async def _chunks(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
 
 async def stream_once(port: int, request: bytes, stats: RunStats) -> None:
     """One chat turn: send, parse every event, time each token's arrival."""
+    began = time.monotonic()
     reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
     stats.open_streams += 1
+    streaming = False
     try:
         writer.write(request)
         status = await _read_head(reader)
         if status != 200:
             raise StreamFailed(f"http {status}")
+        stats.head_s.append(time.monotonic() - began)
+        stats.streaming += 1
+        streaming = True
         buffer = b""
         ended: bytes = b""
         first_at = last_at = 0.0
@@ -195,7 +210,9 @@ async def stream_once(port: int, request: bytes, stats: RunStats) -> None:
                         stats.delays_ms.extend((now - int(s)) / 1e6 for s in stamps)
                         count += len(stamps)
                         last_at = now / 1e9
-                        first_at = first_at or last_at
+                        if not first_at:
+                            first_at = last_at
+                            stats.first_token_s.append(time.monotonic() - began)
                 elif name in (b"values", b"error"):
                     ended = name
         stats.tokens += count
@@ -205,6 +222,7 @@ async def stream_once(port: int, request: bytes, stats: RunStats) -> None:
             raise StreamFailed(f"ended with {ended.decode() or 'no final event'}")
     finally:
         stats.open_streams -= 1
+        stats.streaming -= streaming
         writer.close()
 
 
@@ -246,6 +264,10 @@ def _summary(stats: RunStats, elapsed_s: float) -> dict[str, Any]:
         "token_delay_p50_ms": _ms(stats.delays_ms, 50),
         "token_delay_p99_ms": _ms(stats.delays_ms, 99),
         "token_delay_max_ms": round(max(stats.delays_ms), 2) if stats.delays_ms else None,
+        "head_p50_ms": _ms([v * 1000 for v in stats.head_s], 50),
+        "head_p99_ms": _ms([v * 1000 for v in stats.head_s], 99),
+        "first_token_p50_ms": _ms([v * 1000 for v in stats.first_token_s], 50),
+        "first_token_p99_ms": _ms([v * 1000 for v in stats.first_token_s], 99),
         "tokens_per_s_per_stream_p50": (
             round(statistics.median(stats.token_rates), 2) if stats.token_rates else None
         ),
@@ -254,6 +276,10 @@ def _summary(stats: RunStats, elapsed_s: float) -> dict[str, Any]:
 
 async def load(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
     """`config.streams` clients streaming chat turns back to back for `duration_s`."""
+    return await _load(server, config, config.streams)
+
+
+async def _load(server: ServerProcess, config: ManyConfig, streams: int) -> dict[str, Any]:
     stats = RunStats()
     request = chat_request(config.tokens)
     started = time.monotonic()
@@ -261,7 +287,7 @@ async def load(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
 
     async def client(index: int) -> None:
         # Staggered starts: a real crowd does not arrive in the same millisecond.
-        await asyncio.sleep(config.ramp_s * index / config.streams)
+        await asyncio.sleep(config.ramp_s * index / streams)
         while time.monotonic() < stop_at:
             await _guarded(server.port, request, stats, _run_timeout(config.tokens))
 
@@ -271,12 +297,13 @@ async def load(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
             # Steady state only: after the ramp, before clients stop starting runs.
             if started + config.ramp_s < time.monotonic() < stop_at:
                 stats.open_samples.append(stats.open_streams)
+                stats.streaming_samples.append(stats.streaming)
 
     cpu_before = server.cpu_seconds()
     sampler = asyncio.create_task(sample())
     try:
         async with asyncio.TaskGroup() as group:
-            for index in range(config.streams):
+            for index in range(streams):
                 group.create_task(client(index))
     finally:
         sampler.cancel()
@@ -285,12 +312,16 @@ async def load(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
     cpu_s = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     samples = stats.open_samples
     return {
-        "streams": config.streams,
+        "streams": streams,
         "tokens_per_run": config.tokens,
         "model_tokens_per_s": TOKENS_PER_S,
         **_summary(stats, elapsed),
         "open_streams_mean": round(statistics.mean(samples), 1) if samples else None,
         "open_streams_min": min(samples) if samples else None,
+        # Connections a client holds include runs still waiting for the server to start them.
+        "streaming_mean": (
+            round(statistics.mean(stats.streaming_samples), 1) if stats.streaming_samples else None
+        ),
         "server_cpu_s": None if cpu_s is None else round(cpu_s, 3),
         "server_cores_busy": None if cpu_s is None else round(cpu_s / elapsed, 2),
         "server_rss_mb": _mb(server.rss_bytes()),
@@ -415,6 +446,7 @@ async def run(
     with `stalled`, since waiting out the send timeout takes a while)."""
     results: dict[str, Any] = {"config": asdict(config)}
     results["load"] = await load(server, config)
+    results["load_low"] = await _load(server, config, config.streams_low)
     results["leak"] = await leak(server, config)
     results["stalled"] = await stall
     return results
@@ -424,25 +456,36 @@ def _num(value: Any, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _load_rows(load_: dict[str, Any]) -> list[str]:
+    kinds = ", ".join(f"{k} ×{v}" for k, v in load_["error_kinds"].items()) or "none"
+    return [
+        f"many streams: {load_['streams']} concurrent chat SSE clients, "
+        f"{load_['tokens_per_run']} tokens/run at {load_['model_tokens_per_s']:.0f} tokens/s,"
+        f" {load_['elapsed_s']:.1f} s",
+        f"  runs {load_['runs']}   completed {load_['completed']}   errors {load_['errors']}"
+        f" ({kinds})",
+        f"  connections open mean {_num(load_['open_streams_mean'])}"
+        f"   min {_num(load_['open_streams_min'], 0)}"
+        f"   streaming (run started) mean {_num(load_['streaming_mean'])}",
+        f"  response head p50 {_num(load_['head_p50_ms'])} ms   p99 {_num(load_['head_p99_ms'])}"
+        f" ms   first token p50 {_num(load_['first_token_p50_ms'])} ms"
+        f"   p99 {_num(load_['first_token_p99_ms'])} ms",
+        f"  token delay (model → client) p50 {_num(load_['token_delay_p50_ms'])} ms"
+        f"   p99 {_num(load_['token_delay_p99_ms'])} ms"
+        f"   max {_num(load_['token_delay_max_ms'])} ms",
+        f"  tokens/s per stream p50 {_num(load_['tokens_per_s_per_stream_p50'])}"
+        f"   server cores busy {_num(load_['server_cores_busy'], 2)}"
+        f"   RSS {_num(load_['server_rss_mb'])} MB",
+    ]
+
+
 def format_rows(results: dict[str, Any]) -> str:
     """The many-streams results as text."""
-    load_, leak_, stall = results["load"], results["leak"], results["stalled"]
-    kinds = ", ".join(f"{k} ×{v}" for k, v in load_["error_kinds"].items()) or "none"
+    leak_, stall = results["leak"], results["stalled"]
     return "\n".join(
         [
-            f"many streams: {load_['streams']} concurrent chat SSE clients, "
-            f"{load_['tokens_per_run']} tokens/run at {load_['model_tokens_per_s']:.0f} tokens/s,"
-            f" {load_['elapsed_s']:.1f} s",
-            f"  runs {load_['runs']}   completed {load_['completed']}   errors {load_['errors']}"
-            f" ({kinds})",
-            f"  open streams mean {_num(load_['open_streams_mean'])}"
-            f"   min {_num(load_['open_streams_min'], 0)}",
-            f"  token delay p50 {_num(load_['token_delay_p50_ms'])} ms"
-            f"   p99 {_num(load_['token_delay_p99_ms'])} ms"
-            f"   max {_num(load_['token_delay_max_ms'])} ms",
-            f"  tokens/s per stream p50 {_num(load_['tokens_per_s_per_stream_p50'])}"
-            f"   server cores busy {_num(load_['server_cores_busy'], 2)}"
-            f"   RSS {_num(load_['server_rss_mb'])} MB",
+            *_load_rows(results["load"]),
+            *_load_rows(results["load_low"]),
             f"  stalled clients: {stall['closed']}/{stall['clients']} closed by the "
             f"{stall['send_timeout_s']:.0f} s send timeout"
             f" (checked after {stall['stall_s']:.0f} s)",
