@@ -99,8 +99,9 @@ def _check_floor(floor: dict[str, Any]) -> None:
         for metric in FLOOR_METRICS:
             assert row[metric] > 0, (side, metric, row)
         assert row["first_token_p50_ms"] >= row["first_byte_p50_ms"], (side, row)
+        assert row["rounds"] == len(row["runs"]) > 0
         for concurrency in ("c1", "c8"):
-            assert row["runs"][concurrency]["errors"] == 0, (side, concurrency)
+            assert row["runs"][0][concurrency]["errors"] == 0, (side, concurrency)
     assert floor["server"]["events_per_stream"] == floor["floor"]["events_per_stream"]
     for metric in FLOOR_METRICS:
         expected = floor["server"][metric] / floor["floor"][metric]
