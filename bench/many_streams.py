@@ -10,7 +10,8 @@ model. Three checks, each bounded in time:
 - stalled clients: a few clients read the first event, then stop reading while their stream
   goes on; after `stall_s` (past the server's 30 s send timeout) they read again and must find
   the stream cut (end of response without the final `values` event);
-- leak: `leak_total` short runs; the server's RSS after `leak_first` runs and after all of them.
+- leak (first, on the fresh server): `leak_total` short runs; the server's RSS after
+  `leak_first` runs and after all of them.
 
 The client is a minimal HTTP/1.1 reader on raw asyncio streams (no httpx): with hundreds of
 streams in one process the client's own parsing would otherwise be what is measured.
@@ -442,12 +443,16 @@ async def stalled(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
 async def run(
     server: ServerProcess, config: ManyConfig, stall: asyncio.Task[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The load check, then the leak check, then the stalled clients' outcome (started earlier
-    with `stalled`, since waiting out the send timeout takes a while)."""
+    """The leak check, then the load checks, then the stalled clients' outcome (started
+    earlier with `stalled`, since waiting out the send timeout takes a while).
+
+    The leak check runs on a fresh server: after the 500-stream peak, freed memory the process
+    keeps would absorb a slow leak and hide it.
+    """
     results: dict[str, Any] = {"config": asdict(config)}
+    results["leak"] = await leak(server, config)
     results["load"] = await load(server, config)
     results["load_low"] = await _load(server, config, config.streams_low)
-    results["leak"] = await leak(server, config)
     results["stalled"] = await stall
     return results
 
