@@ -1,8 +1,11 @@
 """`python -m bench [--quick] [--out PATH]`: benchmark the real server in a child process.
 
 Starts `python -m bench.serve` twice (a scripted fake model, and no provider so the offline
-engine answers), drives each over loopback with an asyncio load generator, prints a table and
-writes the numbers as JSON (default `bench/out/results.json`).
+engine answers) and the floor (`bench.floor`: the same compiled quiz graph behind bare
+Starlette + sse-starlette), drives each over loopback with an asyncio load generator, compares
+the real server with the floor in the same run, then runs the many-streams load test
+(`bench.many_streams`), prints tables and writes the numbers as JSON (default
+`bench/out/results.json`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -21,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import many_streams
 from bench.http_bench import Phase, bench_healthz, bench_quiz_json, bench_quiz_sse
 from bench.process import REPO_ROOT, ServerProcess
 
@@ -34,6 +39,11 @@ class SuiteConfig:
     quiz_offline: Phase
     sse_streams: int
     sse_concurrency: int
+    # The floor comparison: streams at concurrency 1 and at 8, for the server and the floor.
+    floor_streams_c1: int
+    floor_streams_c8: int
+    floor_rounds: int
+    many: many_streams.ManyConfig
 
 
 FULL = SuiteConfig(
@@ -42,6 +52,10 @@ FULL = SuiteConfig(
     quiz_offline=Phase(concurrency=8, duration_s=3.0, warmup_s=0.5),
     sse_streams=40,
     sse_concurrency=4,
+    floor_streams_c1=30,
+    floor_streams_c8=96,
+    floor_rounds=3,
+    many=many_streams.FULL,
 )
 QUICK = SuiteConfig(
     healthz=Phase(concurrency=4, duration_s=0.3, warmup_s=0.1),
@@ -49,6 +63,10 @@ QUICK = SuiteConfig(
     quiz_offline=Phase(concurrency=2, duration_s=0.3, warmup_s=0.1),
     sse_streams=4,
     sse_concurrency=2,
+    floor_streams_c1=4,
+    floor_streams_c8=16,
+    floor_rounds=1,
+    many=many_streams.QUICK,
 )
 
 
@@ -59,9 +77,7 @@ async def _start(servers: Sequence[ServerProcess]) -> dict[str, float]:
 
     async def ready(server: ServerProcess) -> None:
         await server.wait_ready()
-        took["fake_model" if server.fake_model else "offline"] = round(
-            time.perf_counter() - started, 3
-        )
+        took[server.log_path.stem] = round(time.perf_counter() - started, 3)
 
     for server in servers:
         server.start()
@@ -82,17 +98,37 @@ async def run_suite(config: SuiteConfig) -> dict[str, Any]:
         root = Path(tmp)
         fake, offline = (
             ServerProcess(data_dir=root / name, log_path=root / f"{name}.log", fake_model=is_fake)
-            for name, is_fake in (("fake", True), ("offline", False))
+            for name, is_fake in (("fake_model", True), ("offline", False))
         )
+        floor = ServerProcess(
+            data_dir=root / "floor",
+            log_path=root / "floor.log",
+            fake_model=True,
+            module="bench.floor",
+        )
+        timed = many_streams.timed_server(root)
+        stall_server = many_streams.timed_server(root, "stalled")
+        stack.callback(stall_server.stop)
+        stack.callback(timed.stop)
+        stack.callback(floor.stop)
         stack.callback(offline.stop)
         stack.callback(fake.stop)
-        startup_s = await _start([fake, offline])
+        startup_s = await _start([fake, offline, floor, timed, stall_server])
+        # Stalled clients wait out the send timeout while the other scenarios run.
+        stall = asyncio.create_task(many_streams.stalled(stall_server, config.many))
+        stack.callback(stall.cancel)
         results["healthz"] = await bench_healthz(fake, config.healthz)
         results["quiz_json_fake"] = await bench_quiz_json(fake, config.quiz_fake)
         results["quiz_sse_fake"] = await bench_quiz_sse(
             fake, streams=config.sse_streams, concurrency=config.sse_concurrency
         )
         results["quiz_json_offline"] = await bench_quiz_json(offline, config.quiz_offline)
+        results["floor"] = await compare_with_floor(fake, floor, config)
+        # The other servers would only add memory and noise to the many-streams run.
+        offline.stop()
+        floor.stop()
+        fake.stop()
+        results["many_streams"] = await many_streams.run(timed, config.many, stall)
     results["meta"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -103,6 +139,101 @@ async def run_suite(config: SuiteConfig) -> dict[str, Any]:
         "note": "client and server share this machine's CPUs; server CPU is from /proc",
     }
     return results
+
+
+def _ratio(real: float | None, floor: float | None) -> float | None:
+    return None if real is None or not floor else round(real / floor, 3)
+
+
+def _median(values: list[Any]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 3) if present else None
+
+
+def _side(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One side's numbers over every round: CPU per event and per stream over all of them,
+    the median round's streams/s and p50 latencies."""
+    rows = [run for by_concurrency in rounds for run in by_concurrency.values()]
+    cpu = [row["server_cpu_s"] for row in rows]
+    events = sum(row["events_total"] for row in rows)
+    streams = sum(row["streams"] for row in rows)
+    total_cpu = None if None in cpu else sum(cpu)
+    return {
+        "rounds": len(rounds),
+        "events_per_stream": round(events / streams, 2) if streams else 0.0,
+        "completed_streams": sum(row["completed_streams"] for row in rows),
+        "streams": streams,
+        "server_cpu_us_per_event": (
+            None if total_cpu is None or not events else round(total_cpu * 1e6 / events, 1)
+        ),
+        "server_cpu_us_per_stream": (
+            None if total_cpu is None or not streams else round(total_cpu * 1e6 / streams, 1)
+        ),
+        "streams_per_s_c1": _median([r["c1"]["streams_per_s"] for r in rounds]),
+        "streams_per_s_c8": _median([r["c8"]["streams_per_s"] for r in rounds]),
+        # Latency to the first byte and first token without queueing: the c1 runs.
+        "first_byte_p50_ms": _median([r["c1"]["first_byte_p50_ms"] for r in rounds]),
+        "first_token_p50_ms": _median([r["c1"]["first_token_p50_ms"] for r in rounds]),
+        "runs": rounds,
+    }
+
+
+async def compare_with_floor(
+    server: ServerProcess, floor: ServerProcess, config: SuiteConfig
+) -> dict[str, Any]:
+    """The quiz SSE stream from the real server and from the floor, at concurrency 1 and 8,
+    in `floor_rounds` rounds, each interleaved so that drift in the machine's load hits both
+    alike; ratios are real/floor."""
+    rounds: dict[str, list[dict[str, Any]]] = {"server": [], "floor": []}
+    for _ in range(config.floor_rounds):
+        this: dict[str, dict[str, Any]] = {"server": {}, "floor": {}}
+        for concurrency, streams in ((1, config.floor_streams_c1), (8, config.floor_streams_c8)):
+            for name, target in (("server", server), ("floor", floor)):
+                this[name][f"c{concurrency}"] = await bench_quiz_sse(
+                    target, streams=streams, concurrency=concurrency
+                )
+        for name, by_concurrency in this.items():
+            rounds[name].append(by_concurrency)
+    sides = {name: _side(side_rounds) for name, side_rounds in rounds.items()}
+    metrics = (
+        "server_cpu_us_per_event",
+        "server_cpu_us_per_stream",
+        "streams_per_s_c1",
+        "streams_per_s_c8",
+        "first_byte_p50_ms",
+        "first_token_p50_ms",
+    )
+    return {
+        "server": sides["server"],
+        "floor": sides["floor"],
+        "ratios": {m: _ratio(sides["server"][m], sides["floor"][m]) for m in metrics},
+        "note": "ratios are real server / floor, measured in the same run (CPU over every "
+        "round, streams/s and latencies the median round)",
+    }
+
+
+def format_floor(floor: dict[str, Any]) -> str:
+    """The floor comparison as a table."""
+    rows = (
+        ("server CPU µs/event", "server_cpu_us_per_event", 1),
+        ("server CPU µs/stream", "server_cpu_us_per_stream", 0),
+        ("streams/s, 1 client", "streams_per_s_c1", 1),
+        ("streams/s, 8 clients", "streams_per_s_c8", 1),
+        ("p50 first byte ms", "first_byte_p50_ms", 2),
+        ("p50 first token ms", "first_token_p50_ms", 2),
+        ("events/stream", "events_per_stream", 1),
+    )
+    lines = [
+        "quiz SSE: real server vs floor (same graph, input and fake model; ratio real/floor)",
+        f"{'metric':<24}{'server':>12}{'floor':>12}{'ratio':>9}",
+    ]
+    for label, key, digits in rows:
+        ratio = floor["ratios"].get(key)
+        lines.append(
+            f"{label:<24}{_num(floor['server'][key], digits):>12}"
+            f"{_num(floor['floor'][key], digits):>12}{_num(ratio, 2):>9}"
+        )
+    return "\n".join(lines)
 
 
 def _num(value: Any, digits: int = 1) -> str:
@@ -147,6 +278,10 @@ def format_table(results: dict[str, Any]) -> str:
         f"   µs/stream {_num(sse['server_cpu_us_per_stream'], 0)}",
         f"  events by type: {by_type}",
         f"  last event: {last}",
+        "",
+        format_floor(results["floor"]),
+        "",
+        many_streams.format_rows(results["many_streams"]),
     ]
     return "\n".join(lines)
 

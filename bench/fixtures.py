@@ -9,6 +9,7 @@ API_KEY: Final = "bench-key"
 QUESTION_COUNT: Final = 5
 FAKE_PROVIDER: Final = "openai"
 FAKE_MODEL: Final = "fake-quiz-model"
+TIMED_MODEL: Final = "timed-chat-model"
 
 # About 2 KB of class material: long enough to be realistic, short enough to stay cheap.
 MATERIAL_CONTEXT: Final = (

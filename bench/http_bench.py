@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import httpx
 
 from bench.fixtures import API_KEY, QUESTION_COUNT, quiz_body
-from bench.load import LoadResult, Request, client, run_load
+from bench.load import LoadResult, Request, client, percentile, run_load
 from bench.process import ServerProcess
 
 QUIZ_PATH = "/v1/quiz/generate"
@@ -111,6 +112,9 @@ class StreamRecord:
     status: int
     events: Counter[str] = field(default_factory=Counter)
     last_event: str | None = None
+    # Seconds from sending the request to the first body line and to the first `messages` event.
+    first_byte_s: float | None = None
+    first_token_s: float | None = None
 
     @property
     def total(self) -> int:
@@ -124,14 +128,24 @@ class StreamRecord:
 async def read_stream(http: httpx.AsyncClient, body: dict[str, Any]) -> StreamRecord:
     """POST for SSE and count the `event:` lines until the server ends the stream."""
     headers = {"accept": "text/event-stream"}
+    started = time.perf_counter()
     async with http.stream("POST", QUIZ_PATH, json=body, headers=headers) as response:
         record = StreamRecord(status=response.status_code)
         async for line in response.aiter_lines():
+            if record.first_byte_s is None:
+                record.first_byte_s = time.perf_counter() - started
             if line.startswith("event:"):
                 name = line.removeprefix("event:").strip()
                 record.events[name] += 1
                 record.last_event = name
+                if name == "messages" and record.first_token_s is None:
+                    record.first_token_s = time.perf_counter() - started
     return record
+
+
+def _p50_ms(values: list[float | None]) -> float | None:
+    value = percentile([v for v in values if v is not None], 50)
+    return None if value is None else round(value * 1000, 3)
 
 
 class StreamRecorder:
@@ -179,6 +193,7 @@ async def bench_quiz_sse(
     return {
         "streams": len(records),
         "completed_streams": sum(record.completed for record in records),
+        "errors": result.errors,
         "concurrency": concurrency,
         "elapsed_s": round(result.elapsed_s, 3),
         "streams_per_s": round(result.rps, 2),
@@ -191,4 +206,6 @@ async def bench_quiz_sse(
         "server_cpu_s": cpu_s,
         "server_cpu_us_per_event": _cpu_us_per(cpu_s, total_events),
         "server_cpu_us_per_stream": _cpu_us_per(cpu_s, len(records)),
+        "first_byte_p50_ms": _p50_ms([record.first_byte_s for record in records]),
+        "first_token_p50_ms": _p50_ms([record.first_token_s for record in records]),
     }

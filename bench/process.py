@@ -53,6 +53,18 @@ def cpu_seconds(pid: int) -> float | None:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_bytes(pid: int) -> int | None:
+    """Resident set size of process `pid` in bytes (`VmRSS` of proc(5)), or None without /proc."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024  # reported in kB
+    return None
+
+
 def _child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
     env["LANGSMITH_TRACING"] = "false"
@@ -64,12 +76,23 @@ def _child_env() -> dict[str, str]:
 
 
 class ServerProcess:
-    """`python -m bench.serve` on a free loopback port; its output goes to `log_path`."""
+    """`python -m <module>` (default `bench.serve`) on a free loopback port; its output goes to
+    `log_path`. `extra_args` are appended to the command line (e.g. `--timed-model`)."""
 
-    def __init__(self, *, data_dir: Path, log_path: Path, fake_model: bool) -> None:
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        log_path: Path,
+        fake_model: bool,
+        module: str = "bench.serve",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
         self.fake_model = fake_model
+        self.module = module
+        self.extra_args = extra_args
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -88,7 +111,7 @@ class ServerProcess:
         command = [
             sys.executable,
             "-m",
-            "bench.serve",
+            self.module,
             "--port",
             str(self.port),
             "--data-dir",
@@ -96,6 +119,7 @@ class ServerProcess:
         ]
         if self.fake_model:
             command.append("--fake-model")
+        command.extend(self.extra_args)
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 command,
@@ -135,6 +159,9 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float | None:
         return cpu_seconds(self.pid)
+
+    def rss_bytes(self) -> int | None:
+        return rss_bytes(self.pid)
 
     def stop(self) -> None:
         """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it takes too long."""

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import uvicorn
 
-from bench.fixtures import API_KEY, FAKE_MODEL, FAKE_PROVIDER, VALID_QUIZ_JSON
+from bench.fixtures import API_KEY, FAKE_MODEL, FAKE_PROVIDER, TIMED_MODEL, VALID_QUIZ_JSON
+from bench.timed import TimedChatModel
 from server.app import create_app
 from server.logs import configure_logging
 from server.settings import ProviderName, Settings
@@ -37,6 +38,18 @@ def fake_chat_factory() -> ChatProviderFactory:
     return factory
 
 
+def timed_chat_factory() -> ChatProviderFactory:
+    """One timed model (`bench.timed`) streaming 50 stamped tokens a second to every request."""
+    provider = ChatProvider(FAKE_PROVIDER, TIMED_MODEL, TimedChatModel(tokens_per_s=50.0))
+
+    def factory(
+        order: Sequence[ProviderName], temperature: float | None, max_tokens: int | None
+    ) -> list[ChatProvider]:
+        return [provider]
+
+    return factory
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.serve", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
@@ -45,6 +58,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--fake-model",
         action="store_true",
         help="answer with a scripted chat model (default: no provider, the offline engine)",
+    )
+    parser.add_argument(
+        "--timed-model",
+        action="store_true",
+        help="answer with the timed streaming model of `bench.timed` (the many-streams test)",
     )
     return parser.parse_args(argv)
 
@@ -59,9 +77,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_format="text",
     )
     configure_logging(fmt=settings.log_format, level=settings.log_level)
-    app = create_app(
-        settings, chat_provider_factory=fake_chat_factory() if args.fake_model else None
-    )
+    factory = None
+    if args.timed_model:
+        factory = timed_chat_factory()
+    elif args.fake_model:
+        factory = fake_chat_factory()
+    app = create_app(settings, chat_provider_factory=factory)
     uvicorn.run(
         app,
         host="127.0.0.1",

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langchain_core.messages import HumanMessage
 
 from bench.__main__ import main
 from bench.fixtures import FAKE_MODEL, FAKE_PROVIDER, QUESTION_COUNT, VALID_QUIZ_JSON
 from bench.load import percentile
-from bench.process import cpu_seconds
+from bench.process import cpu_seconds, rss_bytes
+from bench.timed import TOKEN, TimedChatModel, bench_message
 from tools.payloads.quiz import validate_quiz
 
 HTTP_ROWS = ("healthz", "quiz_json_fake", "quiz_json_offline")
@@ -33,6 +37,8 @@ def test_percentile_is_nearest_rank() -> None:
 def test_cpu_seconds_reads_proc() -> None:
     spent = cpu_seconds(os.getpid())
     assert spent is not None and spent > 0
+    resident = rss_bytes(os.getpid())
+    assert resident is not None and resident > 10 * 2**20
 
 
 def test_quick_bench_reports_every_metric(
@@ -42,6 +48,7 @@ def test_quick_bench_reports_every_metric(
     assert main(["--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "GET /healthz" in printed and "quiz SSE" in printed
+    assert "real server vs floor" in printed and "many streams" in printed
     results = json.loads(out.read_text())
 
     for key in HTTP_ROWS:
@@ -69,6 +76,89 @@ def test_quick_bench_reports_every_metric(
         "server_cpu_us_per_stream",
     ):
         assert sse[metric] > 0, (metric, sse)
+
+    _check_floor(results["floor"])
+    _check_many_streams(results["many_streams"])
+
+
+FLOOR_METRICS = (
+    "server_cpu_us_per_event",
+    "server_cpu_us_per_stream",
+    "streams_per_s_c1",
+    "streams_per_s_c8",
+    "first_byte_p50_ms",
+    "first_token_p50_ms",
+)
+
+
+def _check_floor(floor: dict[str, Any]) -> None:
+    for side in ("server", "floor"):
+        row = floor[side]
+        # Both stream every part of every run: same graph, input and model, same events.
+        assert row["completed_streams"] == row["streams"] > 0, (side, row)
+        for metric in FLOOR_METRICS:
+            assert row[metric] > 0, (side, metric, row)
+        assert row["first_token_p50_ms"] >= row["first_byte_p50_ms"], (side, row)
+        assert row["rounds"] == len(row["runs"]) > 0
+        for concurrency in ("c1", "c8"):
+            assert row["runs"][0][concurrency]["errors"] == 0, (side, concurrency)
+    assert floor["server"]["events_per_stream"] == floor["floor"]["events_per_stream"]
+    for metric in FLOOR_METRICS:
+        expected = floor["server"][metric] / floor["floor"][metric]
+        assert floor["ratios"][metric] == pytest.approx(expected, rel=1e-2), metric
+
+
+def _check_many_streams(many: dict[str, Any]) -> None:
+    for key in ("load", "load_low"):
+        load = many[key]
+        assert load["completed"] > 0 and load["errors"] == 0, (key, load)
+        assert load["tokens"] >= load["completed"] * load["tokens_per_run"], (key, load)
+        for metric in (
+            "token_delay_p50_ms",
+            "token_delay_p99_ms",
+            "head_p50_ms",
+            "first_token_p50_ms",
+            "tokens_per_s_per_stream_p50",
+            "open_streams_mean",
+            "streaming_mean",
+            "server_cpu_s",
+            "server_rss_mb",
+        ):
+            assert load[metric] > 0, (key, metric, load)
+        assert load["token_delay_p99_ms"] >= load["token_delay_p50_ms"]
+        assert load["first_token_p50_ms"] >= load["head_p50_ms"]
+        # The model streams 50 tokens/s: a stream cannot receive them faster than they leave.
+        assert load["tokens_per_s_per_stream_p50"] <= load["model_tokens_per_s"] * 1.1, load
+    assert many["load"]["streams"] > many["load_low"]["streams"]
+
+    leak = many["leak"]
+    assert leak["runs"] == leak["runs_target"] and leak["errors"] == 0, leak
+    assert leak["rss_first_mb"] > 0 and leak["rss_last_mb"] > 0, leak
+    assert leak["rss_ratio"] == pytest.approx(leak["rss_last_mb"] / leak["rss_first_mb"], 1e-2)
+
+    stalled = many["stalled"]
+    assert stalled["failed"] == [], stalled
+    assert stalled["started"] == stalled["clients"] > 0, stalled
+    assert stalled["all_closed"] and stalled["completed_anyway"] == 0, stalled
+
+
+async def test_the_timed_model_streams_stamped_tokens_on_schedule() -> None:
+    model = TimedChatModel(tokens_per_s=50.0)
+    before = time.monotonic_ns()
+    started = time.perf_counter()
+    chunks = [c async for c in model.astream([HumanMessage(bench_message(10, pad=3))])]
+    took = time.perf_counter() - started
+    text = "".join(str(c.content) for c in chunks)
+    stamps = [int(s) for s in TOKEN.findall(text.encode())]
+    assert len(stamps) == 10
+    assert stamps == sorted(stamps) and stamps[0] >= before
+    # Ten tokens at 50/s are due 20 ms apart: not before 0.2 s, and not much later.
+    assert 0.2 <= took < 1.0
+    assert (stamps[-1] - stamps[0]) / 1e9 >= 0.17
+    assert "t" + str(stamps[0]) + "xxx " in text
+    reply = json.loads(text)
+    assert reply["safety"] == "ok" and reply["citations"] == []
+    assert reply["answer"].split() == [f"t{s}xxx" for s in stamps]
 
 
 def test_offline_engine_timings_come_with_their_budgets() -> None:
