@@ -18,10 +18,11 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGenerationChunk
+
+from tests.fakes import StreamOnlyChatModel
 
 TOKEN: Final = re.compile(rb"t(\d{12,})")
 _ASK: Final = re.compile(r"bench tokens=(\d+)(?: pad=(\d+))?")
@@ -44,7 +45,7 @@ def _asked(messages: list[BaseMessage]) -> tuple[int, int]:
     return DEFAULT_TOKENS, 0
 
 
-class TimedChatModel(BaseChatModel):
+class TimedChatModel(StreamOnlyChatModel):
     """Streams `tokens_per_s` stamped tokens a second on a fixed schedule (async only).
 
     Each token is due at `start + i / tokens_per_s`: a model behind schedule (an overloaded
@@ -56,25 +57,6 @@ class TimedChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "timed-fake"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        raise NotImplementedError("TimedChatModel is async-only")
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = "".join([c.text async for c in self._astream(messages, stop, run_manager)])
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
 
     async def _astream(
         self,

@@ -150,6 +150,20 @@ class _AsyncOnlyChatModel(BaseChatModel):
         raise NotImplementedError(f"{type(self).__name__} is async-only")
 
 
+class StreamOnlyChatModel(_AsyncOnlyChatModel):
+    """An async-only model defined by its `_astream`: a plain call joins the streamed text."""
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join([c.text async for c in self._astream(messages, stop, run_manager)])
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+
+
 class SlowChatModel(_AsyncOnlyChatModel):
     """Answers only after `delay_s`, like a provider that hangs past the deadline."""
 
@@ -181,7 +195,7 @@ class SlowChatModel(_AsyncOnlyChatModel):
         yield ChatGenerationChunk(message=AIMessageChunk(content=result.generations[0].text))
 
 
-class TrickleChatModel(_AsyncOnlyChatModel):
+class TrickleChatModel(StreamOnlyChatModel):
     """Streams `reply` one word every `token_delay_s`, noting whether it was cancelled midway.
 
     Each chunk carries `chunk_metadata` as its response metadata; a subclass may pick the
@@ -208,16 +222,6 @@ class TrickleChatModel(_AsyncOnlyChatModel):
         while not self.cancelled and time.monotonic() < deadline:
             time.sleep(0.02)
         return self.cancelled
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = "".join([c.text async for c in self._astream(messages, stop, run_manager)])
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
 
     async def _astream(
         self,
