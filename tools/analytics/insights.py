@@ -1,40 +1,43 @@
-"""A class's insights payload computed from the database alone (SQL for the rows, Python for
-the arithmetic); no model touches these numbers.
+"""A class's insights payload computed from the platform's rows (SQL reads them, Python does the
+arithmetic); no model touches these numbers. How scores, attempts and completion are read from
+submissions and recipients is in `tools/analytics/classwork.py`.
 
 Rules, where the contract leaves room:
-- Students are the class's `student` enrollments, except guest accounts (guests try the product
-  from a sandbox inside the demo class; they are not pupils).
-- Only `submitted` attempts count; `in_progress` ones are ignored wherever they appear. A
-  student's score on an assignment is their best submitted score (a later, worse attempt never
-  lowers it); a submitted attempt without a score counts towards completion only.
-- A student's `avg_score` is the mean of their best scores, 0.0 when they have none;
-  `completion_rate` is the share of the class's assignments with a submitted attempt (0.0 when
-  the class has no assignments). The class `avg_score` is the mean of the students' averages
-  over the students with any score; its `completion_rate` is the mean over all students.
-- In `activity_breakdown`, `score` is the best score, 0.0 when nothing scored was submitted: the
-  web app charts `score * 100`, so it is never null; `attempts` tells "not attempted" apart.
+- Students are the class's `student` enrollments, except guests (anonymous users trying the
+  product from a sandbox: they are not pupils).
+- Assessed work is the class's published quiz activities that have an assignment.
+- A student's `avg_score` is the mean of their best scores (0-1) over the assignments they have a
+  scored attempt on, 0.0 when none; `completion_rate` is the share of their recipient rows that
+  are `submitted` or `reviewed` (0.0 when nothing is assigned to them). The class `avg_score` is
+  the mean of the students' averages over the students with any score; its `completion_rate` is
+  the mean over the students with assigned work.
+- In `activity_breakdown` (one entry per assessed activity), `score` is the best score over the
+  activity's assignments, 0.0 when nothing scored was submitted: the web app charts
+  `score * 100`, so it is never null; `attempts` (all quiz attempts) tells "not attempted" apart.
 - Risk and topic status are judged on the rounded (4 decimal) numbers the payload shows, so the
   label always agrees with the number. `at_risk_count` counts `high` and `medium` risk students
-  (the contract's rule). A class with no assignments has nothing to fall behind on, so its
-  students are `low` risk.
-- Topics are the published blueprint's topics that have at least one scored attempt (a topic
-  nobody has been assessed on yet is left out rather than shown as a 0.0 "critical" topic);
-  activities on topics outside the blueprint still count for students and Bloom levels.
+  (the contract's rule). A student with nothing assigned has nothing to fall behind on: `low`.
+- Topics are the published blueprint's `topics` rows (by `sequence`) that have at least one
+  scored attempt (a topic nobody has been assessed on is left out rather than shown as a 0.0
+  "critical" topic); `topic_id` is the row's id and `bloom_levels` its objectives' levels. A
+  topic's `avg_score` is the mean best score over (student, assignment) pairs on its activities;
+  `attempt_count` counts every quiz attempt on them.
+- A Bloom level's score is the mean best score over (student, assignment) pairs whose activity's
+  topic has an objective at that level (an activity assesses its topic's levels); null when none.
 - Students are listed most at risk first (risk, then lowest average, then name).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from tools.analytics.classwork import BLOOM_LEVELS, ClassRows, Classwork, Work, join
+from tools.analytics.loading import load_class_rows
 from tools.clock import to_iso, utc_now
-from tools.store.sql import Row, SqlStore
+from tools.store.sql import SqlStore
 
-BLOOM_LEVELS: Final = ("remember", "understand", "apply", "analyze", "evaluate", "create")
 CRITICAL_BELOW: Final = 0.60
 WARNING_UP_TO: Final = 0.75
 _RISK_ORDER: Final = {"high": 0, "medium": 1, "low": 2}
@@ -95,179 +98,95 @@ def _mean(values: Iterable[float]) -> float | None:
     return sum(items) / len(items) if items else None
 
 
-@dataclass(frozen=True, slots=True)
-class _Assignment:
-    id: str
-    activity_id: str
-    title: str
-    topic_id: str | None
-    bloom_level: str | None
-
-
-@dataclass(slots=True)
-class _Progress:
-    """One student's submitted work: best score and attempt count per assignment."""
-
-    best: dict[str, float] = field(default_factory=dict)
-    attempts: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _ClassData:
-    students: list[tuple[str, str]]  # (student_id, display name "First L.")
-    assignments: list[_Assignment]
-    progress: dict[str, _Progress]
-    chat_counts: dict[str, int]
-    blueprint_topics: list[dict[str, Any]]
-
-
-async def _load(store: SqlStore, class_id: str) -> _ClassData:
-    params = {"c": class_id}
-    async with store.session() as db:
-        student_rows = await db.query(
-            "SELECT e.user_id, p.display_name FROM enrollments e"
-            " LEFT JOIN profiles p ON p.id = e.user_id"
-            " WHERE e.class_id = :c AND e.role = 'student'"
-            " AND (p.account_type IS NULL OR p.account_type <> 'guest')"
-            " ORDER BY e.created_at, e.user_id",
-            params,
+def _student(
+    rows: ClassRows, cw: Classwork, student_id: str, name: str
+) -> tuple[dict[str, Any], float | None, float | None]:
+    """A student's payload entry, with their unrounded mean score and completion (None when
+    nothing is scored / assigned)."""
+    work = cw.work.get(student_id, {})
+    raw_avg = _mean(w.best for w in work.values() if w.best is not None)
+    assigned = [w for w in work.values() if w.assigned]
+    raw_completion = sum(w.complete for w in assigned) / len(assigned) if assigned else None
+    avg, completion = _r(raw_avg or 0.0), _r(raw_completion or 0.0)
+    breakdown = []
+    assessed = set(cw.activity_of.values())
+    for activity in rows.activities:
+        if str(activity["id"]) not in assessed:
+            continue  # never assigned: nothing to break down
+        mine = [w for a, w in work.items() if cw.activity_of[a] == str(activity["id"])]
+        best = max((w.best for w in mine if w.best is not None), default=None)
+        breakdown.append(
+            {
+                "activity_id": str(activity["id"]),
+                "title": str(activity["title"]),
+                "score": _r(best) if best is not None else 0.0,
+                "attempts": sum(w.attempts for w in mine),
+            }
         )
-        assignment_rows = await db.query(
-            "SELECT asg.id, asg.activity_id, asg.title, a.topic_id, a.bloom_level"
-            " FROM assignments asg JOIN activities a ON a.id = asg.activity_id"
-            " WHERE asg.class_id = :c ORDER BY asg.created_at, asg.id",
-            params,
-        )
-        attempt_rows = await db.query(
-            "SELECT s.student_id, s.assignment_id, MAX(s.score) AS best, COUNT(*) AS attempts"
-            " FROM submissions s JOIN assignments asg ON asg.id = s.assignment_id"
-            " WHERE s.class_id = :c AND asg.class_id = :c AND s.status = 'submitted'"
-            " GROUP BY s.student_id, s.assignment_id",
-            params,
-        )
-        chat_rows = await db.query(
-            "SELECT author_user_id, COUNT(*) AS n FROM chat_messages"
-            " WHERE class_id = :c AND author_kind = 'student' AND author_user_id IS NOT NULL"
-            " GROUP BY author_user_id",
-            params,
-        )
-    blueprint = await store.get_published_blueprint(class_id)
-    students = [
-        (str(row["user_id"]), short_name(row["display_name"], n))
-        for n, row in enumerate(student_rows, start=1)
-    ]
-    enrolled = {student_id for student_id, _ in students}
-    progress: dict[str, _Progress] = defaultdict(_Progress)
-    for row in attempt_rows:
-        student_id = str(row["student_id"])
-        if student_id not in enrolled:
-            continue
-        assignment_id = str(row["assignment_id"])
-        progress[student_id].attempts[assignment_id] = int(row["attempts"])
-        if row["best"] is not None:
-            progress[student_id].best[assignment_id] = float(row["best"])
-    topics = blueprint.get("topics") if blueprint else None
-    return _ClassData(
-        students=students,
-        assignments=[_assignment(row) for row in assignment_rows],
-        progress=dict(progress),
-        chat_counts=_chat_counts(chat_rows, enrolled),
-        blueprint_topics=[t for t in topics or [] if isinstance(t, dict)],
-    )
-
-
-def _assignment(row: Row) -> _Assignment:
-    return _Assignment(
-        id=str(row["id"]),
-        activity_id=str(row["activity_id"]),
-        title=str(row["title"]),
-        topic_id=row["topic_id"],
-        bloom_level=row["bloom_level"],
-    )
-
-
-def _chat_counts(rows: Sequence[Row], enrolled: set[str]) -> dict[str, int]:
-    counts = {str(row["author_user_id"]): int(row["n"]) for row in rows}
-    return {student_id: n for student_id, n in counts.items() if student_id in enrolled}
-
-
-def _raw(data: _ClassData, student_id: str) -> tuple[float | None, float]:
-    """A student's unrounded mean best score (None without scores) and completion rate."""
-    work = data.progress.get(student_id, _Progress())
-    total = len(data.assignments)
-    return _mean(work.best.values()), len(work.attempts) / total if total else 0.0
-
-
-def _student(data: _ClassData, student_id: str, name: str) -> dict[str, Any]:
-    work = data.progress.get(student_id, _Progress())
-    total = len(data.assignments)
-    raw_avg, raw_completion = _raw(data, student_id)
-    avg, completion = _r(raw_avg or 0.0), _r(raw_completion)
-    return {
+    entry = {
         "student_id": student_id,
         "display_name": name,
         "avg_score": avg,
         "completion_rate": completion,
-        "chat_message_count": data.chat_counts.get(student_id, 0),
-        "risk_level": risk_level(avg, completion) if total else "low",
-        "activity_breakdown": [
-            {
-                "activity_id": a.activity_id,
-                "title": a.title,
-                "score": _r(work.best[a.id]) if a.id in work.best else 0.0,
-                "attempts": work.attempts.get(a.id, 0),
-            }
-            for a in data.assignments
-        ],
+        "chat_message_count": int(rows.chat_counts.get(student_id, 0)),
+        "risk_level": risk_level(avg, completion) if assigned else "low",
+        "activity_breakdown": breakdown,
         "ai_mini_summary": None,
     }
+    return entry, raw_avg, raw_completion
 
 
-def _best_scores(data: _ClassData) -> list[tuple[_Assignment, float, int]]:
-    """Every (assignment, best score, submitted attempts) of an enrolled student."""
-    by_id = {a.id: a for a in data.assignments}
-    scored = []
-    for work in data.progress.values():
-        for assignment_id, attempts in work.attempts.items():
-            assignment = by_id.get(assignment_id)
-            if assignment is not None and assignment_id in work.best:
-                scored.append((assignment, work.best[assignment_id], attempts))
-    return scored
+def _pairs(rows: ClassRows, cw: Classwork) -> list[tuple[str | None, Work]]:
+    """Every (topic id of the activity, work) pair of an enrolled student."""
+    topic_of = {str(a["id"]): a.get("topic_id") for a in rows.activities}
+    return [
+        (None if topic is None else str(topic), w)
+        for work in cw.work.values()
+        for assignment, w in work.items()
+        for topic in [topic_of.get(cw.activity_of[assignment])]
+    ]
 
 
-def _topics(data: _ClassData, scored: list[tuple[_Assignment, float, int]]) -> list[Any]:
+def _topics(rows: ClassRows, cw: Classwork, pairs: list[tuple[str | None, Work]]) -> list[Any]:
     topics: list[dict[str, Any]] = []
-    for topic in data.blueprint_topics:
-        key = topic.get("key")
-        if not isinstance(key, str) or not key:
-            continue
-        mine = [(best, attempts) for a, best, attempts in scored if a.topic_id == key]
-        avg = _mean(best for best, _ in mine)
+    for topic in rows.topics:
+        topic_id = str(topic["id"])
+        mine = [w for t, w in pairs if t == topic_id]
+        avg = _mean(w.best for w in mine if w.best is not None)
         if avg is None:
             continue
-        levels = {o.get("level") for o in topic.get("objectives") or [] if isinstance(o, dict)}
         topics.append(
             {
-                "topic_id": key,
-                "title": str(topic.get("title") or key),
-                "bloom_levels": [level for level in BLOOM_LEVELS if level in levels],
+                "topic_id": topic_id,
+                "title": str(topic.get("title") or topic_id),
+                "bloom_levels": cw.levels_of_topic.get(topic_id, []),
                 "avg_score": _r(avg),
-                "attempt_count": sum(attempts for _, attempts in mine),
+                "attempt_count": sum(w.attempts for w in mine),
                 "status": topic_status(_r(avg)),
             }
         )
     return topics
 
 
-def build_insights(data: _ClassData, generated_at: str) -> dict[str, Any]:
-    students = [_student(data, student_id, name) for student_id, name in data.students]
-    raw = [_raw(data, student_id) for student_id, _ in data.students]
-    scored = _best_scores(data)
+def build_insights(rows: ClassRows, generated_at: str) -> dict[str, Any]:
+    """The insights payload of `rows` (`ai_narrative` and every `ai_mini_summary` None)."""
+    cw = join(rows)
+    names = {str(s["user_id"]): s.get("display_name") for s in rows.students}
+    entries = [
+        _student(rows, cw, student_id, short_name(names.get(student_id), n))
+        for n, student_id in enumerate(cw.students, start=1)
+    ]
+    students = [entry for entry, _, _ in entries]
+    pairs = _pairs(rows, cw)
     count = len(students)
-    chat_total = sum(data.chat_counts.values())
-    any_submission = any(work.attempts for work in data.progress.values())
+    chat_total = sum(s["chat_message_count"] for s in students)
+    any_attempt = any(w.attempts for _, w in pairs)
     bloom = {
-        level: _mean(best for a, best, _ in scored if a.bloom_level == level)
+        level: _mean(
+            w.best
+            for topic, w in pairs
+            if w.best is not None and level in cw.levels_of_topic.get(topic or "", [])
+        )
         for level in BLOOM_LEVELS
     }
     students.sort(key=lambda s: (_RISK_ORDER[s["risk_level"]], s["avg_score"], s["display_name"]))
@@ -275,13 +194,13 @@ def build_insights(data: _ClassData, generated_at: str) -> dict[str, Any]:
         "generated_at": generated_at,
         "class_summary": {
             "student_count": count,
-            "avg_score": _r(_mean(avg for avg, _ in raw if avg is not None) or 0.0),
-            "completion_rate": _r(_mean(completion for _, completion in raw) or 0.0),
+            "avg_score": _r(_mean(avg for _, avg, _ in entries if avg is not None) or 0.0),
+            "completion_rate": _r(_mean(c for _, _, c in entries if c is not None) or 0.0),
             "at_risk_count": at_risk_count(students),
             "avg_chat_messages": _r(chat_total / count) if count else 0.0,
-            "is_empty": not any_submission and chat_total == 0,
+            "is_empty": not any_attempt and chat_total == 0,
         },
-        "topics": _topics(data, scored),
+        "topics": _topics(rows, cw, pairs),
         "bloom_breakdown": {
             level: None if value is None else _r(value) for level, value in bloom.items()
         },
@@ -294,5 +213,5 @@ async def compute_insights(
     store: SqlStore, class_id: str, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """The class's insights payload, with `ai_narrative` and every `ai_mini_summary` None."""
-    data = await _load(store, class_id)
-    return build_insights(data, to_iso(now or utc_now()))
+    rows = await load_class_rows(store, class_id)
+    return build_insights(rows, to_iso(now or utc_now()))
