@@ -11,10 +11,14 @@ from typing import Final
 from tools.analytics.classwork import ClassRows
 from tools.store.sql import SqlStore
 
-# A guest (an anonymous user trying the product from a sandbox) is enrolled as a student of its
-# sandbox's class but is not a pupil.
+# A guest (an anonymous user trying the product) is enrolled as a student of its sandbox's class
+# but is not a pupil. Its `profiles` row says `student`; stemgraph knows it from its own guest
+# accounts (until the guest signs up in place) and, for guests the web app made, from their
+# active sandbox.
 NOT_GUEST: Final = (
-    "NOT EXISTS (SELECT 1 FROM guest_sandboxes g WHERE g.user_id = e.user_id"
+    "NOT EXISTS (SELECT 1 FROM stemgraph_guest_accounts ga WHERE ga.user_id = e.user_id"
+    " AND ga.upgraded_at IS NULL)"
+    " AND NOT EXISTS (SELECT 1 FROM guest_sandboxes g WHERE g.user_id = e.user_id"
     " AND g.status = 'active')"
 )
 _STUDENTS: Final = (

@@ -1,4 +1,5 @@
-"""The stored insights of a class (`class_insight_snapshots`), one row per class."""
+"""The stored insights of a class (the platform's `class_insights_snapshots`), one row per
+class."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ async def get_insights_snapshot(
     """The class's last stored payload and when it was generated, or None."""
     async with store.session() as db:
         rows = await db.query(
-            "SELECT payload, generated_at FROM class_insight_snapshots WHERE class_id = :c",
+            "SELECT payload, generated_at FROM class_insights_snapshots WHERE class_id = :c",
             {"c": class_id},
         )
     if not rows:
@@ -45,7 +46,7 @@ async def put_insights_snapshot(store: SqlStore, class_id: str, payload: dict[st
     """Store (or replace) the class's snapshot."""
     async with store.transaction() as db:
         await db.execute(
-            "INSERT INTO class_insight_snapshots (class_id, payload, generated_at)"
+            "INSERT INTO class_insights_snapshots (class_id, payload, generated_at)"
             " VALUES (:c, :p, :at) ON CONFLICT (class_id) DO UPDATE"
             " SET payload = excluded.payload, generated_at = excluded.generated_at",
             {"c": class_id, "p": json.dumps(payload), "at": _generated_at(payload)},

@@ -16,6 +16,7 @@ TABLES: Final = frozenset(
         "classes",
         "enrollments",
         "guest_sandboxes",
+        "stemgraph_guest_accounts",
         "blueprints",
         "topics",
         "objectives",

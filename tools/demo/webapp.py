@@ -142,6 +142,7 @@ async def create_quiz(
     at: str,
     instructions: str = "",
     publish: bool = True,
+    attempt_limit: int = QUIZ_ATTEMPT_LIMIT,
 ) -> None:
     """A quiz activity with its questions, created as a draft and then (by default) published."""
     await insert(
@@ -157,7 +158,7 @@ async def create_quiz(
             "config": {
                 "mode": "assignment",
                 "questionCount": len(questions),
-                "attemptLimit": QUIZ_ATTEMPT_LIMIT,
+                "attemptLimit": attempt_limit,
                 "scoringPolicy": "best_of_attempts",
                 "revealPolicy": "after_final_attempt",
                 "instructions": instructions,
@@ -268,11 +269,15 @@ async def submit_quiz_attempt(
     correct: int,
     at: str,
     attempt_limit: int = QUIZ_ATTEMPT_LIMIT,
+    max_points: int | None = None,
 ) -> float:
-    """One attempt at a quiz (one point per question); returns the 0-100 score written."""
+    """One attempt at a quiz, `correct` points of `max_points` (default: one per answer);
+    returns the 0-100 score written."""
     if not 1 <= attempt <= attempt_limit:
         raise ValueError(f"attempt {attempt} is outside 1..{attempt_limit}")
-    points = len(answers)
+    points = len(answers) if max_points is None else max_points
+    if not 0 <= correct <= points:
+        raise ValueError(f"{correct} points of {points}")
     percent = round(100 * correct / points, 2) if points else 0.0
     await insert(
         db,

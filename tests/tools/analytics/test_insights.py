@@ -1,15 +1,15 @@
-"""Class insights computed from the database, on both backends: the demo class checked against
-direct SQL, and small hand-built classes for every rule and boundary."""
+"""Class insights computed from the platform's rows, on both backends: small hand-built classes
+for every rule and boundary (the demo class is checked in tests/tools/demo)."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from tests.tools.analytics.classes import make_class
 from tools.analytics import (
     compute_insights,
     get_insights_snapshot,
@@ -18,106 +18,10 @@ from tools.analytics import (
     short_name,
     topic_status,
 )
-from tools.clock import to_iso
-from tools.store.seed import DEMO_CLASS_ID, DEMO_GUEST_ID, DEMO_STUDENT_IDS, seed_demo
 from tools.store.sql import SqlStore
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LEVELS = ("remember", "understand", "apply", "analyze", "evaluate", "create")
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-async def execute(store: SqlStore, sql: str, params: dict[str, Any]) -> None:
-    async with store.transaction() as db:
-        await db.execute(sql, params)
-
-
-async def query(store: SqlStore, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    async with store.session() as db:
-        return [dict(row) for row in await db.query(sql, params)]
-
-
-async def make_class(
-    store: SqlStore, students: list[str | None], *, topics: list[str] | None = None
-) -> tuple[str, list[str]]:
-    """A class with a teacher, students (by display name) and, when given, a blueprint."""
-    teacher, class_id = new_id(), new_id()
-    await store.upsert_profile(teacher, "teacher", "Teacher T")
-    await store.create_class(
-        class_id=class_id, owner_id=teacher, title="Hand-built", join_code=new_id()[:12]
-    )
-    ids = []
-    for name in students:
-        student = new_id()
-        await store.upsert_profile(student, "student", name)
-        await store.enroll(class_id, student, "student")
-        ids.append(student)
-    if topics is not None:
-        blueprint = {
-            "topics": [
-                {
-                    "key": key,
-                    "title": key.title(),
-                    "objectives": [{"statement": "s", "level": "apply"}],
-                }
-                for key in topics
-            ]
-        }
-        await store.publish_blueprint(class_id, new_id(), blueprint)
-    return class_id, ids
-
-
-async def make_assignment(
-    store: SqlStore,
-    class_id: str,
-    title: str,
-    *,
-    topic: str | None = None,
-    level: str | None = None,
-) -> str:
-    activity, assignment = new_id(), new_id()
-    await execute(
-        store,
-        "INSERT INTO activities (id, class_id, title, activity_type, topic_id, bloom_level)"
-        " VALUES (:id, :c, :t, 'quiz', :topic, :level)",
-        {"id": activity, "c": class_id, "t": title, "topic": topic, "level": level},
-    )
-    await execute(
-        store,
-        "INSERT INTO assignments (id, class_id, activity_id, title) VALUES (:id, :c, :a, :t)",
-        {"id": assignment, "c": class_id, "a": activity, "t": title},
-    )
-    return assignment
-
-
-async def submit(
-    store: SqlStore,
-    class_id: str,
-    student: str,
-    assignment: str,
-    score: float | None,
-    *,
-    attempt: int = 1,
-    status: str = "submitted",
-) -> None:
-    await execute(
-        store,
-        "INSERT INTO submissions (id, assignment_id, class_id, student_id, status, score,"
-        " attempt, submitted_at) VALUES (:id, :a, :c, :s, :st, :score, :n, :at)",
-        {
-            "id": new_id(),
-            "a": assignment,
-            "c": class_id,
-            "s": student,
-            "st": status,
-            "score": score,
-            "n": attempt,
-            "at": to_iso(NOW) if status == "submitted" else None,
-        },
-    )
 
 
 def by_id(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -158,130 +62,66 @@ def test_short_names() -> None:
     assert short_name("   ", 4) == "Student 4"
 
 
-async def test_demo_class_matches_direct_sql(store: SqlStore) -> None:
-    await seed_demo(store)
-    # A guest enrolled in the class (as in a sandbox's copy) is still not one of its pupils.
-    await store.enroll(DEMO_CLASS_ID, DEMO_GUEST_ID, "student")
-    payload = await compute_insights(store, DEMO_CLASS_ID, now=NOW)
-    assert payload["generated_at"] == "2026-11-21T12:00:00.000000Z"
-    assert payload["ai_narrative"] is None
-    summary = payload["class_summary"]
-    assert summary["student_count"] == 12 and summary["is_empty"] is False
-    students = by_id(payload)
-    assert DEMO_GUEST_ID not in students  # a guest account is not a pupil
-    assert all(s["ai_mini_summary"] is None for s in students.values())
-
-    best = await query(
-        store,
-        "SELECT student_id, assignment_id, MAX(score) AS best, COUNT(*) AS n FROM submissions"
-        " WHERE class_id = :c AND status = 'submitted' GROUP BY student_id, assignment_id",
-        {"c": DEMO_CLASS_ID},
-    )
-    rows = [r for r in best if str(r["student_id"]) in students]
-    lena = [r["best"] for r in rows if str(r["student_id"]) == DEMO_STUDENT_IDS[0]]
-    assert students[DEMO_STUDENT_IDS[0]]["display_name"] == "Lena P."
-    assert students[DEMO_STUDENT_IDS[0]]["avg_score"] == round(sum(lena) / len(lena), 4)
-    assert students[DEMO_STUDENT_IDS[0]]["completion_rate"] == round(len(lena) / 8, 4)
-    assert students[DEMO_STUDENT_IDS[1]]["display_name"] == "Tomás R."
-
-    means = []
-    for student_id in students:
-        mine = [r["best"] for r in rows if str(r["student_id"]) == student_id]
-        if mine:
-            means.append(sum(mine) / len(mine))
-    assert summary["avg_score"] == round(sum(means) / len(means), 4)
-
-    remember = await query(
-        store,
-        "SELECT s.student_id, s.assignment_id, MAX(s.score) AS best FROM submissions s"
-        " JOIN assignments g ON g.id = s.assignment_id JOIN activities a ON a.id = g.activity_id"
-        " WHERE s.class_id = :c AND s.status = 'submitted' AND a.bloom_level = 'remember'"
-        " GROUP BY s.student_id, s.assignment_id",
-        {"c": DEMO_CLASS_ID},
-    )
-    remember_best = [r["best"] for r in remember if str(r["student_id"]) in students]
-    assert payload["bloom_breakdown"]["remember"] == round(
-        sum(remember_best) / len(remember_best), 4
-    )
-    assert payload["bloom_breakdown"]["evaluate"] is None
-
-    waves = await query(
-        store,
-        "SELECT COUNT(*) AS n FROM submissions s JOIN assignments g ON g.id = s.assignment_id"
-        " JOIN activities a ON a.id = g.activity_id WHERE s.class_id = :c"
-        " AND s.status = 'submitted' AND a.topic_id = 'waves-and-sound'",
-        {"c": DEMO_CLASS_ID},
-    )
-    topics = {t["topic_id"]: t for t in payload["topics"]}
-    assert list(topics) == [
-        "forces-and-motion",
-        "energy-work-power",
-        "atoms-and-bonding",
-        "waves-and-sound",
-    ]
-    assert topics["waves-and-sound"]["attempt_count"] == waves[0]["n"]
-    assert topics["waves-and-sound"]["bloom_levels"] == ["understand", "apply"]
-    assert all(t["status"] == topic_status(t["avg_score"]) for t in topics.values())
-
-    chats = await query(
-        store,
-        "SELECT author_user_id, COUNT(*) AS n FROM chat_messages WHERE class_id = :c"
-        " AND author_kind = 'student' GROUP BY author_user_id",
-        {"c": DEMO_CLASS_ID},
-    )
-    counts = {str(r["author_user_id"]): r["n"] for r in chats}
-    for student_id, student in students.items():
-        assert student["chat_message_count"] == counts.get(student_id, 0)
-    assert summary["avg_chat_messages"] == round(sum(counts.values()) / 12, 4)
-    risks = [s["risk_level"] for s in payload["students"]]
-    assert summary["at_risk_count"] == risks.count("high") + risks.count("medium")
-    assert summary["at_risk_count"] > risks.count("high")  # the demo class has medium risk too
-    for student in payload["students"]:
-        for activity in student["activity_breakdown"]:
-            assert isinstance(activity["score"], float) and isinstance(activity["attempts"], int)
-            assert activity["attempts"] > 0 or activity["score"] == 0.0
-    assert risks == sorted(risks, key=["high", "medium", "low"].index)
-
-
-async def test_best_attempt_counts_and_in_progress_attempts_are_ignored(store: SqlStore) -> None:
-    class_id, (student,) = await make_class(store, ["Ana Lima"])
-    first = await make_assignment(store, class_id, "First", level="apply")
-    second = await make_assignment(store, class_id, "Second", level="apply")
-    await submit(store, class_id, student, first, 0.9, attempt=1)
-    await submit(store, class_id, student, first, 0.4, attempt=2)  # a later, worse attempt
-    await submit(store, class_id, student, first, 1.0, attempt=3, status="in_progress")
-    await submit(store, class_id, student, second, None, status="in_progress")
-    payload = await compute_insights(store, class_id)
+async def test_best_attempt_counts_and_unfinished_work_is_not_complete(
+    platform_store: SqlStore,
+) -> None:
+    klass = await make_class(platform_store, ["Ana Lima"])
+    (student,) = klass.students
+    first = await klass.quiz("First", attempt_limit=2)
+    second = await klass.quiz("Second", attempt_limit=2)
+    await klass.attempt(student, first, 90, attempt=1, attempt_limit=2)
+    await klass.attempt(student, first, 40, attempt=2, attempt_limit=2)  # later and worse
+    await klass.attempt(student, second, 70, attempt=1, attempt_limit=2)  # one attempt left
+    payload = await compute_insights(platform_store, klass.id)
     (row,) = payload["students"]
-    assert row["avg_score"] == 0.9 and row["completion_rate"] == 0.5
-    # Both assignments share a creation instant, so their order is not part of what is checked.
-    breakdown = sorted((a["title"], a["score"], a["attempts"]) for a in row["activity_breakdown"])
-    assert breakdown == [
-        ("First", 0.9, 2),
-        ("Second", 0.0, 0),  # never attempted: 0.0, never null (the web app charts score * 100)
+    # best scores 0.90 and 0.70; only First is complete (its last attempt was used)
+    assert row["avg_score"] == 0.8 and row["completion_rate"] == 0.5
+    assert row["activity_breakdown"] == [
+        {"activity_id": first[0], "title": "First", "score": 0.9, "attempts": 2},
+        {"activity_id": second[0], "title": "Second", "score": 0.7, "attempts": 1},
     ]
-    assert payload["bloom_breakdown"]["apply"] == 0.9
-    assert payload["class_summary"]["avg_score"] == 0.9
+    assert payload["class_summary"]["avg_score"] == 0.8
 
 
-async def test_risk_levels_in_a_hand_built_class(store: SqlStore) -> None:
+async def test_a_reviewed_quiz_is_complete_and_an_unattempted_one_scores_zero(
+    platform_store: SqlStore,
+) -> None:
+    klass = await make_class(platform_store, ["Ana Lima"])
+    (student,) = klass.students
+    first = await klass.quiz("First", attempt_limit=2)
+    second = await klass.quiz("Second")
+    await klass.attempt(student, first, 50, attempt_limit=2)
+    await klass.status(student, first, "reviewed")  # a teacher's review completes it
+    payload = await compute_insights(platform_store, klass.id)
+    (row,) = payload["students"]
+    assert row["completion_rate"] == 0.5 and row["avg_score"] == 0.5
+    # never attempted: 0.0, never null (the web app charts score * 100)
+    assert row["activity_breakdown"][1] == {
+        "activity_id": second[0],
+        "title": "Second",
+        "score": 0.0,
+        "attempts": 0,
+    }
+
+
+async def test_risk_levels_in_a_hand_built_class(platform_store: SqlStore) -> None:
     names = ["High Score", "Medium Score", "Medium Done", "Low Risk", "Edge Case", "No Work"]
-    class_id, ids = await make_class(store, names)
-    assignments = [await make_assignment(store, class_id, f"A{n}") for n in range(4)]
+    klass = await make_class(platform_store, names)
+    quizzes = [await klass.quiz(f"A{n}") for n in range(4)]
     plan = [
-        [0.59],  # 0.59 / 0.25 → high
-        [0.69, 0.69, 0.69, 0.69],  # 0.69 / 1.0 → medium
-        [0.95],  # 0.95 / 0.25 → medium
-        [0.70, 0.70],  # 0.70 / 0.5 → low
-        [0.59, 0.59],  # 0.59 / 0.5 → medium
+        [59],  # 0.59 / 0.25 → high
+        [69, 69, 69, 69],  # 0.69 / 1.0 → medium
+        [95],  # 0.95 / 0.25 → medium
+        [70, 70],  # 0.70 / 0.5 → low
+        [59, 59],  # 0.59 / 0.5 → medium
         [],  # nothing submitted: 0.0 / 0.0 → high
     ]
-    for student, scores in zip(ids, plan, strict=True):
-        for assignment, score in zip(assignments, scores, strict=False):
-            await submit(store, class_id, student, assignment, score)
-    payload = await compute_insights(store, class_id)
+    for student, scores in zip(klass.students, plan, strict=True):
+        for quiz, score in zip(quizzes, scores, strict=False):
+            await klass.attempt(student, quiz, score)
+    payload = await compute_insights(platform_store, klass.id)
     students = by_id(payload)
-    assert [students[i]["risk_level"] for i in ids] == [
+    assert [students[i]["risk_level"] for i in klass.students] == [
         "high",
         "medium",
         "medium",
@@ -289,7 +129,8 @@ async def test_risk_levels_in_a_hand_built_class(store: SqlStore) -> None:
         "medium",
         "high",
     ]
-    assert students[ids[5]]["avg_score"] == 0.0 and students[ids[5]]["completion_rate"] == 0.0
+    no_work = students[klass.students[5]]
+    assert no_work["avg_score"] == 0.0 and no_work["completion_rate"] == 0.0
     summary = payload["class_summary"]
     assert summary["at_risk_count"] == 5  # two high and three medium; only "Low Risk" is out
     # The class average leaves out the student with no scores; completion covers everyone.
@@ -298,32 +139,42 @@ async def test_risk_levels_in_a_hand_built_class(store: SqlStore) -> None:
     assert [s["display_name"] for s in payload["students"][:2]] == ["No W.", "High S."]
 
 
-async def test_topic_status_boundaries_in_a_class(store: SqlStore) -> None:
+async def test_topic_status_boundaries_in_a_class(platform_store: SqlStore) -> None:
     keys = ["t-critical", "t-warning-low", "t-warning-high", "t-good", "t-unassessed"]
-    class_id, (student,) = await make_class(store, ["Solo Student"], topics=keys)
-    for key, score in zip(keys, [0.5999, 0.60, 0.75, 0.7501], strict=False):
-        await submit(
-            store, class_id, student, await make_assignment(store, class_id, key, topic=key), score
-        )
-    await make_assignment(store, class_id, "unassessed", topic="t-unassessed")
-    off_blueprint = await make_assignment(store, class_id, "elsewhere", topic="not-in-blueprint")
-    await submit(store, class_id, student, off_blueprint, 0.1)
-    payload = await compute_insights(store, class_id)
+    klass = await make_class(platform_store, ["Solo Student"], topics=keys)
+    (student,) = klass.students
+    for key, score in zip(keys, [59.99, 60, 75, 75.01], strict=False):
+        await klass.attempt(student, await klass.quiz(key, topic=key), score)
+    await klass.quiz("unassessed", topic="t-unassessed")
+    off_blueprint = await klass.quiz("elsewhere")  # on no topic
+    await klass.attempt(student, off_blueprint, 10)
+    payload = await compute_insights(platform_store, klass.id)
     topics = [(t["topic_id"], t["avg_score"], t["status"]) for t in payload["topics"]]
     assert topics == [
-        ("t-critical", 0.5999, "critical"),
-        ("t-warning-low", 0.6, "warning"),
-        ("t-warning-high", 0.75, "warning"),
-        ("t-good", 0.7501, "good"),
+        (klass.topics["t-critical"], 0.5999, "critical"),
+        (klass.topics["t-warning-low"], 0.6, "warning"),
+        (klass.topics["t-warning-high"], 0.75, "warning"),
+        (klass.topics["t-good"], 0.7501, "good"),
+    ]
+    assert [t["title"] for t in payload["topics"]] == [
+        "T-Critical",
+        "T-Warning-Low",
+        "T-Warning-High",
+        "T-Good",
     ]
     assert all(
         t["attempt_count"] == 1 and t["bloom_levels"] == ["apply"] for t in payload["topics"]
     )
+    # the off-blueprint quiz counts for the student, not for any topic or Bloom level
+    assert by_id(payload)[student]["avg_score"] == round(
+        (0.5999 + 0.60 + 0.75 + 0.7501 + 0.10) / 5, 4
+    )
+    assert payload["bloom_breakdown"]["apply"] == round((0.5999 + 0.60 + 0.75 + 0.7501) / 4, 4)
 
 
-async def test_empty_classes(store: SqlStore) -> None:
-    class_id, _ = await make_class(store, [])
-    payload = await compute_insights(store, class_id)
+async def test_empty_classes(platform_store: SqlStore) -> None:
+    klass = await make_class(platform_store, [])
+    payload = await compute_insights(platform_store, klass.id)
     assert payload["class_summary"] == {
         "student_count": 0,
         "avg_score": 0.0,
@@ -337,43 +188,34 @@ async def test_empty_classes(store: SqlStore) -> None:
     assert payload["ai_narrative"] is None
 
     # Students but no assignments yet: nothing to be at risk on.
-    class_id, ids = await make_class(store, [None], topics=["t"])
-    payload = await compute_insights(store, class_id)
+    klass = await make_class(platform_store, [None], topics=["t"])
+    payload = await compute_insights(platform_store, klass.id)
     assert payload["class_summary"]["is_empty"] is True
     assert [s["risk_level"] for s in payload["students"]] == ["low"]
-    assert by_id(payload)[ids[0]]["display_name"] == "Student 1"
+    assert by_id(payload)[klass.students[0]]["display_name"] == "Student 1"
     assert payload["topics"] == []
 
     # Assignments but no work: empty, and every student is at high risk.
-    await make_assignment(store, class_id, "Quiz", topic="t")
-    payload = await compute_insights(store, class_id)
+    await klass.quiz("Quiz", topic="t")
+    payload = await compute_insights(platform_store, klass.id)
     assert payload["class_summary"]["is_empty"] is True
     assert payload["class_summary"]["at_risk_count"] == 1
 
 
-async def test_chat_alone_makes_a_class_non_empty(store: SqlStore) -> None:
-    from tools.store.base import ChatMessage
-
-    class_id, (student,) = await make_class(store, ["Chatty Cat"])
-    session = await store.create_session(
-        session_id=new_id(), class_id=class_id, owner_user_id=student, title="Help"
-    )
-    stamp = to_iso(NOW)
-    await store.append_messages(
-        session.id,
-        [
-            ChatMessage(new_id(), session.id, class_id, student, "student", "Why?", stamp),
-            ChatMessage(new_id(), session.id, class_id, None, "assistant", "Because.", stamp),
-        ],
-    )
-    payload = await compute_insights(store, class_id)
+async def test_chat_alone_makes_a_class_non_empty(platform_store: SqlStore) -> None:
+    klass = await make_class(platform_store, ["Chatty Cat"])
+    await klass.chat(klass.students[0], "student")
+    await klass.chat(None, "assistant")
+    await klass.chat(klass.teacher, "teacher")
+    payload = await compute_insights(platform_store, klass.id)
     assert payload["class_summary"]["is_empty"] is False
     assert payload["class_summary"]["avg_chat_messages"] == 1.0
     assert payload["students"][0]["chat_message_count"] == 1
 
 
-async def test_snapshot_round_trip_and_upsert(store: SqlStore) -> None:
-    class_id, _ = await make_class(store, ["Ana Lima"])
+async def test_snapshot_round_trip_and_upsert(platform_store: SqlStore) -> None:
+    store = platform_store
+    class_id = (await make_class(store, ["Ana Lima"])).id
     assert await get_insights_snapshot(store, class_id) is None
     payload = await compute_insights(store, class_id, now=NOW)
     await put_insights_snapshot(store, class_id, payload)
@@ -386,20 +228,23 @@ async def test_snapshot_round_trip_and_upsert(store: SqlStore) -> None:
     assert stored[0]["ai_narrative"] == {"x": 1} and stored[1] == NOW.replace(hour=13)
 
 
-async def test_snapshots_stored_in_the_old_shape_are_served_corrected(store: SqlStore) -> None:
+async def test_snapshots_stored_in_the_old_shape_are_served_corrected(
+    platform_store: SqlStore,
+) -> None:
     """A snapshot written before the fix (null scores, high-only count) reads in today's shape."""
-    class_id, ids = await make_class(store, ["Ana Lima", "Ben Ode"])
-    first = await make_assignment(store, class_id, "First")
-    await make_assignment(store, class_id, "Second")
-    await submit(store, class_id, ids[0], first, 0.65)
-    payload = await compute_insights(store, class_id, now=NOW)
+    store = platform_store
+    klass = await make_class(store, ["Ana Lima", "Ben Ode"])
+    first = await klass.quiz("First")
+    await klass.quiz("Second")
+    await klass.attempt(klass.students[0], first, 65)
+    payload = await compute_insights(store, klass.id, now=NOW)
     old = json.loads(json.dumps(payload))
     for student in old["students"]:
         for activity in student["activity_breakdown"]:
             if activity["attempts"] == 0:
                 activity["score"] = None
     old["class_summary"]["at_risk_count"] = 1
-    await put_insights_snapshot(store, class_id, old)
-    stored = await get_insights_snapshot(store, class_id)
+    await put_insights_snapshot(store, klass.id, old)
+    stored = await get_insights_snapshot(store, klass.id)
     assert stored is not None and stored[0] == payload
     assert stored[0]["class_summary"]["at_risk_count"] == 2  # Ben high, Ana medium

@@ -29,8 +29,8 @@ def uid(name: str) -> str:
     return str(uuid.uuid5(NS, name))
 
 
-TEACHER, ANA, BEN, CARA, DAN, GUEST = (
-    uid(n) for n in ("teacher", "ana", "ben", "cara", "dan", "guest")
+TEACHER, ANA, BEN, CARA, DAN, GUEST, GUEST2 = (
+    uid(n) for n in ("teacher", "ana", "ben", "cara", "dan", "guest", "guest2")
 )
 CLASS, OTHER_CLASS = uid("class"), uid("other-class")
 BLUEPRINT = uid("blueprint")
@@ -84,6 +84,7 @@ async def people(db: Session) -> None:
         (CARA, "Cara Diaz", "student"),
         (DAN, "Dan Late", "student"),
         (GUEST, None, "student"),  # an anonymous guest gets a student profile
+        (GUEST2, None, "student"),
     ):
         await insert(db, "profiles", {"id": user, "display_name": name, "account_type": kind})
     for class_id, code in ((CLASS, "HAND01"), (OTHER_CLASS, "HAND02")):
@@ -103,7 +104,7 @@ async def people(db: Session) -> None:
                 "joined_at": T0,
             },
         )
-    for n, student in enumerate((ANA, BEN, CARA, GUEST)):
+    for n, student in enumerate((ANA, BEN, CARA, GUEST, GUEST2)):
         await insert(
             db,
             "enrollments",
@@ -126,6 +127,8 @@ async def people(db: Session) -> None:
             "guest_role": "student",
         },
     )
+    # A guest stemgraph made itself (its own guest accounts), without an active sandbox.
+    await insert(db, "stemgraph_guest_accounts", {"user_id": GUEST2})
 
 
 async def attempt(db: Session, g: str, quiz: str, student: str, n: int, correct: int) -> None:
@@ -198,7 +201,7 @@ async def coursework(db: Session, backend: Backend) -> None:
         at=T0,
         topic_id=topics["forces"],
     )
-    roster = [ANA, BEN, CARA, GUEST]  # Dan enrols later: no recipient rows for him
+    roster = [ANA, BEN, CARA, GUEST, GUEST2]  # Dan enrols later: no recipient rows for him
     for g, activity in ((G1, Q1), (G2, Q2), (G3, F1)):
         await assign_to_class(
             db,
@@ -231,6 +234,7 @@ async def coursework(db: Session, backend: Backend) -> None:
     await attempt(db, G2, Q2, CARA, 1, 3)  # 60, in_progress
     await attempt(db, G1, Q1, GUEST, 1, 5)  # a guest's 100: not a pupil, ignored
     await attempt(db, G2, Q2, GUEST, 1, 5)
+    await attempt(db, G1, Q1, GUEST2, 1, 0)  # the other guest's 0: ignored too
     # A flashcards session with a score: not a quiz attempt, ignored.
     await insert(
         db,
@@ -340,7 +344,7 @@ async def test_insights_match_a_hand_computation(platform_store: SqlStore) -> No
         str(uuid.uuid5(uuid.UUID(BLUEPRINT), f"topic:{k}")) for k in ("forces", "energy")
     )
     assert payload["class_summary"] == {
-        "student_count": 4,  # Ana, Ben, Cara, Dan; the guest is not a pupil
+        "student_count": 4,  # Ana, Ben, Cara, Dan; the guests are not pupils
         # student averages of best scores: Ana (0.80 + 1.00) / 2 = 0.90, Ben 0.60,
         # Cara (0.40 + 0.60) / 2 = 0.50, Dan none -> (0.90 + 0.60 + 0.50) / 3 = 0.6667
         "avg_score": 0.6667,
