@@ -1,4 +1,5 @@
-"""A store on the platform's tables, on both backends (until the stores migrate to them)."""
+"""Analytics tests read the platform's tables: until the stores migrate to them (i12-core), this
+directory's `store` is a plain store opened on those tables, on both backends."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class _PlatformPostgres(PostgresStore):
 
 
 @pytest.fixture
-async def platform_store(backend: str, tmp_path: Path) -> AsyncIterator[Any]:
+async def store(backend: str, tmp_path: Path) -> AsyncIterator[Any]:
     """A fresh database holding the platform's tables and stemgraph's own."""
     if backend == "sqlite":
         path = str(tmp_path / "platform.sqlite3")

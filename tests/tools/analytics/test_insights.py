@@ -63,16 +63,16 @@ def test_short_names() -> None:
 
 
 async def test_best_attempt_counts_and_unfinished_work_is_not_complete(
-    platform_store: SqlStore,
+    store: SqlStore,
 ) -> None:
-    klass = await make_class(platform_store, ["Ana Lima"])
+    klass = await make_class(store, ["Ana Lima"])
     (student,) = klass.students
     first = await klass.quiz("First", attempt_limit=2)
     second = await klass.quiz("Second", attempt_limit=2)
     await klass.attempt(student, first, 90, attempt=1, attempt_limit=2)
     await klass.attempt(student, first, 40, attempt=2, attempt_limit=2)  # later and worse
     await klass.attempt(student, second, 70, attempt=1, attempt_limit=2)  # one attempt left
-    payload = await compute_insights(platform_store, klass.id)
+    payload = await compute_insights(store, klass.id)
     (row,) = payload["students"]
     # best scores 0.90 and 0.70; only First is complete (its last attempt was used)
     assert row["avg_score"] == 0.8 and row["completion_rate"] == 0.5
@@ -84,15 +84,15 @@ async def test_best_attempt_counts_and_unfinished_work_is_not_complete(
 
 
 async def test_a_reviewed_quiz_is_complete_and_an_unattempted_one_scores_zero(
-    platform_store: SqlStore,
+    store: SqlStore,
 ) -> None:
-    klass = await make_class(platform_store, ["Ana Lima"])
+    klass = await make_class(store, ["Ana Lima"])
     (student,) = klass.students
     first = await klass.quiz("First", attempt_limit=2)
     second = await klass.quiz("Second")
     await klass.attempt(student, first, 50, attempt_limit=2)
     await klass.status(student, first, "reviewed")  # a teacher's review completes it
-    payload = await compute_insights(platform_store, klass.id)
+    payload = await compute_insights(store, klass.id)
     (row,) = payload["students"]
     assert row["completion_rate"] == 0.5 and row["avg_score"] == 0.5
     # never attempted: 0.0, never null (the web app charts score * 100)
@@ -104,9 +104,9 @@ async def test_a_reviewed_quiz_is_complete_and_an_unattempted_one_scores_zero(
     }
 
 
-async def test_risk_levels_in_a_hand_built_class(platform_store: SqlStore) -> None:
+async def test_risk_levels_in_a_hand_built_class(store: SqlStore) -> None:
     names = ["High Score", "Medium Score", "Medium Done", "Low Risk", "Edge Case", "No Work"]
-    klass = await make_class(platform_store, names)
+    klass = await make_class(store, names)
     quizzes = [await klass.quiz(f"A{n}") for n in range(4)]
     plan = [
         [59],  # 0.59 / 0.25 → high
@@ -119,7 +119,7 @@ async def test_risk_levels_in_a_hand_built_class(platform_store: SqlStore) -> No
     for student, scores in zip(klass.students, plan, strict=True):
         for quiz, score in zip(quizzes, scores, strict=False):
             await klass.attempt(student, quiz, score)
-    payload = await compute_insights(platform_store, klass.id)
+    payload = await compute_insights(store, klass.id)
     students = by_id(payload)
     assert [students[i]["risk_level"] for i in klass.students] == [
         "high",
@@ -139,16 +139,16 @@ async def test_risk_levels_in_a_hand_built_class(platform_store: SqlStore) -> No
     assert [s["display_name"] for s in payload["students"][:2]] == ["No W.", "High S."]
 
 
-async def test_topic_status_boundaries_in_a_class(platform_store: SqlStore) -> None:
+async def test_topic_status_boundaries_in_a_class(store: SqlStore) -> None:
     keys = ["t-critical", "t-warning-low", "t-warning-high", "t-good", "t-unassessed"]
-    klass = await make_class(platform_store, ["Solo Student"], topics=keys)
+    klass = await make_class(store, ["Solo Student"], topics=keys)
     (student,) = klass.students
     for key, score in zip(keys, [59.99, 60, 75, 75.01], strict=False):
         await klass.attempt(student, await klass.quiz(key, topic=key), score)
     await klass.quiz("unassessed", topic="t-unassessed")
     off_blueprint = await klass.quiz("elsewhere")  # on no topic
     await klass.attempt(student, off_blueprint, 10)
-    payload = await compute_insights(platform_store, klass.id)
+    payload = await compute_insights(store, klass.id)
     topics = [(t["topic_id"], t["avg_score"], t["status"]) for t in payload["topics"]]
     assert topics == [
         (klass.topics["t-critical"], 0.5999, "critical"),
@@ -172,9 +172,9 @@ async def test_topic_status_boundaries_in_a_class(platform_store: SqlStore) -> N
     assert payload["bloom_breakdown"]["apply"] == round((0.5999 + 0.60 + 0.75 + 0.7501) / 4, 4)
 
 
-async def test_empty_classes(platform_store: SqlStore) -> None:
-    klass = await make_class(platform_store, [])
-    payload = await compute_insights(platform_store, klass.id)
+async def test_empty_classes(store: SqlStore) -> None:
+    klass = await make_class(store, [])
+    payload = await compute_insights(store, klass.id)
     assert payload["class_summary"] == {
         "student_count": 0,
         "avg_score": 0.0,
@@ -188,8 +188,8 @@ async def test_empty_classes(platform_store: SqlStore) -> None:
     assert payload["ai_narrative"] is None
 
     # Students but no assignments yet: nothing to be at risk on.
-    klass = await make_class(platform_store, [None], topics=["t"])
-    payload = await compute_insights(platform_store, klass.id)
+    klass = await make_class(store, [None], topics=["t"])
+    payload = await compute_insights(store, klass.id)
     assert payload["class_summary"]["is_empty"] is True
     assert [s["risk_level"] for s in payload["students"]] == ["low"]
     assert by_id(payload)[klass.students[0]]["display_name"] == "Student 1"
@@ -197,24 +197,23 @@ async def test_empty_classes(platform_store: SqlStore) -> None:
 
     # Assignments but no work: empty, and every student is at high risk.
     await klass.quiz("Quiz", topic="t")
-    payload = await compute_insights(platform_store, klass.id)
+    payload = await compute_insights(store, klass.id)
     assert payload["class_summary"]["is_empty"] is True
     assert payload["class_summary"]["at_risk_count"] == 1
 
 
-async def test_chat_alone_makes_a_class_non_empty(platform_store: SqlStore) -> None:
-    klass = await make_class(platform_store, ["Chatty Cat"])
+async def test_chat_alone_makes_a_class_non_empty(store: SqlStore) -> None:
+    klass = await make_class(store, ["Chatty Cat"])
     await klass.chat(klass.students[0], "student")
     await klass.chat(None, "assistant")
     await klass.chat(klass.teacher, "teacher")
-    payload = await compute_insights(platform_store, klass.id)
+    payload = await compute_insights(store, klass.id)
     assert payload["class_summary"]["is_empty"] is False
     assert payload["class_summary"]["avg_chat_messages"] == 1.0
     assert payload["students"][0]["chat_message_count"] == 1
 
 
-async def test_snapshot_round_trip_and_upsert(platform_store: SqlStore) -> None:
-    store = platform_store
+async def test_snapshot_round_trip_and_upsert(store: SqlStore) -> None:
     class_id = (await make_class(store, ["Ana Lima"])).id
     assert await get_insights_snapshot(store, class_id) is None
     payload = await compute_insights(store, class_id, now=NOW)
@@ -229,10 +228,9 @@ async def test_snapshot_round_trip_and_upsert(platform_store: SqlStore) -> None:
 
 
 async def test_snapshots_stored_in_the_old_shape_are_served_corrected(
-    platform_store: SqlStore,
+    store: SqlStore,
 ) -> None:
     """A snapshot written before the fix (null scores, high-only count) reads in today's shape."""
-    store = platform_store
     klass = await make_class(store, ["Ana Lima", "Ben Ode"])
     first = await klass.quiz("First")
     await klass.quiz("Second")

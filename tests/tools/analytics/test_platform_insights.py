@@ -332,8 +332,7 @@ def activity(quiz: str, title: str, score: float, attempts: int) -> dict[str, An
     return {"activity_id": quiz, "title": title, "score": score, "attempts": attempts}
 
 
-async def test_insights_match_a_hand_computation(platform_store: SqlStore) -> None:
-    store = platform_store
+async def test_insights_match_a_hand_computation(store: SqlStore) -> None:
     async with store.transaction() as db:
         await people(db)
         await coursework(db, store.backend)
