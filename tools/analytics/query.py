@@ -4,19 +4,27 @@ The model (or the offline parser) only chooses a `DataQuery`. `run_query` reads 
 with SQL made of fixed fragments and bound parameters, always scoped to the class id the server
 bound, and aggregates them in Python (so weekly buckets match on SQLite and Postgres).
 
-What the numbers mean:
-- Score metrics use each student's best submitted attempt per assignment, in % (0-100, 1 dp).
-- `completion_rate`: share of (student, assignment) pairs with a submitted attempt, in %;
-  `not_completed_count`: pairs without one (grouped by student, students with none are left out).
-- `attempt_count`: every attempt, in progress too; `submission_count`: submitted attempts;
-  `student_count`: distinct students with a submitted attempt; `chat_messages`: students' messages.
+What the numbers mean (over the platform's rows; see `tools/analytics/classwork.py`):
+- Activities are the class's published ones, of every type (quizzes, flashcards, chat).
+- Score metrics use each student's best scored submission per assignment (`score` is already
+  0-100), in % (1 dp).
+- `completion_rate`: share of (recipient, assignment) pairs whose recipient status is
+  `submitted` or `reviewed`, in %; `not_completed_count`: the other pairs (grouped by student,
+  students with none are left out). Pairs come from `assignment_recipients`: a student enrolled
+  after an assignment was made is not judged on it.
+- `attempt_count`: quiz attempts (`content.mode` `quiz_attempt`); `submission_count`: every
+  submission (quiz attempts, flashcard sessions, chat assignments); `student_count`: distinct
+  students with a submission; `chat_messages`: students' messages to the tutor.
+- Topics are `topics` rows: the published blueprint's first (in `sequence` order), then any other
+  topic a published activity is on. An activity's Bloom levels are its topic's objectives' levels,
+  so a `bloom_level` group holds the work on every topic with an objective at that level.
 - Dates (`since`/`until`, `week`): the assignment's due date for score and completion metrics,
   the submission time for attempt metrics, the message time for chat.
 - `min_score`/`max_score` keep the groups whose average score is in that range (avg_score only).
 - `order` ranks by value (ties by label); without it: topics in blueprint order, activities in
   creation order, Bloom levels in taxonomy order, weeks in time (the latest kept), students by
   value, highest first. At most `limit` rows are returned.
-- Only student accounts count: a guest trying the class is not one of its students.
+- Only students count: a guest trying the class is not one of its students.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tools.analytics.classwork import COMPLETE, is_quiz_attempt
+from tools.analytics.loading import NOT_GUEST
 from tools.clock import parse_iso, to_iso
 from tools.store.sql import Row, SqlStore
 from tools.text.words import STOPWORDS, stem, tokens
@@ -48,9 +58,9 @@ ChartType = Literal["bar", "line", "pie", "scatter"]
 
 METRICS: Final[Mapping[str, str]] = {
     "avg_score": "average of each student's best score per assignment (%)",
-    "completion_rate": "share of assigned work that students submitted (%)",
-    "attempt_count": "number of quiz attempts, finished or not",
-    "submission_count": "number of submitted attempts",
+    "completion_rate": "share of assigned work that students completed (%)",
+    "attempt_count": "number of quiz attempts",
+    "submission_count": "number of submissions of any kind of work",
     "chat_messages": "number of messages students sent to the tutor",
     "student_count": "number of students who submitted work",
     "not_completed_count": "number of assignments students have not submitted",
@@ -228,38 +238,41 @@ def parse_query(obj: Any, catalog: Catalog | None = None) -> DataQuery:
 
 # ---------------------------------------------------------------------------- reading rows
 
-_STUDENTS_ONLY: Final = "(p.account_type IS NULL OR p.account_type = 'student')"
 _PAIRS: Final = (
-    "SELECT e.user_id AS student_id, act.id AS activity_id, act.topic_id AS topic_id,"
-    " act.bloom_level AS bloom_level, a.due_at AS at,"
-    " b.best AS score, b.done AS done"
-    " FROM enrollments e"
-    " JOIN assignments a ON a.class_id = e.class_id"
+    "SELECT r.student_id AS student_id, act.id AS activity_id, act.topic_id AS topic_id,"
+    " a.due_at AS at, b.best AS score, r.status AS recipient_status"
+    " FROM assignment_recipients r"
+    " JOIN assignments a ON a.id = r.assignment_id"
     " JOIN activities act ON act.id = a.activity_id AND act.class_id = a.class_id"
-    " LEFT JOIN profiles p ON p.id = e.user_id"
-    " LEFT JOIN (SELECT s.assignment_id, s.student_id, MAX(s.score) AS best, COUNT(*) AS done"
-    " FROM submissions s WHERE s.class_id = :class_id AND s.status = 'submitted'"
-    " GROUP BY s.assignment_id, s.student_id) b"
-    " ON b.assignment_id = a.id AND b.student_id = e.user_id"
-    f" WHERE e.class_id = :class_id AND e.role = 'student' AND {_STUDENTS_ONLY}"
+    " JOIN enrollments e ON e.class_id = a.class_id AND e.user_id = r.student_id"
+    " AND e.role = 'student'"
+    " LEFT JOIN (SELECT s.assignment_id, s.student_id, MAX(s.score) AS best"
+    " FROM submissions s JOIN assignments sa ON sa.id = s.assignment_id"
+    " WHERE sa.class_id = :class_id GROUP BY s.assignment_id, s.student_id) b"
+    " ON b.assignment_id = a.id AND b.student_id = r.student_id"
+    f" WHERE a.class_id = :class_id AND act.status = 'published' AND {NOT_GUEST}"
 )
 _ATTEMPTS: Final = (
     "SELECT s.student_id AS student_id, act.id AS activity_id, act.topic_id AS topic_id,"
-    " act.bloom_level AS bloom_level, s.submitted_at AS at, s.status AS status"
+    " s.submitted_at AS at, s.content AS content"
     " FROM submissions s"
-    " JOIN enrollments e ON e.class_id = s.class_id AND e.user_id = s.student_id"
-    " AND e.role = 'student'"
-    " JOIN assignments a ON a.id = s.assignment_id AND a.class_id = s.class_id"
+    " JOIN assignments a ON a.id = s.assignment_id"
     " JOIN activities act ON act.id = a.activity_id AND act.class_id = a.class_id"
-    " LEFT JOIN profiles p ON p.id = s.student_id"
-    f" WHERE s.class_id = :class_id AND {_STUDENTS_ONLY}"
+    " JOIN enrollments e ON e.class_id = a.class_id AND e.user_id = s.student_id"
+    " AND e.role = 'student'"
+    f" WHERE a.class_id = :class_id AND act.status = 'published' AND {NOT_GUEST}"
 )
 _CHAT: Final = (
-    "SELECT m.author_user_id AS student_id, m.created_at AS at FROM chat_messages m"
+    "SELECT m.author_user_id AS student_id, m.created_at AS at FROM class_chat_messages m"
     " JOIN enrollments e ON e.class_id = m.class_id AND e.user_id = m.author_user_id"
     " AND e.role = 'student'"
-    " LEFT JOIN profiles p ON p.id = m.author_user_id"
-    f" WHERE m.class_id = :class_id AND m.author_kind = 'student' AND {_STUDENTS_ONLY}"
+    f" WHERE m.class_id = :class_id AND m.author_kind = 'student' AND {NOT_GUEST}"
+)
+# The Bloom levels of the published blueprint's topics.
+_LEVELS: Final = (
+    "SELECT o.topic_id, o.level FROM objectives o JOIN topics t ON t.id = o.topic_id"
+    " JOIN blueprints b ON b.id = t.blueprint_id"
+    " WHERE b.class_id = :class_id AND b.status = 'published'"
 )
 
 
@@ -275,7 +288,7 @@ def _fragments(topic: str, activity: str, student: str, at: str) -> dict[str, st
 
 
 # Each metric's base query, and the fragment each bound filter adds to it.
-_PAIR_SQL: Final = (_PAIRS, _fragments("act.topic_id", "act.id", "e.user_id", "a.due_at"))
+_PAIR_SQL: Final = (_PAIRS, _fragments("act.topic_id", "act.id", "r.student_id", "a.due_at"))
 _ATTEMPT_SQL: Final = (
     _ATTEMPTS,
     _fragments("act.topic_id", "act.id", "s.student_id", "s.submitted_at"),
@@ -297,18 +310,22 @@ def _pct(part: float, whole: float) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+def _mean_score(rows: list[Row]) -> float | None:
+    scores = [float(r["score"]) for r in rows if r["score"] is not None]
+    return round(sum(scores) / len(scores), 1) if scores else None
+
+
+def _done(row: Row) -> bool:
+    return str(row["recipient_status"]) in COMPLETE
+
+
 _MEASURES: Final[Mapping[str, Callable[[list[Row]], float | None]]] = {
-    "avg_score": lambda rows: _pct(
-        sum(float(r["score"]) for r in rows if r["score"] is not None),
-        sum(1 for r in rows if r["score"] is not None),
-    ),
-    "completion_rate": lambda rows: _pct(sum(1 for r in rows if r["done"]), len(rows)),
-    "not_completed_count": lambda rows: sum(1 for r in rows if not r["done"]),
-    "attempt_count": len,
-    "submission_count": lambda rows: sum(1 for r in rows if r["status"] == "submitted"),
-    "student_count": lambda rows: len(
-        {str(r["student_id"]) for r in rows if r["status"] == "submitted"}
-    ),
+    "avg_score": _mean_score,
+    "completion_rate": lambda rows: _pct(sum(1 for r in rows if _done(r)), len(rows)),
+    "not_completed_count": lambda rows: sum(1 for r in rows if not _done(r)),
+    "attempt_count": len,  # of the quiz attempts (`run_query` drops the other submissions)
+    "submission_count": len,
+    "student_count": lambda rows: len({str(r["student_id"]) for r in rows}),
     "chat_messages": len,
 }
 
@@ -321,31 +338,34 @@ def _moment(value: Any) -> datetime | None:
     return parse_iso(str(value))
 
 
-def _group(row: Row, group_by: str, catalog: Catalog) -> tuple[Any, str] | None:
-    """The row's (natural sort key, label) in `group_by`; None when it has no such value."""
+def _groups(
+    row: Row, group_by: str, catalog: Catalog, levels: Mapping[str, Sequence[str]]
+) -> list[tuple[Any, str]]:
+    """The row's (natural sort key, label) in `group_by`: none when it has no such value,
+    several for the Bloom levels of its topic."""
     if group_by == "none":
-        return (0, "Class")
+        return [(0, "Class")]
     if group_by == "week":
         moment = _moment(row["at"])
         if moment is None:
-            return None
+            return []
         day = moment.astimezone(UTC).date()
         monday = day - timedelta(days=day.weekday())
-        return (monday, f"Week of {monday.isoformat()}")
-    value = row[f"{group_by}_id" if group_by != "bloom_level" else "bloom_level"]
-    if value is None:
-        return None
-    value = str(value)
+        return [(monday, f"Week of {monday.isoformat()}")]
     if group_by == "bloom_level":
-        rank = BLOOM_LEVELS.index(value) if value in BLOOM_LEVELS else len(BLOOM_LEVELS)
-        return ((rank, value), value.capitalize())
+        found = levels.get(str(row["topic_id"]), ()) if row["topic_id"] is not None else ()
+        return [((BLOOM_LEVELS.index(level), level), level.capitalize()) for level in found]
+    value = row[f"{group_by}_id"]
+    if value is None:
+        return []
+    value = str(value)
     options = {"topic": catalog.topics, "activity": catalog.activities}.get(
         group_by, catalog.students
     )
     for index, named in enumerate(options):
         if named.id == value:
-            return ((index, value), named.name)
-    return ((len(options), value), value if group_by == "topic" else f"Unnamed ({value[:8]})")
+            return [((index, value), named.name)]
+    return [((len(options), value), f"Unnamed ({value[:8]})")]
 
 
 def _label(text: str, taken: set[str]) -> str:
@@ -380,35 +400,39 @@ def _display_name(name: str | None, student_id: str) -> str:
 
 
 async def load_catalog(store: SqlStore, class_id: str) -> Catalog:
-    """The class's topics (published blueprint, then any other topic keys), activities and
-    students, in their natural order."""
-    blueprint = await store.get_published_blueprint(class_id) or {}
-    topics = [
-        Named(str(t["key"]), str(t.get("title") or t["key"]))
-        for t in blueprint.get("topics") or ()
-        if isinstance(t, dict) and t.get("key")
-    ]
+    """The class's topics (the published blueprint's, then any other a published activity is
+    on), published activities and students, in their natural order."""
     params = {"class_id": class_id}
     async with store.session() as db:
+        topics = await db.query(
+            "SELECT t.id, t.title FROM topics t JOIN blueprints b ON b.id = t.blueprint_id"
+            " WHERE b.class_id = :class_id AND b.status = 'published'"
+            " ORDER BY t.sequence, t.id LIMIT 100",
+            params,
+        )
         activities = await db.query(
-            "SELECT id, title, topic_id FROM activities WHERE class_id = :class_id"
-            " ORDER BY created_at, title",
+            "SELECT a.id, a.title, a.topic_id, t.title AS topic_title FROM activities a"
+            " LEFT JOIN topics t ON t.id = a.topic_id"
+            " WHERE a.class_id = :class_id AND a.status = 'published'"
+            " ORDER BY a.created_at, a.title LIMIT 100",
             params,
         )
         students = await db.query(
             "SELECT e.user_id AS id, p.display_name AS name FROM enrollments e"
             " LEFT JOIN profiles p ON p.id = e.user_id"
-            f" WHERE e.class_id = :class_id AND e.role = 'student' AND {_STUDENTS_ONLY}",
+            f" WHERE e.class_id = :class_id AND e.role = 'student' AND {NOT_GUEST}",
             params,
         )
     people = [Named(str(r["id"]), _display_name(r["name"], str(r["id"]))) for r in students]
-    known = {t.id for t in topics}
+    named_topics = [Named(str(t["id"]), str(t["title"])) for t in topics]
+    known = {t.id for t in named_topics}
     for row in activities:
-        if row["topic_id"] and row["topic_id"] not in known:
-            known.add(row["topic_id"])
-            topics.append(Named(str(row["topic_id"]), str(row["topic_id"])))
+        topic = row["topic_id"]
+        if topic is not None and str(topic) not in known:
+            known.add(str(topic))
+            named_topics.append(Named(str(topic), str(row["topic_title"] or topic)))
     return Catalog(
-        tuple(topics),
+        tuple(named_topics),
         tuple(Named(str(r["id"]), str(r["title"])) for r in activities),
         # Sorted here, not by the database's collation, so both backends agree.
         tuple(sorted(people, key=lambda n: (n.name.casefold(), n.id))),
@@ -436,13 +460,21 @@ async def run_query(
     params: dict[str, Any] = {"class_id": class_id, **ids}
     params.update(_bounds(query.filters.since, query.filters.until))
     sql = base + "".join(fragments[name] for name in fragments if name in params)
+    levels: dict[str, list[str]] = {}
     async with store.session() as db:
         rows = await db.query(sql, params)
+        if query.metric == "attempt_count":
+            rows = [row for row in rows if is_quiz_attempt(row)]
+        if query.group_by == "bloom_level":
+            for objective in await db.query(_LEVELS, {"class_id": class_id}):
+                level = str(objective["level"] or "").strip().lower()
+                mine = levels.setdefault(str(objective["topic_id"]), [])
+                if level in BLOOM_LEVELS and level not in mine:
+                    mine.append(level)
     groups: dict[str, tuple[Any, str, list[Row]]] = {}
     for row in rows:
-        found = _group(row, query.group_by, catalog)
-        if found is not None:
-            groups.setdefault(repr(found[0]), (found[0], found[1], []))[2].append(row)
+        for key, label in _groups(row, query.group_by, catalog, levels):
+            groups.setdefault(repr(key), (key, label, []))[2].append(row)
     items: list[tuple[Any, str, float]] = []
     taken: set[str] = set()
     low, high = query.filters.min_score, query.filters.max_score
