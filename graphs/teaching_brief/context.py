@@ -39,9 +39,12 @@ class BriefContext(GenerationContext):
         return await compute_insights(self._sql_store(), class_id)
 
     async def blueprint(self, class_id: str) -> dict[str, Any] | None:
-        """The class's published course blueprint, if there is one."""
+        """The class's published course blueprint, if there is one, its topics keyed by the
+        `topics` row ids the insights name them by."""
         if self.load_blueprint is not None:
             return await self.load_blueprint(class_id)
         if self.store is None:
             return None
-        return await self.store.get_published_blueprint(class_id)
+        from tools.analytics.blueprint import published_blueprint
+
+        return await published_blueprint(self._sql_store(), class_id)

@@ -1,0 +1,71 @@
+"""The published blueprint as analytics sees it: its `content_json` with each topic's `key`
+replaced by the id of the `topics` row the web app wrote for it, so a blueprint topic and an
+insights topic (`topic_id`, a row id) name the same thing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tools.store.sql import Row, SqlStore
+
+
+def _match(topic: Mapping[str, Any], rows: Sequence[Row], taken: set[str]) -> str | None:
+    """The row the web app wrote for `topic`: same sequence and title, else same title, else
+    same sequence (a teacher may have renamed it)."""
+    free = [r for r in rows if str(r["id"]) not in taken]
+    title, sequence = topic.get("title"), topic.get("sequence")
+    for same_title, same_sequence in ((True, True), (True, False), (False, True)):
+        found = [
+            r
+            for r in free
+            if (not same_title or r["title"] == title)
+            and (not same_sequence or r["sequence"] == sequence)
+        ]
+        if len(found) == 1:
+            return str(found[0]["id"])
+    return None
+
+
+def keyed_by_row(content: Mapping[str, Any], rows: Sequence[Row]) -> dict[str, Any]:
+    """`content` with topic keys (and prerequisites) rewritten to `topics` row ids; a topic
+    without a row keeps its key."""
+    topics = [t for t in content.get("topics") or [] if isinstance(t, Mapping)]
+    taken: set[str] = set()
+    ids: dict[str, str] = {}
+    for topic in topics:
+        row_id = _match(topic, rows, taken)
+        if row_id is not None:
+            taken.add(row_id)
+            ids[str(topic.get("key"))] = row_id
+    return {
+        **content,
+        "topics": [
+            {
+                **topic,
+                "key": ids.get(str(topic.get("key")), topic.get("key")),
+                "prerequisites": [ids.get(str(k), k) for k in topic.get("prerequisites") or []],
+            }
+            for topic in topics
+        ],
+    }
+
+
+async def published_blueprint(store: SqlStore, class_id: str) -> dict[str, Any] | None:
+    """The class's published blueprint keyed by `topics` row ids, or None."""
+    async with store.session() as db:
+        found = await db.query(
+            "SELECT id, content_json FROM blueprints WHERE class_id = :c AND status = 'published'"
+            " ORDER BY version DESC LIMIT 1",
+            {"c": class_id},
+        )
+        if not found:
+            return None
+        rows = await db.query(
+            "SELECT id, title, sequence FROM topics WHERE blueprint_id = :b",
+            {"b": found[0]["id"]},
+        )
+    content = found[0]["content_json"]
+    loaded = json.loads(content) if isinstance(content, str | bytes) else content
+    return keyed_by_row(loaded if isinstance(loaded, Mapping) else {}, rows)
