@@ -1,4 +1,4 @@
-"""The teaching brief's status machine over `teaching_brief_snapshots` (one row per class).
+"""The teaching brief's status machine over `class_teaching_brief_snapshots` (one row per class).
 
     (no row) --begin_refresh--> generating --finish_refresh--> ready
                                            --mark_no_data---> no_data
@@ -16,54 +16,27 @@ on the database write lock (`BEGIN IMMEDIATE`, and one connection per store in-p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tools.clock import normalise_iso, parse_iso, to_iso, utc_now
-from tools.store.sql import Row, SqlStore
+from tools.clock import parse_iso, to_iso, utc_now
+from tools.store.base import Store
 
-_COLUMNS = (
-    "class_id, status, payload, generated_at, has_evidence, error_message,"
-    " refresh_started_at, updated_at"
-)
 _MAX_ERROR = 2000
-
-
-def _row(row: Row) -> dict[str, Any]:
-    """A stored row with both backends' types made the same (JSON decoded, ISO timestamps)."""
-    payload = row["payload"]
-    if isinstance(payload, str | bytes):
-        payload = json.loads(payload)
-    return {
-        "class_id": str(row["class_id"]),
-        "status": str(row["status"]),
-        "payload": dict(payload) if payload is not None else None,
-        "generated_at": normalise_iso(row["generated_at"]),
-        "has_evidence": bool(row["has_evidence"]),
-        "error_message": row["error_message"],
-        "refresh_started_at": normalise_iso(row["refresh_started_at"]),
-        "updated_at": normalise_iso(row["updated_at"]),
-    }
 
 
 def _iso(now: datetime | None) -> str:
     return to_iso(now or utc_now())
 
 
-async def read_brief(store: SqlStore, class_id: str) -> dict[str, Any] | None:
+async def read_brief(store: Store, class_id: str) -> dict[str, Any] | None:
     """The class's snapshot row, or None when no brief was ever requested."""
-    async with store.session() as db:
-        rows = await db.query(
-            f"SELECT {_COLUMNS} FROM teaching_brief_snapshots WHERE class_id = :c",
-            {"c": class_id},
-        )
-    return _row(rows[0]) if rows else None
+    return await store.brief_row(class_id)
 
 
 async def begin_refresh(
-    store: SqlStore,
+    store: Store,
     class_id: str,
     *,
     stale_after_seconds: float = 300,
@@ -72,79 +45,39 @@ async def begin_refresh(
     """Move the row to `generating`; True for exactly one of any number of concurrent callers.
 
     False while another refresh is under way (started less than `stale_after_seconds` ago).
-    The previous payload, generated_at and has_evidence stay as they were.
+    The previous payload and generated_at stay as they were.
     """
     moment = now or utc_now()
-    async with store.transaction() as db:
-        rows = await db.query(
-            "INSERT INTO teaching_brief_snapshots (class_id, status, refresh_started_at,"
-            " updated_at) VALUES (:c, 'generating', :now, :now)"
-            " ON CONFLICT (class_id) DO UPDATE SET status = 'generating',"
-            " refresh_started_at = excluded.refresh_started_at,"
-            " updated_at = excluded.updated_at"
-            " WHERE teaching_brief_snapshots.status <> 'generating'"
-            " OR teaching_brief_snapshots.refresh_started_at IS NULL"
-            " OR teaching_brief_snapshots.refresh_started_at < :stale"
-            " RETURNING class_id",
-            {
-                "c": class_id,
-                "now": to_iso(moment),
-                "stale": to_iso(moment - timedelta(seconds=stale_after_seconds)),
-            },
-        )
-    return bool(rows)
-
-
-async def _finish(
-    store: SqlStore,
-    class_id: str,
-    status: str,
-    payload: Mapping[str, Any] | None,
-    *,
-    has_evidence: bool,
-    now: datetime | None,
-) -> dict[str, Any]:
-    async with store.transaction() as db:
-        rows = await db.query(
-            "INSERT INTO teaching_brief_snapshots (class_id, status, payload, generated_at,"
-            " has_evidence, error_message, refresh_started_at, updated_at)"
-            " VALUES (:c, :status, :payload, :now, :evidence, NULL, NULL, :now)"
-            " ON CONFLICT (class_id) DO UPDATE SET status = excluded.status,"
-            " payload = excluded.payload, generated_at = excluded.generated_at,"
-            " has_evidence = excluded.has_evidence, error_message = NULL,"
-            f" refresh_started_at = NULL, updated_at = excluded.updated_at RETURNING {_COLUMNS}",
-            {
-                "c": class_id,
-                "status": status,
-                "payload": json.dumps(payload, ensure_ascii=False) if payload is not None else None,
-                "now": _iso(now),
-                "evidence": has_evidence,
-            },
-        )
-    return _row(rows[0])
+    return await store.claim_brief(
+        class_id,
+        now=to_iso(moment),
+        stale=to_iso(moment - timedelta(seconds=stale_after_seconds)),
+    )
 
 
 async def finish_refresh(
-    store: SqlStore,
+    store: Store,
     class_id: str,
     payload: Mapping[str, Any],
     *,
     has_evidence: bool,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Store a freshly built brief: `ready`, generated now. Returns the row."""
-    return await _finish(store, class_id, "ready", payload, has_evidence=has_evidence, now=now)
+    """Store a freshly built brief: `ready`, generated now. Returns the row. A ready brief
+    always rests on evidence (`has_evidence` is what the row then reports)."""
+    del has_evidence
+    return await store.settle_brief(class_id, "ready", dict(payload), now=_iso(now))
 
 
 async def mark_no_data(
-    store: SqlStore, class_id: str, *, now: datetime | None = None
+    store: Store, class_id: str, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """The class has no evidence (no submissions, no chat): `no_data`, no payload."""
-    return await _finish(store, class_id, "no_data", None, has_evidence=False, now=now)
+    return await store.settle_brief(class_id, "no_data", None, now=_iso(now))
 
 
 async def fail_refresh(
-    store: SqlStore, class_id: str, message: str, *, now: datetime | None = None
+    store: Store, class_id: str, message: str, *, now: datetime | None = None
 ) -> dict[str, Any] | None:
     """End a refresh in progress as `error`, keeping the previous payload and generated_at.
 
@@ -152,21 +85,7 @@ async def fail_refresh(
     stale one over, keeps its result); with no row at all an `error` row without payload is
     written. Returns the row as it now is.
     """
-    async with store.transaction() as db:
-        await db.execute(
-            "INSERT INTO teaching_brief_snapshots (class_id, status, error_message, updated_at)"
-            " VALUES (:c, 'error', :e, :now)"
-            " ON CONFLICT (class_id) DO UPDATE SET status = 'error',"
-            " error_message = excluded.error_message, refresh_started_at = NULL,"
-            " updated_at = excluded.updated_at"
-            " WHERE teaching_brief_snapshots.status = 'generating'",
-            {"c": class_id, "e": message[:_MAX_ERROR], "now": _iso(now)},
-        )
-        rows = await db.query(
-            f"SELECT {_COLUMNS} FROM teaching_brief_snapshots WHERE class_id = :c",
-            {"c": class_id},
-        )
-    return _row(rows[0]) if rows else None
+    return await store.fail_brief(class_id, message[:_MAX_ERROR], now=_iso(now))
 
 
 def _utc_date(iso: str) -> date:

@@ -4,9 +4,11 @@ the arithmetic); no model touches these numbers.
 Rules, where the contract leaves room:
 - Students are the class's `student` enrollments, except guest accounts (guests try the product
   from a sandbox inside the demo class; they are not pupils).
-- Only `submitted` attempts count; `in_progress` ones are ignored wherever they appear. A
-  student's score on an assignment is their best submitted score (a later, worse attempt never
-  lowers it); a submitted attempt without a score counts towards completion only.
+- Rows are the platform's: published quiz activities and their assignments, one `submissions`
+  row per submitted attempt with a 0-100 `score` (read here as a 0-1 fraction); an attempt a
+  student has not submitted has no row. A student's score on an assignment is their best
+  submitted score (a later, worse attempt never lowers it); a submitted attempt without a score
+  counts towards completion only.
 - A student's `avg_score` is the mean of their best scores, 0.0 when they have none;
   `completion_rate` is the share of the class's assignments with a submitted attempt (0.0 when
   the class has no assignments). The class `avg_score` is the mean of the students' averages
@@ -32,7 +34,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from tools.clock import to_iso, utc_now
-from tools.store.sql import Row, SqlStore
+from tools.store.base import Row, Store
+from tools.store.classes import is_guest_sql
 
 BLOOM_LEVELS: Final = ("remember", "understand", "apply", "analyze", "evaluate", "create")
 CRITICAL_BELOW: Final = 0.60
@@ -121,32 +124,39 @@ class _ClassData:
     blueprint_topics: list[dict[str, Any]]
 
 
-async def _load(store: SqlStore, class_id: str) -> _ClassData:
+async def _load(store: Store, class_id: str) -> _ClassData:
     params = {"c": class_id}
+    bloom = "act.config ->> 'bloomLevel'"
     async with store.session() as db:
         student_rows = await db.query(
             "SELECT e.user_id, p.display_name FROM enrollments e"
             " LEFT JOIN profiles p ON p.id = e.user_id"
             " WHERE e.class_id = :c AND e.role = 'student'"
-            " AND (p.account_type IS NULL OR p.account_type <> 'guest')"
-            " ORDER BY e.created_at, e.user_id",
+            f" AND NOT {is_guest_sql('e.user_id')}"
+            " ORDER BY e.joined_at, e.user_id",
             params,
         )
+        # The platform's shapes: published quiz activities, an activity's title on its
+        # assignment, its topic a `topics` row of the published blueprint.
         assignment_rows = await db.query(
-            "SELECT asg.id, asg.activity_id, asg.title, a.topic_id, a.bloom_level"
-            " FROM assignments asg JOIN activities a ON a.id = asg.activity_id"
-            " WHERE asg.class_id = :c ORDER BY asg.created_at, asg.id",
+            f"SELECT asg.id, asg.activity_id, act.title, t.title AS topic_title,"
+            f" {bloom} AS bloom_level"
+            " FROM assignments asg JOIN activities act ON act.id = asg.activity_id"
+            " LEFT JOIN topics t ON t.id = act.topic_id"
+            " WHERE asg.class_id = :c AND act.type = 'quiz' AND act.status = 'published'"
+            " ORDER BY asg.created_at, asg.id",
             params,
         )
+        # Every submission is a submitted attempt; `score` is 0-100.
         attempt_rows = await db.query(
-            "SELECT s.student_id, s.assignment_id, MAX(s.score) AS best, COUNT(*) AS attempts"
+            "SELECT s.student_id, s.assignment_id,"
+            " MAX(CAST(s.score AS DOUBLE PRECISION)) / 100 AS best, COUNT(*) AS attempts"
             " FROM submissions s JOIN assignments asg ON asg.id = s.assignment_id"
-            " WHERE s.class_id = :c AND asg.class_id = :c AND s.status = 'submitted'"
-            " GROUP BY s.student_id, s.assignment_id",
+            " WHERE asg.class_id = :c GROUP BY s.student_id, s.assignment_id",
             params,
         )
         chat_rows = await db.query(
-            "SELECT author_user_id, COUNT(*) AS n FROM chat_messages"
+            "SELECT author_user_id, COUNT(*) AS n FROM class_chat_messages"
             " WHERE class_id = :c AND author_kind = 'student' AND author_user_id IS NOT NULL"
             " GROUP BY author_user_id",
             params,
@@ -167,21 +177,28 @@ async def _load(store: SqlStore, class_id: str) -> _ClassData:
         if row["best"] is not None:
             progress[student_id].best[assignment_id] = float(row["best"])
     topics = blueprint.get("topics") if blueprint else None
+    keys = {
+        str(t.get("title")): str(t.get("key"))
+        for t in topics or []
+        if isinstance(t, dict) and t.get("key")
+    }
     return _ClassData(
         students=students,
-        assignments=[_assignment(row) for row in assignment_rows],
+        assignments=[_assignment(row, keys) for row in assignment_rows],
         progress=dict(progress),
         chat_counts=_chat_counts(chat_rows, enrolled),
         blueprint_topics=[t for t in topics or [] if isinstance(t, dict)],
     )
 
 
-def _assignment(row: Row) -> _Assignment:
+def _assignment(row: Row, topic_keys: Mapping[str, str]) -> _Assignment:
+    """An assignment; its topic is named by the blueprint's topic key (matched by title)."""
+    topic = row["topic_title"]
     return _Assignment(
         id=str(row["id"]),
         activity_id=str(row["activity_id"]),
         title=str(row["title"]),
-        topic_id=row["topic_id"],
+        topic_id=topic_keys.get(topic, topic) if topic is not None else None,
         bloom_level=row["bloom_level"],
     )
 
@@ -291,7 +308,7 @@ def build_insights(data: _ClassData, generated_at: str) -> dict[str, Any]:
 
 
 async def compute_insights(
-    store: SqlStore, class_id: str, *, now: datetime | None = None
+    store: Store, class_id: str, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """The class's insights payload, with `ai_narrative` and every `ai_mini_summary` None."""
     data = await _load(store, class_id)

@@ -30,7 +30,8 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tools.clock import parse_iso, to_iso
-from tools.store.sql import Row, SqlStore
+from tools.store.base import Row, Store
+from tools.store.classes import is_guest_sql
 from tools.text.words import STOPWORDS, stem, tokens
 
 Metric = Literal[
@@ -228,37 +229,40 @@ def parse_query(obj: Any, catalog: Catalog | None = None) -> DataQuery:
 
 # ---------------------------------------------------------------------------- reading rows
 
-_STUDENTS_ONLY: Final = "(p.account_type IS NULL OR p.account_type = 'student')"
+# Students are student enrollments of accounts that are not guests. Rows are the platform's:
+# one submission per submitted attempt (0-100 `score`, read as a 0-1 fraction here), an
+# activity's Bloom level in `config.bloomLevel`.
+_STUDENTS_ONLY: Final = f"NOT {is_guest_sql('e.user_id')}"
+_BLOOM: Final = "act.config ->> 'bloomLevel'"
 _PAIRS: Final = (
     "SELECT e.user_id AS student_id, act.id AS activity_id, act.topic_id AS topic_id,"
-    " act.bloom_level AS bloom_level, a.due_at AS at,"
+    f" {_BLOOM} AS bloom_level, a.due_at AS at,"
     " b.best AS score, b.done AS done"
     " FROM enrollments e"
     " JOIN assignments a ON a.class_id = e.class_id"
     " JOIN activities act ON act.id = a.activity_id AND act.class_id = a.class_id"
-    " LEFT JOIN profiles p ON p.id = e.user_id"
-    " LEFT JOIN (SELECT s.assignment_id, s.student_id, MAX(s.score) AS best, COUNT(*) AS done"
-    " FROM submissions s WHERE s.class_id = :class_id AND s.status = 'submitted'"
+    " LEFT JOIN (SELECT s.assignment_id, s.student_id,"
+    " MAX(CAST(s.score AS DOUBLE PRECISION)) / 100 AS best, COUNT(*) AS done"
+    " FROM submissions s JOIN assignments sa ON sa.id = s.assignment_id"
+    " WHERE sa.class_id = :class_id"
     " GROUP BY s.assignment_id, s.student_id) b"
     " ON b.assignment_id = a.id AND b.student_id = e.user_id"
     f" WHERE e.class_id = :class_id AND e.role = 'student' AND {_STUDENTS_ONLY}"
 )
 _ATTEMPTS: Final = (
     "SELECT s.student_id AS student_id, act.id AS activity_id, act.topic_id AS topic_id,"
-    " act.bloom_level AS bloom_level, s.submitted_at AS at, s.status AS status"
+    f" {_BLOOM} AS bloom_level, s.submitted_at AS at, 'submitted' AS status"
     " FROM submissions s"
-    " JOIN enrollments e ON e.class_id = s.class_id AND e.user_id = s.student_id"
+    " JOIN assignments a ON a.id = s.assignment_id"
+    " JOIN enrollments e ON e.class_id = a.class_id AND e.user_id = s.student_id"
     " AND e.role = 'student'"
-    " JOIN assignments a ON a.id = s.assignment_id AND a.class_id = s.class_id"
     " JOIN activities act ON act.id = a.activity_id AND act.class_id = a.class_id"
-    " LEFT JOIN profiles p ON p.id = s.student_id"
-    f" WHERE s.class_id = :class_id AND {_STUDENTS_ONLY}"
+    f" WHERE a.class_id = :class_id AND {_STUDENTS_ONLY}"
 )
 _CHAT: Final = (
-    "SELECT m.author_user_id AS student_id, m.created_at AS at FROM chat_messages m"
+    "SELECT m.author_user_id AS student_id, m.created_at AS at FROM class_chat_messages m"
     " JOIN enrollments e ON e.class_id = m.class_id AND e.user_id = m.author_user_id"
     " AND e.role = 'student'"
-    " LEFT JOIN profiles p ON p.id = m.author_user_id"
     f" WHERE m.class_id = :class_id AND m.author_kind = 'student' AND {_STUDENTS_ONLY}"
 )
 
@@ -379,20 +383,21 @@ def _display_name(name: str | None, student_id: str) -> str:
     return " ".join((name or "").split()) or f"Unnamed ({student_id[:8]})"
 
 
-async def load_catalog(store: SqlStore, class_id: str) -> Catalog:
-    """The class's topics (published blueprint, then any other topic keys), activities and
-    students, in their natural order."""
-    blueprint = await store.get_published_blueprint(class_id) or {}
-    topics = [
-        Named(str(t["key"]), str(t.get("title") or t["key"]))
-        for t in blueprint.get("topics") or ()
-        if isinstance(t, dict) and t.get("key")
-    ]
+async def load_catalog(store: Store, class_id: str) -> Catalog:
+    """The class's topics (the published blueprint's `topics` rows, then any other topic an
+    activity names), activities and students, in their natural order."""
     params = {"class_id": class_id}
     async with store.session() as db:
+        topic_rows = await db.query(
+            "SELECT t.id, t.title FROM topics t JOIN blueprints b ON b.id = t.blueprint_id"
+            " WHERE b.class_id = :class_id AND b.status = 'published'"
+            " ORDER BY t.sequence, t.id",
+            params,
+        )
         activities = await db.query(
-            "SELECT id, title, topic_id FROM activities WHERE class_id = :class_id"
-            " ORDER BY created_at, title",
+            "SELECT act.id, act.title, act.topic_id, t.title AS topic_title FROM activities act"
+            " LEFT JOIN topics t ON t.id = act.topic_id WHERE act.class_id = :class_id"
+            " ORDER BY act.created_at, act.title",
             params,
         )
         students = await db.query(
@@ -401,12 +406,14 @@ async def load_catalog(store: SqlStore, class_id: str) -> Catalog:
             f" WHERE e.class_id = :class_id AND e.role = 'student' AND {_STUDENTS_ONLY}",
             params,
         )
+    topics = [Named(str(r["id"]), str(r["title"])) for r in topic_rows]
     people = [Named(str(r["id"]), _display_name(r["name"], str(r["id"]))) for r in students]
     known = {t.id for t in topics}
     for row in activities:
-        if row["topic_id"] and row["topic_id"] not in known:
-            known.add(row["topic_id"])
-            topics.append(Named(str(row["topic_id"]), str(row["topic_id"])))
+        topic = str(row["topic_id"]) if row["topic_id"] is not None else None
+        if topic and topic not in known:
+            known.add(topic)
+            topics.append(Named(topic, str(row["topic_title"] or topic)))
     return Catalog(
         tuple(topics),
         tuple(Named(str(r["id"]), str(r["title"])) for r in activities),
@@ -423,7 +430,7 @@ def _bounds(since: date | None, until: date | None) -> Iterable[tuple[str, str]]
 
 
 async def run_query(
-    store: SqlStore, class_id: str, query: DataQuery, *, catalog: Catalog | None = None
+    store: Store, class_id: str, query: DataQuery, *, catalog: Catalog | None = None
 ) -> list[tuple[str, float]]:
     """`(label, value)` rows answering `query` from class `class_id` only; [] when nothing does
     (including a name the class does not have)."""

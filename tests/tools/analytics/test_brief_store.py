@@ -22,7 +22,7 @@ from tools.analytics.brief_store import (
 )
 from tools.clock import utc_now
 from tools.store import open_store
-from tools.store.sql import SqlStore
+from tools.store.composed import SqlStore
 
 BRIEF: dict[str, Any] = {"summary": "Energy needs work.", "attention_items": ["Energy: avg 54%"]}
 OTHER: dict[str, Any] = {"summary": "Waves are fine now.", "attention_items": []}

@@ -19,8 +19,8 @@ from tools.analytics import (
     topic_status,
 )
 from tools.clock import to_iso
-from tools.store.seed import DEMO_CLASS_ID, DEMO_GUEST_ID, DEMO_STUDENT_IDS, seed_demo
-from tools.store.sql import SqlStore
+from tools.demo import DEMO_CLASS_ID, DEMO_GUEST_ID, DEMO_STUDENT_IDS, seed_demo
+from tools.store.composed import SqlStore
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LEVELS = ("remember", "understand", "apply", "analyze", "evaluate", "create")

@@ -19,7 +19,7 @@ from tools.analytics.query import (
     run_query,
 )
 from tools.store.base import ChatMessage, Store
-from tools.store.sql import SqlStore
+from tools.store.composed import SqlStore
 
 OPTICS = "0b7c0000-0000-4000-8000-00000000000a"
 RIVAL = "0b7c0000-0000-4000-8000-00000000000b"

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from tools.analytics.query import Catalog, Named, parse_query
+from tools.demo import DEMO_STUDENT_IDS
+from tools.demo.activity import ACTIVITIES, EXTRA_STUDENTS, demo_id
+from tools.demo.blueprint import DEMO_BLUEPRINT
 from tools.offline.data_query import offline_data_query
-from tools.store.demo_activity import ACTIVITIES, EXTRA_STUDENTS, demo_id
-from tools.store.demo_blueprint import DEMO_BLUEPRINT
-from tools.store.seed import DEMO_STUDENT_IDS
 
 CATALOG = Catalog(
     topics=tuple(Named(t["key"], t["title"]) for t in DEMO_BLUEPRINT["topics"]),

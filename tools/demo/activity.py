@@ -1,16 +1,25 @@
 """Realistic class activity for the demo class: activities per blueprint topic, assignments,
-quiz attempts and chat use, generated deterministically so analytics evals are reproducible."""
+quiz attempts and chat use, generated deterministically so analytics evals are reproducible.
+
+Rows are written in the platform's shapes: published quiz activities on the published
+blueprint's topics, whole-class assignments with one recipient row per student, and one
+submission per finished attempt (0-100 `score`, `content.attemptNumber`). An attempt a student
+left unfinished is no submission; their recipient row says `in_progress`. Each activity's Bloom
+level rides in `config.bloomLevel` (a stemgraph demo key; the platform's activities carry none).
+"""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from tools.clock import to_iso
-from tools.store.base import ChatMessage
-from tools.store.sql import SqlStore
+from tools.demo.blueprint import DEMO_BLUEPRINT_ID
+from tools.store.base import ChatMessage, Store
+from tools.store.classes import topic_row_id
 
 _NAMESPACE: Final = uuid.UUID("5f0c7d2e-9a44-4b5c-8e61-0d3f2a9b7c11")
 BASE_TIME: Final = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -50,7 +59,7 @@ def demo_id(kind: str, name: str) -> str:
 
 
 async def seed_demo_activity(
-    store: SqlStore, class_id: str, named_students: tuple[str, ...]
+    store: Store, class_id: str, named_students: tuple[str, ...], *, teacher_id: str | None = None
 ) -> None:
     """Students, activities, assignments, attempts and chat use for the demo class."""
     rng = random.Random(20261001)
@@ -64,63 +73,54 @@ async def seed_demo_activity(
         await store.upsert_profile(student_id, "student", name)
         await store.enroll(class_id, student_id, "student")
         students.append((student_id, extra_abilities, extra_skip))
+    klass = await store.get_class(class_id)
+    author = teacher_id or (klass.owner_id if klass else "")
+    json_cast = "CAST(:{} AS jsonb)" if store.backend == "postgres" else ":{}"
 
     async with store.transaction() as db:
-        for n, (title, kind, topic, topic_index, level, difficulty) in enumerate(ACTIVITIES):
+        for n, (title, kind, topic, _topic_index, level, _difficulty) in enumerate(ACTIVITIES):
             activity_id = demo_id("activity", title)
             assignment_id = demo_id("assignment", title)
             created = BASE_TIME + timedelta(days=5 * n)
             await db.execute(
-                "INSERT INTO activities (id, class_id, title, activity_type, topic_id,"
-                " bloom_level, created_at) VALUES (:id, :c, :t, :k, :topic, :level, :at)",
+                "INSERT INTO activities (id, class_id, blueprint_id, topic_id, type, title,"
+                " config, status, created_by, created_at) VALUES (:id, :c, :b, :topic, :k, :t,"
+                f" {json_cast.format('config')}, 'published', :by, :at)",
                 {
                     "id": activity_id,
                     "c": class_id,
-                    "t": title,
+                    "b": DEMO_BLUEPRINT_ID,
+                    "topic": topic_row_id(DEMO_BLUEPRINT_ID, topic),
                     "k": kind,
-                    "topic": topic,
-                    "level": level,
+                    "t": title,
+                    "config": json.dumps(
+                        {
+                            "mode": "assignment",
+                            "questionCount": 5,
+                            "attemptLimit": 3,
+                            "scoringPolicy": "best_of_attempts",
+                            "revealPolicy": "after_final_attempt",
+                            "instructions": "",
+                            "bloomLevel": level,
+                        }
+                    ),
+                    "by": author,
                     "at": to_iso(created),
                 },
             )
             await db.execute(
-                "INSERT INTO assignments (id, class_id, activity_id, title, due_at, created_at)"
-                " VALUES (:id, :c, :a, :t, :due, :at)",
+                "INSERT INTO assignments (id, class_id, activity_id, assigned_by, due_at,"
+                " created_at) VALUES (:id, :c, :a, :by, :due, :at)",
                 {
                     "id": assignment_id,
                     "c": class_id,
                     "a": activity_id,
-                    "t": title,
+                    "by": author,
                     "due": to_iso(created + timedelta(days=7)),
                     "at": to_iso(created),
                 },
             )
-            for student_id, abilities, skip in students:
-                if rng.random() < skip:
-                    continue
-                attempts = 1 + (rng.random() < 0.35) + (rng.random() < 0.15)
-                for attempt in range(1, attempts + 1):
-                    noise = rng.uniform(-0.12, 0.12)
-                    improvement = 0.06 * (attempt - 1)
-                    score = abilities[topic_index] - difficulty + noise + improvement
-                    score = round(min(1.0, max(0.0, score)), 2)
-                    finished = rng.random() > 0.05 or attempt > 1
-                    submitted = created + timedelta(days=1 + attempt, hours=rng.randint(0, 20))
-                    await db.execute(
-                        "INSERT INTO submissions (id, assignment_id, class_id, student_id,"
-                        " status, score, attempt, submitted_at) VALUES (:id, :a, :c, :s, :st,"
-                        " :score, :attempt, :at)",
-                        {
-                            "id": demo_id("submission", f"{title}:{student_id}:{attempt}"),
-                            "a": assignment_id,
-                            "c": class_id,
-                            "s": student_id,
-                            "st": "submitted" if finished else "in_progress",
-                            "score": score if finished else None,
-                            "attempt": attempt,
-                            "at": to_iso(submitted) if finished else None,
-                        },
-                    )
+            await _attempts(db, rng, students, n, assignment_id, activity_id, created, json_cast)
 
     # The README's named students start with empty chat workspaces; the others have history.
     for index, (student_id, abilities, skip) in enumerate(students):
@@ -164,3 +164,68 @@ async def seed_demo_activity(
                 )
             )
         await store.append_messages(session.id, messages)
+
+
+async def _attempts(
+    db: Any,
+    rng: random.Random,
+    students: list[tuple[str, tuple[float, ...], float]],
+    n: int,
+    assignment_id: str,
+    activity_id: str,
+    created: datetime,
+    json_cast: str,
+) -> None:
+    """Each student's recipient row and finished attempts on one assignment."""
+    title, _kind, _topic, topic_index, _level, difficulty = ACTIVITIES[n]
+    for student_id, abilities, skip in students:
+        status = "assigned"
+        if rng.random() >= skip:
+            attempts = 1 + (rng.random() < 0.35) + (rng.random() < 0.15)
+            for attempt in range(1, attempts + 1):
+                noise = rng.uniform(-0.12, 0.12)
+                improvement = 0.06 * (attempt - 1)
+                score = abilities[topic_index] - difficulty + noise + improvement
+                score = round(min(1.0, max(0.0, score)), 2)
+                finished = rng.random() > 0.05 or attempt > 1
+                submitted = created + timedelta(days=1 + attempt, hours=rng.randint(0, 20))
+                if not finished:
+                    status = "in_progress"
+                    continue
+                status = "submitted"
+                percent = round(score * 100, 2)
+                await db.execute(
+                    "INSERT INTO submissions (id, assignment_id, student_id, content, score,"
+                    f" submitted_at) VALUES (:id, :a, :s, {json_cast.format('content')},"
+                    " :score, :at)",
+                    {
+                        "id": demo_id("submission", f"{title}:{student_id}:{attempt}"),
+                        "a": assignment_id,
+                        "s": student_id,
+                        "content": json.dumps(
+                            {
+                                "mode": "quiz_attempt",
+                                "activityId": activity_id,
+                                "attemptNumber": attempt,
+                                "answers": [],
+                                "scoreRaw": round(score * 5, 2),
+                                "scorePercent": percent,
+                                "maxPoints": 5,
+                                "submittedAt": to_iso(submitted),
+                            }
+                        ),
+                        "score": percent,
+                        "at": to_iso(submitted),
+                    },
+                )
+        await db.execute(
+            "INSERT INTO assignment_recipients (id, assignment_id, student_id, status,"
+            " assigned_at) VALUES (:id, :a, :s, :status, :at)",
+            {
+                "id": demo_id("recipient", f"{title}:{student_id}"),
+                "a": assignment_id,
+                "s": student_id,
+                "status": status,
+                "at": to_iso(created),
+            },
+        )

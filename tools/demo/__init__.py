@@ -1,4 +1,5 @@
-"""The demo class the embedded default starts with: fixed ids, so every route can be tried.
+"""The demo data the embedded default starts with (`seed_demo`): fixed ids, so every route can
+be tried. It writes through the `Store` only, so it seeds any backend.
 
 The demo guest does not use the demo class: like the platform's `clone_guest_sandbox`, it gets
 its own copy (materials and the published blueprint) marked with its sandbox id, owns it and is
@@ -11,10 +12,9 @@ import uuid
 from typing import Final
 
 from tools.chunking import chunk_text
+from tools.demo.activity import seed_demo_activity
+from tools.demo.blueprint import DEMO_BLUEPRINT, DEMO_BLUEPRINT_ID
 from tools.store.base import ChunkInput, ClassRecord, Store
-from tools.store.demo_activity import seed_demo_activity
-from tools.store.demo_blueprint import DEMO_BLUEPRINT, DEMO_BLUEPRINT_ID
-from tools.store.sql import SqlStore
 
 DEMO_CLASS_ID: Final = "c1a55000-0000-4000-8000-000000000001"
 DEMO_JOIN_CODE: Final = "PHYS101"
@@ -32,7 +32,7 @@ DEMO_SANDBOX_CLASS_ID: Final = "c1a55000-0000-4000-8000-000000000002"
 async def seed_demo(store: Store) -> bool:
     """Create the demo class with its people and materials, and the demo guest's sandbox with
     its class; returns False when both are already there."""
-    from tools.store.demo_materials import DEMO_CLASS_NAME
+    from tools.demo.materials import DEMO_CLASS_NAME
 
     created = False
     if await store.get_class(DEMO_CLASS_ID) is None:
@@ -51,8 +51,7 @@ async def seed_demo(store: Store) -> bool:
         for student_id in DEMO_STUDENT_IDS:
             await store.enroll(DEMO_CLASS_ID, student_id, "student")
         await _copy_demo_content(store, DEMO_CLASS_ID, blueprint_id=DEMO_BLUEPRINT_ID)
-        if isinstance(store, SqlStore):
-            await seed_demo_activity(store, DEMO_CLASS_ID, DEMO_STUDENT_IDS)
+        await seed_demo_activity(store, DEMO_CLASS_ID, DEMO_STUDENT_IDS)
         created = True
     if await store.get_class(DEMO_SANDBOX_CLASS_ID) is None:
         await seed_guest_sandbox(
@@ -71,7 +70,7 @@ async def seed_guest_sandbox(
     """An active sandbox for a guest with its own copy of the demo class (the platform's
     `clone_guest_sandbox`): the class carries the sandbox id, the guest owns it and is enrolled
     as a student, and its join code is the sandbox id's first 8 hex digits, upper-cased."""
-    from tools.store.demo_materials import DEMO_CLASS_NAME
+    from tools.demo.materials import DEMO_CLASS_NAME
 
     if await store.get_profile(guest_user_id) is None:
         await store.upsert_profile(guest_user_id, "guest", None)
@@ -103,7 +102,7 @@ async def _copy_demo_content(
 ) -> None:
     """The demo materials (chunked) and the published blueprint, in `class_id`; a sandbox's
     copy (`copy_of`) gets ids of its own."""
-    from tools.store.demo_materials import DEMO_MATERIALS
+    from tools.demo.materials import DEMO_MATERIALS
 
     for material in DEMO_MATERIALS:
         chunks = [
