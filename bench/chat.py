@@ -35,7 +35,7 @@ from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store import Store, open_store
 from tools.store.base import ChatMessage
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
 
 QUESTION = "Could you explain how the net force on a trolley changes its acceleration? " * 1
 ANSWER_SENTENCE = (

@@ -38,7 +38,7 @@ from tests.fakes import ScriptedChatModel
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store import Store, open_store
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
 
 QUESTION = "How does the net force on a trolley change its acceleration?"
 REPLY = json.dumps(

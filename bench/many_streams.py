@@ -34,7 +34,7 @@ from bench.fixtures import API_KEY, MATERIAL_CONTEXT
 from bench.load import percentile
 from bench.process import ServerProcess
 from bench.timed import TOKEN, bench_message
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 
 CHAT_PATH: Final = "/v1/chat/generate"
 TOKENS_PER_S: Final = 50.0

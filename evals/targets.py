@@ -40,7 +40,7 @@ from tools.models.router import Deadline, ModelRouter
 from tools.models.settings import ProviderSettings
 from tools.store import open_store
 from tools.store.base import Store
-from tools.store.seed import DEMO_CLASS_ID, seed_demo
+from tools.demo import DEMO_CLASS_ID, seed_demo
 
 ProviderMode = Literal["offline", "configured"]
 PROVIDER_MODES: Final[tuple[ProviderMode, ...]] = ("offline", "configured")

@@ -48,6 +48,7 @@ from server.routes import (
 from server.settings import ProviderName, Settings
 from server.shutdown import Shutdown, chain_signal_handlers
 from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory
+from tools.demo import seed_demo
 from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import (
     ChatProvider,
@@ -57,7 +58,6 @@ from tools.models.providers import (
 )
 from tools.models.router import request_id as model_request_id
 from tools.store import open_store
-from tools.store.seed import seed_demo
 
 logger = logging.getLogger("stemgraph")
 

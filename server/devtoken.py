@@ -8,7 +8,7 @@ import sys
 from server.auth.tokens import sign_dev_token
 from server.devmode import DEV_ISSUER, dev_jwt_secret
 from server.settings import Settings
-from tools.store.seed import DEMO_GUEST_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
+from tools.demo import DEMO_GUEST_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
 DEMO_USERS = {DEMO_TEACHER_ID, *DEMO_STUDENT_IDS, DEMO_GUEST_ID}
 

@@ -40,7 +40,7 @@ from tools.analytics.query import (
 )
 from tools.offline.data_query import offline_data_query
 from tools.payloads.canvas import MAX_TITLE, NO_DATA_LABEL, validate_chart_spec
-from tools.store.sql import SqlStore
+from tools.store.base import Store
 from tools.text import strip_invisible
 
 MAX_QUESTION: Final = 500
@@ -67,9 +67,9 @@ SPLITS: Final = {
 }
 
 
-def _store(runtime: Runtime[GenerationContext]) -> SqlStore:
+def _store(runtime: Runtime[GenerationContext]) -> Store:
     store = context_of(runtime).store
-    if not isinstance(store, SqlStore):
+    if store is None:
         raise GenerationError("Class data questions need the class's records, and none are open.")
     return store
 

@@ -28,7 +28,7 @@ from tools.analytics import compute_insights, get_insights_snapshot, put_insight
 from tools.clock import to_iso, utc_now
 from tools.models.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
 from tools.offline.insights import offline_narrative
-from tools.store.sql import SqlStore
+from tools.store.base import Store
 from tools.text import strip_invisible
 
 logger = logging.getLogger("stemgraph.insights")
@@ -47,9 +47,9 @@ class ClassNotFound(GenerationError):
     code = "class_not_found"
 
 
-def _store(runtime: Runtime[GenerationContext]) -> SqlStore:
+def _store(runtime: Runtime[GenerationContext]) -> Store:
     store = context_of(runtime).store
-    if not isinstance(store, SqlStore):
+    if store is None:
         raise GenerationError("Class insights need the class database, and none is configured.")
     return store
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
-from tools.store.sql import SqlStore
+from tools.store.base import Store
 
 InsightsLoader = Callable[[str], Awaitable[dict[str, Any]]]
 BlueprintLoader = Callable[[str], Awaitable[dict[str, Any] | None]]
@@ -25,8 +25,8 @@ class BriefContext(GenerationContext):
     load_insights: InsightsLoader | None = None
     load_blueprint: BlueprintLoader | None = None
 
-    def _sql_store(self) -> SqlStore:
-        if not isinstance(self.store, SqlStore):
+    def _sql_store(self) -> Store:
+        if self.store is None:
             raise GenerationError("The teaching brief needs the class database, and none is set.")
         return self.store
 

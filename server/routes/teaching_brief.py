@@ -53,7 +53,7 @@ from tools.analytics.brief_store import (
     read_brief,
 )
 from tools.models.router import Deadline
-from tools.store.sql import SqlStore
+from tools.store.base import Store
 
 logger = logging.getLogger("stemgraph.analytics")
 
@@ -66,10 +66,9 @@ class TeachingBriefBody(ClassScoped):
     force_refresh: bool | None = None
 
 
-def _sql_store(state: AppState) -> SqlStore:
-    if not isinstance(state.store, SqlStore):
-        raise ApiError(500, "internal_error", "Class analytics need the SQL store.")
-    return state.store
+def _sql_store(state: AppState) -> Store:
+    store: Store = state.store
+    return store
 
 
 def _context(state: AppState) -> BriefContext:
@@ -89,7 +88,7 @@ def _graphs(state: AppState) -> GraphRegistry:
     return graphs
 
 
-async def _fail(store: SqlStore, class_id: str, message: str) -> dict[str, Any] | None:
+async def _fail(store: Store, class_id: str, message: str) -> dict[str, Any] | None:
     """Move the refresh to `error` even while this request is being cancelled."""
     with anyio.CancelScope(shield=True):
         try:
@@ -99,7 +98,7 @@ async def _fail(store: SqlStore, class_id: str, message: str) -> dict[str, Any] 
     return None
 
 
-def _refresh_run(state: AppState, store: SqlStore, class_id: str) -> GraphRun:
+def _refresh_run(state: AppState, store: Store, class_id: str) -> GraphRun:
     """The build of a refresh this request holds; however the run ends, the row leaves
     `generating`: the outcome is stored by `conclude`, or the cleanup records the interruption."""
     settled = False
@@ -144,7 +143,7 @@ def _refresh_run(state: AppState, store: SqlStore, class_id: str) -> GraphRun:
     )
 
 
-async def _refresh(state: AppState, store: SqlStore, class_id: str) -> dict[str, Any]:
+async def _refresh(state: AppState, store: Store, class_id: str) -> dict[str, Any]:
     """Build the brief to completion (this request holds the refresh); returns the answer."""
     data: dict[str, Any] = await run_to_completion(_refresh_run(state, store, class_id))
     return data

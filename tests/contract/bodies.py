@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
 TEACHER = DEMO_TEACHER_ID
 LENA, TOMAS = DEMO_STUDENT_IDS

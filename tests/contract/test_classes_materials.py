@@ -17,7 +17,7 @@ from tests.contract.reading import (
     read_ok,
     uuid_str,
 )
-from tools.store.seed import DEMO_CLASS_ID
+from tools.demo import DEMO_CLASS_ID
 
 TEACHER, LENA, TOMAS = bodies.TEACHER, bodies.LENA, bodies.TOMAS
 

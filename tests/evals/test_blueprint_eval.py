@@ -25,8 +25,8 @@ from evals.scorers.blueprint import (
     valid_dag,
 )
 from evals.targets import blueprint_target, eval_models
+from tools.demo.blueprint import DEMO_BLUEPRINT
 from tools.payloads.blueprint import FILE_NAME, LABEL_IN_TEXT
-from tools.store.demo_blueprint import DEMO_BLUEPRINT
 
 DATASET = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "blueprints.jsonl"
 CASES: list[dict[str, Any]] = [json.loads(line) for line in DATASET.read_text().splitlines()]

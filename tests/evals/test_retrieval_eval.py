@@ -24,9 +24,9 @@ from evals.scorers.retrieval import (
 from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
 from tools import retrieval
 from tools.chunking import chunk_text
+from tools.demo.materials import DEMO_MATERIALS
 from tools.store import open_store
 from tools.store.base import ChunkHit, Store
-from tools.store.demo_materials import DEMO_MATERIALS
 from tools.text import fold
 
 RECALL_AT_5 = 0.9

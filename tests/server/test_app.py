@@ -11,8 +11,8 @@ import pytest
 
 from server.settings import ProviderName
 from tests.server.conftest import API_KEY, Api, Serve, user_token
+from tools.demo import DEMO_CLASS_ID, DEMO_GUEST_ID, DEMO_SANDBOX_ID, DEMO_STUDENT_IDS
 from tools.models.providers import EmbeddingProvider
-from tools.store.seed import DEMO_CLASS_ID, DEMO_GUEST_ID, DEMO_SANDBOX_ID, DEMO_STUDENT_IDS
 
 MATERIAL = "The SI unit of force is the newton. Energy is measured in joules."
 QUIZ = {

@@ -16,7 +16,7 @@ from tests.fakes import TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.routes.test_workspace import call, new_session, ok
 from tests.server.test_app import assert_error
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 
 LENA = DEMO_STUDENT_IDS[0]
 SEND = "/v1/chat/workspace/messages/send"

@@ -19,7 +19,7 @@ from server.app import create_app
 from server.openapi import OPERATIONS, build_document
 from server.settings import Settings
 from tests.server.conftest import API_KEY, Api, user_token
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
 LENA = DEMO_STUDENT_IDS[0]
 # The contract's upstream model failures: 502 with the route's code (a model, or the offline

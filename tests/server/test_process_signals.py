@@ -21,8 +21,8 @@ from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
 from tests.server.conftest import API_KEY, user_token
 from tests.server.processes import ServerProcess, server_process
 from tests.sse import Event, iter_events
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 from tools.store import open_store
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 
 LENA = DEMO_STUDENT_IDS[0]
 WS = "/v1/chat/workspace"

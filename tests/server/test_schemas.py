@@ -18,7 +18,7 @@ from server.app import create_app
 from server.schemas import IGNORED_FIELDS
 from server.settings import Settings
 from tests.server.conftest import Api, user_token
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 
 ROUTES = {
     route.path: route.endpoint

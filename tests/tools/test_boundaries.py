@@ -34,7 +34,7 @@ def test_the_always_on_list_covers_the_modules_that_moved() -> None:
     assert {
         "tools/compaction.py",
         "tools/retrieval.py",
-        "tools/store/sql.py",
+        "tools/store/materials.py",
         "tools/payloads/blueprint.py",
         "tools/payloads/teaching_brief.py",
         "tools/models/embeddings.py",

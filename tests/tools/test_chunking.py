@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tools.chunking import CHUNK_TOKENS, OVERLAP_TOKENS, Chunk, chunk_text
-from tools.store.demo_materials import DEMO_MATERIALS
+from tools.demo.materials import DEMO_MATERIALS
 from tools.text import estimate_tokens
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tools import retrieval
+from tools.demo import DEMO_CLASS_ID, seed_demo
 from tools.models.offline import OFFLINE_MODEL
 from tools.retrieval import (
     MAX_QUERY_CHARS,
@@ -20,7 +21,6 @@ from tools.retrieval import (
     normalise_query,
 )
 from tools.store.base import ChunkHit, ChunkInput, Store
-from tools.store.seed import DEMO_CLASS_ID, seed_demo
 
 MODEL = "test-embed-8"
 

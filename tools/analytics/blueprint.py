@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tools.store.sql import Row, SqlStore
+from tools.store.base import Row, Store
 
 
 def _match(topic: Mapping[str, Any], rows: Sequence[Row], taken: set[str]) -> str | None:
@@ -52,7 +52,7 @@ def keyed_by_row(content: Mapping[str, Any], rows: Sequence[Row]) -> dict[str, A
     }
 
 
-async def published_blueprint(store: SqlStore, class_id: str) -> dict[str, Any] | None:
+async def published_blueprint(store: Store, class_id: str) -> dict[str, Any] | None:
     """The class's published blueprint keyed by `topics` row ids, or None."""
     async with store.session() as db:
         found = await db.query(

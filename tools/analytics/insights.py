@@ -36,7 +36,7 @@ from typing import Any, Final
 from tools.analytics.classwork import BLOOM_LEVELS, ClassRows, Classwork, Work, join
 from tools.analytics.loading import load_class_rows
 from tools.clock import to_iso, utc_now
-from tools.store.sql import SqlStore
+from tools.store.base import Store
 
 CRITICAL_BELOW: Final = 0.60
 WARNING_UP_TO: Final = 0.75
@@ -210,7 +210,7 @@ def build_insights(rows: ClassRows, generated_at: str) -> dict[str, Any]:
 
 
 async def compute_insights(
-    store: SqlStore, class_id: str, *, now: datetime | None = None
+    store: Store, class_id: str, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """The class's insights payload, with `ai_narrative` and every `ai_mini_summary` None."""
     rows = await load_class_rows(store, class_id)

@@ -9,17 +9,17 @@ from __future__ import annotations
 from typing import Final
 
 from tools.analytics.classwork import ClassRows
-from tools.store.sql import SqlStore
+from tools.store.base import Store
+from tools.store.classes import is_guest_sql
 
 # A guest (an anonymous user trying the product) is enrolled as a student of its sandbox's class
 # but is not a pupil. Its `profiles` row says `student`; stemgraph knows it from its own guest
 # accounts (until the guest signs up in place) and, for guests the web app made, from their
 # active sandbox.
 NOT_GUEST: Final = (
-    "NOT EXISTS (SELECT 1 FROM stemgraph_guest_accounts ga WHERE ga.user_id = e.user_id"
-    " AND ga.upgraded_at IS NULL)"
-    " AND NOT EXISTS (SELECT 1 FROM guest_sandboxes g WHERE g.user_id = e.user_id"
-    " AND g.status = 'active')"
+    f"NOT {is_guest_sql('e.user_id')}"
+    " AND NOT EXISTS (SELECT 1 FROM guest_sandboxes sb WHERE sb.user_id = e.user_id"
+    " AND sb.status = 'active')"
 )
 _STUDENTS: Final = (
     "SELECT e.user_id, p.display_name FROM enrollments e"
@@ -63,7 +63,7 @@ _CHAT: Final = (
 )
 
 
-async def load_class_rows(store: SqlStore, class_id: str) -> ClassRows:
+async def load_class_rows(store: Store, class_id: str) -> ClassRows:
     """The class's students, published quizzes, assignments, recipients, submissions, blueprint
     topics and objectives, and chat counts, in one read session."""
     params = {"c": class_id}

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tools.analytics.classwork import COMPLETE, is_quiz_attempt
 from tools.analytics.loading import NOT_GUEST
 from tools.clock import parse_iso, to_iso
-from tools.store.sql import Row, SqlStore
+from tools.store.base import Row, Store
 from tools.text.words import STOPWORDS, stem, tokens
 
 Metric = Literal[
@@ -399,7 +399,7 @@ def _display_name(name: str | None, student_id: str) -> str:
     return " ".join((name or "").split()) or f"Unnamed ({student_id[:8]})"
 
 
-async def load_catalog(store: SqlStore, class_id: str) -> Catalog:
+async def load_catalog(store: Store, class_id: str) -> Catalog:
     """The class's topics (the published blueprint's, then any other a published activity is
     on), published activities and students, in their natural order."""
     params = {"class_id": class_id}
@@ -447,7 +447,7 @@ def _bounds(since: date | None, until: date | None) -> Iterable[tuple[str, str]]
 
 
 async def run_query(
-    store: SqlStore, class_id: str, query: DataQuery, *, catalog: Catalog | None = None
+    store: Store, class_id: str, query: DataQuery, *, catalog: Catalog | None = None
 ) -> list[tuple[str, float]]:
     """`(label, value)` rows answering `query` from class `class_id` only; [] when nothing does
     (including a name the class does not have)."""

@@ -1,5 +1,5 @@
-"""The demo class's people, published blueprint, coursework and tutor chat use, as the platform's
-rows: profiles and enrollments as the auth trigger and stemgraph write them, the blueprint and
+"""The demo class's generated students, published blueprint, coursework and tutor chat use, as
+the platform's rows: students through the store (as stemgraph enrols them), the blueprint and
 coursework as the web app writes them (`tools.demo.webapp`), chat as stemgraph's tutor writes it.
 """
 
@@ -20,11 +20,10 @@ from tools.demo.classwork import (
 )
 from tools.demo.rows import insert
 from tools.demo.webapp import Backend, publish_blueprint
-from tools.store.sql import Session
+from tools.store.base import Session, Store
 
-# The blueprint was published two days before the first quiz; students joined the day before.
+# The blueprint was published two days before the first quiz.
 PUBLISHED_AT: Final = BASE_TIME - timedelta(days=2)
-JOINED_AT: Final = BASE_TIME - timedelta(days=1)
 
 
 def demo_students(named: Sequence[str]) -> list[DemoStudent]:
@@ -40,31 +39,12 @@ def demo_students(named: Sequence[str]) -> list[DemoStudent]:
     return students
 
 
-async def _enroll(db: Session, class_id: str, user_id: str, role: str, at: str) -> None:
-    await insert(
-        db,
-        "enrollments",
-        {
-            "id": demo_id("enrollment", f"{class_id}:{user_id}"),
-            "class_id": class_id,
-            "user_id": user_id,
-            "role": role,
-            "joined_at": at,
-        },
-    )
-
-
-async def seed_demo_people(
-    db: Session, *, class_id: str, teacher: tuple[str, str], named: Sequence[tuple[str, str]]
-) -> None:
-    """Profiles and enrollments: the teacher, the named students, then the generated ones."""
-    people: list[tuple[str, str, str]] = [(teacher[0], teacher[1], "teacher")]
-    people += [(user_id, name, "student") for user_id, name in named]
-    people += [(demo_id("student", name), name, "student") for name, _, _ in EXTRA_STUDENTS]
-    for n, (user_id, name, kind) in enumerate(people):
-        await insert(db, "profiles", {"id": user_id, "display_name": name, "account_type": kind})
-        joined = PUBLISHED_AT if kind == "teacher" else JOINED_AT + timedelta(minutes=n)
-        await _enroll(db, class_id, user_id, kind, to_iso(joined))
+async def seed_demo_students(store: Store, class_id: str) -> None:
+    """The ten generated students' profiles and enrollments (after the named ones)."""
+    for name, _, _ in EXTRA_STUDENTS:
+        student_id = demo_id("student", name)
+        await store.upsert_profile(student_id, "student", name)
+        await store.enroll(class_id, student_id, "student")
 
 
 async def seed_demo_coursework(
@@ -127,9 +107,7 @@ async def seed_demo_chat(db: Session, *, class_id: str, named_students: Sequence
         for q in range(questions):
             at = first + timedelta(days=q)
             await _message(db, class_id, session_id, student.id, q, at=to_iso(at))
-            await _message(
-                db, class_id, session_id, None, q, at=to_iso(at + timedelta(seconds=20))
-            )
+            await _message(db, class_id, session_id, None, q, at=to_iso(at + timedelta(seconds=20)))
 
 
 async def _message(

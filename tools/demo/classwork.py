@@ -20,7 +20,7 @@ from tools.demo.webapp import (
     set_recipient_status,
     submit_quiz_attempt,
 )
-from tools.store.sql import Session
+from tools.store.base import Session
 
 _NAMESPACE: Final = uuid.UUID("5f0c7d2e-9a44-4b5c-8e61-0d3f2a9b7c11")
 BASE_TIME: Final = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from tools.store.sql import Session
+from tools.store.base import Session
 
 # The tables the demo (and tests of analytics) write rows into; `insert` refuses any other name,
 # so no caller text reaches SQL as an identifier.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from tools.demo.rows import insert
-from tools.store.sql import Session
+from tools.store.base import Session
 
 Backend = Literal["sqlite", "postgres"]
 QUIZ_ATTEMPT_LIMIT: Final = 2

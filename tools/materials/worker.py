@@ -125,7 +125,7 @@ async def _run_job(
             job.id, reason, retry_in_seconds=delay, worker_id=job.locked_by
         )
         label = await _label(store, job.material_id)
-        if status == "queued":
+        if status == "retry":
             tally.retried += 1
             tally.errors.append(f"{label}: {reason} (retrying in {delay:g}s)")
         else:

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+# The platform's profiles say teacher or student; "guest" is an anonymous account (a student
+# profile on the platform, recorded in stemgraph's own `stemgraph_guest_accounts`).
 AccountType = Literal["teacher", "student", "guest"]
+# The platform's enrollment roles are teacher, ta and student; a ta teaches, so stemgraph's
+# access rules see "teacher".
 ClassRole = Literal["teacher", "student"]
+
+Row = Mapping[str, Any]
+Params = Mapping[str, Any]
+# JWT claims a transaction runs under (`request.jwt.claims`, as PostgREST sets them).
+Claims = Mapping[str, Any]
+
+
+class Session(Protocol):
+    """One connection (inside or outside a transaction) speaking `:name` parameters."""
+
+    async def query(self, sql: str, params: Params | None = None) -> Sequence[Row]: ...
+
+    async def execute(self, sql: str, params: Params | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +64,7 @@ class ChunkInput:
     token_count: int
     embedding: tuple[float, ...] | None = None
     embedding_model: str | None = None
+    embedding_provider: str | None = None
 
 
 MaterialStatus = Literal["pending", "processing", "ready", "failed"]
@@ -63,7 +83,8 @@ class MaterialRecord:
     content: bytes | None
 
 
-JobStatus = Literal["queued", "running", "succeeded", "failed"]
+# The platform's job statuses (`material_processing_jobs.status`); `stage` mirrors them.
+JobStatus = Literal["pending", "processing", "retry", "done", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +212,18 @@ class Participant:
 
 
 class Store(Protocol):
-    """Persistence for classes, materials and their chunks (SQLite or Postgres)."""
+    """Persistence on the platform's tables plus stemgraph's own (SQLite or Postgres)."""
 
     backend: Literal["sqlite", "postgres"]
+
+    def session(self) -> AbstractAsyncContextManager[Session]:
+        """A connection for a few reads (autocommit)."""
+        ...
+
+    def transaction(self, *, claims: Claims | None = None) -> AbstractAsyncContextManager[Session]:
+        """One transaction; with `claims`, SQL functions that read the caller from the JWT
+        claims (`auth.uid()`) see them (Postgres)."""
+        ...
 
     async def ping(self) -> None: ...
 
@@ -345,3 +375,21 @@ class Store(Protocol):
     async def renew_session(self, session_id: str, token: str, *, hold_seconds: float) -> bool: ...
 
     async def release_session(self, session_id: str, token: str) -> None: ...
+
+    async def get_insights_snapshot(self, class_id: str) -> tuple[dict[str, Any], str] | None: ...
+
+    async def put_insights_snapshot(
+        self, class_id: str, payload: dict[str, Any], *, generated_at: str
+    ) -> None: ...
+
+    async def brief_row(self, class_id: str) -> dict[str, Any] | None: ...
+
+    async def claim_brief(self, class_id: str, *, now: str, stale: str) -> bool: ...
+
+    async def settle_brief(
+        self, class_id: str, status: str, payload: dict[str, Any] | None, *, now: str
+    ) -> dict[str, Any]: ...
+
+    async def fail_brief(
+        self, class_id: str, message: str, *, now: str
+    ) -> dict[str, Any] | None: ...

@@ -10,25 +10,9 @@ from typing import Literal
 
 import aiosqlite
 
-from tools.store.sql import Params, Row, Session, SqlStore
-
-# Numbered scripts, applied in order and recorded in `PRAGMA user_version`; a later change adds
-# a new file (e.g. `0002_….sql` with ALTER TABLE) rather than editing an applied one.
-MIGRATIONS_DIR = Path(__file__).with_name("sqlite_migrations")
-_MIGRATIONS = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
-
-
-async def _migrate(conn: aiosqlite.Connection) -> None:
-    async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    current = int(row[0]) if row else 0
-    for path in _MIGRATIONS:
-        version = int(path.name[:4])
-        if version <= current:
-            continue
-        # executescript commits first; the version bump rides in the same script.
-        script = path.read_text(encoding="utf-8")
-        await conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+from tools.store.base import Claims, Params, Row, Session
+from tools.store.composed import SqlStore
+from tools.store.migrations import migrate_sqlite
 
 
 class _SqliteSession:
@@ -48,6 +32,7 @@ class SqliteStore(SqlStore):
     """A store on one aiosqlite connection; a lock keeps transactions from interleaving."""
 
     backend: Literal["sqlite", "postgres"] = "sqlite"
+    platform_database = False
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         super().__init__()
@@ -57,14 +42,18 @@ class SqliteStore(SqlStore):
 
     @classmethod
     async def open(cls, path: str) -> SqliteStore:
-        """Open (creating if needed) the database file and apply the schema."""
+        """Open (creating if needed) the database file and apply the migrations."""
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await _migrate(conn)
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await migrate_sqlite(conn)
+        except BaseException:
+            await conn.close()
+            raise
         return cls(conn, path)
 
     async def close(self) -> None:
@@ -76,7 +65,9 @@ class SqliteStore(SqlStore):
             yield _SqliteSession(self._conn)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Session]:
+    async def transaction(self, *, claims: Claims | None = None) -> AsyncIterator[Session]:
+        # SQLite has no JWT-reading SQL functions: `claims` concern only Postgres.
+        del claims
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -85,19 +76,3 @@ class SqliteStore(SqlStore):
                 await self._conn.execute("ROLLBACK")
                 raise
             await self._conn.execute("COMMIT")
-
-    async def _search(
-        self, db: Session, class_id: str, terms: list[str], limit: int
-    ) -> Sequence[Row]:
-        # Quoted terms OR-ed together: FTS5 syntax characters in the query stay literal.
-        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        return await db.query(
-            "SELECT ch.material_id, m.title, m.source_type, ch.chunk_index, ch.section,"
-            " ch.content, -bm25(material_chunks_fts, 2.0, 1.0) AS score"
-            " FROM material_chunks_fts"
-            " JOIN material_chunks ch ON ch.id = material_chunks_fts.rowid"
-            " JOIN materials m ON m.id = ch.material_id"
-            " WHERE material_chunks_fts MATCH :match AND ch.class_id = :c"
-            " ORDER BY score DESC, ch.material_id, ch.chunk_index LIMIT :n",
-            {"match": match, "c": class_id, "n": limit},
-        )

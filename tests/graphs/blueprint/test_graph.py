@@ -17,11 +17,11 @@ from graphs.blueprint.nodes import BlueprintRequestError, BlueprintReviewError
 from graphs.shared.context import GenerationContext
 from graphs.shared.errors import GenerationError
 from tests.fakes import RecordingChatModel, json_call
+from tools.demo.blueprint import DEMO_BLUEPRINT
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.payloads.blueprint import material_source_labels, validate_blueprint
 from tools.store.base import Store
-from tools.store.demo_blueprint import DEMO_BLUEPRINT
 
 MATERIAL = "\n\n".join(
     f"Source {n} | {title} | markdown 1\n## {title}\n{text}"

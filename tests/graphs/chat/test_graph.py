@@ -16,10 +16,10 @@ from graphs.shared.context import GenerationContext
 from tests.fakes import RecordingChatModel, cut_off, json_call
 from tools.chunking import chunk_text
 from tools.clock import to_iso
+from tools.demo.blueprint import DEMO_BLUEPRINT
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store.base import AuthorKind, ChatMessage, ChunkInput, Store
-from tools.store.demo_blueprint import DEMO_BLUEPRINT
 
 MATERIAL = (
     "Source 1 | Energy notes | markdown 1\n"

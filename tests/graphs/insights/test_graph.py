@@ -15,10 +15,10 @@ from graphs.shared.errors import GenerationError
 from tests.fakes import FailingChatModel, RecordingChatModel, json_call
 from tools.analytics import compute_insights, get_insights_snapshot
 from tools.clock import to_iso, utc_now
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
-from tools.store.sql import SqlStore
+from tools.store.composed import SqlStore
 
 RUN = {"class_id": DEMO_CLASS_ID}
 LENA, TOMAS = DEMO_STUDENT_IDS

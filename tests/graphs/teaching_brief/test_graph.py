@@ -12,9 +12,9 @@ from graphs.teaching_brief import BriefContext, graph
 from graphs.teaching_brief.rules import validate_brief
 from tests.fakes import RecordingChatModel, json_call
 from tools.analytics.insights import compute_insights
+from tools.demo import DEMO_CLASS_ID, seed_demo
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
-from tools.store.seed import DEMO_CLASS_ID, seed_demo
 
 CLASS_ID = "c0000000-0000-4000-8000-000000000001"
 FINN, BEN, ADA, LIA = (f"5{n}000000-0000-4000-8000-000000000000" for n in range(4))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.server.auth.conftest import ISSUER, JwksServer, SigningKey, claims, sign
 from tests.server.conftest import Serve
 from tests.server.test_app import QUIZ, assert_error
-from tools.store.seed import DEMO_STUDENT_IDS
+from tools.demo import DEMO_STUDENT_IDS
 
 
 def test_es256_tokens_from_the_projects_jwks(

@@ -15,15 +15,15 @@ from typing import Any
 from tests.server.conftest import Api, user_token, with_store
 from tests.server.test_app import assert_error
 from tools.chunking import chunk_text
-from tools.store import ChunkInput, Store
-from tools.store.demo_blueprint import DEMO_BLUEPRINT
-from tools.store.seed import (
+from tools.demo import (
     DEMO_CLASS_ID,
     DEMO_GUEST_ID,
     DEMO_SANDBOX_CLASS_ID,
     DEMO_SANDBOX_ID,
     DEMO_STUDENT_IDS,
 )
+from tools.demo.blueprint import DEMO_BLUEPRINT
+from tools.store import ChunkInput, Store
 
 SECRET_CLASS = "5ec1e700-0000-4000-8000-000000000001"
 SECRET_TEACHER = "5ec1e700-0000-4000-8000-0000000000aa"

@@ -13,8 +13,8 @@ from tests.fakes import ScriptedChatModel
 from tests.server.conftest import API_KEY, Api, Serve, ok, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 from tools.store import open_store
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
 PATH = "/v1/analytics/class-insights"
 

@@ -11,15 +11,15 @@ import pytest
 from tests.server.conftest import API_KEY, Api, Serve, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
-from tools.payloads.blueprint import validate_blueprint
-from tools.store import open_store
-from tools.store.seed import (
+from tools.demo import (
     DEMO_CLASS_ID,
     DEMO_GUEST_ID,
     DEMO_SANDBOX_ID,
     DEMO_STUDENT_IDS,
     DEMO_TEACHER_ID,
 )
+from tools.payloads.blueprint import validate_blueprint
+from tools.store import open_store
 
 MATERIAL = (
     "Source 1 | Forces | markdown 1\n# Forces\nA force is a push or a pull measured in newtons. "

@@ -13,9 +13,9 @@ from tests.server.conftest import Api, Serve, only, user_token
 from tests.server.routes.test_access_rules import with_store
 from tests.server.routes.test_workspace import call, new_session, ok
 from tests.server.test_app import assert_error
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 from tools.payloads.canvas import validate_canvas_spec
 from tools.store import Store
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
 LENA = DEMO_STUDENT_IDS[0]
 GENERATE: dict[str, Any] = {

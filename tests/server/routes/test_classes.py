@@ -10,7 +10,7 @@ import httpx
 from tests.server.conftest import Api, user_token
 from tests.server.routes.test_workspace import ok
 from tests.server.test_app import assert_error
-from tools.store.seed import (
+from tools.demo import (
     DEMO_CLASS_ID,
     DEMO_JOIN_CODE,
     DEMO_STUDENT_IDS,

@@ -18,10 +18,10 @@ from tests.server.test_app import assert_error
 from tests.sse import iter_events
 from tests.tools.analytics.test_query import RIVAL, seed_class, sid
 from tools.analytics.query import load_catalog
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 from tools.payloads.canvas import NO_DATA_LABEL, validate_chart_spec
 from tools.store import Store
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
-from tools.store.sql import SqlStore
+from tools.store.composed import SqlStore
 
 PATH = "/v1/analytics/data-query"
 NO_DATA = [{"label": NO_DATA_LABEL, "value": 0}]

@@ -7,8 +7,8 @@ import pytest
 from tests.server.conftest import API_KEY, Api, Serve, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
+from tools.demo import DEMO_CLASS_ID, DEMO_GUEST_ID, DEMO_SANDBOX_ID
 from tools.payloads.flashcards import validate_flashcards
-from tools.store.seed import DEMO_CLASS_ID, DEMO_GUEST_ID, DEMO_SANDBOX_ID
 
 MATERIAL = (
     "Inertia is the tendency of an object to resist changes in its motion. "

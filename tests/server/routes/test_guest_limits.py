@@ -19,7 +19,7 @@ from tests.conftest import redis_url_or_skip
 from tests.fakes import FailingChatModel, TrickleChatModel
 from tests.server.conftest import API_KEY, ISSUER, JWT_SECRET, Api, Serve, only, user_token
 from tests.server.test_app import QUIZ, assert_error
-from tools.store.seed import DEMO_GUEST_ID, DEMO_SANDBOX_ID
+from tools.demo import DEMO_GUEST_ID, DEMO_SANDBOX_ID
 
 GUEST_QUIZ = {**QUIZ, "sandbox_id": DEMO_SANDBOX_ID}
 ROOT = Path(__file__).resolve().parents[3]

@@ -11,14 +11,14 @@ import httpx
 from tests.server.conftest import Api, user_token
 from tests.server.routes.test_access_rules import with_store
 from tests.server.test_app import QUIZ, assert_error
-from tools.store import Store
-from tools.store.seed import (
+from tools.demo import (
     DEMO_GUEST_ID,
     DEMO_SANDBOX_CLASS_ID,
     DEMO_SANDBOX_ID,
     DEMO_STUDENT_IDS,
 )
-from tools.store.sql import SqlStore
+from tools.store import Store
+from tools.store.composed import SqlStore
 
 GUEST = {"class_id": DEMO_SANDBOX_CLASS_ID, "user_id": DEMO_GUEST_ID, "sandbox_id": DEMO_SANDBOX_ID}
 TOMAS = DEMO_STUDENT_IDS[1]

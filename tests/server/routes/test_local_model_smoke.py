@@ -14,8 +14,8 @@ import pytest
 from tests.local_model import LocalModel
 from tests.server.conftest import API_KEY, Api, Serve
 from tests.sse import iter_events
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 from tools.payloads.quiz import validate_quiz
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 
 MATERIAL = (
     "A force is a push or a pull. The SI unit of force is the newton. "

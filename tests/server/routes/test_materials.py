@@ -15,9 +15,9 @@ from server.routes import materials
 from tests.server.conftest import API_KEY, Api, Serve, ok, user_token, with_store
 from tests.server.test_app import assert_error
 from tests.tools.materials.test_extract import make_pdf
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
+from tools.demo.materials import DEMO_MATERIALS
 from tools.store import Store
-from tools.store.demo_materials import DEMO_MATERIALS
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
 TEACHER, STUDENT = DEMO_TEACHER_ID, DEMO_STUDENT_IDS[0]
 NOTES = (
@@ -210,7 +210,7 @@ def test_process_defaults_to_the_configured_batch(serve: Serve) -> None:
 
 
 def test_queue_failures_are_upstream_errors(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tools.store.sql import SqlStore
+    from tools.store.composed import SqlStore
 
     created = ok(create(api, process=False))
 

@@ -11,8 +11,8 @@ from tests.fakes import ScriptedChatModel, TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events, leave_at_first_token
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 from tools.payloads.quiz import validate_quiz
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 
 MATERIAL = (
     "A force is a push or a pull. The SI unit of force is the newton. "

@@ -25,11 +25,11 @@ from tests.sse import Event, iter_events
 from tools.analytics.brief_store import begin_refresh, finish_refresh, read_brief
 from tools.analytics.insights import compute_insights
 from tools.clock import utc_now
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID, seed_demo
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store import open_store
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID, seed_demo
-from tools.store.sql import SqlStore
+from tools.store.composed import SqlStore
 
 T = TypeVar("T")
 PATH = "/v1/analytics/class-teaching-brief"

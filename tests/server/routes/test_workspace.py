@@ -15,7 +15,7 @@ from tests.fakes import TrickleChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events, leave_at_first_token
-from tools.store.seed import (
+from tools.demo import (
     DEMO_CLASS_ID,
     DEMO_GUEST_ID,
     DEMO_SANDBOX_CLASS_ID,

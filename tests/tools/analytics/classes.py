@@ -16,7 +16,7 @@ from tools.demo.webapp import (
     set_recipient_status,
     submit_quiz_attempt,
 )
-from tools.store.sql import SqlStore
+from tools.store.base import Store
 
 T0 = "2026-11-21T12:00:00.000000Z"
 QUESTION = Question("Which one?", ("right", "wrong a", "wrong b", "wrong c"), "right", "Because.")
@@ -30,7 +30,7 @@ def new_id() -> str:
 class HandClass:
     """A class with a teacher, students (ids in enrollment order) and blueprint topic ids."""
 
-    store: SqlStore
+    store: Store
     id: str
     teacher: str
     students: list[str]
@@ -139,12 +139,12 @@ class HandClass:
                 )
 
 
-async def add_profile(store: SqlStore, user: str, kind: str, name: str | None) -> None:
+async def add_profile(store: Store, user: str, kind: str, name: str | None) -> None:
     async with store.transaction() as db:
         await insert(db, "profiles", {"id": user, "display_name": name, "account_type": kind})
 
 
-async def enroll(store: SqlStore, class_id: str, user: str, role: str, at: str = T0) -> None:
+async def enroll(store: Store, class_id: str, user: str, role: str, at: str = T0) -> None:
     async with store.transaction() as db:
         await insert(
             db,
@@ -154,7 +154,7 @@ async def enroll(store: SqlStore, class_id: str, user: str, role: str, at: str =
 
 
 async def make_class(
-    store: SqlStore, students: list[str | None], *, topics: list[str] | None = None
+    store: Store, students: list[str | None], *, topics: list[str] | None = None
 ) -> HandClass:
     """A class with a teacher, students (by display name) and, when given, a published blueprint
     whose topics each have one `apply` objective."""

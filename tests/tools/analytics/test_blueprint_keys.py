@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.tools.analytics.classes import make_class
 from tools.analytics import compute_insights
 from tools.analytics.blueprint import keyed_by_row, published_blueprint
-from tools.store.sql import SqlStore
+from tools.store.base import Store
 
 
 def test_topics_match_their_rows_by_sequence_and_title_then_either() -> None:
@@ -34,7 +34,7 @@ def test_topics_match_their_rows_by_sequence_and_title_then_either() -> None:
     assert keyed["summary"] == "s" and content["topics"][0]["key"] == "a"  # not mutated
 
 
-async def test_the_published_blueprint_names_topics_as_the_insights_do(store: SqlStore) -> None:
+async def test_the_published_blueprint_names_topics_as_the_insights_do(store: Store) -> None:
     klass = await make_class(store, ["Ana Lima"], topics=["forces", "energy"])
     quiz = await klass.quiz("Quiz", topic="energy")
     await klass.attempt(klass.students[0], quiz, 40)

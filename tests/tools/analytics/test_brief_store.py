@@ -22,13 +22,13 @@ from tools.analytics.brief_store import (
 )
 from tools.clock import utc_now
 from tools.store import open_store
-from tools.store.sql import SqlStore
+from tools.store.base import Store
 
 BRIEF: dict[str, Any] = {"summary": "Energy needs work.", "attention_items": ["Energy: avg 54%"]}
 OTHER: dict[str, Any] = {"summary": "Waves are fine now.", "attention_items": []}
 
 
-async def new_class(store: SqlStore) -> str:
+async def new_class(store: Store) -> str:
     teacher, class_id = str(uuid.uuid4()), str(uuid.uuid4())
     await store.upsert_profile(teacher, "teacher", "T")
     await store.create_class(
@@ -37,7 +37,7 @@ async def new_class(store: SqlStore) -> str:
     return class_id
 
 
-async def test_no_row_is_empty(store: SqlStore) -> None:
+async def test_no_row_is_empty(store: Store) -> None:
     class_id = await new_class(store)
     assert await read_brief(store, class_id) is None
     assert brief_response(None) == {
@@ -50,7 +50,7 @@ async def test_no_row_is_empty(store: SqlStore) -> None:
 
 
 async def test_refresh_to_ready_then_refresh_again_keeps_the_payload_while_generating(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     class_id = await new_class(store)
     assert await begin_refresh(store, class_id) is True
@@ -82,7 +82,7 @@ async def test_refresh_to_ready_then_refresh_again_keeps_the_payload_while_gener
     assert newer["payload"] == OTHER and newer["generated_at"] >= ready["generated_at"]
 
 
-async def test_a_failed_refresh_keeps_the_previous_payload(store: SqlStore) -> None:
+async def test_a_failed_refresh_keeps_the_previous_payload(store: Store) -> None:
     class_id = await new_class(store)
     await begin_refresh(store, class_id)
     ready = await finish_refresh(store, class_id, BRIEF, has_evidence=True)
@@ -102,7 +102,7 @@ async def test_a_failed_refresh_keeps_the_previous_payload(store: SqlStore) -> N
 
 
 async def test_failing_leaves_a_finished_row_alone_and_creates_a_missing_one(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     class_id = await new_class(store)
     await begin_refresh(store, class_id)
@@ -115,7 +115,7 @@ async def test_failing_leaves_a_finished_row_alone_and_creates_a_missing_one(
     assert len(failed["error_message"]) == 2000
 
 
-async def test_no_data_drops_the_payload(store: SqlStore) -> None:
+async def test_no_data_drops_the_payload(store: Store) -> None:
     class_id = await new_class(store)
     await begin_refresh(store, class_id)
     await finish_refresh(store, class_id, BRIEF, has_evidence=True)
@@ -127,7 +127,7 @@ async def test_no_data_drops_the_payload(store: SqlStore) -> None:
     assert response["status"] == "no_data" and "error_message" not in response
 
 
-async def test_a_brief_goes_stale_when_the_utc_date_changes(store: SqlStore) -> None:
+async def test_a_brief_goes_stale_when_the_utc_date_changes(store: Store) -> None:
     class_id = await new_class(store)
     late = datetime(2026, 11, 20, 23, 59, 30, tzinfo=UTC)
     await begin_refresh(store, class_id, now=late - timedelta(seconds=20))
@@ -144,7 +144,7 @@ async def test_a_brief_goes_stale_when_the_utc_date_changes(store: SqlStore) -> 
     assert brief_response(failed, today=date(2026, 11, 21))["is_stale"] is True
 
 
-async def test_a_stuck_refresh_can_be_taken_over_after_the_stale_limit(store: SqlStore) -> None:
+async def test_a_stuck_refresh_can_be_taken_over_after_the_stale_limit(store: Store) -> None:
     class_id = await new_class(store)
     assert await begin_refresh(store, class_id, now=utc_now() - timedelta(seconds=301)) is True
     assert await begin_refresh(store, class_id, stale_after_seconds=600) is False
@@ -156,7 +156,7 @@ async def test_a_stuck_refresh_can_be_taken_over_after_the_stale_limit(store: Sq
 
 
 @pytest.fixture
-async def stores(backend: str, tmp_path: Path) -> AsyncIterator[list[SqlStore]]:
+async def stores(backend: str, tmp_path: Path) -> AsyncIterator[list[Store]]:
     """Eight stores on one database, each with its own connection (Postgres: its own pool)."""
     opened: list[Any] = []
     schema = fresh_schema_name()
@@ -173,7 +173,7 @@ async def stores(backend: str, tmp_path: Path) -> AsyncIterator[list[SqlStore]]:
 
 
 async def test_parallel_refreshes_from_separate_stores_have_exactly_one_winner(
-    stores: list[SqlStore],
+    stores: list[Store],
 ) -> None:
     class_id = await new_class(stores[0])
     for _ in range(3):
@@ -184,7 +184,7 @@ async def test_parallel_refreshes_from_separate_stores_have_exactly_one_winner(
         await finish_refresh(stores[3], class_id, BRIEF, has_evidence=True)
 
 
-async def test_parallel_refreshes_on_one_store_have_exactly_one_winner(store: SqlStore) -> None:
+async def test_parallel_refreshes_on_one_store_have_exactly_one_winner(store: Store) -> None:
     class_id = await new_class(store)
     wins = await asyncio.gather(*(begin_refresh(store, class_id) for _ in range(8)))
     assert wins.count(True) == 1

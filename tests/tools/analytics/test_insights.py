@@ -18,7 +18,7 @@ from tools.analytics import (
     short_name,
     topic_status,
 )
-from tools.store.sql import SqlStore
+from tools.store.base import Store
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LEVELS = ("remember", "understand", "apply", "analyze", "evaluate", "create")
@@ -63,7 +63,7 @@ def test_short_names() -> None:
 
 
 async def test_best_attempt_counts_and_unfinished_work_is_not_complete(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     klass = await make_class(store, ["Ana Lima"])
     (student,) = klass.students
@@ -84,7 +84,7 @@ async def test_best_attempt_counts_and_unfinished_work_is_not_complete(
 
 
 async def test_a_reviewed_quiz_is_complete_and_an_unattempted_one_scores_zero(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     klass = await make_class(store, ["Ana Lima"])
     (student,) = klass.students
@@ -104,7 +104,7 @@ async def test_a_reviewed_quiz_is_complete_and_an_unattempted_one_scores_zero(
     }
 
 
-async def test_risk_levels_in_a_hand_built_class(store: SqlStore) -> None:
+async def test_risk_levels_in_a_hand_built_class(store: Store) -> None:
     names = ["High Score", "Medium Score", "Medium Done", "Low Risk", "Edge Case", "No Work"]
     klass = await make_class(store, names)
     quizzes = [await klass.quiz(f"A{n}") for n in range(4)]
@@ -139,7 +139,7 @@ async def test_risk_levels_in_a_hand_built_class(store: SqlStore) -> None:
     assert [s["display_name"] for s in payload["students"][:2]] == ["No W.", "High S."]
 
 
-async def test_topic_status_boundaries_in_a_class(store: SqlStore) -> None:
+async def test_topic_status_boundaries_in_a_class(store: Store) -> None:
     keys = ["t-critical", "t-warning-low", "t-warning-high", "t-good", "t-unassessed"]
     klass = await make_class(store, ["Solo Student"], topics=keys)
     (student,) = klass.students
@@ -172,7 +172,7 @@ async def test_topic_status_boundaries_in_a_class(store: SqlStore) -> None:
     assert payload["bloom_breakdown"]["apply"] == round((0.5999 + 0.60 + 0.75 + 0.7501) / 4, 4)
 
 
-async def test_empty_classes(store: SqlStore) -> None:
+async def test_empty_classes(store: Store) -> None:
     klass = await make_class(store, [])
     payload = await compute_insights(store, klass.id)
     assert payload["class_summary"] == {
@@ -202,7 +202,7 @@ async def test_empty_classes(store: SqlStore) -> None:
     assert payload["class_summary"]["at_risk_count"] == 1
 
 
-async def test_chat_alone_makes_a_class_non_empty(store: SqlStore) -> None:
+async def test_chat_alone_makes_a_class_non_empty(store: Store) -> None:
     klass = await make_class(store, ["Chatty Cat"])
     await klass.chat(klass.students[0], "student")
     await klass.chat(None, "assistant")
@@ -213,7 +213,7 @@ async def test_chat_alone_makes_a_class_non_empty(store: SqlStore) -> None:
     assert payload["students"][0]["chat_message_count"] == 1
 
 
-async def test_snapshot_round_trip_and_upsert(store: SqlStore) -> None:
+async def test_snapshot_round_trip_and_upsert(store: Store) -> None:
     class_id = (await make_class(store, ["Ana Lima"])).id
     assert await get_insights_snapshot(store, class_id) is None
     payload = await compute_insights(store, class_id, now=NOW)
@@ -228,7 +228,7 @@ async def test_snapshot_round_trip_and_upsert(store: SqlStore) -> None:
 
 
 async def test_snapshots_stored_in_the_old_shape_are_served_corrected(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     """A snapshot written before the fix (null scores, high-only count) reads in today's shape."""
     klass = await make_class(store, ["Ana Lima", "Ben Ode"])

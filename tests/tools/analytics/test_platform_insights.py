@@ -18,7 +18,7 @@ from tools.demo.webapp import (
     set_recipient_status,
     submit_quiz_attempt,
 )
-from tools.store.sql import Session, SqlStore
+from tools.store.base import Session, Store
 
 NS = uuid.UUID("0b9a4c1e-12d3-4f56-8a7b-9c0d1e2f3a4b")
 T0 = "2026-10-01T09:00:00.000000Z"
@@ -332,7 +332,7 @@ def activity(quiz: str, title: str, score: float, attempts: int) -> dict[str, An
     return {"activity_id": quiz, "title": title, "score": score, "attempts": attempts}
 
 
-async def test_insights_match_a_hand_computation(store: SqlStore) -> None:
+async def test_insights_match_a_hand_computation(store: Store) -> None:
     async with store.transaction() as db:
         await people(db)
         await coursework(db, store.backend)

@@ -28,7 +28,7 @@ from tools.demo.webapp import (
     set_recipient_status,
     submit_quiz_attempt,
 )
-from tools.store.sql import Session, SqlStore
+from tools.store.base import Session, Store
 
 OPTICS = "0b7c0000-0000-4000-8000-00000000000a"
 RIVAL = "0b7c0000-0000-4000-8000-00000000000b"
@@ -239,7 +239,7 @@ async def _chat(db: Session, class_id: str, chat: Sequence[tuple[str, str]]) -> 
 
 
 async def seed_class(
-    store: SqlStore,
+    store: Store,
     class_id: str,
     *,
     students: Sequence[str],
@@ -264,7 +264,7 @@ async def seed_class(
 
 
 @pytest.fixture
-async def optics(store: SqlStore) -> SqlStore:
+async def optics(store: Store) -> Store:
     """The optics class and a rival class that shares its names, on each backend."""
     await seed_class(
         store, OPTICS, students=STUDENTS, attempts=ATTEMPTS, chat=CHAT, reviewed=REVIEWED
@@ -279,7 +279,7 @@ async def optics(store: SqlStore) -> SqlStore:
     return store
 
 
-async def ask(store: SqlStore, class_id: str = OPTICS, **query: Any) -> list[tuple[str, float]]:
+async def ask(store: Store, class_id: str = OPTICS, **query: Any) -> list[tuple[str, float]]:
     return await run_query(store, class_id, parse_query(query))
 
 
@@ -391,7 +391,7 @@ def test_the_catalog_round_trips_through_plain_data() -> None:
     assert Catalog.from_dict({}) == Catalog()
 
 
-async def test_the_catalog_holds_the_class_names_only(optics: SqlStore) -> None:
+async def test_the_catalog_holds_the_class_names_only(optics: Store) -> None:
     catalog = await load_catalog(optics, OPTICS)
     assert [t.name for t in catalog.topics] == ["Light and optics", "Lenses"]
     assert [a.name for a in catalog.activities] == [a[0] for a in ACTIVITIES]
@@ -404,7 +404,7 @@ async def test_the_catalog_holds_the_class_names_only(optics: SqlStore) -> None:
     assert light.filters.topic == catalog.topics[0].id
 
 
-async def test_scores_use_the_best_attempt_in_percent(optics: SqlStore) -> None:
+async def test_scores_use_the_best_attempt_in_percent(optics: Store) -> None:
     assert await ask(optics, metric="avg_score", group_by="topic") == [
         # best scores: Sam 90 (not 50) and 70, Ana 60 and 80 (not 75); the guest's 100 is out
         ("Light and optics", 75.0),  # (90 + 70 + 60 + 80) / 4
@@ -423,7 +423,7 @@ async def test_scores_use_the_best_attempt_in_percent(optics: SqlStore) -> None:
     ]
 
 
-async def test_completion_follows_the_recipients_status(optics: SqlStore) -> None:
+async def test_completion_follows_the_recipients_status(optics: Store) -> None:
     assert await ask(optics, metric="completion_rate", group_by="student") == [
         ("Ana Ruiz", 66.7),  # reviewed, submitted (two attempts), cards not done
         ("Sam Lee", 66.7),  # the refraction quiz still has an attempt left: in progress
@@ -441,7 +441,7 @@ async def test_completion_follows_the_recipients_status(optics: SqlStore) -> Non
     ]
 
 
-async def test_attempt_submission_student_and_chat_counts(optics: SqlStore) -> None:
+async def test_attempt_submission_student_and_chat_counts(optics: Store) -> None:
     # Quiz attempts only: the flashcards session is a submission, not an attempt.
     assert await ask(optics, metric="attempt_count", group_by="activity") == [
         ("Reflection quiz", 3),
@@ -462,7 +462,7 @@ async def test_attempt_submission_student_and_chat_counts(optics: SqlStore) -> N
     ]
 
 
-async def test_weeks_filters_order_and_limit(optics: SqlStore) -> None:
+async def test_weeks_filters_order_and_limit(optics: Store) -> None:
     assert await ask(optics, metric="avg_score", group_by="week") == [
         ("Week of 2026-03-02", 75.0),  # by due date: the reflection quiz, (90 + 60) / 2
         ("Week of 2026-03-09", 75.0),  # the refraction quiz, (70 + 80) / 2
@@ -507,7 +507,7 @@ async def test_weeks_filters_order_and_limit(optics: SqlStore) -> None:
     ]
 
 
-async def test_another_class_is_never_read(optics: SqlStore) -> None:
+async def test_another_class_is_never_read(optics: Store) -> None:
     rival = await ask(optics, RIVAL, metric="avg_score", group_by="student")
     assert rival == [("Sam Lee", 10.0), ("Zed Quinn", 3.5)]
     # Names of the other class resolve to nothing here, so nothing is read.
@@ -524,7 +524,7 @@ async def test_another_class_is_never_read(optics: SqlStore) -> None:
     assert len(await ask(optics, metric="submission_count", group_by="activity")) == 3
 
 
-async def test_labels_stay_unique_and_short(store: SqlStore) -> None:
+async def test_labels_stay_unique_and_short(store: Store) -> None:
     long = "A" * 120
     await seed_class(
         store,
@@ -551,7 +551,7 @@ async def test_labels_stay_unique_and_short(store: SqlStore) -> None:
     assert len(rows[1][0]) == 80 and rows[1][0].endswith("…")
 
 
-async def test_a_class_without_data_gives_no_rows(store: SqlStore) -> None:
+async def test_a_class_without_data_gives_no_rows(store: Store) -> None:
     await seed_class(store, OPTICS, students=("Sam Lee",), attempts=())
     assert await ask(store, metric="avg_score", group_by="topic") == []
     assert await ask(store, metric="chat_messages", group_by="week") == []

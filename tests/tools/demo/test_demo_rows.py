@@ -9,44 +9,22 @@ from decimal import Decimal
 from typing import Any
 
 from tools.analytics import compute_insights
-from tools.demo.classroom import seed_demo_chat, seed_demo_coursework, seed_demo_people
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
+from tools.demo.blueprint import DEMO_BLUEPRINT, DEMO_BLUEPRINT_ID
 from tools.demo.classwork import EXTRA_STUDENTS, demo_id, quiz_ids
 from tools.demo.quizzes import QUIZZES
-from tools.demo.rows import insert
-from tools.store.demo_blueprint import DEMO_BLUEPRINT, DEMO_BLUEPRINT_ID
-from tools.store.sql import SqlStore
+from tools.store.base import Store
 
-CLASS = "c1a55000-0000-4000-8000-000000000001"
-TEACHER = "11111111-1111-4111-8111-111111111111"
-NAMED = ("22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333")
+CLASS = DEMO_CLASS_ID
+NAMED = DEMO_STUDENT_IDS
 
 
-async def seed(store: SqlStore) -> None:
-    async with store.transaction() as db:
-        await insert(
-            db,
-            "classes",
-            {"id": CLASS, "owner_id": TEACHER, "title": "Physics", "join_code": "PHYS101"},
-        )
-        await seed_demo_people(
-            db,
-            class_id=CLASS,
-            teacher=(TEACHER, "Ada Okafor"),
-            named=[(NAMED[0], "Lena Park"), (NAMED[1], "Tomás Reyes")],
-        )
-        await seed_demo_coursework(
-            db,
-            class_id=CLASS,
-            teacher_id=TEACHER,
-            blueprint_id=DEMO_BLUEPRINT_ID,
-            blueprint=DEMO_BLUEPRINT,
-            named_students=NAMED,
-            backend=store.backend,
-        )
-        await seed_demo_chat(db, class_id=CLASS, named_students=NAMED)
+async def seed(store: Store) -> None:
+    assert await seed_demo(store) is True
+    assert await seed_demo(store) is False  # seeding again changes nothing
 
 
-async def rows(store: SqlStore, sql: str, **params: Any) -> list[dict[str, Any]]:
+async def rows(store: Store, sql: str, **params: Any) -> list[dict[str, Any]]:
     async with store.session() as db:
         return [dict(r) for r in await db.query(sql, {"c": CLASS, **params})]
 
@@ -55,7 +33,7 @@ def loads(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-async def test_the_blueprint_is_published_with_its_topics_and_objectives(store: SqlStore) -> None:
+async def test_the_blueprint_is_published_with_its_topics_and_objectives(store: Store) -> None:
     await seed(store)
     (blueprint,) = await rows(
         store, "SELECT id, status, version, content_json FROM blueprints WHERE class_id = :c"
@@ -85,7 +63,7 @@ async def test_the_blueprint_is_published_with_its_topics_and_objectives(store: 
 
 
 async def test_quizzes_are_published_with_the_web_apps_config_and_questions(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     await seed(store)
     activities = await rows(
@@ -118,7 +96,7 @@ async def test_quizzes_are_published_with_the_web_apps_config_and_questions(
 
 
 async def test_attempts_agree_with_the_answers_and_move_the_recipients_along(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     await seed(store)
     answers = defaultdict(list)
@@ -162,7 +140,7 @@ async def test_attempts_agree_with_the_answers_and_move_the_recipients_along(
     assert {str(a) for a, _ in attempts} == {quiz_ids(q)[1] for q in QUIZZES}
 
 
-async def test_insights_on_the_demo_class_agree_with_direct_sql(store: SqlStore) -> None:
+async def test_insights_on_the_demo_class_agree_with_direct_sql(store: Store) -> None:
     await seed(store)
     payload = await compute_insights(store, CLASS)
     students = {s["student_id"]: s for s in payload["students"]}

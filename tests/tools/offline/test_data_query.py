@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 
 from tools.analytics.query import Catalog, Named, parse_query
+from tools.demo import DEMO_STUDENT_IDS
+from tools.demo.blueprint import DEMO_BLUEPRINT
+from tools.demo.classwork import EXTRA_STUDENTS, demo_id, quiz_ids
+from tools.demo.quizzes import QUIZZES
 from tools.offline.data_query import offline_data_query
-from tools.store.demo_activity import ACTIVITIES, EXTRA_STUDENTS, demo_id
-from tools.store.demo_blueprint import DEMO_BLUEPRINT
-from tools.store.seed import DEMO_STUDENT_IDS
 
 CATALOG = Catalog(
     topics=tuple(Named(t["key"], t["title"]) for t in DEMO_BLUEPRINT["topics"]),
-    activities=tuple(Named(demo_id("activity", a[0]), a[0]) for a in ACTIVITIES),
+    activities=tuple(Named(quiz_ids(quiz)[0], quiz.title) for quiz in QUIZZES),
     students=(
         Named(DEMO_STUDENT_IDS[0], "Lena Park"),
         Named(DEMO_STUDENT_IDS[1], "Tomás Reyes"),

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tools.demo.materials import DEMO_MATERIALS
 from tools.offline.safety import blueprint_topics, class_topics, harm_category, is_greeting
 from tools.offline.tutor import (
     CLOSING,
@@ -21,7 +22,6 @@ from tools.offline.tutor import (
     is_instruction_like,
     offline_tutor_reply,
 )
-from tools.store.demo_materials import DEMO_MATERIALS
 from tools.text import estimate_tokens
 from tools.text.sentences import material_sentences
 
@@ -557,7 +557,7 @@ def test_replies_do_not_depend_on_hash_seeds() -> None:
     script = (
         "import json\n"
         "from tools.offline.tutor import Source, offline_tutor_reply\n"
-        "from tools.store.demo_materials import DEMO_MATERIALS\n"
+        "from tools.demo.materials import DEMO_MATERIALS\n"
         "s = [Source(f'Source {i}', m.title, m.text) for i, m in enumerate(DEMO_MATERIALS, 1)]\n"
         f"print(json.dumps([offline_tutor_reply(q, s) for q in {_QUESTIONS!r}]))\n"
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tools.demo.blueprint import DEMO_BLUEPRINT
 from tools.payloads.blueprint import (
     blueprint_topic_titles,
     find_cycle,
@@ -17,7 +18,6 @@ from tools.payloads.blueprint import (
     render_blueprint_context,
     validate_blueprint,
 )
-from tools.store.demo_blueprint import DEMO_BLUEPRINT
 
 LABELS = ["Source 1", "Source 2", "Source 3", "Source 4"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.tools.store.test_sessions import new_session
+from tools.demo import seed_demo
 from tools.store import Store
-from tools.store.seed import seed_demo
 
 
 async def test_a_renewed_lease_outlives_its_length_and_its_token_still_releases_it(

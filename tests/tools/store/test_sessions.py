@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from typing import Any
 
+import psycopg
+import pytest
+
 from tools.clock import now_iso, parse_iso
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
 from tools.store import Store
 from tools.store.base import ChatMessage, ChatSession
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
+
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 LENA = DEMO_STUDENT_IDS[0]
 
@@ -66,15 +72,26 @@ async def test_sessions_without_messages_sort_by_creation_among_active_ones(stor
     assert listed == [talked.id, newest.id, older.id]
 
 
-async def test_a_row_written_without_last_message_at_reads_as_its_creation(store: Store) -> None:
-    """Sessions stored before the fix (NULL `last_message_at`) still answer a timestamp."""
+async def test_a_row_written_with_the_platforms_defaults_reads_as_its_creation(
+    store: Store,
+) -> None:
+    """A session another writer inserted with only the required columns (the platform's
+    defaults fill the rest) answers a timestamp and lists; NULL is refused by the table."""
     await seed_demo(store)
-    legacy = await new_session(store, "legacy")
-    async with store.transaction() as db:  # type: ignore[attr-defined]
+    session_id = str(uuid.uuid4())
+    async with store.transaction() as db:
         await db.execute(
-            "UPDATE chat_sessions SET last_message_at = NULL WHERE id = :id", {"id": legacy.id}
+            "INSERT INTO class_chat_sessions (id, class_id, owner_user_id) VALUES (:id, :c, :o)",
+            {"id": session_id, "c": DEMO_CLASS_ID, "o": LENA},
         )
-    read = await store.get_session(legacy.id)
-    assert read is not None and read.last_message_at == legacy.created_at
+    read = await store.get_session(session_id)
+    assert read is not None and read.title == "New chat"
+    assert read.last_message_at and read.last_message_at == read.created_at
     listed = await store.list_sessions(DEMO_CLASS_ID, LENA)
-    assert [s.last_message_at for s in listed if s.id == legacy.id] == [legacy.created_at]
+    assert [s.last_message_at for s in listed if s.id == session_id] == [read.created_at]
+    with pytest.raises(INTEGRITY_ERRORS):
+        async with store.transaction() as db:
+            await db.execute(
+                "UPDATE class_chat_sessions SET last_message_at = NULL WHERE id = :id",
+                {"id": session_id},
+            )

@@ -14,12 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
 from tools.clock import now_iso
-from tools.store import ChunkHit, ChunkInput, ClassRecord, Profile, Sandbox, Store
-from tools.store.base import ChatMessage, ClaimSummary, JoinCodeTaken
-from tools.store.demo_blueprint import DEMO_BLUEPRINT
-from tools.store.demo_materials import DEMO_MATERIALS
-from tools.store.postgres import MIGRATIONS_DIR, PostgresStore, connection_kwargs
-from tools.store.seed import (
+from tools.demo import (
     DEMO_CLASS_ID,
     DEMO_GUEST_ID,
     DEMO_JOIN_CODE,
@@ -30,7 +25,12 @@ from tools.store.seed import (
     seed_demo,
     seed_guest_sandbox,
 )
-from tools.store.sql import SqlStore
+from tools.demo.blueprint import DEMO_BLUEPRINT
+from tools.demo.materials import DEMO_MATERIALS
+from tools.store import ChunkHit, ChunkInput, ClassRecord, Profile, Sandbox, Store
+from tools.store.base import ChatMessage, ClaimSummary, JoinCodeTaken
+from tools.store.migrations import migrations
+from tools.store.postgres import PostgresStore, connection_kwargs
 
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
@@ -91,9 +91,29 @@ async def test_profile_upsert_then_get_and_update(store: Store) -> None:
     await store.upsert_profile(user, "student", "Lena")
     assert await store.get_profile(user) == Profile(user, "student", "Lena")
 
-    await store.upsert_profile(user, "teacher", None)
-    assert await store.get_profile(user) == Profile(user, "teacher", None)
+    await store.upsert_profile(user, "student", None)
+    assert await store.get_profile(user) == Profile(user, "student", None)
+    # The platform keeps a profile's account type for good (its immutability trigger).
+    with pytest.raises(ValueError, match="never changes"):
+        await store.upsert_profile(user, "teacher", None)
+    assert await store.get_profile(user) == Profile(user, "student", None)
     assert await store.get_profile(new_id()) is None
+
+
+async def test_a_guest_becomes_an_account_of_either_kind(store: Store) -> None:
+    guest, other = new_id(), new_id()
+    for user in (guest, other):
+        await store.upsert_profile(user, "guest", None)
+        assert await store.get_profile(user) == Profile(user, "guest", None)
+    await store.upsert_profile(guest, "student", "Lena")
+    await store.upsert_profile(other, "teacher", "Ada")
+    assert await store.get_profile(guest) == Profile(guest, "student", "Lena")
+    assert await store.get_profile(other) == Profile(other, "teacher", "Ada")
+    async with store.session() as db:
+        rows = await db.query(
+            "SELECT id, account_type FROM profiles WHERE id IN (:a, :b)", {"a": guest, "b": other}
+        )
+    assert {str(r["id"]): r["account_type"] for r in rows} == {guest: "student", other: "teacher"}
 
 
 async def test_create_class_enrolls_the_owner_as_teacher(store: Store) -> None:
@@ -210,7 +230,7 @@ async def test_failed_save_material_leaves_previous_chunks_and_status(store: Sto
     assert all(h.score == 0.0 for h in hits)
 
     # A material that is still being processed keeps that status when a save fails.
-    async with store.session() as db:  # type: ignore[attr-defined]
+    async with store.session() as db:
         await db.execute(
             "UPDATE materials SET status = 'processing' WHERE id = :id", {"id": material}
         )
@@ -442,9 +462,8 @@ async def test_a_sandbox_class_carries_its_sandbox_and_enrolls_nobody(store: Sto
 
 
 async def generation_owners(store: Store) -> list[tuple[str | None, str | None]]:
-    assert isinstance(store, SqlStore)
     async with store.session() as db:
-        rows = await db.query("SELECT user_id, sandbox_id FROM generations")
+        rows = await db.query("SELECT user_id, sandbox_id FROM stemgraph_generations")
     return sorted((_text(r["user_id"]), _text(r["sandbox_id"])) for r in rows)
 
 
@@ -581,12 +600,12 @@ async def test_postgres_migrate_twice_applies_nothing_the_second_time() -> None:
     await pool.open(wait=True)
     try:
         store = PostgresStore(pool)
-        expected = sorted(path.name for path in MIGRATIONS_DIR.glob("*.sql"))
+        expected = [m.name for m in migrations("postgres")]
         assert expected, "the migrations directory must hold at least one migration"
         assert await store.migrate() == expected
         assert await store.migrate() == []
         async with store.session() as db:
-            rows = await db.query("SELECT name FROM stemgraph_migrations ORDER BY name")
+            rows = await db.query("SELECT name FROM stemgraph_schema_versions ORDER BY version")
         assert [row["name"] for row in rows] == expected
         # The migrated schema is usable.
         await store.upsert_profile(new_id(), "guest", None)
@@ -630,8 +649,8 @@ async def test_postgres_concurrent_opens_on_an_existing_schema_both_migrate() ->
             errors = [r for r in results if isinstance(r, BaseException)]
             assert errors == []
             async with opened[0].session() as db:
-                rows = await db.query("SELECT count(*) AS n FROM stemgraph_migrations")
-            assert rows[0]["n"] == len(list(MIGRATIONS_DIR.glob("*.sql")))
+                rows = await db.query("SELECT count(*) AS n FROM stemgraph_schema_versions")
+            assert rows[0]["n"] == len(migrations("postgres"))
             for each in opened:
                 await each.ping()
         finally:

@@ -7,7 +7,7 @@ import pytest
 from tools.analytics import query as analytics
 from tools.offline import data_query, safety
 from tools.retrieval import content_text
-from tools.store.sql import search_terms
+from tools.store.materials import search_terms
 from tools.text.words import STOPWORDS, content_words, query_terms, stem, tokens, words
 
 
