@@ -18,7 +18,7 @@ from tools.chunking import chunk_text
 from tools.clock import now_iso
 from tools.demo.blueprint import DEMO_BLUEPRINT, DEMO_BLUEPRINT_ID
 from tools.demo.classroom import seed_demo_chat, seed_demo_coursework, seed_demo_students
-from tools.demo.webapp import publish_blueprint
+from tools.demo.webapp import child_id, publish_blueprint
 from tools.store.base import ChunkInput, ClassRecord, Store
 
 DEMO_CLASS_ID: Final = "c1a55000-0000-4000-8000-000000000001"
@@ -32,6 +32,11 @@ DEMO_GUEST_ID: Final = "44444444-4444-4444-8444-444444444444"
 DEMO_SANDBOX_ID: Final = "55555555-5555-4555-8555-555555555555"
 # The demo guest's own copy of the demo class, in its sandbox.
 DEMO_SANDBOX_CLASS_ID: Final = "c1a55000-0000-4000-8000-000000000002"
+
+
+def demo_topic_id(key: str) -> str:
+    """The `topics` row id of the demo blueprint's topic `key` (what insights call `topic_id`)."""
+    return child_id(DEMO_BLUEPRINT_ID, f"topic:{key}")
 
 
 async def seed_demo(store: Store) -> bool:

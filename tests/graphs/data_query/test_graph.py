@@ -18,18 +18,22 @@ from tests.tools.analytics.test_query import (
     ATTEMPTS,
     CHAT,
     OPTICS,
+    REVIEWED,
     RIVAL,
     RIVAL_ATTEMPTS,
     STUDENTS,
     seed_class,
+    sid,
 )
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.payloads.canvas import NO_DATA_LABEL, validate_chart_spec
 from tools.store import Store, open_store
+from tools.store.classes import topic_row_id
 
 NO_DATA = [{"label": NO_DATA_LABEL, "value": 0}]
-BY_TOPIC = [{"label": "Light and optics", "value": 76.7}, {"label": "Lenses", "value": 70.0}]
+# Best scores (tests/tools/analytics/test_query.py): light (90 + 70 + 60 + 80) / 4, lenses 70.
+BY_TOPIC = [{"label": "Light and optics", "value": 75.0}, {"label": "Lenses", "value": 70.0}]
 
 
 @pytest.fixture
@@ -37,7 +41,9 @@ async def optics(tmp_path: Path) -> AsyncIterator[Store]:
     """The optics class beside a rival class with the same names (SQLite; the route tests and
     the analytics tests cover Postgres)."""
     store = await open_store(str(tmp_path / "store.sqlite3"))
-    await seed_class(store, OPTICS, students=STUDENTS, attempts=ATTEMPTS, chat=CHAT)
+    await seed_class(
+        store, OPTICS, students=STUDENTS, attempts=ATTEMPTS, chat=CHAT, reviewed=REVIEWED
+    )
     await seed_class(store, RIVAL, students=("Sam Lee", "Zed Quinn"), attempts=RIVAL_ATTEMPTS)
     yield store
     await store.close()
@@ -109,9 +115,10 @@ async def test_a_model_plan_runs_and_the_prompt_keeps_names_as_data(optics: Stor
         assert name in system.text
     data = json.loads(user.text.split("\n", 1)[1])
     assert data["question"] == question
+    # A topic's key is its `topics` row id.
     assert data["class_topics"] == [
-        {"key": "light", "title": "Light and optics"},
-        {"key": "lenses", "title": "Lenses"},
+        {"key": topic_row_id(sid(OPTICS, "blueprint"), "light"), "title": "Light and optics"},
+        {"key": topic_row_id(sid(OPTICS, "blueprint"), "lenses"), "title": "Lenses"},
     ]
     assert data["class_activities"] == ["Reflection quiz", "Refraction quiz", "Lens drawing"]
     assert len(data["today"]) == 10
@@ -178,8 +185,8 @@ async def test_one_percentage_is_a_two_slice_pie_and_one_count_is_no_data(optics
         "chartType": "pie",
         "title": "What is the class average score",
         "data": [
-            {"label": "Average score", "value": 75.0},
-            {"label": "Marks missed", "value": 25.0},
+            {"label": "Average score", "value": 74.0},  # (90 + 70 + 70 + 60 + 80) / 5
+            {"label": "Marks missed", "value": 26.0},
         ],
     }
     model, context = scripted(optics, {"metric": "attempt_count", "group_by": "none"})

@@ -15,10 +15,12 @@ from graphs.shared.errors import GenerationError
 from tests.fakes import FailingChatModel, RecordingChatModel, json_call
 from tools.analytics import compute_insights, get_insights_snapshot
 from tools.clock import to_iso, utc_now
-from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, demo_topic_id, seed_demo
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store.composed import SqlStore
+
+WAVES = demo_topic_id("waves-and-sound")
 
 RUN = {"class_id": DEMO_CLASS_ID}
 LENA, TOMAS = DEMO_STUDENT_IDS
@@ -46,7 +48,7 @@ def narrative(**changes: Any) -> dict[str, Any]:
         "interventions": [
             {
                 "type": "generate_quiz",
-                "topic_id": "waves-and-sound",
+                "topic_id": WAVES,
                 "topic_title": "Waves",
                 "reason": "Lowest topic.",
                 "suggested_action": "Quiz on v = f λ.",
@@ -110,7 +112,7 @@ async def test_a_snapshot_older_than_an_hour_is_recomputed(demo: SqlStore) -> No
     await graph.ainvoke(RUN, context=context(demo, model))
     async with demo.transaction() as db:
         await db.execute(
-            "UPDATE class_insight_snapshots SET generated_at = :at WHERE class_id = :c",
+            "UPDATE class_insights_snapshots SET generated_at = :at WHERE class_id = :c",
             {"at": to_iso(utc_now() - timedelta(minutes=61)), "c": DEMO_CLASS_ID},
         )
     result = await graph.ainvoke(RUN, context=context(demo, model))
@@ -176,7 +178,7 @@ async def test_invalid_parts_of_a_narrative_are_dropped(demo: SqlStore) -> None:
     payload = result["payload"]
     story = payload["ai_narrative"]
     assert story["key_findings"] == ["One.", "Two.", "Three.", "Four.", "Five."]
-    waves = next(t for t in payload["topics"] if t["topic_id"] == "waves-and-sound")
+    waves = next(t for t in payload["topics"] if t["topic_id"] == WAVES)
     assert story["interventions"] == [{**good, "topic_title": waves["title"]}]
     summaries = {s["student_id"]: s["ai_mini_summary"] for s in payload["students"]}
     assert summaries[LENA] == "Lena is steady."
