@@ -13,8 +13,10 @@ from tests.fakes import ScriptedChatModel
 from tests.server.conftest import API_KEY, Api, Serve, ok, only, user_token
 from tests.server.test_app import assert_error
 from tests.sse import iter_events
-from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID, demo_topic_id
 from tools.store import open_store
+
+WAVES = demo_topic_id("waves-and-sound")  # the `topics` row id insights name it by
 
 PATH = "/v1/analytics/class-insights"
 
@@ -112,7 +114,7 @@ def test_stream_ends_with_the_json_data(api: Api) -> None:
 def test_a_model_narrative_reaches_the_client(serve: Serve) -> None:
     reply = (
         '{"executive_summary": "Waves need attention.", "key_findings": ["Waves are weakest."],'
-        ' "interventions": [{"type": "generate_quiz", "topic_id": "waves-and-sound",'
+        ' "interventions": [{"type": "generate_quiz", "topic_id": "' + WAVES + '",'
         ' "topic_title": "x", "reason": "Lowest score.", "suggested_action": "Practice quiz."},'
         ' {"type": "generate_quiz", "topic_id": "no-such-topic", "topic_title": "x",'
         ' "reason": "r", "suggested_action": "a"}], "student_summaries": {}}'
@@ -120,4 +122,4 @@ def test_a_model_narrative_reaches_the_client(serve: Serve) -> None:
     with serve(chat=only(ScriptedChatModel.replying(reply))) as api:
         story = ok(insights(api))["ai_narrative"]
     assert story["executive_summary"] == "Waves need attention."
-    assert [i["topic_id"] for i in story["interventions"]] == ["waves-and-sound"]
+    assert [i["topic_id"] for i in story["interventions"]] == [WAVES]

@@ -25,7 +25,13 @@ from tests.sse import Event, iter_events
 from tools.analytics.brief_store import begin_refresh, finish_refresh, read_brief
 from tools.analytics.insights import compute_insights
 from tools.clock import utc_now
-from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID, seed_demo
+from tools.demo import (
+    DEMO_CLASS_ID,
+    DEMO_STUDENT_IDS,
+    DEMO_TEACHER_ID,
+    demo_topic_id,
+    seed_demo,
+)
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store import open_store
@@ -40,7 +46,7 @@ DEMO_BRIEF: dict[str, Any] = {
     "attention_items": ["Waves and sound: avg 63% over 25 attempts"],
     "misconceptions": [
         {
-            "topic_id": "waves-and-sound",
+            "topic_id": demo_topic_id("waves-and-sound"),
             "topic_title": "Waves and sound",
             "description": "Some think sound travels through a vacuum.",
         }
