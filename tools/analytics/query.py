@@ -8,7 +8,8 @@ What the numbers mean:
 - Score metrics use each student's best submitted attempt per assignment, in % (0-100, 1 dp).
 - `completion_rate`: share of (student, assignment) pairs with a submitted attempt, in %;
   `not_completed_count`: pairs without one (grouped by student, students with none are left out).
-- `attempt_count`: every attempt, in progress too; `submission_count`: submitted attempts;
+- `attempt_count`: every recorded attempt; `submission_count`: submitted attempts (the
+  platform records a quiz attempt as a `submissions` row when it is submitted, so the two agree);
   `student_count`: distinct students with a submitted attempt; `chat_messages`: students' messages.
 - Dates (`since`/`until`, `week`): the assignment's due date for score and completion metrics,
   the submission time for attempt metrics, the message time for chat.

@@ -20,7 +20,9 @@ from tools.analytics import (
 )
 from tools.clock import to_iso
 from tools.demo import DEMO_CLASS_ID, DEMO_GUEST_ID, DEMO_STUDENT_IDS, seed_demo
-from tools.store.composed import SqlStore
+from tools.demo.blueprint import DEMO_BLUEPRINT_ID
+from tools.store.base import Store
+from tools.store.classes import topic_row_id
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LEVELS = ("remember", "understand", "apply", "analyze", "evaluate", "create")
@@ -30,25 +32,34 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-async def execute(store: SqlStore, sql: str, params: dict[str, Any]) -> None:
+async def execute(store: Store, sql: str, params: dict[str, Any]) -> None:
     async with store.transaction() as db:
         await db.execute(sql, params)
 
 
-async def query(store: SqlStore, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+async def query(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     async with store.session() as db:
         return [dict(row) for row in await db.query(sql, params)]
 
 
+# Each hand-built class's teacher and published blueprint id.
+CLASSES: dict[str, tuple[str, str]] = {}
+
+
+def jsonb(store: Store, name: str) -> str:
+    return f"CAST(:{name} AS jsonb)" if store.backend == "postgres" else f":{name}"
+
+
 async def make_class(
-    store: SqlStore, students: list[str | None], *, topics: list[str] | None = None
+    store: Store, students: list[str | None], *, topics: list[str] | None = None
 ) -> tuple[str, list[str]]:
     """A class with a teacher, students (by display name) and, when given, a blueprint."""
-    teacher, class_id = new_id(), new_id()
+    teacher, class_id, blueprint_id = new_id(), new_id(), new_id()
     await store.upsert_profile(teacher, "teacher", "Teacher T")
     await store.create_class(
         class_id=class_id, owner_id=teacher, title="Hand-built", join_code=new_id()[:12]
     )
+    CLASSES[class_id] = (teacher, blueprint_id)
     ids = []
     for name in students:
         student = new_id()
@@ -57,6 +68,7 @@ async def make_class(
         ids.append(student)
     if topics is not None:
         blueprint = {
+            "summary": "A hand-built course.",
             "topics": [
                 {
                     "key": key,
@@ -64,37 +76,51 @@ async def make_class(
                     "objectives": [{"statement": "s", "level": "apply"}],
                 }
                 for key in topics
-            ]
+            ],
         }
-        await store.publish_blueprint(class_id, new_id(), blueprint)
+        await store.publish_blueprint(class_id, blueprint_id, blueprint)
     return class_id, ids
 
 
 async def make_assignment(
-    store: SqlStore,
+    store: Store,
     class_id: str,
     title: str,
     *,
     topic: str | None = None,
     level: str | None = None,
 ) -> str:
+    """A published quiz activity (on the blueprint's topic `topic`, when the class's blueprint
+    has it) assigned to the class, as the web app writes them."""
+    teacher, blueprint_id = CLASSES[class_id]
     activity, assignment = new_id(), new_id()
+    topic_id = topic_row_id(blueprint_id, topic) if topic else None
+    known = await query(store, "SELECT id FROM topics WHERE id = :t", {"t": topic_id})
     await execute(
         store,
-        "INSERT INTO activities (id, class_id, title, activity_type, topic_id, bloom_level)"
-        " VALUES (:id, :c, :t, 'quiz', :topic, :level)",
-        {"id": activity, "c": class_id, "t": title, "topic": topic, "level": level},
+        "INSERT INTO activities (id, class_id, topic_id, type, title, config, status,"
+        f" created_by) VALUES (:id, :c, :topic, 'quiz', :t, {jsonb(store, 'config')},"
+        " 'published', :by)",
+        {
+            "id": activity,
+            "c": class_id,
+            "t": title,
+            "topic": topic_id if known else None,
+            "config": json.dumps({"mode": "assignment", "bloomLevel": level}),
+            "by": teacher,
+        },
     )
     await execute(
         store,
-        "INSERT INTO assignments (id, class_id, activity_id, title) VALUES (:id, :c, :a, :t)",
-        {"id": assignment, "c": class_id, "a": activity, "t": title},
+        "INSERT INTO assignments (id, class_id, activity_id, assigned_by)"
+        " VALUES (:id, :c, :a, :by)",
+        {"id": assignment, "c": class_id, "a": activity, "by": teacher},
     )
     return assignment
 
 
 async def submit(
-    store: SqlStore,
+    store: Store,
     class_id: str,
     student: str,
     assignment: str,
@@ -103,19 +129,30 @@ async def submit(
     attempt: int = 1,
     status: str = "submitted",
 ) -> None:
+    """A submitted attempt (`score` a 0-1 fraction, stored 0-100 as the platform does); an
+    unfinished one is no submission, only the recipient row's `in_progress`."""
+    if status != "submitted":
+        await execute(
+            store,
+            "INSERT INTO assignment_recipients (assignment_id, student_id, status)"
+            " VALUES (:a, :s, 'in_progress') ON CONFLICT (assignment_id, student_id) DO NOTHING",
+            {"a": assignment, "s": student},
+        )
+        return
+    percent = None if score is None else round(score * 100, 2)
     await execute(
         store,
-        "INSERT INTO submissions (id, assignment_id, class_id, student_id, status, score,"
-        " attempt, submitted_at) VALUES (:id, :a, :c, :s, :st, :score, :n, :at)",
+        "INSERT INTO submissions (id, assignment_id, student_id, content, score, submitted_at)"
+        f" VALUES (:id, :a, :s, {jsonb(store, 'content')}, :score, :at)",
         {
             "id": new_id(),
             "a": assignment,
-            "c": class_id,
             "s": student,
-            "st": status,
-            "score": score,
-            "n": attempt,
-            "at": to_iso(NOW) if status == "submitted" else None,
+            "content": json.dumps(
+                {"mode": "quiz_attempt", "attemptNumber": attempt, "scorePercent": percent}
+            ),
+            "score": percent,
+            "at": to_iso(NOW),
         },
     )
 
@@ -158,7 +195,7 @@ def test_short_names() -> None:
     assert short_name("   ", 4) == "Student 4"
 
 
-async def test_demo_class_matches_direct_sql(store: SqlStore) -> None:
+async def test_demo_class_matches_direct_sql(store: Store) -> None:
     await seed_demo(store)
     # A guest enrolled in the class (as in a sandbox's copy) is still not one of its pupils.
     await store.enroll(DEMO_CLASS_ID, DEMO_GUEST_ID, "student")
@@ -173,8 +210,10 @@ async def test_demo_class_matches_direct_sql(store: SqlStore) -> None:
 
     best = await query(
         store,
-        "SELECT student_id, assignment_id, MAX(score) AS best, COUNT(*) AS n FROM submissions"
-        " WHERE class_id = :c AND status = 'submitted' GROUP BY student_id, assignment_id",
+        "SELECT s.student_id, s.assignment_id,"
+        " MAX(CAST(s.score AS DOUBLE PRECISION)) / 100 AS best, COUNT(*) AS n"
+        " FROM submissions s JOIN assignments g ON g.id = s.assignment_id"
+        " WHERE g.class_id = :c GROUP BY s.student_id, s.assignment_id",
         {"c": DEMO_CLASS_ID},
     )
     rows = [r for r in best if str(r["student_id"]) in students]
@@ -193,9 +232,10 @@ async def test_demo_class_matches_direct_sql(store: SqlStore) -> None:
 
     remember = await query(
         store,
-        "SELECT s.student_id, s.assignment_id, MAX(s.score) AS best FROM submissions s"
+        "SELECT s.student_id, s.assignment_id,"
+        " MAX(CAST(s.score AS DOUBLE PRECISION)) / 100 AS best FROM submissions s"
         " JOIN assignments g ON g.id = s.assignment_id JOIN activities a ON a.id = g.activity_id"
-        " WHERE s.class_id = :c AND s.status = 'submitted' AND a.bloom_level = 'remember'"
+        " WHERE g.class_id = :c AND a.config ->> 'bloomLevel' = 'remember'"
         " GROUP BY s.student_id, s.assignment_id",
         {"c": DEMO_CLASS_ID},
     )
@@ -208,9 +248,9 @@ async def test_demo_class_matches_direct_sql(store: SqlStore) -> None:
     waves = await query(
         store,
         "SELECT COUNT(*) AS n FROM submissions s JOIN assignments g ON g.id = s.assignment_id"
-        " JOIN activities a ON a.id = g.activity_id WHERE s.class_id = :c"
-        " AND s.status = 'submitted' AND a.topic_id = 'waves-and-sound'",
-        {"c": DEMO_CLASS_ID},
+        " JOIN activities a ON a.id = g.activity_id WHERE g.class_id = :c"
+        " AND a.topic_id = :topic",
+        {"c": DEMO_CLASS_ID, "topic": topic_row_id(DEMO_BLUEPRINT_ID, "waves-and-sound")},
     )
     topics = {t["topic_id"]: t for t in payload["topics"]}
     assert list(topics) == [
@@ -225,7 +265,7 @@ async def test_demo_class_matches_direct_sql(store: SqlStore) -> None:
 
     chats = await query(
         store,
-        "SELECT author_user_id, COUNT(*) AS n FROM chat_messages WHERE class_id = :c"
+        "SELECT author_user_id, COUNT(*) AS n FROM class_chat_messages WHERE class_id = :c"
         " AND author_kind = 'student' GROUP BY author_user_id",
         {"c": DEMO_CLASS_ID},
     )
@@ -243,7 +283,7 @@ async def test_demo_class_matches_direct_sql(store: SqlStore) -> None:
     assert risks == sorted(risks, key=["high", "medium", "low"].index)
 
 
-async def test_best_attempt_counts_and_in_progress_attempts_are_ignored(store: SqlStore) -> None:
+async def test_best_attempt_counts_and_in_progress_attempts_are_ignored(store: Store) -> None:
     class_id, (student,) = await make_class(store, ["Ana Lima"])
     first = await make_assignment(store, class_id, "First", level="apply")
     second = await make_assignment(store, class_id, "Second", level="apply")
@@ -264,7 +304,7 @@ async def test_best_attempt_counts_and_in_progress_attempts_are_ignored(store: S
     assert payload["class_summary"]["avg_score"] == 0.9
 
 
-async def test_risk_levels_in_a_hand_built_class(store: SqlStore) -> None:
+async def test_risk_levels_in_a_hand_built_class(store: Store) -> None:
     names = ["High Score", "Medium Score", "Medium Done", "Low Risk", "Edge Case", "No Work"]
     class_id, ids = await make_class(store, names)
     assignments = [await make_assignment(store, class_id, f"A{n}") for n in range(4)]
@@ -298,7 +338,7 @@ async def test_risk_levels_in_a_hand_built_class(store: SqlStore) -> None:
     assert [s["display_name"] for s in payload["students"][:2]] == ["No W.", "High S."]
 
 
-async def test_topic_status_boundaries_in_a_class(store: SqlStore) -> None:
+async def test_topic_status_boundaries_in_a_class(store: Store) -> None:
     keys = ["t-critical", "t-warning-low", "t-warning-high", "t-good", "t-unassessed"]
     class_id, (student,) = await make_class(store, ["Solo Student"], topics=keys)
     for key, score in zip(keys, [0.5999, 0.60, 0.75, 0.7501], strict=False):
@@ -321,7 +361,7 @@ async def test_topic_status_boundaries_in_a_class(store: SqlStore) -> None:
     )
 
 
-async def test_empty_classes(store: SqlStore) -> None:
+async def test_empty_classes(store: Store) -> None:
     class_id, _ = await make_class(store, [])
     payload = await compute_insights(store, class_id)
     assert payload["class_summary"] == {
@@ -351,7 +391,7 @@ async def test_empty_classes(store: SqlStore) -> None:
     assert payload["class_summary"]["at_risk_count"] == 1
 
 
-async def test_chat_alone_makes_a_class_non_empty(store: SqlStore) -> None:
+async def test_chat_alone_makes_a_class_non_empty(store: Store) -> None:
     from tools.store.base import ChatMessage
 
     class_id, (student,) = await make_class(store, ["Chatty Cat"])
@@ -372,7 +412,7 @@ async def test_chat_alone_makes_a_class_non_empty(store: SqlStore) -> None:
     assert payload["students"][0]["chat_message_count"] == 1
 
 
-async def test_snapshot_round_trip_and_upsert(store: SqlStore) -> None:
+async def test_snapshot_round_trip_and_upsert(store: Store) -> None:
     class_id, _ = await make_class(store, ["Ana Lima"])
     assert await get_insights_snapshot(store, class_id) is None
     payload = await compute_insights(store, class_id, now=NOW)
@@ -386,7 +426,7 @@ async def test_snapshot_round_trip_and_upsert(store: SqlStore) -> None:
     assert stored[0]["ai_narrative"] == {"x": 1} and stored[1] == NOW.replace(hour=13)
 
 
-async def test_snapshots_stored_in_the_old_shape_are_served_corrected(store: SqlStore) -> None:
+async def test_snapshots_stored_in_the_old_shape_are_served_corrected(store: Store) -> None:
     """A snapshot written before the fix (null scores, high-only count) reads in today's shape."""
     class_id, ids = await make_class(store, ["Ana Lima", "Ben Ode"])
     first = await make_assignment(store, class_id, "First")
