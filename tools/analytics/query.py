@@ -25,6 +25,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Literal
 
@@ -114,19 +115,25 @@ class Catalog:
     topics: tuple[Named, ...] = ()
     activities: tuple[Named, ...] = ()
     students: tuple[Named, ...] = ()
+    # A topic's key (the blueprint's, what questions and the model name) → its `topics.id`,
+    # which activities reference.
+    topic_rows: Mapping[str, str] = dataclass_field(default_factory=dict)
 
     def as_dict(self) -> dict[str, list[list[str]]]:
-        return {
+        found = {
             kind: [[n.id, n.name] for n in getattr(self, kind)]
             for kind in ("topics", "activities", "students")
         }
+        found["topic_rows"] = [[key, row] for key, row in self.topic_rows.items()]
+        return found
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
         def named(kind: str) -> tuple[Named, ...]:
             return tuple(Named(str(i), str(n)) for i, n in data.get(kind) or ())
 
-        return cls(named("topics"), named("activities"), named("students"))
+        rows = {str(key): str(row) for key, row in data.get("topic_rows") or ()}
+        return cls(named("topics"), named("activities"), named("students"), rows)
 
 
 def words(text: str) -> list[str]:
@@ -341,6 +348,8 @@ def _group(row: Row, group_by: str, catalog: Catalog) -> tuple[Any, str] | None:
     if value is None:
         return None
     value = str(value)
+    if group_by == "topic":
+        value = {row_id: key for key, row_id in catalog.topic_rows.items()}.get(value, value)
     if group_by == "bloom_level":
         rank = BLOOM_LEVELS.index(value) if value in BLOOM_LEVELS else len(BLOOM_LEVELS)
         return ((rank, value), value.capitalize())
@@ -385,14 +394,20 @@ def _display_name(name: str | None, student_id: str) -> str:
 
 
 async def load_catalog(store: Store, class_id: str) -> Catalog:
-    """The class's topics (the published blueprint's `topics` rows, then any other topic an
-    activity names), activities and students, in their natural order."""
+    """The class's topics (published blueprint, then any other topic an activity names),
+    activities and students, in their natural order. A topic is named by its blueprint key;
+    `topic_rows` maps it to the `topics` row activities reference (matched by title)."""
+    blueprint = await store.get_published_blueprint(class_id) or {}
+    topics = [
+        Named(str(t["key"]), str(t.get("title") or t["key"]))
+        for t in blueprint.get("topics") or ()
+        if isinstance(t, dict) and t.get("key")
+    ]
     params = {"class_id": class_id}
     async with store.session() as db:
         topic_rows = await db.query(
             "SELECT t.id, t.title FROM topics t JOIN blueprints b ON b.id = t.blueprint_id"
-            " WHERE b.class_id = :class_id AND b.status = 'published'"
-            " ORDER BY t.sequence, t.id",
+            " WHERE b.class_id = :class_id AND b.status = 'published'",
             params,
         )
         activities = await db.query(
@@ -407,12 +422,14 @@ async def load_catalog(store: Store, class_id: str) -> Catalog:
             f" WHERE e.class_id = :class_id AND e.role = 'student' AND {_STUDENTS_ONLY}",
             params,
         )
-    topics = [Named(str(r["id"]), str(r["title"])) for r in topic_rows]
+    row_of_title = {str(r["title"]): str(r["id"]) for r in topic_rows}
+    rows = {t.id: row_of_title.get(t.name, t.id) for t in topics}
     people = [Named(str(r["id"]), _display_name(r["name"], str(r["id"]))) for r in students]
     known = {t.id for t in topics}
+    known_rows = set(rows.values())
     for row in activities:
         topic = str(row["topic_id"]) if row["topic_id"] is not None else None
-        if topic and topic not in known:
+        if topic and topic not in known and topic not in known_rows:
             known.add(topic)
             topics.append(Named(topic, str(row["topic_title"] or topic)))
     return Catalog(
@@ -420,6 +437,7 @@ async def load_catalog(store: Store, class_id: str) -> Catalog:
         tuple(Named(str(r["id"]), str(r["title"])) for r in activities),
         # Sorted here, not by the database's collation, so both backends agree.
         tuple(sorted(people, key=lambda n: (n.name.casefold(), n.id))),
+        rows,
     )
 
 
@@ -442,6 +460,8 @@ async def run_query(
         return []
     base, fragments = _SOURCES[query.metric]
     params: dict[str, Any] = {"class_id": class_id, **ids}
+    if "topic" in params:
+        params["topic"] = catalog.topic_rows.get(params["topic"], params["topic"])
     params.update(_bounds(query.filters.since, query.filters.until))
     sql = base + "".join(fragments[name] for name in fragments if name in params)
     async with store.session() as db:

@@ -296,9 +296,10 @@ def test_the_catalog_round_trips_through_plain_data() -> None:
 
 async def test_the_catalog_holds_the_class_names_only(optics: Store) -> None:
     catalog = await load_catalog(optics, OPTICS)
+    assert [t.id for t in catalog.topics] == ["light", "lenses"]
+    # Each topic key names the published blueprint's `topics` row activities reference.
     blueprint = sid(OPTICS, "blueprint")
-    assert [t.id for t in catalog.topics] == [topic_row_id(blueprint, k) for k, _ in TOPICS]
-    assert [t.name for t in catalog.topics] == [title for _, title in TOPICS]
+    assert catalog.topic_rows == {k: topic_row_id(blueprint, k) for k, _ in TOPICS}
     assert [a.name for a in catalog.activities] == [a[0] for a in ACTIVITIES]
     assert sorted(s.name for s in catalog.students) == sorted(STUDENTS)  # no guest, no Zed
     assert {a.id for a in catalog.activities}.isdisjoint(
