@@ -31,11 +31,11 @@ from server.checkpoints import open_checkpointer, prune_thread
 from server.settings import Settings
 from tests.fakes import ScriptedChatModel
 from tools.clock import to_iso, utc_now
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store import Store, open_store
 from tools.store.base import ChatMessage
-from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
 
 QUESTION = "Could you explain how the net force on a trolley changes its acceleration? " * 1
 ANSWER_SENTENCE = (

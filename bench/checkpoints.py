@@ -35,10 +35,10 @@ from graphs.shared.context import GenerationContext
 from server.checkpoints import PooledPostgresSaver, checkpoint_connection_kwargs, prune_thread
 from server.settings import Settings
 from tests.fakes import ScriptedChatModel
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store import Store, open_store
-from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
 
 QUESTION = "How does the net force on a trolley change its acceleration?"
 REPLY = json.dumps(

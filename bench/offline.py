@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.process import REPO_ROOT
+from tools.demo.materials import DEMO_MATERIALS
 from tools.offline.flashcards import offline_flashcards
 from tools.offline.quiz import offline_quiz
 from tools.offline.tutor import Source, offline_tutor_reply
-from tools.demo.materials import DEMO_MATERIALS
 from tools.text import estimate_tokens
 
 DATASETS = REPO_ROOT / "evals" / "datasets"

@@ -35,12 +35,12 @@ from graphs.quiz import graph as quiz_graph
 from graphs.shared.context import GenerationContext
 from graphs.teaching_brief import BriefContext
 from graphs.teaching_brief import graph as brief_graph
+from tools.demo import DEMO_CLASS_ID, seed_demo
 from tools.models.providers import EmbeddingProvider
 from tools.models.router import Deadline, ModelRouter
 from tools.models.settings import ProviderSettings
 from tools.store import open_store
 from tools.store.base import Store
-from tools.demo import DEMO_CLASS_ID, seed_demo
 
 ProviderMode = Literal["offline", "configured"]
 PROVIDER_MODES: Final[tuple[ProviderMode, ...]] = ("offline", "configured")

@@ -160,7 +160,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        store = await open_store(settings.resolved_database_url, schema=settings.database_schema)
+        store = await open_store(
+            settings.resolved_database_url,
+            schema=settings.database_schema,
+            platform_database=settings.platform_database,
+        )
         verifier = _verifier(settings)
         guardrails = build_guardrails(settings)
         shutdown = Shutdown(settings.shutdown_grace_seconds)

@@ -13,13 +13,14 @@ from pydantic_settings import NoDecode
 
 from tools.materials.extract import ExtractionLimits
 from tools.models.settings import PROVIDER_NAMES, ProviderName, ProviderSettings
+from tools.store.settings import StoreSettings
 
 __all__ = ["PROVIDER_NAMES", "ProviderName", "Settings"]
 
 
-class Settings(ProviderSettings):
-    """Runtime configuration: the provider settings plus the server's own. Unset keys mean
-    "not configured", never an error at start-up."""
+class Settings(ProviderSettings, StoreSettings):
+    """Runtime configuration: the provider and store settings plus the server's own. Unset keys
+    mean "not configured", never an error at start-up."""
 
     # --- stemgraph's own ---
     data_dir: Path = Field(Path(".data"), validation_alias="STEMGRAPH_DATA_DIR")

@@ -32,8 +32,8 @@ from evals.scorers import Score, Scorer
 from graphs.shared import sources
 from tools import retrieval
 from tools.chunking import chunk_text
-from tools.store.base import ChunkHit, ChunkInput, Store
 from tools.demo import DEMO_CLASS_ID, DEMO_TEACHER_ID, seed_demo
+from tools.store.base import ChunkHit, ChunkInput, Store
 from tools.text import fold, normalise_text
 
 DATASETS: Final = Path(__file__).resolve().parents[1] / "datasets"

@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from tools.store.base import Claims, Params, Row, Session
 from tools.store.composed import SqlStore
 from tools.store.migrations import migrate_postgres
+from tools.store.platform import check_platform_schema
 
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
@@ -104,8 +105,12 @@ class PostgresStore(SqlStore):
         await self._pool.close()
 
     async def migrate(self) -> list[str]:
-        """Apply every migration not applied yet; returns the files applied."""
+        """Apply every migration not applied yet; returns the files applied. On the platform's
+        database, first check that every platform table and column stemgraph uses is there
+        (`PlatformSchemaMissing` lists what is not)."""
         async with self._pool.connection() as conn:
+            if self.platform_database:
+                await check_platform_schema(conn)
             return await migrate_postgres(conn, platform_database=self.platform_database)
 
     @asynccontextmanager

@@ -217,9 +217,9 @@ async def _draft(app: Any, config: dict[str, Any], store: Store, class_id: str) 
 
 
 async def _count(store: Store, class_id: str, status: str) -> int:
-    async with store.session() as db:  # type: ignore[attr-defined]
+    async with store.session() as db:
         rows = await db.query(
-            "SELECT COUNT(*) AS n FROM class_blueprints WHERE class_id = :c AND status = :s",
+            "SELECT COUNT(*) AS n FROM blueprints WHERE class_id = :c AND status = :s",
             {"c": class_id, "s": status},
         )
     return int(rows[0]["n"])

@@ -18,7 +18,7 @@ from tools.clock import to_iso, utc_now
 from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, demo_topic_id, seed_demo
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
-from tools.store.composed import SqlStore
+from tools.store.base import Store
 
 WAVES = demo_topic_id("waves-and-sound")
 
@@ -27,12 +27,12 @@ LENA, TOMAS = DEMO_STUDENT_IDS
 
 
 @pytest.fixture
-async def demo(store: SqlStore) -> SqlStore:
+async def demo(store: Store) -> Store:
     await seed_demo(store)
     return store
 
 
-def context(store: SqlStore, model: BaseChatModel | None = None, **router: Any) -> Any:
+def context(store: Store, model: BaseChatModel | None = None, **router: Any) -> Any:
     providers = [ChatProvider("openai", "fake", model)] if model is not None else []
     return GenerationContext(router=ModelRouter(providers, **router), store=store)
 
@@ -69,7 +69,7 @@ def numbers(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def test_offline_narrative_is_complete_and_stored(demo: SqlStore) -> None:
+async def test_offline_narrative_is_complete_and_stored(demo: Store) -> None:
     result = await graph.ainvoke(RUN, context=context(demo))
     assert set(result) == {"payload", "provider", "model", "attempts"}
     assert result["provider"] == "offline" and result["attempts"] == []
@@ -88,7 +88,7 @@ async def test_offline_narrative_is_complete_and_stored(demo: SqlStore) -> None:
 
 
 async def test_snapshot_is_reused_within_the_hour_and_force_refresh_recomputes(
-    demo: SqlStore,
+    demo: Store,
 ) -> None:
     model = scripted(narrative(), narrative(executive_summary="Second look."))
     first = await graph.ainvoke(RUN, context=context(demo, model))
@@ -107,7 +107,7 @@ async def test_snapshot_is_reused_within_the_hour_and_force_refresh_recomputes(
     assert numbers(forced["payload"]) == numbers(first["payload"])
 
 
-async def test_a_snapshot_older_than_an_hour_is_recomputed(demo: SqlStore) -> None:
+async def test_a_snapshot_older_than_an_hour_is_recomputed(demo: Store) -> None:
     model = scripted(narrative(), narrative())
     await graph.ainvoke(RUN, context=context(demo, model))
     async with demo.transaction() as db:
@@ -128,7 +128,7 @@ async def test_a_snapshot_older_than_an_hour_is_recomputed(demo: SqlStore) -> No
     ],
 )
 async def test_an_unusable_narrative_is_repaired_then_replaced_by_the_offline_one(
-    demo: SqlStore, reply: str
+    demo: Store, reply: str
 ) -> None:
     model = scripted(reply, reply, reply)
     result = await graph.ainvoke(RUN, context=context(demo, model))
@@ -148,7 +148,7 @@ async def test_an_unusable_narrative_is_repaired_then_replaced_by_the_offline_on
     assert payload["ai_narrative"] == offline["payload"]["ai_narrative"]
 
 
-async def test_a_failing_model_leaves_the_numbers_intact(demo: SqlStore) -> None:
+async def test_a_failing_model_leaves_the_numbers_intact(demo: Store) -> None:
     failing = FailingChatModel()
     result = await graph.ainvoke(RUN, context=context(demo, failing, offline_fallback=False))
     assert failing.calls == 1
@@ -159,7 +159,7 @@ async def test_a_failing_model_leaves_the_numbers_intact(demo: SqlStore) -> None
     assert numbers(payload) == numbers(await compute_insights(demo, DEMO_CLASS_ID))
 
 
-async def test_invalid_parts_of_a_narrative_are_dropped(demo: SqlStore) -> None:
+async def test_invalid_parts_of_a_narrative_are_dropped(demo: Store) -> None:
     good = narrative()["interventions"][0]
     reply = narrative(
         key_findings=["One.", "", 42, "Two.", "Three.", "Four.", "Five.", "Six."],
@@ -194,7 +194,7 @@ async def test_invalid_parts_of_a_narrative_are_dropped(demo: SqlStore) -> None:
     }
 
 
-async def test_a_missing_executive_summary_is_repaired(demo: SqlStore) -> None:
+async def test_a_missing_executive_summary_is_repaired(demo: Store) -> None:
     reply = narrative(
         executive_summary=None, student_summaries=[{"student_id": LENA, "summary": "Ok."}]
     )
@@ -207,7 +207,7 @@ async def test_a_missing_executive_summary_is_repaired(demo: SqlStore) -> None:
     assert {s["student_id"]: s["ai_mini_summary"] for s in payload["students"]}[LENA] == "Ok."
 
 
-async def test_an_unknown_class_is_a_404(demo: SqlStore) -> None:
+async def test_an_unknown_class_is_a_404(demo: Store) -> None:
     run = {"class_id": "c1a55000-0000-4000-8000-0000000000ff"}
     with pytest.raises(GenerationError) as raised:
         await graph.ainvoke(run, context=context(demo))

@@ -24,7 +24,6 @@ from tools.demo.quizzes import QUIZZES
 from tools.demo.rows import insert
 from tools.payloads.canvas import NO_DATA_LABEL, validate_chart_spec
 from tools.store import Store
-from tools.store.composed import SqlStore
 
 PATH = "/v1/analytics/data-query"
 NO_DATA = [{"label": NO_DATA_LABEL, "value": 0}]
@@ -84,7 +83,6 @@ def class_a_labels(api: Api) -> set[str]:
     """Every label a chart about the demo class may carry."""
 
     async def read(store: Store) -> set[str]:
-        assert isinstance(store, SqlStore)
         catalog = await load_catalog(store, DEMO_CLASS_ID)
         named = (*catalog.topics, *catalog.activities, *catalog.students)
         return {n.name for n in named}

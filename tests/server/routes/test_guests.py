@@ -18,7 +18,6 @@ from tools.demo import (
     DEMO_STUDENT_IDS,
 )
 from tools.store import Store
-from tools.store.composed import SqlStore
 
 GUEST = {"class_id": DEMO_SANDBOX_CLASS_ID, "user_id": DEMO_GUEST_ID, "sandbox_id": DEMO_SANDBOX_ID}
 TOMAS = DEMO_STUDENT_IDS[1]
@@ -61,9 +60,8 @@ def generations(api: Api) -> list[tuple[str | None, str | None]]:
     """(user_id, sandbox_id) of every recorded generation."""
 
     async def read(store: Store) -> list[tuple[str | None, str | None]]:
-        assert isinstance(store, SqlStore)
         async with store.session() as db:
-            rows = await db.query("SELECT user_id, sandbox_id FROM generations")
+            rows = await db.query("SELECT user_id, sandbox_id FROM stemgraph_generations")
         return sorted(
             (None if r["user_id"] is None else str(r["user_id"]),)
             + (None if r["sandbox_id"] is None else str(r["sandbox_id"]),)

@@ -210,7 +210,7 @@ def test_process_defaults_to_the_configured_batch(serve: Serve) -> None:
 
 
 def test_queue_failures_are_upstream_errors(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tools.store.composed import SqlStore
+    from tools.store.composed import SqlStore  # the class every backend's store extends
 
     created = ok(create(api, process=False))
 

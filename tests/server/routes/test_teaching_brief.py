@@ -35,7 +35,7 @@ from tools.demo import (
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.store import open_store
-from tools.store.composed import SqlStore
+from tools.store.base import Store
 
 T = TypeVar("T")
 PATH = "/v1/analytics/class-teaching-brief"
@@ -62,14 +62,13 @@ def scripted(*replies: Any, slow: bool = False) -> ScriptedChatModel:
     return (SlowScriptedChatModel if slow else ScriptedChatModel).replying(*replies)
 
 
-def with_store(api: Api, use: Callable[[SqlStore], Awaitable[T]]) -> T:
+def with_store(api: Api, use: Callable[[Store], Awaitable[T]]) -> T:
     """Run `use` on a store connection of the test's own, to the server's database."""
 
     async def run() -> T:
         store = await open_store(
             api.settings.resolved_database_url, schema=api.settings.database_schema
         )
-        assert isinstance(store, SqlStore)
         try:
             return await use(store)
         finally:
@@ -214,7 +213,7 @@ def test_a_failed_refresh_keeps_the_previous_payload(
 def test_a_class_without_evidence_is_no_data(api: Api) -> None:
     class_id = str(uuid.uuid4())
 
-    async def new_class(store: SqlStore) -> None:
+    async def new_class(store: Store) -> None:
         await store.create_class(
             class_id=class_id, owner_id=DEMO_TEACHER_ID, title="New", join_code="NEW12345"
         )

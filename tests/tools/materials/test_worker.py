@@ -63,10 +63,10 @@ async def stored_chunks(store: Any, material_id: str) -> list[str]:
     """The material's chunk rows, whatever its status, read straight from the table."""
     async with store.session() as db:
         rows = await db.query(
-            "SELECT content FROM material_chunks WHERE material_id = :m ORDER BY chunk_index",
+            "SELECT text FROM material_chunks WHERE material_id = :m ORDER BY source_index",
             {"m": material_id},
         )
-    return [row["content"] for row in rows]
+    return [row["text"] for row in rows]
 
 
 def ingest(store: Store) -> RunIngest:
@@ -104,7 +104,7 @@ async def test_success_marks_the_material_ready_with_its_chunks(store: Store) ->
     assert material is not None
     assert (material.status, material.error, material.source_type) == ("ready", None, "markdown")
     job = await store.get_material_job(job_id)
-    assert job is not None and (job.status, job.attempts) == ("succeeded", 1)
+    assert job is not None and (job.status, job.attempts) == ("done", 1)
     hits = await store.search_chunks(class_id, "speed of sound", limit=5)
     assert hits and hits[0].material_id == material_id and "343 m/s" in hits[0].content
     assert {hit.section for hit in await store.class_chunks(class_id)} == {"Waves", "Sound"}
@@ -153,21 +153,23 @@ async def test_a_transient_error_is_retried_then_succeeds(store: Store) -> None:
     assert (first.processed, first.retried, first.failed) == (1, 1, 0)
     assert first.errors == ("Waves: ConnectionError: database went away (retrying in 30s)",)
     job = await store.get_material_job(job_id)
-    assert job is not None and (job.status, job.attempts) == ("queued", 1)
+    assert job is not None and (job.status, job.attempts) == ("retry", 1)
     # The backoff holds the job back...
     held = await process_batch(store, flaky, batch_size=1, worker_id="w1")
     assert held.processed == 0
     # ...until it is due (moved forward here rather than waiting 30 s).
-    async with store.session() as db:  # type: ignore[attr-defined]
+    async with store.session() as db:
         await db.execute(
-            "UPDATE material_jobs SET run_after = created_at WHERE id = :id", {"id": job_id}
+            "UPDATE stemgraph_job_leases SET run_after = '2000-01-01T00:00:00.000000Z'"
+            " WHERE job_id = :id",
+            {"id": job_id},
         )
     second = await process_batch(store, flaky, batch_size=1, worker_id="w1")
     assert (second.processed, second.succeeded, second.errors) == (1, 1, ())
     material = await store.get_material(material_id)
     assert material is not None and material.status == "ready"
     job = await store.get_material_job(job_id)
-    assert job is not None and (job.status, job.attempts) == ("succeeded", 2)
+    assert job is not None and (job.status, job.attempts) == ("done", 2)
     assert flaky.calls[material_id] == 2
 
 
@@ -184,7 +186,7 @@ async def test_attempts_exhausted_fails_the_job_and_the_material(store: Store) -
     assert job is not None and (job.status, job.attempts) == ("failed", 3)
     material = await store.get_material(material_id)
     assert material is not None and material.status == "failed"
-    assert material.error == "RuntimeError: embedding service exploded"
+    assert material.error == "Processing failed: RuntimeError: embedding service exploded"
     assert broken.calls[material_id] == 3
     # A new dispatch starts over with a fresh job.
     job2, created = await store.enqueue_material_job(material_id, class_id)
@@ -252,7 +254,7 @@ async def test_a_stuck_job_is_recovered_and_processed(store: Store) -> None:
     )
     assert (result.recovered, result.processed, result.succeeded) == (1, 1, 1)
     job = await store.get_material_job(job_id)
-    assert job is not None and (job.status, job.attempts) == ("succeeded", 2)
+    assert job is not None and (job.status, job.attempts) == ("done", 2)
     material = await store.get_material(material_id)
     assert material is not None and material.status == "ready"
 
@@ -318,6 +320,8 @@ async def test_concurrent_workers_process_every_job_exactly_once(
     for material_id in ids:
         material = await setup.get_material(material_id)
         assert material is not None and material.status == "ready"
-    async with setup.session() as db:  # type: ignore[attr-defined]
-        rows = await db.query("SELECT status, attempts FROM material_jobs")
-    assert [(r["status"], r["attempts"]) for r in rows] == [("succeeded", 1)] * 20
+    async with setup.session() as db:
+        rows = await db.query("SELECT status, stage, attempts FROM material_processing_jobs")
+    assert [(r["status"], r["stage"], r["attempts"]) for r in rows] == [
+        ("done", "complete", 1)
+    ] * 20
