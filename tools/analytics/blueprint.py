@@ -28,17 +28,25 @@ def _match(topic: Mapping[str, Any], rows: Sequence[Row], taken: set[str]) -> st
     return None
 
 
+def row_keys(content: Mapping[str, Any], rows: Sequence[Row]) -> dict[str, str]:
+    """Each blueprint topic key's `topics` row id (topics without a row are left out)."""
+    taken: set[str] = set()
+    ids: dict[str, str] = {}
+    for topic in content.get("topics") or []:
+        if not isinstance(topic, Mapping) or not topic.get("key"):
+            continue
+        row_id = _match(topic, rows, taken)
+        if row_id is not None:
+            taken.add(row_id)
+            ids[str(topic["key"])] = row_id
+    return ids
+
+
 def keyed_by_row(content: Mapping[str, Any], rows: Sequence[Row]) -> dict[str, Any]:
     """`content` with topic keys (and prerequisites) rewritten to `topics` row ids; a topic
     without a row keeps its key."""
     topics = [t for t in content.get("topics") or [] if isinstance(t, Mapping)]
-    taken: set[str] = set()
-    ids: dict[str, str] = {}
-    for topic in topics:
-        row_id = _match(topic, rows, taken)
-        if row_id is not None:
-            taken.add(row_id)
-            ids[str(topic.get("key"))] = row_id
+    ids = row_keys(content, rows)
     return {
         **content,
         "topics": [
@@ -52,8 +60,9 @@ def keyed_by_row(content: Mapping[str, Any], rows: Sequence[Row]) -> dict[str, A
     }
 
 
-async def published_blueprint(store: Store, class_id: str) -> dict[str, Any] | None:
-    """The class's published blueprint keyed by `topics` row ids, or None."""
+async def published_rows(store: Store, class_id: str) -> tuple[dict[str, Any], list[Row]] | None:
+    """The class's published blueprint's `content_json` and its `topics` rows (id, title,
+    sequence; in `sequence` order), or None."""
     async with store.session() as db:
         found = await db.query(
             "SELECT id, content_json FROM blueprints WHERE class_id = :c AND status = 'published'"
@@ -63,9 +72,15 @@ async def published_blueprint(store: Store, class_id: str) -> dict[str, Any] | N
         if not found:
             return None
         rows = await db.query(
-            "SELECT id, title, sequence FROM topics WHERE blueprint_id = :b",
+            "SELECT id, title, sequence FROM topics WHERE blueprint_id = :b ORDER BY sequence, id",
             {"b": found[0]["id"]},
         )
     content = found[0]["content_json"]
     loaded = json.loads(content) if isinstance(content, str | bytes) else content
-    return keyed_by_row(loaded if isinstance(loaded, Mapping) else {}, rows)
+    return (dict(loaded) if isinstance(loaded, Mapping) else {}), list(rows)
+
+
+async def published_blueprint(store: Store, class_id: str) -> dict[str, Any] | None:
+    """The class's published blueprint keyed by `topics` row ids, or None."""
+    found = await published_rows(store, class_id)
+    return None if found is None else keyed_by_row(*found)

@@ -15,9 +15,11 @@ What the numbers mean (over the platform's rows; see `tools/analytics/classwork.
 - `attempt_count`: quiz attempts (`content.mode` `quiz_attempt`); `submission_count`: every
   submission (quiz attempts, flashcard sessions, chat assignments); `student_count`: distinct
   students with a submission; `chat_messages`: students' messages to the tutor.
-- Topics are `topics` rows: the published blueprint's first (in `sequence` order), then any other
-  topic a published activity is on. An activity's Bloom levels are its topic's objectives' levels,
-  so a `bloom_level` group holds the work on every topic with an objective at that level.
+- Topics are named by their blueprint key (what questions and the model use) and read through
+  their `topics` rows: the published blueprint's first (in `sequence` order), then any other
+  topic a published activity is on (named by its row id). An activity's Bloom levels are its
+  topic's objectives' levels, so a `bloom_level` group holds the work on every topic with an
+  objective at that level.
 - Dates (`since`/`until`, `week`): the assignment's due date for score and completion metrics,
   the submission time for attempt metrics, the message time for chat.
 - `min_score`/`max_score` keep the groups whose average score is in that range (avg_score only).
@@ -32,11 +34,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tools.analytics.blueprint import published_rows, row_keys
 from tools.analytics.classwork import COMPLETE, is_quiz_attempt
 from tools.analytics.loading import NOT_GUEST
 from tools.clock import parse_iso, to_iso
@@ -122,19 +126,25 @@ class Catalog:
     topics: tuple[Named, ...] = ()
     activities: tuple[Named, ...] = ()
     students: tuple[Named, ...] = ()
+    # A topic's id here (its blueprint key, what questions and the model name) -> the id of its
+    # `topics` row, which activities reference; a topic outside the blueprint is its row id.
+    topic_rows: Mapping[str, str] = dataclass_field(default_factory=dict)
 
     def as_dict(self) -> dict[str, list[list[str]]]:
-        return {
+        found = {
             kind: [[n.id, n.name] for n in getattr(self, kind)]
             for kind in ("topics", "activities", "students")
         }
+        found["topic_rows"] = [[key, row] for key, row in self.topic_rows.items()]
+        return found
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
         def named(kind: str) -> tuple[Named, ...]:
             return tuple(Named(str(i), str(n)) for i, n in data.get(kind) or ())
 
-        return cls(named("topics"), named("activities"), named("students"))
+        rows = {str(key): str(row) for key, row in data.get("topic_rows") or ()}
+        return cls(named("topics"), named("activities"), named("students"), rows)
 
 
 def words(text: str) -> list[str]:
@@ -359,6 +369,8 @@ def _groups(
     if value is None:
         return []
     value = str(value)
+    if group_by == "topic":  # the row's `topics` id -> the catalog's name for that topic
+        value = {row: key for key, row in catalog.topic_rows.items()}.get(value, value)
     options = {"topic": catalog.topics, "activity": catalog.activities}.get(
         group_by, catalog.students
     )
@@ -400,16 +412,14 @@ def _display_name(name: str | None, student_id: str) -> str:
 
 
 async def load_catalog(store: Store, class_id: str) -> Catalog:
-    """The class's topics (the published blueprint's, then any other a published activity is
-    on), published activities and students, in their natural order."""
+    """The class's topics (the published blueprint's, by key, in `sequence` order; then any
+    other topic a published activity is on, by row id), published activities and students, in
+    their natural order."""
+    published = await published_rows(store, class_id)
+    content, blueprint_rows = published or ({}, [])
+    key_of = {row: key for key, row in row_keys(content, blueprint_rows).items()}
     params = {"class_id": class_id}
     async with store.session() as db:
-        topics = await db.query(
-            "SELECT t.id, t.title FROM topics t JOIN blueprints b ON b.id = t.blueprint_id"
-            " WHERE b.class_id = :class_id AND b.status = 'published'"
-            " ORDER BY t.sequence, t.id LIMIT 100",
-            params,
-        )
         activities = await db.query(
             "SELECT a.id, a.title, a.topic_id, t.title AS topic_title FROM activities a"
             " LEFT JOIN topics t ON t.id = a.topic_id"
@@ -424,18 +434,24 @@ async def load_catalog(store: Store, class_id: str) -> Catalog:
             params,
         )
     people = [Named(str(r["id"]), _display_name(r["name"], str(r["id"]))) for r in students]
-    named_topics = [Named(str(t["id"]), str(t["title"])) for t in topics]
-    known = {t.id for t in named_topics}
+    topics: list[Named] = []
+    topic_rows: dict[str, str] = {}
+    for row in blueprint_rows:
+        row_id = str(row["id"])
+        key = key_of.get(row_id, row_id)
+        topics.append(Named(key, str(row["title"])))
+        topic_rows[key] = row_id
     for row in activities:
         topic = row["topic_id"]
-        if topic is not None and str(topic) not in known:
-            known.add(str(topic))
-            named_topics.append(Named(str(topic), str(row["topic_title"] or topic)))
+        if topic is not None and str(topic) not in topic_rows.values():
+            topic_rows[str(topic)] = str(topic)
+            topics.append(Named(str(topic), str(row["topic_title"] or topic)))
     return Catalog(
-        tuple(named_topics),
+        tuple(topics),
         tuple(Named(str(r["id"]), str(r["title"])) for r in activities),
         # Sorted here, not by the database's collation, so both backends agree.
         tuple(sorted(people, key=lambda n: (n.name.casefold(), n.id))),
+        topic_rows,
     )
 
 
@@ -458,6 +474,8 @@ async def run_query(
         return []
     base, fragments = _SOURCES[query.metric]
     params: dict[str, Any] = {"class_id": class_id, **ids}
+    if "topic" in params:  # activities reference the topic's row
+        params["topic"] = catalog.topic_rows.get(params["topic"], params["topic"])
     params.update(_bounds(query.filters.since, query.filters.until))
     sql = base + "".join(fragments[name] for name in fragments if name in params)
     levels: dict[str, list[str]] = {}

@@ -23,13 +23,11 @@ from tests.tools.analytics.test_query import (
     RIVAL_ATTEMPTS,
     STUDENTS,
     seed_class,
-    sid,
 )
 from tools.models.providers import ChatProvider
 from tools.models.router import ModelRouter
 from tools.payloads.canvas import NO_DATA_LABEL, validate_chart_spec
 from tools.store import Store, open_store
-from tools.store.classes import topic_row_id
 
 NO_DATA = [{"label": NO_DATA_LABEL, "value": 0}]
 # Best scores (tests/tools/analytics/test_query.py): light (90 + 70 + 60 + 80) / 4, lenses 70.
@@ -115,10 +113,9 @@ async def test_a_model_plan_runs_and_the_prompt_keeps_names_as_data(optics: Stor
         assert name in system.text
     data = json.loads(user.text.split("\n", 1)[1])
     assert data["question"] == question
-    # A topic's key is its `topics` row id.
     assert data["class_topics"] == [
-        {"key": topic_row_id(sid(OPTICS, "blueprint"), "light"), "title": "Light and optics"},
-        {"key": topic_row_id(sid(OPTICS, "blueprint"), "lenses"), "title": "Lenses"},
+        {"key": "light", "title": "Light and optics"},
+        {"key": "lenses", "title": "Lenses"},
     ]
     assert data["class_activities"] == ["Reflection quiz", "Refraction quiz", "Lens drawing"]
     assert len(data["today"]) == 10

@@ -29,6 +29,7 @@ from tools.demo.webapp import (
     submit_quiz_attempt,
 )
 from tools.store.base import Session, Store
+from tools.store.classes import topic_row_id
 
 OPTICS = "0b7c0000-0000-4000-8000-00000000000a"
 RIVAL = "0b7c0000-0000-4000-8000-00000000000b"
@@ -393,15 +394,23 @@ def test_the_catalog_round_trips_through_plain_data() -> None:
 
 async def test_the_catalog_holds_the_class_names_only(optics: Store) -> None:
     catalog = await load_catalog(optics, OPTICS)
-    assert [t.name for t in catalog.topics] == ["Light and optics", "Lenses"]
+    # Topics are named by their blueprint keys and read through their `topics` rows.
+    assert [(t.id, t.name) for t in catalog.topics] == [
+        ("light", "Light and optics"),
+        ("lenses", "Lenses"),
+    ]
+    assert catalog.topic_rows == {
+        "light": topic_row_id(sid(OPTICS, "blueprint"), "light"),
+        "lenses": topic_row_id(sid(OPTICS, "blueprint"), "lenses"),
+    }
+    assert Catalog.from_dict(catalog.as_dict()) == catalog
     assert [a.name for a in catalog.activities] == [a[0] for a in ACTIVITIES]
     assert sorted(s.name for s in catalog.students) == sorted(STUDENTS)  # no guest, no Zed
     assert {a.id for a in catalog.activities}.isdisjoint(
         a.id for a in (await load_catalog(optics, RIVAL)).activities
     )
-    # A topic resolves to its `topics` row id.
-    light = parse_query({"metric": "avg_score", "filters": {"topic": "light"}}, catalog)
-    assert light.filters.topic == catalog.topics[0].id
+    light = parse_query({"metric": "avg_score", "filters": {"topic": "Light and optics"}}, catalog)
+    assert light.filters.topic == "light"
 
 
 async def test_scores_use_the_best_attempt_in_percent(optics: Store) -> None:
