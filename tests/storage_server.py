@@ -205,7 +205,7 @@ def _multipart_file(content_type: str, body: bytes) -> tuple[bytes, str]:
         b"content-type: " + content_type.encode() + b"\r\n\r\n" + body
     )
     if message.is_multipart():
-        for part in message.iter_parts():  # type: ignore[attr-defined]
+        for part in message.iter_parts():
             if part.get_param("name", header="content-disposition") == "file":
                 payload = part.get_payload(decode=True)
                 return bytes(payload or b""), part.get_content_type()
