@@ -2,6 +2,7 @@
 
 from tools.files.base import FileMissing, FileStore, FileStoreDenied, FileStoreError
 from tools.files.local import LocalFileStore
+from tools.files.materials import material_file_path
 from tools.files.paths import check_object_path, class_material_path, sanitize_file_name
 from tools.files.settings import FileStoreSettings, open_file_store
 from tools.files.supabase_storage import SupabaseFileStore
@@ -16,6 +17,7 @@ __all__ = [
     "SupabaseFileStore",
     "check_object_path",
     "class_material_path",
+    "material_file_path",
     "open_file_store",
     "sanitize_file_name",
 ]
