@@ -24,6 +24,7 @@ import io
 import multiprocessing
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -32,7 +33,9 @@ from typing import Any, Literal
 
 import docx
 import pptx
+from docx.oxml.ns import qn
 from docx.table import Table
+from docx.text.paragraph import Paragraph
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pypdf import PdfReader
 from pypdf.errors import DependencyError
@@ -343,12 +346,26 @@ def _docx_table_lines(table: Table) -> list[str]:
     return lines
 
 
+def _docx_blocks(parent: Any, container: Any) -> Iterator[Paragraph | Table]:
+    """Body paragraphs and tables in document order, including those inside content controls
+    (`w:sdt`, common in templates), which python-docx's own iteration skips."""
+    for element in container.iterchildren():
+        if element.tag == qn("w:p"):
+            yield Paragraph(element, parent)
+        elif element.tag == qn("w:tbl"):
+            yield Table(element, parent)
+        elif element.tag == qn("w:sdt"):
+            for inner in element.iterchildren(qn("w:sdtContent")):
+                yield from _docx_blocks(parent, inner)
+
+
 def _docx_segments(content: bytes) -> _Parsed:
     """Paragraph blocks split at empty paragraphs; tables as rows of `a | b` lines; headings
     as Markdown headings, so chunks keep the section they sit under."""
     document = docx.Document(io.BytesIO(content))
     blocks: list[list[str]] = [[]]
-    for item in document.iter_inner_content():
+    body = document.element.body
+    for item in _docx_blocks(document._body, body):
         if isinstance(item, Table):
             blocks[-1].extend(_docx_table_lines(item))
             continue

@@ -9,6 +9,7 @@ import zipfile
 import docx
 import pptx
 import pytest
+from docx.oxml import OxmlElement
 from pptx.util import Inches
 
 from tests.tools.materials.test_extract import make_pdf, zip_of
@@ -110,6 +111,25 @@ def test_a_word_document_is_recognised_by_type_name_or_contents(
     mime_type: str | None, file_name: str | None
 ) -> None:
     assert detect_type(word_file(), mime_type=mime_type, file_name=file_name) == "docx"
+
+
+def test_text_inside_content_controls_is_read() -> None:
+    document = docx.Document()
+    document.add_paragraph("Before the control.")
+    document.add_paragraph("")
+    inside = document.add_paragraph("Inside a content control.")
+    # Wrap the paragraph in <w:sdt><w:sdtContent>…</w:sdtContent></w:sdt>, as templates do.
+    sdt, sdt_content = OxmlElement("w:sdt"), OxmlElement("w:sdtContent")
+    inside._p.addprevious(sdt)
+    sdt.append(sdt_content)
+    sdt_content.append(inside._p)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    extracted = extract_text(buffer.getvalue(), mime_type=DOCX_MIME, file_name="form.docx")
+    assert [s.text for s in extracted.segments] == [
+        "Before the control.",
+        "Inside a content control.",
+    ]
 
 
 def test_a_word_document_without_text_is_unreadable() -> None:
