@@ -365,7 +365,7 @@ def _docx_segments(content: bytes) -> _Parsed:
     document = docx.Document(io.BytesIO(content))
     blocks: list[list[str]] = [[]]
     body = document.element.body
-    for item in _docx_blocks(document._body, body):
+    for item in _docx_blocks(document, body):
         if isinstance(item, Table):
             blocks[-1].extend(_docx_table_lines(item))
             continue
