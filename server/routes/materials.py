@@ -128,16 +128,23 @@ async def create(request: Request) -> Response:
             content=b"",
             created_by=member.user_id,
         )
-        job_id = None
-        if body.process:
-            job, _ = await state.store.enqueue_material_job(material_id, member.klass.id)
-            job_id = job.id
     except Exception:
         logger.exception("material upload failed")
         await _remove_quietly(state, path)
         raise ApiError(
             502, "material_create_error", "The material could not be saved. Try again shortly."
         ) from None
+    job_id = None
+    if body.process:
+        try:
+            job, _ = await state.store.enqueue_material_job(material_id, member.klass.id)
+        except Exception:
+            # The row and its file stay: `dispatch` can queue the material later.
+            logger.exception("material enqueue failed")
+            raise ApiError(
+                502, "material_create_error", "The material could not be queued. Try again shortly."
+            ) from None
+        job_id = job.id
     return ok_response(
         request,
         {"material_id": material_id, "status": "pending", "job_id": job_id, "storage_path": path},

@@ -153,6 +153,26 @@ def test_a_row_that_cannot_be_saved_takes_its_file_with_it(
     assert not [p for p in root.rglob("*") if p.is_file()]
 
 
+def test_a_queue_failure_keeps_the_row_and_its_file_for_dispatch(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools.store.sql import SqlStore
+
+    real_enqueue = SqlStore.enqueue_material_job
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("the queue went away")
+
+    monkeypatch.setattr(SqlStore, "enqueue_material_job", broken)
+    assert_error(create(api, word_file(), "heat.docx", DOCX_MIME), 502, "material_create_error")
+    monkeypatch.setattr(SqlStore, "enqueue_material_job", real_enqueue)
+    root = api.settings.data_dir / "storage" / "materials"
+    (stored,) = [p for p in root.rglob("*") if p.is_file()]
+    material_id = stored.parent.name
+    assert ok(dispatch(api, material_id))["enqueued"] is True
+    assert ok(api.post("/v1/materials/process", {}))["succeeded"] == 1
+
+
 async def test_dispatch_checks_the_data_dir_too(api: Api) -> None:
     created = ok(create(api, word_file(), "heat.docx", DOCX_MIME, process=False))
     files = LocalFileStore(api.settings.data_dir / "storage" / "materials")
