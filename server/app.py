@@ -49,6 +49,7 @@ from server.settings import ProviderName, Settings
 from server.shutdown import Shutdown, chain_signal_handlers
 from server.state import AppState, ChatProviderFactory, EmbeddingProviderFactory
 from tools.demo import seed_demo
+from tools.files import open_file_store
 from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import (
     ChatProvider,
@@ -160,6 +161,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        files = open_file_store(settings.file_store_settings)
         store = await open_store(
             settings.resolved_database_url,
             schema=settings.database_schema,
@@ -179,6 +181,7 @@ def create_app(
                 state = AppState(
                     settings=settings,
                     store=store,
+                    files=files,
                     verifier=verifier,
                     graphs=build_registry(saver),
                     checkpointer=saver,
@@ -200,6 +203,7 @@ def create_app(
             await guardrails.aclose()
             await verifier.aclose()
             await store.close()
+            await files.aclose()
             cached_chat.cache_clear()
             cached_embeddings.cache_clear()
             await http.pop("client").aclose()

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
+from tools.files import FileStoreSettings
 from tools.materials.extract import ExtractionLimits
 from tools.models.settings import PROVIDER_NAMES, ProviderName, ProviderSettings
 from tools.store.settings import StoreSettings
@@ -67,6 +68,16 @@ class Settings(ProviderSettings, StoreSettings):
     supabase_jwt_audience: str = Field("authenticated", validation_alias="SUPABASE_JWT_AUDIENCE")
     supabase_jwt_issuer: str | None = Field(None, validation_alias="SUPABASE_JWT_ISSUER")
 
+    # --- material files (`tools/files`) ---
+    # Unset: Supabase Storage when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are both set,
+    # else files under the data dir.
+    file_store: Literal["local", "supabase"] | None = Field(
+        None, validation_alias="STEMGRAPH_FILE_STORE"
+    )
+    storage_bucket: str = Field(
+        "materials", pattern=r"^[A-Za-z0-9._-]{1,63}$", validation_alias="STEMGRAPH_STORAGE_BUCKET"
+    )
+
     # --- guests ---
     redis_url: str | None = Field(None, validation_alias="REDIS_URL")
     # Several deployments (or test runs) can share one Redis under different prefixes.
@@ -103,6 +114,8 @@ class Settings(ProviderSettings, StoreSettings):
     @field_validator(
         "python_backend_api_key",
         "supabase_url",
+        "supabase_service_role_key",
+        "file_store",
         "supabase_jwks_url",
         "supabase_jwt_secret",
         "supabase_jwt_issuer",
@@ -124,6 +137,16 @@ class Settings(ProviderSettings, StoreSettings):
     def extraction_limits(self) -> ExtractionLimits:
         return ExtractionLimits(
             max_pages=self.material_max_pages, max_seconds=self.material_extract_seconds
+        )
+
+    @property
+    def file_store_settings(self) -> FileStoreSettings:
+        return FileStoreSettings(
+            kind=self.file_store,
+            data_dir=self.data_dir,
+            supabase_url=self.supabase_url,
+            service_role_key=self.supabase_service_role_key,
+            bucket=self.storage_bucket,
         )
 
     @property

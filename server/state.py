@@ -14,6 +14,7 @@ from server.auth.tokens import TokenVerifier
 from server.guardrails import Guardrails
 from server.registry import GraphRegistry
 from server.settings import ProviderName, Settings
+from tools.files import FileStore
 from tools.models.providers import ChatProvider, EmbeddingProvider, resolve_order
 from tools.models.router import Deadline, ModelRouter
 from tools.store.base import Store
@@ -28,6 +29,8 @@ EmbeddingProviderFactory = Callable[[Sequence[ProviderName]], list[EmbeddingProv
 class AppState:
     settings: Settings
     store: Store
+    # Where material uploads live: Supabase Storage or the data dir (`tools/files`).
+    files: FileStore
     verifier: TokenVerifier
     # Every graph by name (`server/registry.py`), checkpointed variants on `checkpointer`.
     graphs: GraphRegistry

@@ -1,4 +1,4 @@
-"""Materials ingest: load → extract → chunk → embed → store."""
+"""Materials ingest: load → download → extract → chunk → embed → store."""
 
 from graphs.materials.context import IngestContext
 from graphs.materials.graph import builder, graph, ingest_runner

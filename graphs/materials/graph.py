@@ -11,7 +11,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from graphs.materials.context import IngestContext
-from graphs.materials.nodes import chunk, embed_chunks, extract, load, store
+from graphs.materials.nodes import chunk, download, embed_chunks, extract, load, store
 from graphs.materials.state import IngestInput, IngestOutput, IngestState
 from tools.materials.worker import RunIngest
 
@@ -22,12 +22,14 @@ builder = StateGraph(
     output_schema=IngestOutput,
 )
 builder.add_node(load)
+builder.add_node(download)
 builder.add_node(extract)
 builder.add_node(chunk)
 builder.add_node("embed", embed_chunks)
 builder.add_node(store)
 builder.add_edge(START, "load")
-builder.add_edge("load", "extract")
+builder.add_edge("load", "download")
+builder.add_edge("download", "extract")
 builder.add_edge("extract", "chunk")
 builder.add_edge("chunk", "embed")
 builder.add_edge("embed", "store")

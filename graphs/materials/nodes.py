@@ -16,6 +16,7 @@ from graphs.materials.context import IngestContext
 from graphs.materials.state import IngestState
 from graphs.shared.progress import report
 from tools.chunking import chunk_text
+from tools.files import FileMissing, material_file_path
 from tools.materials.extract import MaterialUnreadable, extract_text
 from tools.models.offline import OFFLINE_PROVIDER
 from tools.models.router import Deadline, embed
@@ -33,24 +34,47 @@ def _context(runtime: Runtime[IngestContext]) -> IngestContext:
 
 
 async def load(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str, Any]:
-    """The material's record and uploaded bytes."""
-    material = await _context(runtime).store.get_material(state["material_id"])
+    """The material's record, and where its upload is stored."""
+    store = _context(runtime).store
+    material = await store.get_material(state["material_id"])
     if material is None:
         raise MaterialUnreadable("The material no longer exists.")
-    if material.content is None:
-        raise MaterialUnreadable("The material has no uploaded file to read.")
-    report("load", bytes=len(material.content))
+    report("load", title=material.title)
     return {
         "class_id": material.class_id,
         "title": material.title,
         "file_name": material.file_name,
         "mime_type": material.mime_type,
-        "content": material.content,
+        "storage_path": await material_file_path(store, material),
+        # Rows written before the file store kept the upload inline; they still ingest.
+        "content": material.content or None,
     }
 
 
+async def download(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str, Any]:
+    """The upload's bytes from the file store (Supabase Storage, or the data dir).
+
+    A missing file is unreadable (re-uploading is the fix); a store that cannot be reached or
+    refuses the key raises its `FileStoreError`, so the worker retries the job.
+    """
+    if state.get("content"):
+        report("download", source="row", bytes=len(state.get("content") or b""))
+        return {}
+    files = _context(runtime).files
+    path = state["storage_path"]
+    try:
+        content = await files.get(path)
+    except FileMissing:
+        raise MaterialUnreadable(
+            f"The material has no uploaded file to read (nothing is stored at {path});"
+            " upload it again."
+        ) from None
+    report("download", source=files.kind, bytes=len(content))
+    return {"content": content}
+
+
 async def extract(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str, Any]:
-    """Text out of the upload (PDF parsing is CPU work: it runs off the event loop)."""
+    """Text segments out of the upload (parsing is CPU work: it runs off the event loop)."""
     extracted = await asyncio.to_thread(
         extract_text,
         state.get("content") or b"",
@@ -58,22 +82,50 @@ async def extract(state: IngestState, runtime: Runtime[IngestContext]) -> dict[s
         file_name=state.get("file_name"),
         limits=_context(runtime).extraction,
     )
-    report("extract", source_type=extracted.source_type, characters=len(extracted.text))
+    report(
+        "extract",
+        source_type=extracted.source_type,
+        characters=len(extracted.text),
+        segments=len(extracted.segments),
+    )
+    segments = [{"kind": s.kind, "index": s.index, "text": s.text} for s in extracted.segments]
     # The bytes are not needed any more; drop them from the state.
-    return {"text": extracted.text, "source_type": extracted.source_type, "content": None}
+    return {
+        "segments": segments,
+        "source_type": extracted.source_type,
+        "warnings": list(extracted.warnings),
+        "extraction_stats": extracted.extraction_stats,
+        "content": None,
+    }
+
+
+def _chunk_segments(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each segment on its own (a page, a slide, a paragraph block): ~1,000-token chunks with
+    ~100 tokens of overlap under their section headings, numbered across the material and
+    labelled with the segment they came from."""
+    pieces: list[dict[str, Any]] = []
+    for segment in segments:
+        for c in chunk_text(segment["text"]):
+            pieces.append(
+                {
+                    "index": len(pieces),
+                    "section": c.section,
+                    "content": c.content,
+                    "token_count": c.token_count,
+                    "source_kind": segment["kind"],
+                    "source_index": segment["index"],
+                }
+            )
+    return pieces
 
 
 async def chunk(state: IngestState) -> dict[str, Any]:
-    """~1,000-token chunks with ~100 tokens of overlap, under their section headings."""
-    chunks = await asyncio.to_thread(chunk_text, state.get("text") or "")
-    if not chunks:
+    """Chunks of every segment, in reading order."""
+    pieces = await asyncio.to_thread(_chunk_segments, state.get("segments") or [])
+    if not pieces:
         raise MaterialUnreadable("The file has no readable text.")
-    report("chunk", chunks=len(chunks))
-    pieces = [
-        {"index": c.index, "section": c.section, "content": c.content, "token_count": c.token_count}
-        for c in chunks
-    ]
-    return {"pieces": pieces, "chunks": len(pieces), "text": ""}
+    report("chunk", chunks=len(pieces))
+    return {"pieces": pieces, "chunks": len(pieces), "segments": []}
 
 
 async def embed_chunks(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str, Any]:

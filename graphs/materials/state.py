@@ -17,6 +17,9 @@ class IngestOutput(TypedDict):
     chunks: int
     embedded: int
     error: str | None
+    # `materials.metadata.warnings` / `.extraction_stats` as the platform's worker writes them.
+    warnings: list[str]
+    extraction_stats: dict[str, int]
 
 
 class IngestState(IngestInput, total=False):
@@ -24,10 +27,16 @@ class IngestState(IngestInput, total=False):
     title: str
     file_name: str | None
     mime_type: str | None
+    # The object path of the upload in the file store (`tools/files`).
+    storage_path: str
     content: bytes | None
     source_type: str
-    text: str
-    # Chunks as {index, section, content, token_count}; `chunks` is only their count.
+    # Segments as {kind, index, text}: pages, slides or paragraph blocks, 1-based.
+    segments: list[dict[str, Any]]
+    warnings: list[str]
+    extraction_stats: dict[str, int]
+    # Chunks as {index, section, content, token_count, source_kind, source_index}; `chunks`
+    # is only their count.
     pieces: list[dict[str, Any]]
     vectors: list[list[float]] | None
     embedding_model: str | None

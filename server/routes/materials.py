@@ -1,8 +1,11 @@
 """`/v1/materials/*`: upload a material, queue it for processing, and run the worker.
 
-- `create` (stemgraph addition): a teacher uploads a file or text; it is stored `pending` and,
-  unless `"process": false`, a processing job is queued.
-- `dispatch`: a teacher (re)queues a material; `enqueued` is true only when a new job was
+- `create` (stemgraph addition): a teacher uploads a file or text; the file goes to the file
+  store (Supabase Storage or the data dir) at the platform's path for the class, the row is
+  stored `pending` and, unless `"process": false`, a processing job is queued. If the row
+  cannot be saved the file is removed again.
+- `dispatch`: a teacher (re)queues a material whose file is in the file store (409
+  `material_not_processable` when it is not); `enqueued` is true only when a new job was
   queued (an in-flight job is reused). `trigger_worker` starts a worker batch in the
   background of this process.
 - `process`: a worker batch, run inline. Auth is the service key as everywhere, or the
@@ -36,8 +39,10 @@ from server.routes.common import admit, read_json
 from server.runs import run_to_completion, start_run
 from server.schemas import Body, ClassScoped, parse_body
 from server.state import AppState, app_state
+from tools.files import FileStoreError, class_material_path, material_file_path
 from tools.materials import MAX_BYTES, BatchResult, MaterialUnreadable, detect_type, process_batch
 from tools.models.providers import resolve_order
+from tools.store.base import MaterialRecord
 
 logger = logging.getLogger("stemgraph.materials")
 
@@ -101,6 +106,16 @@ async def create(request: Request) -> Response:
     except MaterialUnreadable as error:
         raise ApiError(415, "unsupported_material_type", str(error)) from None
     material_id = str(uuid.uuid4())
+    path = class_material_path(
+        member.klass.id, material_id, body.file_name, sandbox_id=member.klass.sandbox_id
+    )
+    try:
+        await state.files.put(path, content, content_type=mime_type)
+    except FileStoreError:
+        logger.exception("material file upload failed")
+        raise ApiError(
+            502, "material_create_error", "The file could not be stored. Try again shortly."
+        ) from None
     try:
         await state.store.create_material(
             material_id=material_id,
@@ -109,19 +124,51 @@ async def create(request: Request) -> Response:
             source_type=source_type,
             mime_type=mime_type,
             file_name=body.file_name,
-            content=content,
+            # The bytes live in the file store; the row keeps none.
+            content=b"",
             created_by=member.user_id,
         )
-        job_id = None
-        if body.process:
-            job, _ = await state.store.enqueue_material_job(material_id, member.klass.id)
-            job_id = job.id
     except Exception:
         logger.exception("material upload failed")
+        await _remove_quietly(state, path)
         raise ApiError(
             502, "material_create_error", "The material could not be saved. Try again shortly."
         ) from None
-    return ok_response(request, {"material_id": material_id, "status": "pending", "job_id": job_id})
+    job_id = None
+    if body.process:
+        try:
+            job, _ = await state.store.enqueue_material_job(material_id, member.klass.id)
+        except Exception:
+            # The row and its file stay: `dispatch` can queue the material later.
+            logger.exception("material enqueue failed")
+            raise ApiError(
+                502, "material_create_error", "The material could not be queued. Try again shortly."
+            ) from None
+        job_id = job.id
+    return ok_response(
+        request,
+        {"material_id": material_id, "status": "pending", "job_id": job_id, "storage_path": path},
+    )
+
+
+async def _remove_quietly(state: AppState, path: str) -> None:
+    """Undo an upload whose row was not saved (an orphan file is only wasted space)."""
+    try:
+        await state.files.delete(path)
+    except FileStoreError:
+        logger.warning("could not remove an orphaned material file", extra={"path": path})
+
+
+async def _has_file(state: AppState, material: MaterialRecord) -> bool:
+    if material.content:  # a row written before the file store keeps its upload inline
+        return True
+    try:
+        return await state.files.exists(await material_file_path(state.store, material))
+    except FileStoreError:
+        logger.exception("material file check failed")
+        raise ApiError(
+            502, "dispatch_error", "The material's file could not be checked. Try again shortly."
+        ) from None
 
 
 async def dispatch(request: Request) -> Response:
@@ -129,7 +176,7 @@ async def dispatch(request: Request) -> Response:
     member = await class_member(state.store, principal, str(body.class_id), body.sandbox_id)
     require_teacher(member)
     material = await material_in_class(state.store, member.klass.id, str(body.material_id))
-    if material.content is None:
+    if not await _has_file(state, material):
         raise ApiError(
             409, "material_not_processable", "This material has no uploaded file to process."
         )
@@ -178,6 +225,7 @@ async def run_batch(state: AppState, *, batch_size: int | None = None) -> BatchR
     """One worker batch over this app's store and embedding providers."""
     context = IngestContext(
         store=state.store,
+        files=state.files,
         embedding_providers=state.embedding_providers(resolve_order(state.settings)),
         timeout_ms=state.settings.ai_embedding_timeout_ms,
         extraction=state.settings.extraction_limits,

@@ -82,10 +82,18 @@ async def run(store: Store, material_id: str, **context: Any) -> dict[str, Any]:
     return dict(result)
 
 
+@pytest.fixture(autouse=True)
+def local_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """The environment's file store for these runs: an empty data dir of the test's own."""
+    monkeypatch.setenv("STEMGRAPH_FILE_STORE", "local")
+    monkeypatch.setenv("STEMGRAPH_DATA_DIR", str(tmp_path / "data"))
+
+
 def test_the_graph_is_named_and_has_no_checkpointer() -> None:
     assert graph.name == "materials"
     assert graph.checkpointer is None
-    assert set(graph.get_graph().nodes) >= {"load", "extract", "chunk", "embed", "store"}
+    nodes = ["__start__", "load", "download", "extract", "chunk", "embed", "store", "__end__"]
+    assert list(graph.get_graph().nodes) == nodes
 
 
 async def test_markdown_is_chunked_and_stored_without_vectors_offline(store: Store) -> None:
@@ -98,6 +106,8 @@ async def test_markdown_is_chunked_and_stored_without_vectors_offline(store: Sto
         "chunks": len(expected),
         "embedded": 0,
         "error": None,
+        "warnings": [],
+        "extraction_stats": {"charCount": len(NOTES), "segmentCount": 1},
     }
     stored = await store.class_chunks(class_id)
     assert [(c.chunk_index, c.section, c.content) for c in stored] == [

@@ -52,7 +52,7 @@ def material_status(api: Api, material_id: str) -> tuple[str, str | None]:
 
 def test_create_then_process_makes_the_material_searchable(api: Api) -> None:
     created = ok(create(api, file_name="optics.md", mime_type="text/markdown"))
-    assert set(created) == {"material_id", "status", "job_id"}
+    assert set(created) == {"material_id", "status", "job_id", "storage_path"}
     assert created["status"] == "pending" and created["job_id"]
     assert material_status(api, created["material_id"]) == ("pending", None)
 

@@ -1,8 +1,10 @@
-"""Text out of uploads: plain text, Markdown and PDF, and readable reasons for everything else."""
+"""Text out of uploads: plain text, Markdown and PDF, and readable reasons for everything else
+(Word and PowerPoint files: `test_office.py`)."""
 
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -55,6 +57,15 @@ def pdf_file(objects: list[bytes]) -> bytes:
         f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
     ).encode()
     return bytes(out)
+
+
+def zip_of(*names: str) -> bytes:
+    """A ZIP archive holding an empty file under each name."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "")
+    return buffer.getvalue()
 
 
 def encrypt_pdf(content: bytes, *, user_password: str, owner_password: str = "owner") -> bytes:
@@ -174,14 +185,17 @@ def test_a_corrupt_pdf_is_unreadable() -> None:
         (b"\x89PNG\r\n\x1a\n....", "image/png", "photo.png", "an image"),
         (b"\xff\xd8\xff\xe0 jpeg", None, None, "an image"),
         (b"some bytes", "image/heic", "photo.heic", "an image"),
-        (b"PK\x03\x04 docx", "application/octet-stream", "essay.docx", "a ZIP archive"),
-        (b"<w:document/>", None, "essay.docx", "a Word document"),
+        (zip_of("xl/workbook.xml"), "application/octet-stream", "marks.xlsx", "Excel"),
+        (zip_of("notes.txt"), None, "notes.zip", "a ZIP archive"),
         (
-            b"doc",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            zip_of("xl/workbook.xml"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             None,
             "Microsoft Office",
         ),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", None, "essay.doc", "old Microsoft Office"),
+        (b"some text", None, "essay.doc", "old Word document (.doc)"),
+        (b"some text", None, "deck.ppt", "old PowerPoint presentation (.ppt)"),
         (b"<html><body>hi</body></html>", "text/html", "page.html", "a web page"),
         (b"\x00\x01\x02\x03binary\x00", None, "data.bin", "a binary file"),
     ],
@@ -192,7 +206,8 @@ def test_unsupported_types_say_what_they_are(
     with pytest.raises(MaterialUnreadable) as raised:
         extract_text(content, mime_type=mime_type, file_name=file_name)
     message = str(raised.value)
-    assert what in message and "PDF, Markdown or plain-text" in message
+    assert what in message
+    assert "PDF, Word (.docx), PowerPoint (.pptx), Markdown or plain-text" in message
     with pytest.raises(MaterialUnreadable):
         detect_type(content, mime_type=mime_type, file_name=file_name)
 

@@ -1,0 +1,44 @@
+"""Where a material's file is: the path its row records, or the platform's path for it.
+
+Written against small protocols rather than the store, so it serves whichever store holds
+the rows: the platform's `materials.storage_path` when the row has one, else the path the web
+app would have chosen for the class (or its guest sandbox) and the row's file name.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from tools.files.paths import class_material_path
+
+
+class MaterialRow(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def class_id(self) -> str: ...
+
+    @property
+    def file_name(self) -> str | None: ...
+
+
+class ClassRow(Protocol):
+    @property
+    def sandbox_id(self) -> str | None: ...
+
+
+class ClassLookup(Protocol):
+    async def get_class(self, class_id: str) -> ClassRow | None: ...
+
+
+async def material_file_path(classes: ClassLookup, material: MaterialRow) -> str:
+    """The object path of `material`'s uploaded file."""
+    recorded = getattr(material, "storage_path", None)  # rows written by the web app have it
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    klass = await classes.get_class(material.class_id)
+    sandbox_id = klass.sandbox_id if klass is not None else None
+    return class_material_path(
+        material.class_id, material.id, material.file_name, sandbox_id=sandbox_id
+    )
