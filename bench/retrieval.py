@@ -179,10 +179,11 @@ def _chunk_text(rng: random.Random, topic: Topic) -> str:
     return " ".join(sentences)
 
 
-# Noise pools of coprime sizes: chunk g gets noise_a[g % A] + noise_b[g % B], distinct for
-# every g below A * B (the Chinese remainder theorem), so no two chunks share a vector.
-_NOISE_A = 1009
-_NOISE_B = 1013
+def noise_pools(size: int) -> tuple[int, int]:
+    """Two coprime pool sizes whose product covers `size`: chunk g gets noise_a[g % A] +
+    noise_b[g % B], distinct for every g below A * B (the Chinese remainder theorem), so no two
+    chunks share a vector. Small classes get small pools (each noise vector costs Python time)."""
+    return (101, 103) if size <= 101 * 103 else (1009, 1013)
 
 
 async def build(conn: AsyncConnection[Any], size: int, config: Config) -> dict[str, Any]:
@@ -198,8 +199,9 @@ async def build(conn: AsyncConnection[Any], size: int, config: Config) -> dict[s
     async with conn.cursor().copy("COPY centres (id, v) FROM STDIN") as copy:
         for i, topic in enumerate(topics):
             await copy.write_row((i, _literal(topic.centre)))
+    pool_a, pool_b = noise_pools(size)
     async with conn.cursor().copy("COPY noise (pool, id, v) FROM STDIN") as copy:
-        for pool, count in ((0, _NOISE_A), (1, _NOISE_B)):
+        for pool, count in ((0, pool_a), (1, pool_b)):
             for i in range(count):
                 await copy.write_row((pool, i, _literal(_gauss_vector(rng, 0.45))))
     async with conn.cursor().copy("COPY staged (g, topic, text) FROM STDIN") as copy:
@@ -216,10 +218,12 @@ async def build(conn: AsyncConnection[Any], size: int, config: Config) -> dict[s
     )
     await conn.execute(
         "INSERT INTO material_chunks (material_id, class_id, source_type, source_index, text,"
-        " token_count, embedding, embedding_provider, embedding_model, extraction_method)"
+        " token_count, embedding, embedding_provider, embedding_model, extraction_method,"
+        " metadata)"
         " SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(s.g / %s), 12, '0'))::uuid, %s,"
         " 'page', s.g %% %s + 1, s.text, ceil(length(s.text) / 4.0), c.v + a.v + b.v, %s, %s,"
-        " 'text' FROM staged s JOIN centres c ON c.id = s.topic"
+        " 'text', jsonb_build_object('bench_topic', s.topic)"
+        " FROM staged s JOIN centres c ON c.id = s.topic"
         " JOIN noise a ON a.pool = 0 AND a.id = s.g %% %s"
         " JOIN noise b ON b.pool = 1 AND b.id = s.g %% %s",
         (
@@ -228,8 +232,8 @@ async def build(conn: AsyncConnection[Any], size: int, config: Config) -> dict[s
             config.chunks_per_material,
             MODEL.provider,
             MODEL.model,
-            _NOISE_A,
-            _NOISE_B,
+            pool_a,
+            pool_b,
         ),
     )
     await conn.execute("DROP TABLE staged, noise, centres")
@@ -309,9 +313,10 @@ async def scan_search(
     """Today's shape: full text in SQL, every vector loaded and scored in Python, RRF."""
     async with conn.cursor() as cursor:
         await cursor.execute(
-            "SELECT chunk_id FROM stemgraph_chunk_search, websearch_to_tsquery('english', %s) q"
-            " WHERE class_id = %s AND document @@ q"
-            " ORDER BY ts_rank_cd(document, q) DESC, chunk_id LIMIT %s",
+            "SELECT ch.material_id::text || '/' || ch.source_index FROM stemgraph_chunk_search s"
+            " JOIN material_chunks ch ON ch.id = s.chunk_id,"
+            " websearch_to_tsquery('english', %s) q WHERE s.class_id = %s AND s.document @@ q"
+            " ORDER BY ts_rank_cd(s.document, q) DESC, s.chunk_id LIMIT %s",
             (tsquery_text(text), class_id, LEXICAL_CANDIDATES),
         )
         lexical = [str(row[0]) for row in await cursor.fetchall()]
@@ -321,7 +326,7 @@ async def scan_search(
     unpack = struct.Struct(f">{EMBEDDING_DIMENSIONS}f").unpack_from
     async with conn.transaction(), conn.cursor(name="scan", binary=True) as cursor:
         await cursor.execute(
-            "SELECT id::text, embedding FROM material_chunks"
+            "SELECT material_id::text || '/' || source_index, embedding FROM material_chunks"
             " WHERE class_id = %s AND embedding IS NOT NULL",
             (class_id,),
         )
@@ -340,6 +345,21 @@ async def scan_search(
     return sorted(fused, key=lambda key: (-fused[key], key))[:40]
 
 
+async def chunk_topics(conn: AsyncConnection[Any], keys: Sequence[str]) -> list[int]:
+    """The topic each `material_id/source_index` key was generated from."""
+    topics = []
+    for key in keys:
+        material_id, index = key.split("/")
+        cursor = await conn.execute(
+            "SELECT (metadata->>'bench_topic')::int FROM material_chunks"
+            " WHERE material_id = %s AND source_index = %s",
+            (material_id, int(index)),
+        )
+        row = await cursor.fetchone()
+        topics.append(row[0] if row else -1)
+    return topics
+
+
 async def _timed(calls: Sequence[Callable[[], Awaitable[list[str]]]]) -> dict[str, Any]:
     latencies: list[float] = []
     for call in calls:
@@ -356,25 +376,26 @@ async def _timed(calls: Sequence[Callable[[], Awaitable[list[str]]]]) -> dict[st
 
 
 @asynccontextmanager
-async def _schema(url: str) -> AsyncIterator[AsyncConnection[Any]]:
-    schema = f"sg_bench_retrieval_{uuid.uuid4().hex[:10]}"
+async def schema(url: str) -> AsyncIterator[AsyncConnection[Any]]:
+    """A connection whose search path is a fresh schema (dropped afterwards), then public."""
+    name = f"sg_bench_retrieval_{uuid.uuid4().hex[:10]}"
     async with await AsyncConnection.connect(url, autocommit=True) as conn:
         await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        await conn.execute(f'CREATE SCHEMA "{name}"')
         # The extension's type and operators live in public.
-        await conn.execute(f'SET search_path = "{schema}", public')
+        await conn.execute(f'SET search_path = "{name}", public')
         try:
             yield conn
         finally:
             await conn.execute("RESET search_path")
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            await conn.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
 async def run(url: str, config: Config) -> dict[str, Any]:
     """Every size: build, then the same queries through both sides."""
     rows = []
     for size, scan_count in zip(config.sizes, config.scan_queries, strict=True):
-        async with _schema(url) as conn:
+        async with schema(url) as conn:
             built = await build(conn, size, config)
             class_id = built.pop("class_id")
             asked = queries(config, config.sql_queries)
