@@ -12,8 +12,10 @@ import math
 import os
 import random
 import re
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,6 +180,23 @@ async def _in_transaction(db: Db, coro: Any) -> Any:
         return await coro
 
 
+def test_the_ci_script_starts_one_server_and_says_where() -> None:
+    """`.ci/pgvector.sh start` is idempotent: run again, it prints the running server's URL."""
+    url = pgvector_url_or_skip()
+    port_file = Path(os.environ.get("STEMGRAPH_PGVECTOR_ROOT", "/opt/stemgraph-pgvector")) / "port"
+    if not port_file.exists() or f":{port_file.read_text().strip()}/" not in url:
+        pytest.skip("STEMGRAPH_TEST_PGVECTOR_URL points at a server the script did not start")
+    script = Path(__file__).resolve().parents[3] / ".ci" / "pgvector.sh"
+    done = subprocess.run(
+        ["bash", str(script), "start"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"export STEMGRAPH_TEST_PGVECTOR_URL={url}\n",
+        "",
+    )
+
+
 async def test_pgvector_is_reported_where_it_is_installed(vdb: Db) -> None:
     assert await pgvector_available(vdb) is True
 
@@ -321,6 +340,8 @@ async def test_the_platform_ivfflat_index_still_finds_a_small_class_beside_a_lar
     """The platform's index is ivfflat, which filters by class after its approximate scan;
     a small class next to a large one must still get its nearest chunks."""
     big, small = ClassData(vdb), ClassData(vdb)
+    # The platform's index instead of HNSW, built after the rows are in (as ivfflat needs).
+    await vdb.execute("DROP INDEX material_chunks_embedding_hnsw_idx")
     crowd = await big.material("Crowd")
     await vdb.execute(
         "INSERT INTO material_chunks (material_id, class_id, source_type, source_index, text,"
@@ -334,7 +355,6 @@ async def test_the_platform_ivfflat_index_still_finds_a_small_class_beside_a_lar
     vectors = [unit(40 + i) for i in range(5)]
     for i, vector in enumerate(vectors, start=1):
         await small.chunk(mine, i, f"note {i}", vector)
-    await vdb.execute("DROP INDEX material_chunks_embedding_hnsw_idx")
     await vdb.execute(
         "CREATE INDEX ON material_chunks USING ivfflat (embedding vector_cosine_ops)"
         " WITH (lists = 100)"
