@@ -316,7 +316,7 @@ async def scan_search(
             "SELECT ch.material_id::text || '/' || ch.source_index FROM stemgraph_chunk_search s"
             " JOIN material_chunks ch ON ch.id = s.chunk_id,"
             " websearch_to_tsquery('english', %s) q WHERE s.class_id = %s AND s.document @@ q"
-            " ORDER BY ts_rank_cd(s.document, q) DESC, s.chunk_id LIMIT %s",
+            " ORDER BY ts_rank(s.document, q) DESC, s.chunk_id LIMIT %s",
             (tsquery_text(text), class_id, LEXICAL_CANDIDATES),
         )
         lexical = [str(row[0]) for row in await cursor.fetchall()]
