@@ -8,9 +8,9 @@ chunks: 1536-dim vectors clustered around topics (a topic centre plus two noise 
 by the server so the 100k build stays quick) and text drawn from the topic's words. Both sides
 answer the same queries (a topic's words, and its centre plus noise as the query vector):
 
-- sql: `tools.store.retrieval.search_chunks_sql` (cosine on the platform's ivfflat index, or
-  HNSW with `Config(index="hnsw")`, and GIN full text, fused by
-  reciprocal rank in one statement), in a transaction as the server would run it.
+- sql: `tools.store.retrieval.hybrid_search_sql` (the class's embedding space looked up, then
+  cosine on the platform's ivfflat index, or HNSW with `--index hnsw`, and GIN full text,
+  fused by reciprocal rank in one statement), in a transaction as the server would run it.
 - scan: today's shape (`tools.retrieval`): the full-text ranking from SQL, then every chunk
   with its vector loaded and its cosine computed in Python, fused by reciprocal rank. Rows are
   streamed in batches, so 100k chunks fit in memory: a lower bound on today's cost (today also
@@ -46,9 +46,8 @@ from tools.store.retrieval import (
     SEARCH_TABLE_DDL,
     VECTOR_INDEX_DDL,
     EmbeddingSpace,
-    QueryVector,
+    hybrid_search_sql,
     index_missing_chunks,
-    search_chunks_sql,
     tsquery_text,
 )
 
@@ -299,15 +298,15 @@ class _Session:
 async def sql_search(
     conn: AsyncConnection[Any], class_id: str, text: str, vector: list[float]
 ) -> list[str]:
-    """One retrieval the way the server runs it: SQL, in a transaction."""
+    """One retrieval the way the server would run it: the class's embedding space looked up,
+    the query embedded in it (here: the vector at hand), then SQL, in one transaction."""
+
+    async def embedded(_text: str, model: str) -> list[float] | None:
+        return vector if model == MODEL.model else None
+
     async with conn.transaction():
-        hits = await search_chunks_sql(
-            _Session(conn),
-            class_id,
-            text,
-            query_vector=QueryVector(MODEL, vector),
-            pgvector=True,
-            limit=40,
+        hits = await hybrid_search_sql(
+            _Session(conn), class_id, text, pgvector=True, limit=40, query_embedding=embedded
         )
     return [f"{h.material_id}/{h.chunk_index}" for h in hits]
 

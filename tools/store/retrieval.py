@@ -171,14 +171,22 @@ def vector_write(
     return VectorWrite(store=True, clear=hashed, warning=warning)
 
 
+# How many of a class's vectors `class_embedding_spaces` looks at: counting every row costs
+# ~140 ms at 100k chunks, a sample through the class index a few ms, and the space most of
+# the sample comes from is the one the class's vectors are mostly in.
+SPACE_SAMPLE: Final = 2000
+
+
 async def class_embedding_spaces(db: Session, class_id: str) -> list[EmbeddingSpace]:
-    """The spaces the class's stored vectors come from, the most used first."""
+    """The spaces of the class's stored vectors (a sample of SPACE_SAMPLE), the most used first."""
     rows = await db.query(
-        "SELECT embedding_provider, embedding_model, count(*) AS n FROM material_chunks"
+        "SELECT embedding_provider, embedding_model, count(*) AS n FROM ("
+        " SELECT embedding_provider, embedding_model FROM material_chunks"
         " WHERE class_id = :c AND embedding IS NOT NULL AND embedding_model IS NOT NULL"
+        " LIMIT :sample) sampled"
         " GROUP BY embedding_provider, embedding_model"
         " ORDER BY n DESC, embedding_model, embedding_provider",
-        {"c": class_id},
+        {"c": class_id, "sample": SPACE_SAMPLE},
     )
     return [EmbeddingSpace(row["embedding_provider"], row["embedding_model"]) for row in rows]
 
