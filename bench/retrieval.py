@@ -9,8 +9,8 @@ by the server so the 100k build stays quick) and text drawn from the topic's wor
 answer the same queries (a topic's words, and its centre plus noise as the query vector):
 
 - sql: `tools.store.retrieval.hybrid_search_sql` (the class's embedding space looked up, then
-  cosine on the platform's ivfflat index, or HNSW with `--index hnsw`, and GIN full text,
-  fused by reciprocal rank in one statement), in a transaction as the server would run it.
+  cosine on an HNSW index, or the platform's ivfflat with `--index ivfflat`, and GIN full
+  text, fused by reciprocal rank in one statement), in a transaction as the server would.
 - scan: today's shape (`tools.retrieval`): the full-text ranking from SQL, then every chunk
   with its vector loaded and its cosine computed in Python, fused by reciprocal rank. Rows are
   streamed in batches, so 100k chunks fit in memory: a lower bound on today's cost (today also
@@ -116,9 +116,10 @@ class Config:
     topics: int = 200
     chunks_per_material: int = 40
     seed: int = 12
-    # "ivfflat": the platform's own index (lists = 100), built in seconds after the load;
-    # "hnsw": what stemgraph's standalone tables get (minutes to build at 100k on 2 vCPU).
-    index: str = "ivfflat"
+    # "hnsw": what stemgraph's standalone tables get (~3 min to build at 100k on a busy 2 vCPU).
+    # "ivfflat": the platform's own index (lists = 100), built in ~30 s, but pgvector 0.6's
+    # planner then prefers an exact scan of the class (p50 ~1.9 s at 100k, see ARCHITECTURE.md).
+    index: str = "hnsw"
 
 
 FULL = Config()
