@@ -4,8 +4,9 @@ Starts `python -m bench.serve` twice (a scripted fake model, and no provider so 
 engine answers) and the floor (`bench.floor`: the same compiled quiz graph behind bare
 Starlette + sse-starlette), drives each over loopback with an asyncio load generator, compares
 the real server with the floor in the same run, then runs the many-streams load test
-(`bench.many_streams`), prints tables and writes the numbers as JSON (default
-`bench/out/results.json`).
+(`bench.many_streams`), then the storage benches (chat checkpoints on Postgres, retrieval on
+the pgvector server: `bench.checkpoints`, `bench.retrieval`), prints tables and writes the
+numbers as JSON (default `bench/out/results.json`).
 """
 
 from __future__ import annotations
@@ -312,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench import checkpoints
 
     checkpoints.add_to(results, quick=args.quick)
+    from bench import retrieval
+
+    retrieval.add_to(results, quick=args.quick)
     write_results(results, args.out)
     print(f"\nwrote {args.out}")
     return 0

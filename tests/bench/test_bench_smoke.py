@@ -79,6 +79,13 @@ def test_quick_bench_reports_every_metric(
 
     _check_floor(results["floor"])
     _check_many_streams(results["many_streams"])
+    # The retrieval rows come with a pgvector server (CI starts one), side by side with the scan.
+    if os.environ.get("STEMGRAPH_TEST_PGVECTOR_URL"):
+        assert "pgvector + full text" in printed
+        for row in results["retrieval"]["rows"]:
+            assert row["sql"]["p50_ms"] > 0 and row["scan"]["p50_ms"] > 0, row
+    else:
+        assert "retrieval" not in results
 
 
 FLOOR_METRICS = (
