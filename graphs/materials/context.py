@@ -1,4 +1,9 @@
-"""Run-scoped dependencies of the materials ingest graph (LangGraph `context_schema`)."""
+"""Run context of the materials ingest graph.
+
+`IngestOptions` is the `context_schema` (data only); `IngestContext` adds the store and the
+embedding providers. The materials worker passes an `IngestContext`; a run given only options
+(`langgraph dev`, Studio) gets the environment's (`graphs/shared/runtime_objects.py`).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,29 @@ from dataclasses import dataclass, field
 
 from tools.materials.extract import ExtractionLimits
 from tools.models.providers import EmbeddingProvider
+from tools.models.settings import ProviderSettings
 from tools.store.base import Store
 
 
 @dataclass(frozen=True, kw_only=True)
-class IngestContext:
+class IngestOptions:
+    """What a caller may choose for one ingest run: plain data."""
+
+    timeout_ms: int | None = field(
+        default=None,
+        metadata={
+            "description": "Time for each batch of chunk embeddings, in ms "
+            "(default: AI_EMBEDDING_TIMEOUT_MS)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.timeout_ms is None:
+            object.__setattr__(self, "timeout_ms", ProviderSettings().ai_embedding_timeout_ms)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestContext(IngestOptions):
     """The store to read the upload from and write chunks to, and the embedding providers.
 
     With no embedding provider the graph stores no vectors: retrieval computes the offline
@@ -19,5 +42,7 @@ class IngestContext:
 
     store: Store
     embedding_providers: list[EmbeddingProvider] = field(default_factory=list)
-    timeout_ms: int = 20_000
     extraction: ExtractionLimits = field(default_factory=ExtractionLimits)
+
+    def embedding_timeout_ms(self) -> int:
+        return self.timeout_ms or 20_000

@@ -1,4 +1,7 @@
-"""Run-scoped dependencies of the teaching brief graph (LangGraph `context_schema`)."""
+"""Run-scoped dependencies of the teaching brief graph.
+
+Its `context_schema` is the data-only `GenerationOptions`; `BriefContext` is the in-process form
+that may carry loaders (`context_of(runtime, BriefContext)` builds one for other callers)."""
 
 from __future__ import annotations
 
@@ -25,10 +28,11 @@ class BriefContext(GenerationContext):
     load_insights: InsightsLoader | None = None
     load_blueprint: BlueprintLoader | None = None
 
-    def _sql_store(self) -> SqlStore:
-        if not isinstance(self.store, SqlStore):
+    async def _sql_store(self) -> SqlStore:
+        store = await self.class_store()
+        if not isinstance(store, SqlStore):
             raise GenerationError("The teaching brief needs the class database, and none is set.")
-        return self.store
+        return store
 
     async def insights(self, class_id: str) -> dict[str, Any]:
         """The class's insights payload (`compute_insights` unless a loader was given)."""
@@ -36,12 +40,13 @@ class BriefContext(GenerationContext):
             return await self.load_insights(class_id)
         from tools.analytics.insights import compute_insights
 
-        return await compute_insights(self._sql_store(), class_id)
+        return await compute_insights(await self._sql_store(), class_id)
 
     async def blueprint(self, class_id: str) -> dict[str, Any] | None:
         """The class's published course blueprint, if there is one."""
         if self.load_blueprint is not None:
             return await self.load_blueprint(class_id)
-        if self.store is None:
+        store = await self.class_store()
+        if store is None:
             return None
-        return await self.store.get_published_blueprint(class_id)
+        return await store.get_published_blueprint(class_id)
