@@ -15,7 +15,7 @@ from graphs.shared import budgets
 from graphs.shared.context import GenerationOptions, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
-from graphs.shared.sources import format_sources, select_chunks
+from graphs.shared.sources import select_chunks
 from graphs.shared.state import accepted_payload, first_attempt
 from graphs.shared.structured import (
     class_title,
@@ -28,6 +28,7 @@ from prompts import blueprint as prompts
 from tools.offline.blueprint import offline_blueprint
 from tools.payloads.blueprint import material_source_labels, validate_blueprint
 from tools.payloads.blueprint import tidy_blueprint as tidy
+from tools.store.base import ChunkHit
 from tools.text import strip_invisible
 from tools.text.injection import fence
 
@@ -60,8 +61,8 @@ async def prepare(state: BlueprintState, runtime: Runtime[GenerationOptions]) ->
     update: dict[str, Any] = {}
     source = "request"
     if not material and class_id and (store := await context.class_store()) is not None:
-        hits = select_chunks(await store.class_chunks(class_id))
-        material, count, source = format_sources(hits), max(1, len(hits)), "class"
+        material, count = _class_material(select_chunks(await store.class_chunks(class_id)))
+        source = "class"
     if not state.get("class_title"):
         update["class_title"] = await class_title(context, class_id)
     if not material:
@@ -82,6 +83,21 @@ async def prepare(state: BlueprintState, runtime: Runtime[GenerationOptions]) ->
         "published": False,
         "blueprint_id": None,
     }
+
+
+def _class_material(hits: list[ChunkHit]) -> tuple[str, int]:
+    """The class's chunks as one `Source N | title | type` block per material, in reading
+    order, and the number of materials (the blueprint cites materials, not chunks)."""
+    by_material: dict[str, list[ChunkHit]] = {}
+    for hit in hits:
+        by_material.setdefault(hit.material_id, []).append(hit)
+    blocks = []
+    for number, chunks in enumerate(by_material.values(), start=1):
+        chunks.sort(key=lambda hit: hit.chunk_index)
+        first = chunks[0]
+        text = "\n\n".join(strip_invisible(hit.content) for hit in chunks)
+        blocks.append(f"Source {number} | {first.material_title} | {first.source_type}\n{text}")
+    return "\n\n".join(blocks), max(1, len(blocks))
 
 
 def _messages(state: BlueprintState) -> list[BaseMessage]:

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -144,8 +144,28 @@ class RuntimeObjects:
                 # A task, not a coroutine: concurrent first runs share one opening, and a
                 # cancelled run cannot leave the store half open for the next.
                 task = loop.create_task(open_class_store(self.environment))
+                if not self._stores:
+                    _before_thread_join(self._close_at_exit)
                 self._stores[loop] = task
         return await asyncio.shield(task)
+
+    def _close_at_exit(self) -> None:
+        """Close what is still open when the interpreter exits: SQLite's connection runs on a
+        non-daemon thread, which would keep a stopped `langgraph dev` from exiting."""
+        with self._guard:
+            opened = list(self._stores.items())
+            self._stores.clear()
+        for loop, task in opened:
+            if not task.done() or task.cancelled() or task.exception() is not None:
+                continue
+            store = task.result()
+            try:
+                if loop.is_running():
+                    asyncio.run_coroutine_threadsafe(store.close(), loop).result(timeout=5)
+                else:
+                    asyncio.run(store.close())
+            except Exception:  # noqa: BLE001 - exiting anyway; say so and go on
+                logger.warning("could not close the class store at exit", exc_info=True)
 
     async def aclose(self) -> None:
         """Close the store opened on the running loop, if any (a test's end, a shutdown)."""
@@ -154,6 +174,13 @@ class RuntimeObjects:
         if task is not None:
             store = await task
             await store.close()
+
+
+def _before_thread_join(callback: Callable[[], None]) -> None:
+    """Run `callback` at exit before non-daemon threads are joined (`atexit` runs after)."""
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        register(callback)
 
 
 @functools.cache
