@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make dev`'s own venv: langgraph-api pins jsonschema-rs below what schemathesis (dev extra)
+# needs, so the two never share one.
+STUDIO_VENV := .venv-studio
+STUDIO_BIN := $(STUDIO_VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STEMGRAPH_DATA_DIR ?= .data
@@ -21,18 +25,24 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(PIP) -e ".[dev]"
 	@touch $@
 
-$(VENV)/.studio: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[studio]"
+$(STUDIO_BIN)/python:
+	$(PYTHON) -m venv $(STUDIO_VENV)
+
+$(STUDIO_VENV)/.studio: pyproject.toml | $(STUDIO_BIN)/python
+	$(STUDIO_BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[studio]"
 	@touch $@
 
 ## Serve the API on HOST:PORT with the embedded default (SQLite, offline engine, demo class).
 run: $(VENV)/.run
 	STEMGRAPH_DEV_MODE=true HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m server
 
-## LangGraph's own dev server on the same graphs, offline (no analytics, no tracing).
-dev: $(VENV)/.studio
-	LANGGRAPH_CLI_NO_ANALYTICS=1 LANGSMITH_TRACING=false LANGCHAIN_TRACING_V2=false \
-	  $(BIN)/langgraph dev --host $(HOST) --port $(PORT) --no-browser --no-reload
+## LangGraph's own dev server on the same graphs for Studio, offline (no analytics, no
+## tracing), in dev mode (the demo class in STEMGRAPH_DATA_DIR). --allow-blocking: the class
+## database opens once per process with file I/O (migrations, the SQLite file).
+dev: $(STUDIO_VENV)/.studio
+	STEMGRAPH_DEV_MODE=true LANGGRAPH_CLI_NO_ANALYTICS=1 LANGSMITH_TRACING=false \
+	  LANGCHAIN_TRACING_V2=false $(STUDIO_BIN)/langgraph dev --host $(HOST) --port $(PORT) \
+	  --no-browser --no-reload --allow-blocking
 
 ## Lint, type-check, test and run the eval suite: what CI runs.
 test: lint typecheck pytest evals
@@ -44,7 +54,8 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy --strict graphs tools server
 
-pytest: $(VENV)/.test
+# Under CI=true tests/dev must run, so the studio venv is built first (elsewhere it skips).
+pytest: $(VENV)/.test $(if $(filter true,$(CI)),$(STUDIO_VENV)/.studio)
 	$(BIN)/python -m pytest
 
 evals: $(VENV)/.test
@@ -61,4 +72,4 @@ token: $(VENV)/.run
 	@STEMGRAPH_DEV_MODE=true $(BIN)/python -m server.devtoken $(USER)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache evals/out bench/out
+	rm -rf $(VENV) $(STUDIO_VENV) .mypy_cache .ruff_cache .pytest_cache evals/out bench/out

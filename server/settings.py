@@ -1,39 +1,32 @@
 """Every setting the service reads, from the environment (names as in the platform contract).
 
-Provider settings come from `tools.models.settings`, which graphs and tools read without the server.
+Provider settings come from `tools.models.settings`, and where the class data lives from
+`graphs.shared.runtime_objects.RunEnvironment`: graphs read both without the server.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
+from graphs.shared.runtime_objects import RunEnvironment
 from tools.files import FileStoreSettings
-from tools.materials.extract import ExtractionLimits
-from tools.models.settings import PROVIDER_NAMES, ProviderName, ProviderSettings
-from tools.store.settings import StoreSettings
+from tools.models.settings import PROVIDER_NAMES, ProviderName
 
 __all__ = ["PROVIDER_NAMES", "ProviderName", "Settings"]
 
 
-class Settings(ProviderSettings, StoreSettings):
-    """Runtime configuration: the provider and store settings plus the server's own. Unset keys
-    mean "not configured", never an error at start-up."""
+class Settings(RunEnvironment):
+    """Runtime configuration: what a graph run reads (providers, data dir, database, dev mode,
+    material limits) plus the server's own. Unset keys mean "not configured", never an error at
+    start-up."""
 
     # --- stemgraph's own ---
-    data_dir: Path = Field(Path(".data"), validation_alias="STEMGRAPH_DATA_DIR")
-    database_url: str | None = Field(None, validation_alias="STEMGRAPH_DATABASE_URL")
-    database_schema: str | None = Field(
-        None, pattern=r"^[a-z_][a-z0-9_]{0,62}$", validation_alias="STEMGRAPH_DATABASE_SCHEMA"
-    )
     # Connections LangGraph's Postgres checkpointer may hold: each saver call takes its own, so
     # this bounds how many runs read or write checkpoints at once.
     checkpoint_pool_size: int = Field(10, ge=1, validation_alias="STEMGRAPH_CHECKPOINT_POOL_SIZE")
-    dev_mode: bool = Field(False, validation_alias="STEMGRAPH_DEV_MODE")
-    seed_demo: bool | None = Field(None, validation_alias="STEMGRAPH_SEED_DEMO")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="STEMGRAPH_CORS_ORIGINS"
     )
@@ -97,12 +90,6 @@ class Settings(ProviderSettings, StoreSettings):
     # --- materials worker ---
     material_worker_token: str | None = Field(None, validation_alias="MATERIAL_WORKER_TOKEN")
     material_worker_batch: int = Field(3, ge=1, le=25, validation_alias="MATERIAL_WORKER_BATCH")
-    # Per material: PDFs with more pages, or whose text takes longer to extract, fail with
-    # a reason (extraction runs in a child process that is killed at the time limit).
-    material_max_pages: int = Field(200, ge=1, validation_alias="STEMGRAPH_MATERIAL_MAX_PAGES")
-    material_extract_seconds: float = Field(
-        30.0, gt=0, le=600, validation_alias="STEMGRAPH_MATERIAL_EXTRACT_SECONDS"
-    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -119,7 +106,6 @@ class Settings(ProviderSettings, StoreSettings):
         "supabase_jwks_url",
         "supabase_jwt_secret",
         "supabase_jwt_issuer",
-        "database_url",
         "material_worker_token",
         "redis_url",
         mode="before",
@@ -127,17 +113,6 @@ class Settings(ProviderSettings, StoreSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
-
-    @property
-    def resolved_database_url(self) -> str:
-        """A `postgresql://` URL, or a SQLite file path (the embedded default)."""
-        return self.database_url or str(self.data_dir / "stemgraph.sqlite3")
-
-    @property
-    def extraction_limits(self) -> ExtractionLimits:
-        return ExtractionLimits(
-            max_pages=self.material_max_pages, max_seconds=self.material_extract_seconds
-        )
 
     @property
     def file_store_settings(self) -> FileStoreSettings:
@@ -148,10 +123,6 @@ class Settings(ProviderSettings, StoreSettings):
             service_role_key=self.supabase_service_role_key,
             bucket=self.storage_bucket,
         )
-
-    @property
-    def uses_postgres(self) -> bool:
-        return self.resolved_database_url.startswith(("postgresql://", "postgres://"))
 
     @property
     def jwks_url(self) -> str | None:
@@ -168,7 +139,3 @@ class Settings(ProviderSettings, StoreSettings):
         if self.supabase_url:
             return self.supabase_url.rstrip("/") + "/auth/v1"
         return None
-
-    @property
-    def should_seed_demo(self) -> bool:
-        return self.dev_mode if self.seed_demo is None else self.seed_demo

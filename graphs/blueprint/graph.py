@@ -13,11 +13,11 @@ from langgraph.graph import END, START, StateGraph
 
 from graphs.blueprint.nodes import finalize, generate, prepare, publish, review, validate
 from graphs.blueprint.state import BlueprintInput, BlueprintOutput, BlueprintState
-from graphs.shared.context import GenerationContext
+from graphs.shared.context import GenerationOptions
 
 builder = StateGraph(
     BlueprintState,
-    context_schema=GenerationContext,
+    context_schema=GenerationOptions,
     input_schema=BlueprintInput,
     output_schema=BlueprintOutput,
 )

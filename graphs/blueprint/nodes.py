@@ -12,15 +12,23 @@ from langgraph.types import Command, interrupt
 
 from graphs.blueprint.state import BlueprintState, ReviewRequest
 from graphs.shared import budgets
-from graphs.shared.context import GenerationContext, context_of
+from graphs.shared.context import GenerationOptions, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
+from graphs.shared.sources import select_chunks
 from graphs.shared.state import accepted_payload, first_attempt
-from graphs.shared.structured import final_output, json_attempt, next_step, repair_turn
+from graphs.shared.structured import (
+    class_title,
+    final_output,
+    json_attempt,
+    next_step,
+    repair_turn,
+)
 from prompts import blueprint as prompts
 from tools.offline.blueprint import offline_blueprint
 from tools.payloads.blueprint import material_source_labels, validate_blueprint
 from tools.payloads.blueprint import tidy_blueprint as tidy
+from tools.store.base import ChunkHit
 from tools.text import strip_invisible
 from tools.text.injection import fence
 
@@ -41,26 +49,55 @@ class BlueprintReviewError(GenerationError):
     code = "invalid_blueprint_review"
 
 
-async def prepare(state: BlueprintState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
-    """Check the request and work out which `Source N` labels the blueprint may cite."""
+async def prepare(state: BlueprintState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
+    """Check the request and work out which `Source N` labels the blueprint may cite.
+
+    The server sends the material; a run given only `class_id` (Studio, a script) plans from
+    the class's stored chunks under the class's title."""
+    context = context_of(runtime)
     material = strip_invisible(state.get("material_text") or "").strip()
+    count = max(1, int(state.get("material_count") or 1))
+    class_id = state.get("class_id")
+    update: dict[str, Any] = {}
+    source = "request"
+    if not material and class_id and (store := await context.class_store()) is not None:
+        material, count = _class_material(select_chunks(await store.class_chunks(class_id)))
+        source = "class"
+    if not state.get("class_title"):
+        update["class_title"] = await class_title(context, class_id)
     if not material:
         raise GenerationError("There is no class material to build a course blueprint from.")
     if state.get("require_approval"):
-        if not state.get("class_id"):
+        if not class_id:
             raise BlueprintRequestError("Approving a blueprint needs the class to publish it to.")
-        if context_of(runtime).store is None:
+        if await context.class_store() is None:
             raise BlueprintRequestError("Approving a blueprint needs a store to publish it in.")
-    count = max(1, int(state.get("material_count") or 1))
     labels = material_source_labels(material, material_count=count)
-    report("context", source="request", characters=len(material), sources=len(labels))
+    report("context", source=source, characters=len(material), sources=len(labels))
     return {
+        **update,
         "material": material,
+        "material_count": count,
         "source_labels": labels,
         **first_attempt(),
         "published": False,
         "blueprint_id": None,
     }
+
+
+def _class_material(hits: list[ChunkHit]) -> tuple[str, int]:
+    """The class's chunks as one `Source N | title | type` block per material, in reading
+    order, and the number of materials (the blueprint cites materials, not chunks)."""
+    by_material: dict[str, list[ChunkHit]] = {}
+    for hit in hits:
+        by_material.setdefault(hit.material_id, []).append(hit)
+    blocks = []
+    for number, chunks in enumerate(by_material.values(), start=1):
+        chunks.sort(key=lambda hit: hit.chunk_index)
+        first = chunks[0]
+        text = "\n\n".join(strip_invisible(hit.content) for hit in chunks)
+        blocks.append(f"Source {number} | {first.material_title} | {first.source_type}\n{text}")
+    return "\n\n".join(blocks), max(1, len(blocks))
 
 
 def _messages(state: BlueprintState) -> list[BaseMessage]:
@@ -86,7 +123,7 @@ def _messages(state: BlueprintState) -> list[BaseMessage]:
     return [*messages, *repair_turn(state, prompts.REPAIR, max_listed=MAX_LISTED_ERRORS)]
 
 
-async def generate(state: BlueprintState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def generate(state: BlueprintState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Ask the model (or the offline engine) for a blueprint; repairs re-ask with the errors."""
     attempt = state.get("tries", 0) + 1
     report("generate", attempt=attempt)
@@ -177,9 +214,9 @@ async def review(state: BlueprintState) -> Command[Literal["publish", "finalize"
     return Command(goto="publish" if approved else "finalize", update=update)
 
 
-async def publish(state: BlueprintState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def publish(state: BlueprintState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Archive the class's published blueprint and publish this one, in one transaction."""
-    store = context_of(runtime).store
+    store = await context_of(runtime).class_store()
     class_id = state.get("class_id")
     if store is None or not class_id:
         raise BlueprintRequestError("Publishing a blueprint needs a class and a store.")

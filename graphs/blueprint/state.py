@@ -10,9 +10,10 @@ from graphs.shared.state import GenerationOutput, GenerationState
 
 
 class BlueprintInput(TypedDict):
-    class_title: str
-    material_count: int
-    material_text: str
+    # The server sends these three; a run given only `class_id` plans from the class's chunks.
+    class_title: NotRequired[str]
+    material_count: NotRequired[int]
+    material_text: NotRequired[str]
     subject: NotRequired[str | None]
     level: NotRequired[str | None]
     class_id: NotRequired[str | None]

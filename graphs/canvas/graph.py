@@ -11,11 +11,11 @@ from langgraph.graph import END, START, StateGraph
 
 from graphs.canvas.nodes import finalize, generate, validate
 from graphs.canvas.state import CanvasInput, CanvasOutput, CanvasState
-from graphs.shared.context import GenerationContext
+from graphs.shared.context import GenerationOptions
 
 builder = StateGraph(
     CanvasState,
-    context_schema=GenerationContext,
+    context_schema=GenerationOptions,
     input_schema=CanvasInput,
     output_schema=CanvasOutput,
 )

@@ -11,7 +11,7 @@ from langgraph.types import Command
 
 from graphs.canvas.state import CanvasState
 from graphs.shared import budgets
-from graphs.shared.context import GenerationContext, context_of
+from graphs.shared.context import GenerationOptions, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
 from graphs.shared.structured import final_output, json_attempt, next_step, repair_turn
@@ -69,7 +69,7 @@ def _messages(state: CanvasState, hint: dict[str, str]) -> list[BaseMessage]:
     return [*messages, *repair_turn(state, prompts.REPAIR, canvas_type=kind)]
 
 
-async def generate(state: CanvasState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def generate(state: CanvasState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Ask the model (or the offline engine) for a spec; repairs re-ask with the errors."""
     hint = _hint(state)
     if hint["type"] not in CANVAS_TYPES:

@@ -11,7 +11,6 @@ per session, keeping only the compacted memory and `context_meta` between turns.
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import RetryPolicy
 
 from graphs.chat.nodes import (
     decide_compaction,
@@ -22,24 +21,19 @@ from graphs.chat.nodes import (
     retrieve,
 )
 from graphs.chat.state import ChatInput, ChatOutput, ChatState
-from graphs.shared.context import GenerationContext
-from graphs.shared.errors import GenerationError
+from graphs.shared.context import GenerationOptions
+from graphs.shared.retry import TRANSIENT_RETRY
 
 builder = StateGraph(
     ChatState,
-    context_schema=GenerationContext,
+    context_schema=GenerationOptions,
     input_schema=ChatInput,
     output_schema=ChatOutput,
 )
 # A transient database error is worth one more try; a missing blueprint is not.
-_DATABASE_RETRY = RetryPolicy(
-    max_attempts=2,
-    initial_interval=0.2,
-    retry_on=lambda error: not isinstance(error, GenerationError | ValueError | KeyError),
-)
-builder.add_node(load_session, retry_policy=_DATABASE_RETRY)
+builder.add_node(load_session, retry_policy=TRANSIENT_RETRY)
 builder.add_node(decide_compaction)
-builder.add_node(retrieve, retry_policy=_DATABASE_RETRY)
+builder.add_node(retrieve, retry_policy=TRANSIENT_RETRY)
 builder.add_node(generate)
 builder.add_node(parse_reply)
 builder.add_node(persist)

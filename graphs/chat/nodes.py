@@ -13,7 +13,7 @@ from langgraph.types import Command
 
 from graphs.chat.state import ChatState
 from graphs.shared import budgets
-from graphs.shared.context import GenerationContext, context_of
+from graphs.shared.context import GenerationOptions, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.jsonout import parse_json_object
 from graphs.shared.progress import report
@@ -24,7 +24,7 @@ from graphs.shared.sources import (
     render_sources,
     select_chunks,
 )
-from graphs.shared.structured import CUT_OFF, RETRIEVAL_LIMIT, invalid_output
+from graphs.shared.structured import CUT_OFF, RETRIEVAL_LIMIT, class_title, invalid_output
 from graphs.shared.usage import add_usage
 from prompts import chat as prompts
 from tools.clock import now_iso
@@ -46,18 +46,19 @@ class BlueprintMissing(GenerationError):
     code = "blueprint_not_published"
 
 
-def _store(runtime: Runtime[GenerationContext]) -> Store:
-    store = context_of(runtime).store
+async def _store(runtime: Runtime[GenerationOptions]) -> Store:
+    store = await context_of(runtime).class_store()
     if store is None:
         raise GenerationError("Workspace chat needs the class store, and none is configured.")
     return store
 
 
-async def load_session(state: ChatState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def load_session(state: ChatState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """The conversation so far (stored session or caller's transcript) plus the new message."""
     received_at = now_iso()
     if state.get("session_id"):
-        stored = await _store(runtime).session_messages(str(state["session_id"]))
+        store = await _store(runtime)
+        stored = await store.session_messages(str(state["session_id"]))
         history = [
             {"id": m.id, "role": m.author_kind, "content": m.content, "created_at": m.created_at}
             for m in stored
@@ -81,7 +82,10 @@ async def load_session(state: ChatState, runtime: Runtime[GenerationContext]) ->
         }
     )
     fresh = {"tries": 0, "errors": [], "attempts": [], "usage": None, "latency_ms": 0}
-    return {"history": history, "received_at": received_at, "notes": [], **fresh}
+    update = {"history": history, "received_at": received_at, "notes": [], **fresh}
+    if not state.get("class_title"):
+        update["class_title"] = await class_title(context_of(runtime), state["class_id"])
+    return update
 
 
 async def decide_compaction(state: ChatState) -> dict[str, Any]:
@@ -113,10 +117,10 @@ async def decide_compaction(state: ChatState) -> dict[str, Any]:
     return {"memory": memory, "context_meta": context_meta, "history": verbatim}
 
 
-async def retrieve(state: ChatState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def retrieve(state: ChatState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Labelled sources for the question and the class's published blueprint."""
     context = context_of(runtime)
-    store = context.store
+    store = await context.class_store()
     class_id = state["class_id"]
     blueprint_text = strip_invisible(state.get("blueprint_context") or "").strip()
     if not blueprint_text and store is not None:
@@ -187,7 +191,7 @@ APOLOGY: Final = (
 )
 
 
-async def generate(state: ChatState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def generate(state: ChatState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Ask the model (streaming) or the offline tutor for the reply, in JSON mode under the
     caller's token cap (or the chat budget); a repair carries the same cap."""
     context = context_of(runtime)
@@ -269,7 +273,7 @@ async def parse_reply(state: ChatState) -> Command[Literal["generate", "persist"
     return Command(goto="persist", update=update)
 
 
-async def persist(state: ChatState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def persist(state: ChatState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Save the exchange (workspace mode) and drop per-run data from the checkpoint."""
     user_wire = assistant_wire = None
     if state.get("session_id"):
@@ -305,7 +309,8 @@ async def persist(state: ChatState, runtime: Runtime[GenerationContext]) -> dict
             total_tokens=usage.get("total_tokens"),
             latency_ms=state.get("latency_ms"),
         )
-        await _store(runtime).append_messages(session_id, [user, assistant])
+        store = await _store(runtime)
+        await store.append_messages(session_id, [user, assistant])
         user_wire, assistant_wire = user.as_wire(), assistant.as_wire()
     report("done", saved=user_wire is not None)
     return {

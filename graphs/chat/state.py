@@ -18,7 +18,8 @@ class TranscriptTurn(TypedDict):
 
 class ChatInput(TypedDict):
     class_id: str
-    class_title: str
+    # The class's stored title when unset (a run from Studio or a script).
+    class_title: NotRequired[str]
     user_message: str
     # Workspace mode: the session's stored history is the transcript and the reply is saved.
     session_id: NotRequired[str | None]

@@ -11,24 +11,23 @@ resume); `langgraph dev` adds its own.
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import RetryPolicy
 
 from graphs.data_query.nodes import chart, finalize, gather_context, plan, run, validate
 from graphs.data_query.state import DataQueryInput, DataQueryOutput, DataQueryState
-from graphs.shared.context import GenerationContext
+from graphs.shared.context import GenerationOptions
+from graphs.shared.retry import TRANSIENT_RETRY
 
 builder = StateGraph(
     DataQueryState,
-    context_schema=GenerationContext,
+    context_schema=GenerationOptions,
     input_schema=DataQueryInput,
     output_schema=DataQueryOutput,
 )
 # Both database reads are worth one more try after a transient failure.
-_RETRY = RetryPolicy(max_attempts=2, initial_interval=0.2)
-builder.add_node(gather_context, retry_policy=_RETRY)
+builder.add_node(gather_context, retry_policy=TRANSIENT_RETRY)
 builder.add_node(plan)
 builder.add_node(validate)
-builder.add_node(run, retry_policy=_RETRY)
+builder.add_node(run, retry_policy=TRANSIENT_RETRY)
 builder.add_node(chart)
 builder.add_node(finalize)
 builder.add_edge(START, "gather_context")

@@ -21,7 +21,7 @@ from langgraph.types import Command
 
 from graphs.data_query.state import DataQueryState
 from graphs.shared import budgets
-from graphs.shared.context import GenerationContext, context_of
+from graphs.shared.context import GenerationOptions, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
 from graphs.shared.state import first_attempt
@@ -67,8 +67,8 @@ SPLITS: Final = {
 }
 
 
-def _store(runtime: Runtime[GenerationContext]) -> Store:
-    store = context_of(runtime).store
+async def _store(runtime: Runtime[GenerationOptions]) -> Store:
+    store = await context_of(runtime).class_store()
     if store is None:
         raise GenerationError("Class data questions need the class's records, and none are open.")
     return store
@@ -83,11 +83,11 @@ def _today(state: DataQueryState) -> date:
 
 
 async def gather_context(
-    state: DataQueryState, runtime: Runtime[GenerationContext]
+    state: DataQueryState, runtime: Runtime[GenerationOptions]
 ) -> dict[str, Any]:
     """The question, cleaned, and the names the class's questions may use."""
     question = strip_invisible(state.get("query") or "").strip()[:MAX_QUESTION]
-    catalog = await load_catalog(_store(runtime), state["class_id"])
+    catalog = await load_catalog(await _store(runtime), state["class_id"])
     report("context", topics=len(catalog.topics), activities=len(catalog.activities))
     return {
         "question": question,
@@ -125,7 +125,7 @@ def _messages(state: DataQueryState) -> list[BaseMessage]:
     return [*messages, *repair_turn(state, prompts.REPAIR)]
 
 
-async def plan(state: DataQueryState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def plan(state: DataQueryState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Ask the model (or the offline planner) for a structured query; repairs re-ask."""
     report("plan", attempt=state.get("tries", 0) + 1)
 
@@ -165,11 +165,11 @@ async def validate(state: DataQueryState) -> Command[Literal["plan", "run", "cha
     )
 
 
-async def run(state: DataQueryState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def run(state: DataQueryState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Read the answer from this class's records only."""
     query = DataQuery.model_validate(state["payload"])
     catalog = Catalog.from_dict(state["catalog"])
-    rows = await run_query(_store(runtime), state["class_id"], query, catalog=catalog)
+    rows = await run_query(await _store(runtime), state["class_id"], query, catalog=catalog)
     report("run", rows=len(rows))
     return {"rows": [[label, value] for label, value in rows]}
 

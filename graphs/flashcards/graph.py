@@ -11,21 +11,21 @@ resume); `langgraph dev` adds its own.
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import RetryPolicy
 
 from graphs.flashcards.nodes import FLASHCARDS
 from graphs.flashcards.state import FlashcardsInput, FlashcardsOutput, FlashcardsState
-from graphs.shared.context import GenerationContext
+from graphs.shared.context import GenerationOptions
+from graphs.shared.retry import TRANSIENT_RETRY
 
 builder = StateGraph(
     FlashcardsState,
-    context_schema=GenerationContext,
+    context_schema=GenerationOptions,
     input_schema=FlashcardsInput,
     output_schema=FlashcardsOutput,
 )
-# Retrieval touches the database; a transient failure there is worth one more try.
-_RETRY = RetryPolicy(max_attempts=2, initial_interval=0.2)
-builder.add_node(FLASHCARDS.gather_context, retry_policy=_RETRY)
+# Retrieval touches the database: a transient failure there (never missing material) is
+# worth one more try.
+builder.add_node(FLASHCARDS.gather_context, retry_policy=TRANSIENT_RETRY)
 builder.add_node(FLASHCARDS.generate)
 builder.add_node(FLASHCARDS.validate)
 builder.add_node(FLASHCARDS.finalize)

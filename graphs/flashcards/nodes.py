@@ -49,6 +49,7 @@ FLASHCARDS = StudySet[FlashcardsState](
     tidy=_tidy,
     item_key=_front_key,
     budget=budgets.FLASHCARDS,
+    default_count=10,
     # The deck's prompt puts the material between <material> tags.
     material_tag="material",
 )

@@ -11,7 +11,6 @@ Exported without a checkpointer: the server runs it as is; `langgraph dev` adds 
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import RetryPolicy
 
 from graphs.insights.nodes import (
     check,
@@ -22,28 +21,22 @@ from graphs.insights.nodes import (
     save_snapshot,
 )
 from graphs.insights.state import InsightsInput, InsightsOutput, InsightsState
-from graphs.shared.context import GenerationContext
-from graphs.shared.errors import GenerationError
+from graphs.shared.context import GenerationOptions
+from graphs.shared.retry import TRANSIENT_RETRY
 
 builder = StateGraph(
     InsightsState,
-    context_schema=GenerationContext,
+    context_schema=GenerationOptions,
     input_schema=InsightsInput,
     output_schema=InsightsOutput,
 )
 
-
-def _transient(error: Exception) -> bool:
-    return not isinstance(error, GenerationError | ValueError | TypeError | LookupError)
-
-
 # Both database steps are worth one more try after a transient failure.
-_DATABASE_RETRY = RetryPolicy(max_attempts=2, initial_interval=0.2, retry_on=_transient)
-builder.add_node(load_or_compute, retry_policy=_DATABASE_RETRY)
+builder.add_node(load_or_compute, retry_policy=TRANSIENT_RETRY)
 builder.add_node(narrate)
 builder.add_node(check)
 builder.add_node(merge)
-builder.add_node(save_snapshot, retry_policy=_DATABASE_RETRY)
+builder.add_node(save_snapshot, retry_policy=TRANSIENT_RETRY)
 builder.add_node(finalize)
 builder.add_edge(START, "load_or_compute")
 builder.add_edge("narrate", "check")

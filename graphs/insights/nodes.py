@@ -13,7 +13,7 @@ from langgraph.types import Command
 
 from graphs.insights.state import InsightsState
 from graphs.shared import budgets
-from graphs.shared.context import GenerationContext, context_of
+from graphs.shared.context import GenerationOptions, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
 from graphs.shared.structured import (
@@ -47,18 +47,18 @@ class ClassNotFound(GenerationError):
     code = "class_not_found"
 
 
-def _store(runtime: Runtime[GenerationContext]) -> Store:
-    store = context_of(runtime).store
+async def _store(runtime: Runtime[GenerationOptions]) -> Store:
+    store = await context_of(runtime).class_store()
     if store is None:
         raise GenerationError("Class insights need the class database, and none is configured.")
     return store
 
 
 async def load_or_compute(
-    state: InsightsState, runtime: Runtime[GenerationContext]
+    state: InsightsState, runtime: Runtime[GenerationOptions]
 ) -> Command[Literal["narrate", "finalize"]]:
     """Serve a snapshot younger than an hour (unless forced); else compute the numbers."""
-    store = _store(runtime)
+    store = await _store(runtime)
     class_id = state["class_id"]
     if not state.get("force_refresh"):
         snapshot = await get_insights_snapshot(store, class_id)
@@ -106,7 +106,7 @@ def _messages(state: InsightsState) -> list[BaseMessage]:
     return [*messages, *repair_turn(state, REPAIR)]
 
 
-async def narrate(state: InsightsState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def narrate(state: InsightsState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Ask the model (or the offline engine) for the narrative; a failure leaves none."""
     context = context_of(runtime)
     payload = state["payload"]
@@ -254,10 +254,10 @@ async def merge(state: InsightsState) -> dict[str, Any]:
 
 
 async def save_snapshot(
-    state: InsightsState, runtime: Runtime[GenerationContext]
+    state: InsightsState, runtime: Runtime[GenerationOptions]
 ) -> dict[str, Any]:
     """Store the payload so the next hour's requests are served from it."""
-    await put_insights_snapshot(_store(runtime), state["class_id"], state["payload"])
+    await put_insights_snapshot(await _store(runtime), state["class_id"], state["payload"])
     report("stored")
     return {}
 

@@ -15,7 +15,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from graphs.llm.state import LlmInput, LlmOutput, LlmState
-from graphs.shared.context import GenerationContext, context_of
+from graphs.shared.context import GenerationOptions, context_of
 from graphs.shared.errors import GenerationError
 from graphs.shared.progress import report
 from tools.models.router import ProvidersExhausted
@@ -29,7 +29,7 @@ class ProviderError(GenerationError):
     code = "provider_error"
 
 
-async def generate(state: LlmState, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+async def generate(state: LlmState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Ask the router for one reply to the system and user prompts."""
     context = context_of(runtime)
     report("generate")
@@ -54,7 +54,7 @@ async def generate(state: LlmState, runtime: Runtime[GenerationContext]) -> dict
 
 builder = StateGraph(
     LlmState,
-    context_schema=GenerationContext,
+    context_schema=GenerationOptions,
     input_schema=LlmInput,
     output_schema=LlmOutput,
 )

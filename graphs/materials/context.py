@@ -1,4 +1,9 @@
-"""Run-scoped dependencies of the materials ingest graph (LangGraph `context_schema`)."""
+"""Run context of the materials ingest graph.
+
+`IngestOptions` is the `context_schema` (data only); `IngestContext` adds the store and the
+embedding providers. The materials worker passes an `IngestContext`; a run given only options
+(`langgraph dev`, Studio) gets the environment's (`graphs/shared/runtime_objects.py`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from dataclasses import dataclass, field
 from tools.files import FileStore, FileStoreSettings, open_file_store
 from tools.materials.extract import ExtractionLimits
 from tools.models.providers import EmbeddingProvider
+from tools.models.settings import ProviderSettings
 from tools.store.base import Store
 
 
@@ -16,7 +22,24 @@ def default_file_store() -> FileStore:
 
 
 @dataclass(frozen=True, kw_only=True)
-class IngestContext:
+class IngestOptions:
+    """What a caller may choose for one ingest run: plain data."""
+
+    timeout_ms: int | None = field(
+        default=None,
+        metadata={
+            "description": "Time for each batch of chunk embeddings, in ms "
+            "(default: AI_EMBEDDING_TIMEOUT_MS)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.timeout_ms is None:
+            object.__setattr__(self, "timeout_ms", ProviderSettings().ai_embedding_timeout_ms)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestContext(IngestOptions):
     """The store to read the material's row from and write chunks to, the file store its
     upload is in, and the embedding providers.
 
@@ -28,5 +51,7 @@ class IngestContext:
     store: Store
     files: FileStore = field(default_factory=default_file_store)
     embedding_providers: list[EmbeddingProvider] = field(default_factory=list)
-    timeout_ms: int = 20_000
     extraction: ExtractionLimits = field(default_factory=ExtractionLimits)
+
+    def embedding_timeout_ms(self) -> int:
+        return self.timeout_ms or 20_000

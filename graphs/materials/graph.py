@@ -10,14 +10,14 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from graphs.materials.context import IngestContext
+from graphs.materials.context import IngestContext, IngestOptions
 from graphs.materials.nodes import chunk, download, embed_chunks, extract, load, store
 from graphs.materials.state import IngestInput, IngestOutput, IngestState
 from tools.materials.worker import RunIngest
 
 builder = StateGraph(
     IngestState,
-    context_schema=IngestContext,
+    context_schema=IngestOptions,
     input_schema=IngestInput,
     output_schema=IngestOutput,
 )

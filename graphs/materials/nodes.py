@@ -12,9 +12,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graphs.materials.context import IngestContext
+from graphs.materials.context import IngestContext, IngestOptions
 from graphs.materials.state import IngestState
 from graphs.shared.progress import report
+from graphs.shared.runtime_objects import runtime_objects
 from tools.chunking import chunk_text
 from tools.files import FileMissing, material_file_path
 from tools.materials.extract import MaterialUnreadable, extract_text
@@ -27,16 +28,25 @@ logger = logging.getLogger("stemgraph.materials")
 EMBED_BATCH = 64
 
 
-def _context(runtime: Runtime[IngestContext]) -> IngestContext:
-    if runtime.context is None:
-        raise RuntimeError("The materials graph needs an IngestContext (store, providers).")
-    return runtime.context
+async def _context(runtime: Runtime[IngestOptions]) -> IngestContext:
+    """The caller's `IngestContext`, or one with the environment's store and providers."""
+    context = runtime.context
+    if isinstance(context, IngestContext):
+        return context
+    options = context if isinstance(context, IngestOptions) else IngestOptions()
+    objects = runtime_objects()
+    return IngestContext(
+        timeout_ms=options.timeout_ms,
+        store=await objects.store(),
+        embedding_providers=list(objects.embedding_providers()),
+        extraction=objects.environment.extraction_limits,
+    )
 
 
-async def load(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str, Any]:
+async def load(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str, Any]:
     """The material's record, and where its upload is stored."""
-    store = _context(runtime).store
-    material = await store.get_material(state["material_id"])
+    context = await _context(runtime)
+    material = await context.store.get_material(state["material_id"])
     if material is None:
         raise MaterialUnreadable("The material no longer exists.")
     report("load", title=material.title)
@@ -45,13 +55,13 @@ async def load(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str,
         "title": material.title,
         "file_name": material.file_name,
         "mime_type": material.mime_type,
-        "storage_path": await material_file_path(store, material),
+        "storage_path": await material_file_path(context.store, material),
         # Rows written before the file store kept the upload inline; they still ingest.
         "content": material.content or None,
     }
 
 
-async def download(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str, Any]:
+async def download(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str, Any]:
     """The upload's bytes from the file store (Supabase Storage, or the data dir).
 
     A missing file is unreadable (re-uploading is the fix); a store that cannot be reached or
@@ -60,7 +70,7 @@ async def download(state: IngestState, runtime: Runtime[IngestContext]) -> dict[
     if state.get("content"):
         report("download", source="row", bytes=len(state.get("content") or b""))
         return {}
-    files = _context(runtime).files
+    files = (await _context(runtime)).files
     path = state["storage_path"]
     try:
         content = await files.get(path)
@@ -73,14 +83,15 @@ async def download(state: IngestState, runtime: Runtime[IngestContext]) -> dict[
     return {"content": content}
 
 
-async def extract(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str, Any]:
+async def extract(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str, Any]:
     """Text segments out of the upload (parsing is CPU work: it runs off the event loop)."""
+    context = await _context(runtime)
     extracted = await asyncio.to_thread(
         extract_text,
         state.get("content") or b"",
         mime_type=state.get("mime_type"),
         file_name=state.get("file_name"),
-        limits=_context(runtime).extraction,
+        limits=context.extraction,
     )
     report(
         "extract",
@@ -128,14 +139,14 @@ async def chunk(state: IngestState) -> dict[str, Any]:
     return {"pieces": pieces, "chunks": len(pieces), "segments": []}
 
 
-async def embed_chunks(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str, Any]:
+async def embed_chunks(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str, Any]:
     """Provider embeddings for every chunk, all from one model, or none at all.
 
     No provider configured: nothing to store. A provider that fails part-way (the router fell
     back to the offline engine) also stores nothing: the material is still usable (lexical and
     offline dense retrieval), and vectors from two models must never be mixed in one material.
     """
-    context = _context(runtime)
+    context = await _context(runtime)
     none: dict[str, Any] = {"vectors": None, "embedding_model": None, "embedded": 0}
     providers = list(context.embedding_providers)
     if not providers:
@@ -147,7 +158,7 @@ async def embed_chunks(state: IngestState, runtime: Runtime[IngestContext]) -> d
         reply = await embed(
             texts[start : start + EMBED_BATCH],
             providers,
-            deadline=Deadline.after_ms(context.timeout_ms),
+            deadline=Deadline.after_ms(context.embedding_timeout_ms()),
         )
         if reply.provider == OFFLINE_PROVIDER:
             detail = "; ".join(f"{a.provider}: {a.message}" for a in reply.attempts)
@@ -164,7 +175,7 @@ async def embed_chunks(state: IngestState, runtime: Runtime[IngestContext]) -> d
     return {"vectors": vectors, "embedding_model": model, "embedded": len(vectors)}
 
 
-async def store(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str, Any]:
+async def store(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str, Any]:
     """Replace the material's chunks and mark it ready, in one transaction."""
     vectors = state.get("vectors")
     model = state.get("embedding_model")
@@ -179,7 +190,8 @@ async def store(state: IngestState, runtime: Runtime[IngestContext]) -> dict[str
         )
         for i, piece in enumerate(state.get("pieces", []))
     ]
-    await _context(runtime).store.save_material(
+    context = await _context(runtime)
+    await context.store.save_material(
         material_id=state["material_id"],
         class_id=state["class_id"],
         title=state["title"],

@@ -11,21 +11,21 @@ resume); `langgraph dev` adds its own.
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import RetryPolicy
 
 from graphs.quiz.nodes import QUIZ
 from graphs.quiz.state import QuizInput, QuizOutput, QuizState
-from graphs.shared.context import GenerationContext
+from graphs.shared.context import GenerationOptions
+from graphs.shared.retry import TRANSIENT_RETRY
 
 builder = StateGraph(
     QuizState,
-    context_schema=GenerationContext,
+    context_schema=GenerationOptions,
     input_schema=QuizInput,
     output_schema=QuizOutput,
 )
-# Retrieval touches the database; a transient failure there is worth one more try.
-_RETRY = RetryPolicy(max_attempts=2, initial_interval=0.2)
-builder.add_node(QUIZ.gather_context, retry_policy=_RETRY)
+# Retrieval touches the database: a transient failure there (never missing material) is
+# worth one more try.
+builder.add_node(QUIZ.gather_context, retry_policy=TRANSIENT_RETRY)
 builder.add_node(QUIZ.generate)
 builder.add_node(QUIZ.validate)
 builder.add_node(QUIZ.finalize)

@@ -10,11 +10,13 @@ from graphs.shared.state import GenerationOutput, GenerationState
 
 
 class QuizInput(TypedDict):
-    class_title: str
-    question_count: int
-    instructions: str
-    blueprint_context: str
-    material_context: str
+    # The server sends every field; a run given only `class_id` (Studio, a script) uses the
+    # class's title, 5 items and its stored material.
+    class_title: NotRequired[str]
+    question_count: NotRequired[int]
+    instructions: NotRequired[str]
+    blueprint_context: NotRequired[str]
+    material_context: NotRequired[str]
     class_id: NotRequired[str | None]
 
 

@@ -143,7 +143,7 @@ async def gather_material(
     `class_id` is given; resets the attempt bookkeeping for the generate/validate loop."""
     material = strip_invisible(state.get("material_context") or "").strip()
     class_id = state.get("class_id")
-    store = context.store
+    store = await context.class_store() if class_id and not material else None
     if not material and class_id and store is not None:
         query = " ".join([state.get("instructions") or "", state.get("class_title") or ""])
         hits = select_chunks(
@@ -162,6 +162,13 @@ async def gather_material(
     if not material:
         raise GenerationError(f"There is no class material to write {purpose} from.")
     return {"context": material, **first_attempt()}
+
+
+async def class_title(context: GenerationContext, class_id: str | None) -> str:
+    """The stored class's title, for a request that named only the class."""
+    store = await context.class_store() if class_id else None
+    klass = await store.get_class(class_id) if store is not None and class_id else None
+    return klass.title if klass is not None else "Class"
 
 
 def repair_turn(

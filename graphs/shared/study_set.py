@@ -13,10 +13,11 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graphs.shared.budgets import Budget
-from graphs.shared.context import GenerationContext, context_of
+from graphs.shared.context import GenerationOptions, context_of
 from graphs.shared.progress import report
 from graphs.shared.state import GenerationOutput, GenerationState
 from graphs.shared.structured import (
+    class_title,
     final_output,
     gather_material,
     json_attempt,
@@ -69,12 +70,24 @@ class StudySet(Generic[S]):
     """Two valid items with the same key are duplicates (salvage keeps the first)."""
     budget: Budget
     """Temperature and output cap per call; items are counted by `count_field`."""
+    default_count: int = 5
+    """The number of items when the request names none (a run given only a class id)."""
     material_tag: str | None = None
     """The tag `USER` wraps the material in, which the material must not be able to close."""
 
-    async def gather_context(self, state: S, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
-        """Use the request's material, or retrieve the class's when only `class_id` is set."""
-        return await gather_material(state, context_of(runtime), purpose=self.purpose)
+    async def gather_context(self, state: S, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
+        """Use the request's material, or retrieve the class's when only `class_id` is set.
+
+        The server always sends the whole request; Studio or a script may send only a class
+        id, so a missing count or class title gets its default here."""
+        fields: Mapping[str, Any] = state
+        context = context_of(runtime)
+        update = await gather_material(fields, context, purpose=self.purpose)
+        if not fields.get(self.count_field):
+            update[self.count_field] = self.default_count
+        if not fields.get("class_title"):
+            update["class_title"] = await class_title(context, fields.get("class_id"))
+        return update
 
     def _messages(self, state: Mapping[str, Any]) -> list[BaseMessage]:
         count = {self.count_field: state[self.count_field]}
@@ -95,7 +108,7 @@ class StudySet(Generic[S]):
         ]
         return [*messages, *repair_turn(state, self.prompts.REPAIR)]
 
-    async def generate(self, state: S, runtime: Runtime[GenerationContext]) -> dict[str, Any]:
+    async def generate(self, state: S, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
         """Ask the model (or the offline engine) for the set; repairs re-ask with the errors."""
         fields: Mapping[str, Any] = state
         report("generate", attempt=fields.get("tries", 0) + 1)

@@ -1,4 +1,7 @@
-"""Run-scoped dependencies of the teaching brief graph (LangGraph `context_schema`)."""
+"""Run-scoped dependencies of the teaching brief graph.
+
+Its `context_schema` is the data-only `GenerationOptions`; `BriefContext` is the in-process form
+that may carry loaders (`context_of(runtime, BriefContext)` builds one for other callers)."""
 
 from __future__ import annotations
 
@@ -25,10 +28,11 @@ class BriefContext(GenerationContext):
     load_insights: InsightsLoader | None = None
     load_blueprint: BlueprintLoader | None = None
 
-    def _sql_store(self) -> Store:
-        if self.store is None:
+    async def _sql_store(self) -> Store:
+        store = await self.class_store()
+        if store is None:
             raise GenerationError("The teaching brief needs the class database, and none is set.")
-        return self.store
+        return store
 
     async def insights(self, class_id: str) -> dict[str, Any]:
         """The class's insights payload (`compute_insights` unless a loader was given)."""
@@ -36,15 +40,16 @@ class BriefContext(GenerationContext):
             return await self.load_insights(class_id)
         from tools.analytics.insights import compute_insights
 
-        return await compute_insights(self._sql_store(), class_id)
+        return await compute_insights(await self._sql_store(), class_id)
 
     async def blueprint(self, class_id: str) -> dict[str, Any] | None:
         """The class's published course blueprint, if there is one, its topics keyed by the
         `topics` row ids the insights name them by."""
         if self.load_blueprint is not None:
             return await self.load_blueprint(class_id)
-        if self.store is None:
+        store = await self.class_store()
+        if store is None:
             return None
         from tools.analytics.blueprint import published_blueprint
 
-        return await published_blueprint(self._sql_store(), class_id)
+        return await published_blueprint(await self._sql_store(), class_id)

@@ -9,20 +9,21 @@ snapshot table).
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import RetryPolicy
 
-from graphs.teaching_brief.context import BriefContext
+from graphs.shared.context import GenerationOptions
+from graphs.shared.retry import TRANSIENT_RETRY
 from graphs.teaching_brief.nodes import draft, finalize, load_insights, no_data, validate
 from graphs.teaching_brief.state import BriefInput, BriefOutput, BriefState
 
 builder = StateGraph(
     BriefState,
-    context_schema=BriefContext,
+    # Data only; the nodes read it as a `BriefContext` (`context_of(runtime, BriefContext)`).
+    context_schema=GenerationOptions,
     input_schema=BriefInput,
     output_schema=BriefOutput,
 )
 # Insights are database reads; a transient failure there is worth one more try.
-builder.add_node(load_insights, retry_policy=RetryPolicy(max_attempts=2, initial_interval=0.2))
+builder.add_node(load_insights, retry_policy=TRANSIENT_RETRY)
 builder.add_node(no_data)
 builder.add_node(draft)
 builder.add_node(validate)

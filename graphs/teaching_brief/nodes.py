@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graphs.shared import budgets
-from graphs.shared.context import context_of
+from graphs.shared.context import GenerationOptions, context_of
 from graphs.shared.progress import report
 from graphs.shared.state import first_attempt
 from graphs.shared.structured import final_output, json_attempt, next_step, repair_turn
@@ -28,7 +28,7 @@ _TOPIC_FIELDS = ("topic_id", "title", "bloom_levels", "avg_score", "attempt_coun
 
 
 async def load_insights(
-    state: BriefState, runtime: Runtime[BriefContext]
+    state: BriefState, runtime: Runtime[GenerationOptions]
 ) -> Command[Literal["draft", "no_data"]]:
     """Read the class's insights and blueprint; a class without evidence gets no brief."""
     context = context_of(runtime, BriefContext)
@@ -103,7 +103,7 @@ def _messages(state: BriefState) -> list[BaseMessage]:
     return [*messages, *repair_turn(state, prompts.REPAIR)]
 
 
-async def draft(state: BriefState, runtime: Runtime[BriefContext]) -> dict[str, Any]:
+async def draft(state: BriefState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """Ask the model (or the offline engine) for the brief; repairs re-ask with the errors."""
     report("draft", attempt=state.get("tries", 0) + 1)
 

@@ -122,8 +122,11 @@ _UNSUPPORTED_EXTENSIONS = {
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-class MaterialUnreadable(Exception):
-    """The material cannot be turned into text; the message says why (retrying will not help)."""
+class MaterialUnreadable(ValueError):
+    """The material cannot be turned into text; the message says why (retrying will not help).
+
+    A `ValueError` (bad input): LangGraph's server shows it with its message, and no retry
+    policy retries it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,14 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from graphs.materials import IngestContext, graph, ingest_runner
+from graphs.shared.runtime_objects import RuntimeObjects
 from tests.tools.materials.test_extract import make_pdf
 from tools.chunking import chunk_text
 from tools.materials import MaterialUnreadable
 from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import EmbeddingProvider
 from tools.store import Store
+from tools.store.seed import DEMO_CLASS_ID, DEMO_TEACHER_ID
 
 NOTES = (
     "# Energy\n\nEnergy is measured in joules. Work done equals force times distance.\n\n"
@@ -194,6 +196,23 @@ async def test_a_material_without_an_upload_is_unreadable(store: Store) -> None:
         await run(store, seeded)
 
 
-async def test_the_graph_needs_its_context() -> None:
-    with pytest.raises(RuntimeError, match="IngestContext"):
+async def test_without_a_context_the_environments_store_is_used(
+    environment: RuntimeObjects,
+) -> None:
+    """As under `langgraph dev`: the data dir's store, with an upload made there."""
+    store = await environment.store()
+    material = await store.create_material(
+        material_id=str(uuid.uuid4()),
+        class_id=DEMO_CLASS_ID,
+        title="Waves",
+        source_type="text",
+        mime_type="text/plain",
+        file_name="waves.txt",
+        content=b"# Waves\n\nA wave carries energy. Frequency is measured in hertz.",
+        created_by=DEMO_TEACHER_ID,
+    )
+    result = await graph.ainvoke({"material_id": material.id})
+    assert result["status"] == "ready" and result["chunks"] >= 1
+    assert (environment.environment.data_dir / "stemgraph.sqlite3").is_file()
+    with pytest.raises(MaterialUnreadable, match="no longer exists"):
         await graph.ainvoke({"material_id": str(uuid.uuid4())})
