@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +139,23 @@ async def run_suite(config: SuiteConfig) -> dict[str, Any]:
         "note": "client and server share this machine's CPUs; server CPU is from /proc",
     }
     return results
+
+
+async def run_floor_only(config: SuiteConfig) -> dict[str, Any]:
+    """The real server (scripted model) against the floor, nothing else."""
+    with tempfile.TemporaryDirectory(prefix="stemgraph-bench-") as tmp, ExitStack() as stack:
+        root = Path(tmp)
+        server = ServerProcess(data_dir=root / "fake", log_path=root / "fake.log", fake_model=True)
+        floor = ServerProcess(
+            data_dir=root / "floor",
+            log_path=root / "floor.log",
+            fake_model=True,
+            module="bench.floor",
+        )
+        stack.callback(floor.stop)
+        stack.callback(server.stop)
+        await _start([server, floor])
+        return await compare_with_floor(server, floor, config)
 
 
 def _ratio(real: float | None, floor: float | None) -> float | None:
@@ -295,7 +312,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny durations (a smoke run)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
+    parser.add_argument(
+        "--floor-only",
+        action="store_true",
+        help="only the comparison with the floor (while iterating on the request path)",
+    )
+    parser.add_argument("--rounds", type=int, default=None, help="floor comparison rounds")
     args = parser.parse_args(argv)
+    if args.floor_only:
+        config = QUICK if args.quick else FULL
+        if args.rounds:
+            config = replace(config, floor_rounds=args.rounds)
+        floor_results = asyncio.run(run_floor_only(config))
+        print(format_floor(floor_results))
+        write_results({"floor": floor_results}, args.out)
+        print(f"\nwrote {args.out}")
+        return 0
     results = asyncio.run(run_suite(QUICK if args.quick else FULL))
     print(format_table(results))
     from bench import offline
