@@ -109,7 +109,7 @@ def _check_floor(floor: dict[str, Any]) -> None:
 
 
 def _check_many_streams(many: dict[str, Any]) -> None:
-    for key in ("load", "load_low"):
+    for key in ("load", "load_coalesced", "load_low"):
         load = many[key]
         assert load["completed"] > 0 and load["errors"] == 0, (key, load)
         assert load["tokens"] >= load["completed"] * load["tokens_per_run"], (key, load)
@@ -130,6 +130,12 @@ def _check_many_streams(many: dict[str, Any]) -> None:
         # The model streams 50 tokens/s: a stream cannot receive them faster than they leave.
         assert load["tokens_per_s_per_stream_p50"] <= load["model_tokens_per_s"] * 1.1, load
     assert many["load"]["streams"] > many["load_low"]["streams"]
+    plain, coalesced = many["load"], many["load_coalesced"]
+    assert plain["coalesce_ms"] == 0 and coalesced["coalesce_ms"] == many["config"]["coalesce_ms"]
+    assert coalesced["streams"] == plain["streams"]
+    # Every token still arrives, each stamp once; coalesced events carry several of them.
+    assert plain["token_events"] == plain["tokens"]
+    assert coalesced["tokens_per_event"] > 1.5, coalesced
 
     leak = many["leak"]
     assert leak["runs"] == leak["runs_target"] and leak["errors"] == 0, leak
