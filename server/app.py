@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -184,14 +183,7 @@ def create_app(
                         " demo tokens accepted; never run this way in production",
                         extra={"store": store.backend, "data_dir": str(settings.data_dir)},
                     )
-                # What start-up built lives as long as the process: moved out of the
-                # collector's reach, full collections stop walking it on every pass.
-                gc.collect()
-                gc.freeze()
-                try:
-                    yield {"app": state, "shutdown": shutdown}
-                finally:
-                    gc.unfreeze()
+                yield {"app": state, "shutdown": shutdown}
         finally:
             unchain_signals()
             # Background work (material batches) may still use the store: let it end first.
