@@ -124,6 +124,7 @@ async def run_suite(config: SuiteConfig) -> dict[str, Any]:
         )
         results["quiz_json_offline"] = await bench_quiz_json(offline, config.quiz_offline)
         results["floor"] = await compare_with_floor(fake, floor, config)
+        results["floor"]["json"] = await compare_json_with_floor(fake, floor, config)
         # The other servers would only add memory and noise to the many-streams run.
         offline.stop()
         floor.stop()
@@ -155,7 +156,9 @@ async def run_floor_only(config: SuiteConfig) -> dict[str, Any]:
         stack.callback(floor.stop)
         stack.callback(server.stop)
         await _start([server, floor])
-        return await compare_with_floor(server, floor, config)
+        results = await compare_with_floor(server, floor, config)
+        results["json"] = await compare_json_with_floor(server, floor, config)
+        return results
 
 
 def _ratio(real: float | None, floor: float | None) -> float | None:
@@ -229,6 +232,26 @@ async def compare_with_floor(
     }
 
 
+async def compare_json_with_floor(
+    server: ServerProcess, floor: ServerProcess, config: SuiteConfig
+) -> dict[str, Any]:
+    """The quiz JSON route of the real server and of the floor, at concurrency 1 and 8 for
+    `quiz_fake.duration_s` each, interleaved; ratios are real/floor (CPU per request and
+    requests/s)."""
+    sides: dict[str, dict[str, Any]] = {"server": {}, "floor": {}}
+    for concurrency in (1, 8):
+        phase = replace(config.quiz_fake, concurrency=concurrency)
+        for name, target in (("server", server), ("floor", floor)):
+            sides[name][f"c{concurrency}"] = await bench_quiz_json(target, phase)
+    ratios = {}
+    for key in ("c1", "c8"):
+        for metric in ("rps", "server_cpu_us_per_request", "p50_ms"):
+            ratios[f"{metric}_{key}"] = _ratio(
+                sides["server"][key][metric], sides["floor"][key][metric]
+            )
+    return {**sides, "ratios": ratios}
+
+
 def format_floor(floor: dict[str, Any]) -> str:
     """The floor comparison as a table."""
     rows = (
@@ -250,6 +273,19 @@ def format_floor(floor: dict[str, Any]) -> str:
             f"{label:<24}{_num(floor['server'][key], digits):>12}"
             f"{_num(floor['floor'][key], digits):>12}{_num(ratio, 2):>9}"
         )
+    if "json" in floor:
+        json_ = floor["json"]
+        lines.append("quiz JSON: real server vs floor")
+        for key in ("c1", "c8"):
+            for label, metric, digits in (
+                ("req/s", "rps", 1),
+                ("server CPU µs/req", "server_cpu_us_per_request", 0),
+            ):
+                lines.append(
+                    f"{label + ', ' + key:<24}{_num(json_['server'][key][metric], digits):>12}"
+                    f"{_num(json_['floor'][key][metric], digits):>12}"
+                    f"{_num(json_['ratios'][f'{metric}_{key}'], 2):>9}"
+                )
     return "\n".join(lines)
 
 

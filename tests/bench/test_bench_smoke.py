@@ -106,6 +106,15 @@ def _check_floor(floor: dict[str, Any]) -> None:
     for metric in FLOOR_METRICS:
         expected = floor["server"][metric] / floor["floor"][metric]
         assert floor["ratios"][metric] == pytest.approx(expected, rel=1e-2), metric
+    # The JSON route against the floor's `ainvoke` answer, at concurrency 1 and 8.
+    for side in ("server", "floor"):
+        for concurrency in ("c1", "c8"):
+            row = floor["json"][side][concurrency]
+            assert row["requests"] > 0 and row["errors"] == 0, (side, concurrency, row)
+            assert row["questions"] == QUESTION_COUNT and row["provider"] == FAKE_PROVIDER
+    for key in ("c1", "c8"):
+        expected = floor["json"]["server"][key]["rps"] / floor["json"]["floor"][key]["rps"]
+        assert floor["json"]["ratios"][f"rps_{key}"] == pytest.approx(expected, rel=1e-2)
 
 
 def _check_many_streams(many: dict[str, Any]) -> None:
