@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--out PATH]`: benchmark the real server in a child process.
+"""`python -m bench [--quick] [--floor-only [--rounds N]] [--out PATH]`: benchmark the real
+server in a child process (`--floor-only`: just its comparison with the floor).
 
 Starts `python -m bench.serve` twice (a scripted fake model, and no provider so the offline
 engine answers) and the floor (`bench.floor`: the same compiled quiz graph behind bare

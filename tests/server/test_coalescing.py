@@ -79,10 +79,10 @@ def test_a_bad_coalescing_window_is_a_validation_error(api: Api, value: Any) -> 
 
 
 def test_json_answers_ignore_the_window(api: Api) -> None:
-    body = {**BODY, "coalesce_ms": 200}
-    response = api.post("/v1/llm/generate", body)
-    assert response.status_code == 200, response.text
-    assert response.json()["data"]["content"]
+    plain = api.post("/v1/llm/generate", BODY)
+    windowed = api.post("/v1/llm/generate", {**BODY, "coalesce_ms": 200})
+    assert plain.status_code == windowed.status_code == 200, windowed.text
+    assert windowed.json()["data"]["content"] == plain.json()["data"]["content"] != ""
 
 
 def _part(content: str, message_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
