@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--out PATH]`: benchmark the real server in a child process.
+"""`python -m bench [--quick] [--floor-only [--rounds N]] [--out PATH]`: benchmark the real
+server in a child process (`--floor-only`: just its comparison with the floor).
 
 Starts `python -m bench.serve` twice (a scripted fake model, and no provider so the offline
 engine answers) and the floor (`bench.floor`: the same compiled quiz graph behind bare
@@ -22,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,7 @@ async def run_suite(config: SuiteConfig) -> dict[str, Any]:
         )
         results["quiz_json_offline"] = await bench_quiz_json(offline, config.quiz_offline)
         results["floor"] = await compare_with_floor(fake, floor, config)
+        results["floor"]["json"] = await compare_json_with_floor(fake, floor, config)
         # The other servers would only add memory and noise to the many-streams run.
         offline.stop()
         floor.stop()
@@ -140,6 +142,25 @@ async def run_suite(config: SuiteConfig) -> dict[str, Any]:
         "note": "client and server share this machine's CPUs; server CPU is from /proc",
     }
     return results
+
+
+async def run_floor_only(config: SuiteConfig) -> dict[str, Any]:
+    """The real server (scripted model) against the floor, nothing else."""
+    with tempfile.TemporaryDirectory(prefix="stemgraph-bench-") as tmp, ExitStack() as stack:
+        root = Path(tmp)
+        server = ServerProcess(data_dir=root / "fake", log_path=root / "fake.log", fake_model=True)
+        floor = ServerProcess(
+            data_dir=root / "floor",
+            log_path=root / "floor.log",
+            fake_model=True,
+            module="bench.floor",
+        )
+        stack.callback(floor.stop)
+        stack.callback(server.stop)
+        await _start([server, floor])
+        results = await compare_with_floor(server, floor, config)
+        results["json"] = await compare_json_with_floor(server, floor, config)
+        return results
 
 
 def _ratio(real: float | None, floor: float | None) -> float | None:
@@ -213,6 +234,26 @@ async def compare_with_floor(
     }
 
 
+async def compare_json_with_floor(
+    server: ServerProcess, floor: ServerProcess, config: SuiteConfig
+) -> dict[str, Any]:
+    """The quiz JSON route of the real server and of the floor, at concurrency 1 and 8 for
+    `quiz_fake.duration_s` each, interleaved; ratios are real/floor (CPU per request and
+    requests/s)."""
+    sides: dict[str, dict[str, Any]] = {"server": {}, "floor": {}}
+    for concurrency in (1, 8):
+        phase = replace(config.quiz_fake, concurrency=concurrency)
+        for name, target in (("server", server), ("floor", floor)):
+            sides[name][f"c{concurrency}"] = await bench_quiz_json(target, phase)
+    ratios = {}
+    for key in ("c1", "c8"):
+        for metric in ("rps", "server_cpu_us_per_request", "p50_ms"):
+            ratios[f"{metric}_{key}"] = _ratio(
+                sides["server"][key][metric], sides["floor"][key][metric]
+            )
+    return {**sides, "ratios": ratios}
+
+
 def format_floor(floor: dict[str, Any]) -> str:
     """The floor comparison as a table."""
     rows = (
@@ -234,6 +275,19 @@ def format_floor(floor: dict[str, Any]) -> str:
             f"{label:<24}{_num(floor['server'][key], digits):>12}"
             f"{_num(floor['floor'][key], digits):>12}{_num(ratio, 2):>9}"
         )
+    if "json" in floor:
+        json_ = floor["json"]
+        lines.append("quiz JSON: real server vs floor")
+        for key in ("c1", "c8"):
+            for label, metric, digits in (
+                ("req/s", "rps", 1),
+                ("server CPU µs/req", "server_cpu_us_per_request", 0),
+            ):
+                lines.append(
+                    f"{label + ', ' + key:<24}{_num(json_['server'][key][metric], digits):>12}"
+                    f"{_num(json_['floor'][key][metric], digits):>12}"
+                    f"{_num(json_['ratios'][f'{metric}_{key}'], 2):>9}"
+                )
     return "\n".join(lines)
 
 
@@ -296,7 +350,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny durations (a smoke run)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
+    parser.add_argument(
+        "--floor-only",
+        action="store_true",
+        help="only the comparison with the floor (while iterating on the request path)",
+    )
+    parser.add_argument("--rounds", type=int, default=None, help="floor comparison rounds")
     args = parser.parse_args(argv)
+    if args.floor_only:
+        config = QUICK if args.quick else FULL
+        if args.rounds:
+            config = replace(config, floor_rounds=args.rounds)
+        floor_results = asyncio.run(run_floor_only(config))
+        print(format_floor(floor_results))
+        write_results({"floor": floor_results}, args.out)
+        print(f"\nwrote {args.out}")
+        return 0
     results = asyncio.run(run_suite(QUICK if args.quick else FULL))
     print(format_table(results))
     from bench import offline

@@ -3,8 +3,9 @@
 The least a server can do to stream the quiz graph: Starlette + sse-starlette calling
 `graph.astream(..., version="v2")` on the same compiled graph, with the same input and the same
 scripted model as `bench.serve --fake-model`, framing each part as SSE in the server's order
-(`metadata`, the parts, the final `values`). No auth, store, settings, guards or logging: what
-the real server spends beyond this is its own.
+(`metadata`, the parts, the final `values`). Without `Accept: text/event-stream` it answers
+`graph.ainvoke`'s result as the server's JSON envelope. No auth, store, settings, guards or
+logging: what the real server spends beyond this is its own.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from langgraph.types import StreamMode
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bench.serve import fake_chat_factory
@@ -69,6 +70,19 @@ def create_floor_app() -> Starlette:
             deadline=Deadline.after_ms(_TIMEOUT_MS),
         )
         run_id = str(uuid.uuid4())
+        if "text/event-stream" not in request.headers.get("accept", ""):
+            values = await quiz_graph.ainvoke(
+                graph_input, RunnableConfig(run_id=uuid.UUID(run_id)), context=context
+            )
+            data = {
+                "payload": values["payload"],
+                "provider": values["provider"],
+                "model": values["model"],
+                "usage": values.get("usage"),
+                "latency_ms": int(values.get("latency_ms", 0)),
+                "attempts": [dict(a) for a in values.get("attempts") or []],
+            }
+            return JSONResponse({"ok": True, "data": data, "error": None, "meta": {}})
 
         async def events() -> AsyncIterator[ServerSentEvent]:
             yield _frame("metadata", {"run_id": run_id})

@@ -60,6 +60,8 @@ class ManyConfig:
     stalled: int
     stall_s: float
     stall_pad: int
+    # The 500-stream load once more with this token coalescing window (`coalesce_ms`).
+    coalesce_ms: int
 
 
 FULL: Final = ManyConfig(
@@ -76,6 +78,7 @@ FULL: Final = ManyConfig(
     stalled=5,
     stall_s=45.0,
     stall_pad=32_000,
+    coalesce_ms=50,
 )
 QUICK: Final = ManyConfig(
     streams=20,
@@ -91,6 +94,7 @@ QUICK: Final = ManyConfig(
     stalled=2,
     stall_s=38.0,
     stall_pad=32_000,
+    coalesce_ms=50,
 )
 
 
@@ -108,9 +112,10 @@ def timed_server(root: Path, name: str = "timed_model") -> ServerProcess:
     )
 
 
-def chat_request(tokens: int, pad: int = 0) -> bytes:
-    """One `chat/generate` SSE request (a stateless turn on the demo class), as raw bytes."""
-    body = {
+def chat_request(tokens: int, pad: int = 0, coalesce_ms: int | None = None) -> bytes:
+    """One `chat/generate` SSE request (a stateless turn on the demo class), as raw bytes;
+    `coalesce_ms` asks the server to coalesce tokens within that window."""
+    body: dict[str, Any] = {
         "class_id": DEMO_CLASS_ID,
         "user_id": DEMO_STUDENT_IDS[0],
         "class_title": "Biology 101",
@@ -120,6 +125,8 @@ def chat_request(tokens: int, pad: int = 0) -> bytes:
         "material_context": MATERIAL_CONTEXT,
         "tool_mode": "off",
     }
+    if coalesce_ms is not None:
+        body["coalesce_ms"] = coalesce_ms
     payload = json.dumps(body).encode()
     head = (
         f"POST {CHAT_PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: {API_KEY}\r\n"
@@ -142,6 +149,8 @@ class RunStats:
     errors: Counter[str] = field(default_factory=Counter)
     delays_ms: list[float] = field(default_factory=list)
     tokens: int = 0
+    # `messages` events that carried tokens (fewer than tokens when the server coalesces).
+    token_events: int = 0
     token_rates: list[float] = field(default_factory=list)
     open_streams: int = 0
     open_samples: list[int] = field(default_factory=list)
@@ -207,6 +216,7 @@ async def stream_once(port: int, request: bytes, stats: RunStats) -> None:
                 if name == b"messages":
                     stamps = TOKEN.findall(block)
                     if stamps:
+                        stats.token_events += 1
                         now = time.monotonic_ns()
                         stats.delays_ms.extend((now - int(s)) / 1e6 for s in stamps)
                         count += len(stamps)
@@ -261,6 +271,10 @@ def _summary(stats: RunStats, elapsed_s: float) -> dict[str, Any]:
         "errors": sum(stats.errors.values()),
         "error_kinds": dict(stats.errors.most_common()),
         "tokens": stats.tokens,
+        "token_events": stats.token_events,
+        "tokens_per_event": round(stats.tokens / stats.token_events, 2)
+        if stats.token_events
+        else None,
         "elapsed_s": round(elapsed_s, 3),
         "token_delay_p50_ms": _ms(stats.delays_ms, 50),
         "token_delay_p99_ms": _ms(stats.delays_ms, 99),
@@ -280,9 +294,11 @@ async def load(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
     return await _load(server, config, config.streams)
 
 
-async def _load(server: ServerProcess, config: ManyConfig, streams: int) -> dict[str, Any]:
+async def _load(
+    server: ServerProcess, config: ManyConfig, streams: int, coalesce_ms: int | None = None
+) -> dict[str, Any]:
     stats = RunStats()
-    request = chat_request(config.tokens)
+    request = chat_request(config.tokens, coalesce_ms=coalesce_ms)
     started = time.monotonic()
     stop_at = started + config.ramp_s + config.duration_s
 
@@ -314,6 +330,7 @@ async def _load(server: ServerProcess, config: ManyConfig, streams: int) -> dict
     samples = stats.open_samples
     return {
         "streams": streams,
+        "coalesce_ms": coalesce_ms or 0,
         "tokens_per_run": config.tokens,
         "model_tokens_per_s": TOKENS_PER_S,
         **_summary(stats, elapsed),
@@ -452,6 +469,7 @@ async def run(
     results: dict[str, Any] = {"config": asdict(config)}
     results["leak"] = await leak(server, config)
     results["load"] = await load(server, config)
+    results["load_coalesced"] = await _load(server, config, config.streams, config.coalesce_ms)
     results["load_low"] = await _load(server, config, config.streams_low)
     results["stalled"] = await stall
     return results
@@ -466,7 +484,8 @@ def _load_rows(load_: dict[str, Any]) -> list[str]:
     return [
         f"many streams: {load_['streams']} concurrent chat SSE clients, "
         f"{load_['tokens_per_run']} tokens/run at {load_['model_tokens_per_s']:.0f} tokens/s,"
-        f" {load_['elapsed_s']:.1f} s",
+        f" {load_['elapsed_s']:.1f} s"
+        + (f", coalescing {load_['coalesce_ms']} ms" if load_.get("coalesce_ms") else ""),
         f"  runs {load_['runs']}   completed {load_['completed']}   errors {load_['errors']}"
         f" ({kinds})",
         f"  connections open mean {_num(load_['open_streams_mean'])}"
@@ -479,6 +498,7 @@ def _load_rows(load_: dict[str, Any]) -> list[str]:
         f"   p99 {_num(load_['token_delay_p99_ms'])} ms"
         f"   max {_num(load_['token_delay_max_ms'])} ms",
         f"  tokens/s per stream p50 {_num(load_['tokens_per_s_per_stream_p50'])}"
+        f"   tokens/event {_num(load_.get('tokens_per_event'), 2)}"
         f"   server cores busy {_num(load_['server_cores_busy'], 2)}"
         f"   RSS {_num(load_['server_rss_mb'])} MB",
     ]
@@ -490,6 +510,7 @@ def format_rows(results: dict[str, Any]) -> str:
     return "\n".join(
         [
             *_load_rows(results["load"]),
+            *_load_rows(results["load_coalesced"]),
             *_load_rows(results["load_low"]),
             f"  stalled clients: {stall['closed']}/{stall['clients']} closed by the "
             f"{stall['send_timeout_s']:.0f} s send timeout"

@@ -16,7 +16,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server import background, openapi
 from server.auth.tokens import TokenVerifier
@@ -25,10 +24,7 @@ from server.devmode import DEV_ISSUER, dev_jwt_secret
 from server.envelope import error_response, request_id_of
 from server.errors import ApiError
 from server.guardrails import build_guardrails
-from server.middleware.access_log import AccessLogMiddleware
-from server.middleware.body_limit import BodyLimitMiddleware
-from server.middleware.errors import ErrorEnvelopeMiddleware
-from server.middleware.request_id import RequestIdMiddleware
+from server.middleware.edge import EdgeMiddleware
 from server.registry import build_registry
 from server.routes import (
     analytics,
@@ -57,7 +53,6 @@ from tools.models.providers import (
     chat_providers,
     embedding_providers,
 )
-from tools.models.router import request_id as model_request_id
 from tools.store import open_store
 
 logger = logging.getLogger("stemgraph")
@@ -97,22 +92,22 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return error_response(request_id_of(request), exc)
 
 
-class ModelLogContextMiddleware:
-    """Expose the request id to the model router's `provider_failed` log lines (a contextvar:
-    the graph runs a request starts inherit it)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        token = model_request_id.set(scope.get("state", {}).get("request_id"))
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            model_request_id.reset(token)
+def _middleware(settings: Settings) -> list[Middleware]:
+    """One edge layer (`server/middleware/edge.py`), and CORS inside it only when browser
+    origins are configured: each layer costs every streamed event a call."""
+    if not settings.cors_origins:
+        return [Middleware(EdgeMiddleware, max_bytes=settings.max_body_bytes)]
+    cors: dict[str, Any] = {
+        "allow_origins": settings.cors_origins,
+        "allow_methods": ["GET", "POST", "OPTIONS"],
+        "allow_headers": ["authorization", "content-type", "x-api-key", "x-request-id"],
+        "expose_headers": ["x-request-id", "x-run-id"],
+        "max_age": 600,
+    }
+    return [
+        Middleware(EdgeMiddleware, max_bytes=settings.max_body_bytes, cors=cors),
+        Middleware(CORSMiddleware, **cors),
+    ]
 
 
 def create_app(
@@ -243,21 +238,7 @@ def create_app(
             Route("/v1/classes/join", classes.join, methods=["POST"]),
             Route("/v1/guests/claim", guests.claim, methods=["POST"]),
         ],
-        middleware=[
-            Middleware(RequestIdMiddleware),
-            Middleware(ModelLogContextMiddleware),
-            Middleware(AccessLogMiddleware),
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-api-key", "x-request-id"],
-                expose_headers=["x-request-id", "x-run-id"],
-                max_age=600,
-            ),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
-            Middleware(ErrorEnvelopeMiddleware),
-        ],
+        middleware=_middleware(settings),
         exception_handlers={HTTPException: _http_error, ApiError: _api_error},
         lifespan=lifespan,
     )

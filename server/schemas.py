@@ -34,6 +34,18 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_max_length=500_000)
 
 
+# A stream's token coalescing window (`server/streaming.py:coalesce`); 0 turns it off.
+MAX_COALESCE_MS: Final = 1_000
+CoalesceMs = Annotated[int, Field(ge=0, le=MAX_COALESCE_MS)]
+
+
+class Streamed(Body):
+    """What every route that can answer as SSE accepts: `coalesce_ms`, this request's token
+    coalescing window (unset: the server's `STEMGRAPH_COALESCE_MS`)."""
+
+    coalesce_ms: CoalesceMs | None = None
+
+
 class ClassScoped(Body):
     class_id: UUID
     user_id: UUID

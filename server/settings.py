@@ -34,6 +34,8 @@ class Settings(RunEnvironment):
     log_level: str = Field("INFO", validation_alias="STEMGRAPH_LOG_LEVEL")
     max_body_bytes: int = Field(1_048_576, ge=1024, validation_alias="STEMGRAPH_MAX_BODY_BYTES")
     sse_ping_seconds: float = Field(15.0, gt=0, validation_alias="STEMGRAPH_SSE_PING_SECONDS")
+    # Streams: model tokens within this many ms go out as one `messages` event (0: off).
+    coalesce_ms: int = Field(0, ge=0, le=1000, validation_alias="STEMGRAPH_COALESCE_MS")
     # A chat send's lease on its session, renewed every third of it while the send runs: a
     # killed process frees the session within this many seconds.
     session_lease_seconds: float = Field(

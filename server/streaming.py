@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import uuid
 from collections.abc import (
@@ -27,15 +26,18 @@ from collections.abc import (
 from typing import Any, TypeVar
 
 import anyio
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import add_ai_message_chunks
 from langgraph.types import StreamMode
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from graphs.shared.errors import GenerationError
-from server.envelope import ok_response, request_id_of
+from server.envelope import UnencodableOutput as UnencodableOutput
+from server.envelope import encode_json as encode_json
+from server.envelope import encode_json_bytes, ok_encoded, ok_response, request_id_of
 from server.errors import ApiError
 from server.runs import Cleanup, GraphRun, run_to_completion
 from server.shutdown import Shutdown
@@ -51,20 +53,6 @@ _SSE_CUT_MARGIN_SECONDS = 10.0
 T = TypeVar("T")
 Guard = Callable[[], Awaitable[None]]
 """Watches a run from the side: returns only by raising the error that must end the run."""
-
-
-class UnencodableOutput(ValueError):
-    """A value bound for the client is not strict JSON (NaN, infinity, unpaired surrogate)."""
-
-
-def encode_json(data: Any) -> str:
-    """Strict, compact JSON text that encodes as UTF-8; `UnencodableOutput` otherwise."""
-    try:
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        text.encode("utf-8")
-    except (ValueError, TypeError, UnicodeEncodeError) as error:
-        raise UnencodableOutput(f"The answer could not be encoded as JSON: {error}") from None
-    return text
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -147,16 +135,26 @@ def _guards(request: Request, heartbeat: Heartbeat | None) -> list[Guard]:
     return guards
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Encoded:
+    """A run's data, already encoded (so the answer is encoded once)."""
+
+    raw: bytes
+
+
 def _strict(run: GraphRun) -> GraphRun:
-    """`run` whose data is checked to encode before `on_success` runs (and the run counts as
+    """`run` whose data is encoded before `on_success` runs (and the run counts as
     succeeded), so an answer the client can never read is a failure, not a recorded success."""
 
     def to_data(values: Mapping[str, Any]) -> Any:
-        data = run.to_data(values)
-        encode_json(data)
-        return data
+        return _Encoded(encode_json_bytes(run.to_data(values)))
 
     return dataclasses.replace(run, to_data=to_data)
+
+
+def _encoded(data: Any) -> bytes:
+    """A `_strict` run's result as JSON (a `conclude` result is encoded here)."""
+    return data.raw if isinstance(data, _Encoded) else encode_json_bytes(data)
 
 
 def wants_stream(request: Request) -> bool:
@@ -169,9 +167,10 @@ async def run_json(request: Request, run: GraphRun, *, guards: Sequence[Guard] =
     strict = _strict(run)
     try:
         data = await supervise(run_to_completion(strict), guards)
+        raw = _encoded(data)
     except (GenerationError, ApiError, UnencodableOutput) as error:
         raise run.failure(error) from None
-    return ok_response(request, data)
+    return ok_encoded(request, raw)
 
 
 def _jsonable(value: Any) -> Any:
@@ -189,42 +188,69 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+_METADATA_KEPT = (
+    "langgraph_node",
+    "langgraph_step",
+    "langgraph_triggers",
+    "ls_provider",
+    "ls_model_name",
+)
+
+
 def _message_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    keep = (
-        "langgraph_node",
-        "langgraph_step",
-        "langgraph_triggers",
-        "ls_provider",
-        "ls_model_name",
-    )
-    return {key: _jsonable(metadata[key]) for key in keep if key in metadata}
+    return {key: _jsonable(metadata[key]) for key in _METADATA_KEPT if key in metadata}
 
 
-class _Events:
-    """Numbers events `<run_id>:<n>` so a client can say which one it saw last."""
+class _Frames:
+    """SSE frames as bytes, in sse-starlette's layout (`id`, `event`, `data`, blank line), each
+    numbered `<run_id>:<n>` so a client can say which one it saw last. Event data is compact
+    JSON, which never holds a line break, so it is always one `data:` line."""
 
     def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
+        self._id = b"id: " + run_id.encode() + b":"
         self.count = 0
+        # A model call's chunks share one metadata mapping: its JSON is made once per call.
+        self._metadata: Mapping[str, Any] | None = None
+        self._metadata_json = b""
 
-    def __call__(self, event: str, data: Any) -> ServerSentEvent:
-        return self.encoded(event, encode_json(data))
-
-    def encoded(self, event: str, text: str) -> ServerSentEvent:
-        """An event whose data is already strict JSON text."""
+    def encoded(self, event: str, data: bytes) -> bytes:
+        """A frame whose data is already strict JSON."""
         self.count += 1
-        return ServerSentEvent(data=text, event=event, id=f"{self.run_id}:{self.count}")
+        return b"%b%d\r\nevent: %b\r\ndata: %b\r\n\r\n" % (
+            self._id,
+            self.count,
+            event.encode(),
+            data,
+        )
 
-    def error(self, failure: ApiError) -> ServerSentEvent:
+    def __call__(self, event: str, data: Any) -> bytes:
+        return self.encoded(event, encode_json_bytes(data))
+
+    def message(self, chunk: BaseMessage, metadata: Mapping[str, Any]) -> bytes:
+        """`messages` as the SDK's messages-tuple mode: `[chunk, metadata]`."""
+        if metadata is not self._metadata:
+            self._metadata_json = encode_json_bytes(_message_metadata(metadata))
+            self._metadata = metadata
+        return self.encoded(
+            "messages", b"[%b,%b]" % (encode_json_bytes(chunk), self._metadata_json)
+        )
+
+    def error(self, failure: ApiError) -> bytes:
         try:
-            text = encode_json(
-                {"error": failure.code, "code": failure.code, "message": failure.message}
+            return self(
+                "error", {"error": failure.code, "code": failure.code, "message": failure.message}
             )
         except UnencodableOutput:
-            text = encode_json(
-                {"error": failure.code, "code": failure.code, "message": "The run failed."}
+            return self(
+                "error", {"error": failure.code, "code": failure.code, "message": "The run failed."}
             )
-        return self.encoded("error", text)
+
+    def part(self, part: Mapping[str, Any]) -> bytes:
+        """One v2 stream part (`updates`, `custom`, `messages`) as its event."""
+        if part["type"] == "messages":
+            chunk, metadata = part["data"]
+            return self.message(chunk, metadata)
+        return self(part["type"], _jsonable(part["data"]))
 
 
 class _Finished:
@@ -265,11 +291,46 @@ class _CleanupOnce:
                 await self.run.cleanup(succeeded)
 
 
-def _part_event(event: _Events, part: Mapping[str, Any]) -> ServerSentEvent:
-    if part["type"] == "messages":
-        chunk, metadata = part["data"]
-        return event("messages", [chunk.model_dump(), _message_metadata(metadata)])
-    return event(part["type"], _jsonable(part["data"]))
+def _drain(queue: asyncio.Queue[Any], into: list[Any]) -> None:
+    while not queue.empty():
+        into.append(queue.get_nowait())
+
+
+def _is_token(part: Any) -> bool:
+    """A `messages` part carrying a streamed AI chunk (what coalescing may merge)."""
+    return (
+        not isinstance(part, _Finished)
+        and part["type"] == "messages"
+        and type(part["data"][0]) is AIMessageChunk
+    )
+
+
+def coalesce(parts: list[Any]) -> list[Any]:
+    """`parts` with each run of consecutive token parts of one message (same chunk id, same
+    model call) replaced by one part whose chunk is their sum: a client that concatenates
+    chunks reads the same text."""
+    merged: list[Any] = []
+    run: list[AIMessageChunk] = []
+    metadata: Any = None
+
+    def flush() -> None:
+        if run:
+            chunk = run[0] if len(run) == 1 else add_ai_message_chunks(run[0], *run[1:])
+            merged.append({"type": "messages", "ns": (), "data": (chunk, metadata)})
+            run.clear()
+
+    for part in parts:
+        if _is_token(part):
+            chunk, part_metadata = part["data"]
+            if run and (chunk.id != run[0].id or part_metadata is not metadata):
+                flush()
+            run.append(chunk)
+            metadata = part_metadata
+            continue
+        flush()
+        merged.append(part)
+    flush()
+    return merged
 
 
 async def stream_events(
@@ -278,12 +339,20 @@ async def stream_events(
     cleanup: Cleanup | None = None,
     *,
     guards: Sequence[Guard] = (),
-) -> AsyncGenerator[ServerSentEvent, None]:
-    """metadata → updates/custom/messages … → values (the JSON route's data) or error."""
+    coalesce_ms: int = 0,
+) -> AsyncGenerator[bytes, None]:
+    """metadata → updates/custom/messages … → values (the JSON route's data) or error, as
+    framed SSE bytes.
+
+    Every part already waiting when the stream is read goes out in one chunk (one send, one
+    socket write). With `coalesce_ms`, a token waits that long for the tokens after it, and
+    the consecutive tokens of one message go out as one `messages` event (`coalesce`).
+    """
     finish = cleanup or _CleanupOnce(run)
     strict = _strict(run)
-    event = _Events(run.run_id)
-    yield event("metadata", {"run_id": run.run_id, "attempt": 1, "request_id": request_id})
+    frames = _Frames(run.run_id)
+    window = coalesce_ms / 1000
+    yield frames("metadata", {"run_id": run.run_id, "attempt": 1, "request_id": request_id})
     # The run lives in its own task: when the client leaves, sse-starlette's cancel scope would
     # re-cancel every await of the graph's own clean-up, leaving node tasks running. A plain
     # task.cancel() lets LangGraph cancel its nodes (and stop calling models) properly.
@@ -291,27 +360,41 @@ async def stream_events(
     producer = asyncio.create_task(_produce(run, queue, guards), name=f"run-{run.run_id}")
     last_values: Mapping[str, Any] = {}
     succeeded = False
+    finished: _Finished | None = None
     try:
-        while not isinstance(part := await queue.get(), _Finished):
-            if part["type"] == "values":
-                last_values = part["data"]
-                continue
-            try:
-                sse = _part_event(event, part)
-            except UnencodableOutput as error:
-                # The run stops here (the producer is cancelled below): nothing it would still
-                # do, such as saving a chat turn, happens for an answer that cannot be sent.
-                part = _Finished(error)
-                break
-            yield sse
+        while finished is None:
+            parts = [await queue.get()]
+            _drain(queue, parts)
+            if window and _is_token(parts[-1]):
+                await asyncio.sleep(window)
+                _drain(queue, parts)
+                parts = coalesce(parts)
+            out: list[bytes] = []
+            for part in parts:
+                if isinstance(part, _Finished):
+                    finished = part
+                    break
+                if part["type"] == "values":
+                    last_values = part["data"]
+                    continue
+                try:
+                    out.append(frames.part(part))
+                except UnencodableOutput as error:
+                    # The run stops here (the producer is cancelled below): nothing it would
+                    # still do, such as saving a chat turn, happens for an answer that cannot
+                    # be sent.
+                    finished = _Finished(error)
+                    break
+            if out:
+                yield b"".join(out)
         try:
-            outcome = last_values if part.error is None else part.error
-            payload = encode_json(await strict.result(outcome))
+            outcome = last_values if finished.error is None else finished.error
+            payload = _encoded(await strict.result(outcome))
         except Exception as error:  # noqa: BLE001 - reported in the stream's `error` event
-            yield event.error(run.failure(error))
+            yield frames.error(run.failure(error))
             return
         succeeded = True
-        yield event.encoded("values", payload)
+        yield frames.encoded("values", payload)
     finally:
         if not producer.done():
             producer.cancel()
@@ -333,9 +416,12 @@ class _RunStream(EventSourceResponse):
         ping_seconds: float,
         guards: Sequence[Guard],
         shutdown_grace_period: float,
+        coalesce_ms: int,
     ) -> None:
         self._cleanup = _CleanupOnce(run)
-        self._events = stream_events(request_id, run, self._cleanup, guards=guards)
+        self._events = stream_events(
+            request_id, run, self._cleanup, guards=guards, coalesce_ms=coalesce_ms
+        )
         super().__init__(
             self._events,
             ping=ping_seconds,
@@ -354,6 +440,16 @@ class _RunStream(EventSourceResponse):
                 await self._cleanup(False)
 
 
+def coalesce_ms_of(request: Request) -> int:
+    """The token coalescing window for this request: the body's `coalesce_ms` (recorded by
+    `admit`), else the server's `STEMGRAPH_COALESCE_MS`; 0 is off."""
+    asked = getattr(request.state, "coalesce_ms", None)
+    if asked is not None:
+        return int(asked)
+    settings = getattr(getattr(request.state, "app", None), "settings", None)
+    return int(getattr(settings, "coalesce_ms", 0) or 0)
+
+
 def sse_response(
     request: Request, run: GraphRun, *, ping_seconds: float, guards: Sequence[Guard] = ()
 ) -> Response:
@@ -368,6 +464,7 @@ def sse_response(
         # On SIGTERM sse-starlette would cut the stream at once, with no final event; the
         # shutdown guard ends it first, after the grace period, with `server_shutting_down`.
         shutdown_grace_period=grace + _SSE_CUT_MARGIN_SECONDS,
+        coalesce_ms=coalesce_ms_of(request),
     )
 
 
@@ -382,12 +479,10 @@ async def respond(
     return await run_json(request, run, guards=guards)
 
 
-async def _answer_events(
-    request_id: str, answer_id: str, data: Any
-) -> AsyncIterator[ServerSentEvent]:
-    event = _Events(answer_id)
-    yield event("metadata", {"run_id": answer_id, "attempt": 1, "request_id": request_id})
-    yield event("values", data)
+async def _answer_events(request_id: str, answer_id: str, data: Any) -> AsyncIterator[bytes]:
+    frames = _Frames(answer_id)
+    yield frames("metadata", {"run_id": answer_id, "attempt": 1, "request_id": request_id})
+    yield frames("values", data)
 
 
 def respond_data(request: Request, data: Any, *, ping_seconds: float) -> Response:

@@ -16,11 +16,11 @@ from server.access import class_teacher
 from server.routes.common import admit
 from server.routes.generation import attempts_of
 from server.runs import start_run
-from server.schemas import ClassScoped
+from server.schemas import ClassScoped, Streamed
 from server.streaming import respond
 
 
-class ClassInsightsBody(ClassScoped):
+class ClassInsightsBody(ClassScoped, Streamed):
     force_refresh: bool | None = None
 
 

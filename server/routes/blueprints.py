@@ -28,14 +28,14 @@ from server.routes.generation import (
     settle,
 )
 from server.runs import start_run
-from server.schemas import Body, ClassScoped, TimeoutMs
+from server.schemas import ClassScoped, Streamed, TimeoutMs
 from server.streaming import respond
 from tools.payloads.blueprint import tidy_blueprint, validate_blueprint
 
 AWAITING = "awaiting_approval"
 
 
-class BlueprintBody(Body):
+class BlueprintBody(Streamed):
     class_title: str = Field(min_length=1, max_length=200)
     subject: str | None = Field(None, max_length=200)
     level: str | None = Field(None, max_length=100)
@@ -47,7 +47,7 @@ class BlueprintBody(Body):
     require_approval: bool = False
 
 
-class ApproveBody(ClassScoped):
+class ApproveBody(ClassScoped, Streamed):
     draft_id: UUID
     approved: bool
     payload: dict[str, Any] | None = None

@@ -16,7 +16,14 @@ from server.guardrails import GuestTicket
 from server.routes.common import admit
 from server.routes.generation import attempts_of, guest_ticket, settle
 from server.runs import GraphRun, start_run
-from server.schemas import Body, ClassScoped, NullableText, TimeoutMs, ToolOptions
+from server.schemas import (
+    Body,
+    ClassScoped,
+    NullableText,
+    Streamed,
+    TimeoutMs,
+    ToolOptions,
+)
 from server.state import AppState
 from server.streaming import respond
 
@@ -29,7 +36,7 @@ class TranscriptItem(Body):
     created_at: str | None = None
 
 
-class ChatGenerateBody(ClassScoped, ToolOptions):
+class ChatGenerateBody(ClassScoped, ToolOptions, Streamed):
     class_title: str = Field(min_length=1, max_length=200)
     user_message: str = Field(min_length=1, max_length=8_000)
     transcript: list[TranscriptItem] | None = Field(None, max_length=40)
@@ -48,7 +55,7 @@ class CanvasHint(Body):
     title: str = Field(min_length=1, max_length=200)
 
 
-class CanvasBody(Body):
+class CanvasBody(Streamed):
     class_id: UUID
     canvas_hint: CanvasHint
     student_question: NullableText = Field("", max_length=500)

@@ -34,6 +34,8 @@ async def admit(
         request, state.settings, state.verifier, require_user=require_user
     )
     body = parse_body(model, await read_json(request))
+    # Read by `server.streaming.respond` (the bodies of streamed routes are `Streamed`).
+    request.state.coalesce_ms = getattr(body, "coalesce_ms", None)
     same_user(principal, getattr(body, "user_id", None))
     await guest_sandbox(state.store, principal, getattr(body, "sandbox_id", None))
     return state, body, principal

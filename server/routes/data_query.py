@@ -17,11 +17,11 @@ from server.errors import ApiError
 from server.routes.common import admit
 from server.routes.generation import attempts_of
 from server.runs import start_run
-from server.schemas import ClassScoped
+from server.schemas import ClassScoped, Streamed
 from server.streaming import respond
 
 
-class DataQueryBody(ClassScoped):
+class DataQueryBody(ClassScoped, Streamed):
     query: str = Field(min_length=1, max_length=500)
 
 

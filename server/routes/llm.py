@@ -21,7 +21,7 @@ from server.errors import ApiError
 from server.routes.common import admit
 from server.routes.generation import guest_ticket, settle
 from server.runs import start_run
-from server.schemas import Body, NullableText, TimeoutMs
+from server.schemas import Body, NullableText, Streamed, TimeoutMs
 from server.settings import ProviderName
 from server.streaming import respond
 from tools.models.embeddings import EMBEDDING_DIMENSIONS
@@ -35,7 +35,7 @@ class ProviderChoice(Body):
     default_provider: ProviderName | None = None
 
 
-class LlmGenerateBody(ProviderChoice):
+class LlmGenerateBody(ProviderChoice, Streamed):
     sandbox_id: UUID | None = None
     system: NullableText = ""
     user: str = Field(min_length=1)

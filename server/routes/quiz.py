@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from server.routes.common import admit
 from server.routes.generation import generate_payload, material_or_class
-from server.schemas import Body, NullableText, TimeoutMs
+from server.schemas import NullableText, Streamed, TimeoutMs
 
 
-class QuizBody(Body):
+class QuizBody(Streamed):
     class_title: str = Field(min_length=1, max_length=200)
     question_count: int = Field(ge=1, le=20)
     instructions: NullableText = Field("", max_length=4_000)

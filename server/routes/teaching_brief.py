@@ -41,7 +41,7 @@ from server.registry import EXPORTED, GraphRegistry
 from server.routes.common import admit
 from server.routes.generation import attempts_of
 from server.runs import GraphRun, run_to_completion, start_run
-from server.schemas import ClassScoped
+from server.schemas import ClassScoped, Streamed
 from server.state import AppState
 from server.streaming import respond, respond_data
 from tools.analytics.brief_store import (
@@ -62,7 +62,7 @@ INTERRUPTED = "The refresh stopped before it finished. Try again."
 UNEXPECTED = "The teaching brief could not be built right now. Try again later."
 
 
-class TeachingBriefBody(ClassScoped):
+class TeachingBriefBody(ClassScoped, Streamed):
     force_refresh: bool | None = None
 
 

@@ -27,7 +27,7 @@ from server.errors import ApiError
 from server.routes.chat import chat_run, orchestration
 from server.routes.common import admit
 from server.routes.generation import attempts_of, guest_ticket
-from server.schemas import ClassScoped, ToolOptions
+from server.schemas import ClassScoped, Streamed, ToolOptions
 from server.streaming import respond, session_lease_heartbeat
 from tools.clock import normalise_iso
 from tools.store.base import ChatMessage, Store
@@ -65,7 +65,7 @@ class MessagesListBody(ClassScoped):
     limit: int | None = Field(None, ge=1, le=200)
 
 
-class MessagesSendBody(ClassScoped, ToolOptions):
+class MessagesSendBody(ClassScoped, ToolOptions, Streamed):
     session_id: UUID
     message: str = Field(min_length=1, max_length=1_200)
 

@@ -113,10 +113,19 @@ def _check_floor(floor: dict[str, Any]) -> None:
     for metric in FLOOR_METRICS:
         expected = floor["server"][metric] / floor["floor"][metric]
         assert floor["ratios"][metric] == pytest.approx(expected, rel=1e-2), metric
+    # The JSON route against the floor's `ainvoke` answer, at concurrency 1 and 8.
+    for side in ("server", "floor"):
+        for concurrency in ("c1", "c8"):
+            row = floor["json"][side][concurrency]
+            assert row["requests"] > 0 and row["errors"] == 0, (side, concurrency, row)
+            assert row["questions"] == QUESTION_COUNT and row["provider"] == FAKE_PROVIDER
+    for key in ("c1", "c8"):
+        expected = floor["json"]["server"][key]["rps"] / floor["json"]["floor"][key]["rps"]
+        assert floor["json"]["ratios"][f"rps_{key}"] == pytest.approx(expected, rel=1e-2)
 
 
 def _check_many_streams(many: dict[str, Any]) -> None:
-    for key in ("load", "load_low"):
+    for key in ("load", "load_coalesced", "load_low"):
         load = many[key]
         assert load["completed"] > 0 and load["errors"] == 0, (key, load)
         assert load["tokens"] >= load["completed"] * load["tokens_per_run"], (key, load)
@@ -137,6 +146,12 @@ def _check_many_streams(many: dict[str, Any]) -> None:
         # The model streams 50 tokens/s: a stream cannot receive them faster than they leave.
         assert load["tokens_per_s_per_stream_p50"] <= load["model_tokens_per_s"] * 1.1, load
     assert many["load"]["streams"] > many["load_low"]["streams"]
+    plain, coalesced = many["load"], many["load_coalesced"]
+    assert plain["coalesce_ms"] == 0 and coalesced["coalesce_ms"] == many["config"]["coalesce_ms"]
+    assert coalesced["streams"] == plain["streams"]
+    # Every token still arrives, each stamp once; coalesced events carry several of them.
+    assert plain["token_events"] == plain["tokens"]
+    assert coalesced["tokens_per_event"] > 1.5, coalesced
 
     leak = many["leak"]
     assert leak["runs"] == leak["runs_target"] and leak["errors"] == 0, leak
