@@ -1,0 +1,1 @@
+"""LangGraph Server's own protocol: assistants, threads, runs, resumable streams."""

@@ -1,0 +1,242 @@
+"""The run worker: every server process runs one, taking background runs from the queue.
+
+It claims pending runs while it has free slots (woken at once by an enqueue, in this process
+or, on Postgres, any other), runs each through the protocol's `execute` hook, renews the run's
+lease while it runs and records the outcome. A run whose lease is lost (the sweeper of another
+process took it back) is cancelled here without recording anything: it is someone else's now.
+A cancel request seen at a heartbeat cancels the run, which ends `interrupted`.
+
+Every `sweep_seconds` it also sweeps the queue (runs of dead processes are resumed or ended
+`error`, see `queue.py`) and purges the replay log's expired events. The replay log's terminal
+marker is the worker's job: once a run's outcome is recorded, followers of its stream stop.
+On shutdown (`stop`), runs still going after the grace period are cancelled and handed back to
+the queue, so another process resumes them from their last checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from server.protocol.queue import CANNOT_RESUME, QUEUE_KEY, QueuedRun, RunQueue, RunStatus, Swept
+from server.protocol.replay import ReplayLog
+from server.protocol.wakeups import Wakeups, wait
+from server.streaming import encode_json
+
+logger = logging.getLogger("stemgraph.runs")
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run ended."""
+
+    status: RunStatus
+    error: str | None = None
+
+
+Execute = Callable[[QueuedRun], Coroutine[Any, Any, RunResult]]
+"""Run one claimed run to its end, appending its events to the replay log. `run.resumed`:
+continue from the thread's last checkpoint with no input."""
+OnSwept = Callable[[Swept], Awaitable[None]]
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def error_event(code: str, message: str) -> bytes:
+    """An `error` event's data, as the streams send it."""
+    return encode_json({"error": code, "code": code, "message": message}).encode()
+
+
+class RunWorker:
+    """Claims and runs background runs of the shared queue, `concurrency` at a time."""
+
+    def __init__(
+        self,
+        queue: RunQueue,
+        execute: Execute,
+        wakeups: Wakeups,
+        *,
+        replay: ReplayLog | None = None,
+        worker_id: str | None = None,
+        concurrency: int = 4,
+        poll_seconds: float = 1.0,
+        sweep_seconds: float | None = None,
+        on_swept: OnSwept | None = None,
+    ) -> None:
+        self.queue = queue
+        self.worker_id = worker_id or new_worker_id()
+        self._execute = execute
+        self._wakeups = wakeups
+        self._replay = replay
+        self._concurrency = max(1, concurrency)
+        self._poll_seconds = poll_seconds
+        self._sweep_seconds = sweep_seconds or max(0.5, queue.lease_seconds / 2)
+        self._on_swept = on_swept
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._handing_back = False
+
+    @property
+    def active(self) -> frozenset[str]:
+        """The runs this worker is running now."""
+        return frozenset(self._active)
+
+    # --- the loop ---
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name=f"run-worker {self.worker_id}")
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_sweep = 0.0
+        with self._wakeups.watch(QUEUE_KEY) as woken:
+            while not self._stopping:
+                woken.clear()
+                try:
+                    if loop.time() >= next_sweep:
+                        next_sweep = loop.time() + self._sweep_seconds
+                        await self.sweep()
+                    await self.claim_available()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - the database may come back; keep going
+                    logger.warning("run worker: queue unavailable", exc_info=True)
+                await wait(woken, min(self._poll_seconds, self._sweep_seconds))
+
+    async def claim_available(self) -> int:
+        """Claim and start pending runs while slots are free; how many started."""
+        started = 0
+        while not self._stopping and len(self._active) < self._concurrency:
+            run = await self.queue.claim(self.worker_id)
+            if run is None:
+                break
+            self._active[run.run_id] = asyncio.create_task(
+                self._hold(run), name=f"run {run.run_id}"
+            )
+            started += 1
+        return started
+
+    async def sweep(self) -> list[Swept]:
+        """Take back the runs of dead processes; end the streams of those that cannot go on."""
+        swept = await self.queue.sweep()
+        for item in swept:
+            logger.warning(
+                "run taken back from a dead process",
+                extra={"run_id": item.run.run_id, "outcome": item.outcome},
+            )
+            if item.outcome != "resumed" and self._replay is not None:
+                data = error_event("run_lost", CANNOT_RESUME)
+                await self._replay.append(item.run.run_id, "error", data)
+                await self._replay.finish(item.run.run_id)
+            if self._on_swept is not None:
+                await self._on_swept(item)
+        if self._replay is not None:
+            await self._replay.purge_expired()
+        return swept
+
+    # --- one run ---
+
+    async def _hold(self, run: QueuedRun) -> None:
+        """Run `run` under a renewed lease and record how it ended."""
+        execution = asyncio.create_task(self._execute(run), name=f"execute {run.run_id}")
+        lost = asyncio.Event()
+        cancel_requested: list[str] = []
+        keeper = asyncio.create_task(self._keep_lease(run, execution, lost, cancel_requested))
+        result: RunResult | None = None
+        try:
+            result = await execution
+        except asyncio.CancelledError:
+            if lost.is_set():
+                result = None
+            elif cancel_requested:
+                result = RunResult("interrupted", f"cancelled ({cancel_requested[0]})")
+            elif self._handing_back:
+                await self._hand_back(run)
+            else:
+                raise
+        except Exception as error:  # noqa: BLE001 - the run's failure is its outcome
+            logger.warning("background run failed", exc_info=error, extra={"run_id": run.run_id})
+            result = RunResult("error", f"{type(error).__name__}: {error}")
+            if self._replay is not None:
+                message = str(error) or type(error).__name__
+                await self._replay.append(run.run_id, "error", error_event("run_failed", message))
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+            self._active.pop(run.run_id, None)
+            self._wakeups.notify(QUEUE_KEY)
+        if result is None:
+            return
+        recorded = await self.queue.finish(run.run_id, self.worker_id, result.status, result.error)
+        if recorded and self._replay is not None:
+            await self._replay.finish(run.run_id)
+
+    async def _keep_lease(
+        self,
+        run: QueuedRun,
+        execution: asyncio.Task[RunResult],
+        lost: asyncio.Event,
+        cancel_requested: list[str],
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.queue.lease_seconds / 3
+        renewed_at = loop.time()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                held, cancel = await self.queue.heartbeat(run.run_id, self.worker_id)
+            except Exception:  # noqa: BLE001 - a passing hiccup; the lease still runs
+                logger.warning("run lease renewal failed", exc_info=True)
+                if loop.time() - renewed_at < self.queue.lease_seconds:
+                    continue
+                held, cancel = False, None
+            renewed_at = loop.time()
+            if not held:
+                lost.set()
+                execution.cancel()
+                return
+            if cancel is not None:
+                cancel_requested.append(cancel)
+                execution.cancel()
+                return
+
+    async def _hand_back(self, run: QueuedRun) -> None:
+        with contextlib.suppress(Exception):
+            if not await self.queue.release(run.run_id, self.worker_id):
+                # A run with no thread cannot resume elsewhere: it ends here.
+                await self.queue.finish(
+                    run.run_id, self.worker_id, "error", "The server shut down during the run."
+                )
+                if self._replay is not None:
+                    await self._replay.append(
+                        run.run_id,
+                        "error",
+                        error_event("server_shutting_down", "The server shut down during the run."),
+                    )
+                    await self._replay.finish(run.run_id)
+
+    async def stop(self, grace_seconds: float = 0.0) -> None:
+        """Stop claiming; let running runs finish for `grace_seconds`, then hand the rest back
+        to the queue (another process resumes them from their checkpoints)."""
+        self._stopping = True
+        self._wakeups.notify(QUEUE_KEY)
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        tasks = list(self._active.values())
+        if tasks and grace_seconds > 0:
+            await asyncio.wait(tasks, timeout=grace_seconds)
+        self._handing_back = True
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
