@@ -77,6 +77,10 @@ class LocalRunManager:
     def _channel(self, run_id: str) -> _Channel:
         return self._channels.setdefault(run_id, _Channel())
 
+    def holds(self, run_id: str) -> bool:
+        """Whether this log has (or will have) the run's events."""
+        return run_id in self._channels
+
     async def publish(self, run_id: str, event: str, data: str) -> str:
         channel = self._channel(run_id)
         event_id = str(len(channel.events) + 1)
@@ -86,7 +90,9 @@ class LocalRunManager:
         return event_id
 
     async def subscribe(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
-        channel = self._channel(run_id)
+        channel = self._channels.get(run_id)
+        if channel is None:
+            return
         position = len(channel.events) if after is None else _position(after)
         while True:
             async with channel.changed:
@@ -112,6 +118,7 @@ class LocalRunManager:
         return self.subscribe(run_id, after="0")
 
     async def enqueue(self, run_id: str) -> None:
+        self._channel(run_id)
         task = asyncio.create_task(self._executor(run_id), name=f"protocol-run-{run_id}")
         self._tasks[run_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
