@@ -7,22 +7,23 @@ The job pattern of the materials worker, for runs:
   unique index keeps one running run per thread even if two claims race;
 - the holder renews its lease with `heartbeat` (which also hands it a cancel request) and
   records the outcome with `finish`, both only while it still holds the run;
-- `sweep` finds runs whose lease ran out (their process died): a run on a thread goes back to
+- `sweep` finds runs whose lease ran out (their process died): a resumable run goes back to
   `pending` marked `resumed`, to be re-run from the thread's last checkpoint with no input;
-  a run that cannot be resumed (no thread, or resumed too often already) ends `error`.
+  a run that cannot be resumed (its payload says so, or it was resumed too often) ends
+  `error`.
   A run is never left `running`.
 
 Statuses are LangGraph's run statuses: pending, running, success, error, timeout, interrupted.
-Times are Unix seconds from each process's clock.
+Times are kept in Unix milliseconds from each process's clock (seconds on `QueuedRun`).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from server.protocol.replay import now_ms
 from server.protocol.wakeups import Wakeups, notify_sql
 from tools.store.sql import Row, Session, SqlStore, _is_unique_violation
 
@@ -35,33 +36,10 @@ QUEUE_KEY = "queue"
 DIED = "The server process running this run stopped; it was resumed from its last checkpoint."
 CANNOT_RESUME = "The server process running this run stopped, and the run could not be resumed."
 
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS stemgraph_run_queue ("
-    " run_id text PRIMARY KEY, thread_id text, payload text NOT NULL,"
-    " status text NOT NULL DEFAULT 'pending' CHECK (status IN"
-    " ('pending', 'running', 'success', 'error', 'timeout', 'interrupted')),"
-    " resumes integer NOT NULL DEFAULT 0, attempts integer NOT NULL DEFAULT 0,"
-    " worker_id text, lease_expires_at double precision, cancel_action text,"
-    " error text, created_at double precision NOT NULL, updated_at double precision NOT NULL)",
-    # Runs of one thread go one at a time, whoever claims them.
-    "CREATE UNIQUE INDEX IF NOT EXISTS stemgraph_run_queue_one_running_per_thread"
-    " ON stemgraph_run_queue (thread_id) WHERE status = 'running'",
-    "CREATE INDEX IF NOT EXISTS stemgraph_run_queue_ready"
-    " ON stemgraph_run_queue (status, created_at)",
-)
 _COLUMNS = (
     "run_id, thread_id, payload, status, resumes, attempts, worker_id, lease_expires_at,"
     " cancel_action, error, created_at"
 )
-
-
-async def ensure_queue_table(store: SqlStore) -> None:
-    """Create the queue's table when missing (idempotent; one creator at a time on Postgres)."""
-    async with store.transaction() as db:
-        if store.backend == "postgres":
-            await db.query("SELECT pg_advisory_xact_lock(hashtext('stemgraph_migrations')) AS l")
-        for statement in _DDL:
-            await db.execute(statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +63,12 @@ class QueuedRun:
     def resumed(self) -> bool:
         return self.resumes > 0
 
+    @property
+    def resumable(self) -> bool:
+        """Whether another process may re-run it from its checkpoint (`"resumable": false` in
+        the payload says it cannot, e.g. a run with nothing checkpointed)."""
+        return self.payload.get("resumable", True) is not False
+
 
 @dataclass(frozen=True, slots=True)
 class Swept:
@@ -105,10 +89,10 @@ def _run(row: Row) -> QueuedRun:
         resumes=int(row["resumes"]),
         attempts=int(row["attempts"]),
         worker_id=row["worker_id"],
-        lease_expires_at=None if lease is None else float(lease),
+        lease_expires_at=None if lease is None else int(lease) / 1000,
         cancel_action=row["cancel_action"],
         error=row["error"],
-        created_at=float(row["created_at"]),
+        created_at=int(row["created_at"]) / 1000,
     )
 
 
@@ -128,6 +112,10 @@ class RunQueue:
         self._postgres = store.backend == "postgres"
         self.lease_seconds = lease_seconds
         self.max_resumes = max_resumes
+        self._last_created = 0
+
+    def _lease_end(self, now: int) -> int:
+        return now + int(self.lease_seconds * 1000)
 
     async def _wake_workers(self, db: Session) -> None:
         if self._postgres:
@@ -136,7 +124,9 @@ class RunQueue:
 
     async def enqueue(self, run_id: str, thread_id: str | None, payload: dict[str, Any]) -> None:
         """Queue a run; any worker of any process may take it."""
-        now = time.time()
+        # Strictly increasing within this process, so runs enqueued in one millisecond still
+        # start in the order they came.
+        now = self._last_created = max(now_ms(), self._last_created + 1)
         async with self._store.transaction() as db:
             await db.execute(
                 "INSERT INTO stemgraph_run_queue (run_id, thread_id, payload, status,"
@@ -156,7 +146,7 @@ class RunQueue:
     async def claim(self, worker_id: str) -> QueuedRun | None:
         """Lease the oldest pending run whose thread is idle (and that no earlier pending run
         of its thread precedes); None when there is none."""
-        now = time.time()
+        now = now_ms()
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._postgres else ""
         try:
             async with self._store.transaction() as db:
@@ -171,7 +161,7 @@ class RunQueue:
                     "  (o.created_at = q.created_at AND o.run_id < q.run_id))))))"
                     f" ORDER BY q.created_at, q.run_id LIMIT 1{skip_locked})"
                     f" RETURNING {_COLUMNS}",
-                    {"w": worker_id, "lease": now + self.lease_seconds, "now": now},
+                    {"w": worker_id, "lease": self._lease_end(now), "now": now},
                 )
         except Exception as error:
             # Another process started a run of the same thread between our read and write:
@@ -183,13 +173,13 @@ class RunQueue:
 
     async def heartbeat(self, run_id: str, worker_id: str) -> tuple[bool, CancelAction | None]:
         """Renew the lease: (still held, cancel requested). Not held: stop, it is not ours."""
-        now = time.time()
+        now = now_ms()
         async with self._store.session() as db:
             rows = await db.query(
                 "UPDATE stemgraph_run_queue SET lease_expires_at = :lease, updated_at = :now"
                 " WHERE run_id = :r AND worker_id = :w AND status = 'running'"
                 " RETURNING cancel_action",
-                {"r": run_id, "w": worker_id, "lease": now + self.lease_seconds, "now": now},
+                {"r": run_id, "w": worker_id, "lease": self._lease_end(now), "now": now},
             )
         if not rows:
             return False, None
@@ -206,7 +196,7 @@ class RunQueue:
                 "UPDATE stemgraph_run_queue SET status = :s, error = :e, worker_id = NULL,"
                 " lease_expires_at = NULL, updated_at = :now"
                 " WHERE run_id = :r AND worker_id = :w AND status = 'running' RETURNING run_id",
-                {"r": run_id, "w": worker_id, "s": status, "e": error, "now": time.time()},
+                {"r": run_id, "w": worker_id, "s": status, "e": error, "now": now_ms()},
             )
             if rows:
                 # The thread's next pending run may go now.
@@ -215,16 +205,17 @@ class RunQueue:
             self._wakeups.notify(QUEUE_KEY)
         return bool(rows)
 
-    async def release(self, run_id: str, worker_id: str) -> bool:
+    async def release(self, run: QueuedRun, worker_id: str) -> bool:
         """Give a held run back (this process is shutting down): pending again, resumed from
-        its checkpoint by whichever process claims it next."""
+        its checkpoint by whichever process claims it next. False: not held, or not resumable."""
+        if not run.resumable:
+            return False
         async with self._store.transaction() as db:
             rows = await db.query(
                 "UPDATE stemgraph_run_queue SET status = 'pending', resumes = resumes + 1,"
                 " worker_id = NULL, lease_expires_at = NULL, updated_at = :now"
-                " WHERE run_id = :r AND worker_id = :w AND status = 'running'"
-                " AND thread_id IS NOT NULL RETURNING run_id",
-                {"r": run_id, "w": worker_id, "now": time.time()},
+                " WHERE run_id = :r AND worker_id = :w AND status = 'running' RETURNING run_id",
+                {"r": run.run_id, "w": worker_id, "now": now_ms()},
             )
             if rows:
                 await self._wake_workers(db)
@@ -235,7 +226,7 @@ class RunQueue:
     ) -> Literal["cancelled", "requested", "finished", "unknown"]:
         """Cancel a run: a pending one ends `interrupted` now; a running one is asked to stop
         (its holder sees the request at its next heartbeat)."""
-        now = time.time()
+        now = now_ms()
         async with self._store.transaction() as db:
             rows = await db.query(
                 "UPDATE stemgraph_run_queue SET status = CASE WHEN status = 'pending'"
@@ -252,7 +243,7 @@ class RunQueue:
 
     async def sweep(self) -> list[Swept]:
         """Take back every run whose lease ran out: resume it, or end it `error`."""
-        now = time.time()
+        now = now_ms()
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._postgres else ""
         swept: list[Swept] = []
         async with self._store.transaction() as db:
@@ -263,8 +254,7 @@ class RunQueue:
             )
             for row in stale:
                 run = _run(row)
-                resumable = run.thread_id is not None and run.resumes < self.max_resumes
-                if resumable and run.cancel_action is None:
+                if run.resumable and run.resumes < self.max_resumes and not run.cancel_action:
                     await db.execute(
                         "UPDATE stemgraph_run_queue SET status = 'pending',"
                         " resumes = resumes + 1, worker_id = NULL, lease_expires_at = NULL,"

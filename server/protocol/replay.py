@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 from server.errors import ApiError
 from server.protocol.wakeups import Wakeups, notify_sql, wait
+from tools.store.migrations import ROOT as MIGRATIONS
+from tools.store.migrations import sql_statements
 from tools.store.sql import SqlStore
 
 DEFAULT_TTL_SECONDS = 3600.0
@@ -105,25 +107,21 @@ class ReplayLog(Protocol):
 
 # --- SQL (Postgres or SQLite, through the store's connections) ---
 
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS stemgraph_run_events ("
-    " run_id text NOT NULL, seq bigint NOT NULL, event text NOT NULL, data {blob} NOT NULL,"
-    " expires_at double precision NOT NULL, PRIMARY KEY (run_id, seq))",
-    "CREATE INDEX IF NOT EXISTS stemgraph_run_events_expiry ON stemgraph_run_events (expires_at)",
-    # The next number of each run's log.
-    "CREATE TABLE IF NOT EXISTS stemgraph_run_streams (run_id text PRIMARY KEY,"
-    " last_seq bigint NOT NULL, expires_at double precision NOT NULL)",
-)
+
+def now_ms(plus_seconds: float = 0.0) -> int:
+    """Unix time in milliseconds, as the run tables keep it."""
+    return int((time.time() + plus_seconds) * 1000)
 
 
-async def ensure_replay_table(store: SqlStore) -> None:
-    """Create the log's table when missing (idempotent; one creator at a time on Postgres)."""
-    blob = "bytea" if store.backend == "postgres" else "BLOB"
+async def ensure_run_tables(store: SqlStore) -> None:
+    """Apply the replay log's and the run queue's tables (`0210_stemgraph_replay.sql`) when
+    missing: idempotent, one creator at a time on Postgres."""
     async with store.transaction() as db:
         if store.backend == "postgres":
             await db.query("SELECT pg_advisory_xact_lock(hashtext('stemgraph_migrations')) AS l")
-        for statement in _DDL:
-            await db.execute(statement.format(blob=blob))
+        script = (MIGRATIONS / store.backend / "0210_stemgraph_replay.sql").read_text("utf-8")
+        for statement in sql_statements(script):
+            await db.execute(statement)
 
 
 class SqlReplayLog:
@@ -148,7 +146,7 @@ class SqlReplayLog:
             "r": run_id,
             "e": event,
             "d": data,
-            "x": time.time() + self.ttl_seconds,
+            "x": now_ms(self.ttl_seconds),
         }
         # The run's counter row hands out numbers: its row lock orders concurrent appenders
         # (a resumed run's old process may still be flushing), so no two share a number.
@@ -184,7 +182,7 @@ class SqlReplayLog:
         await self.append(run_id, END, b"")
         # The whole log is kept a full TTL after the run ends, however long it ran.
         async with self._store.session() as db:
-            params = {"r": run_id, "x": time.time() + self.ttl_seconds}
+            params = {"r": run_id, "x": now_ms(self.ttl_seconds)}
             await db.execute(
                 "UPDATE stemgraph_run_events SET expires_at = :x WHERE run_id = :r", params
             )
@@ -197,7 +195,7 @@ class SqlReplayLog:
             rows = await db.query(
                 "SELECT seq, event, data FROM stemgraph_run_events"
                 " WHERE run_id = :r AND seq > :s AND expires_at > :now ORDER BY seq LIMIT :n",
-                {"r": run_id, "s": seq, "now": time.time(), "n": _BATCH},
+                {"r": run_id, "s": seq, "now": now_ms(), "n": _BATCH},
             )
         return [
             ReplayEvent(run_id, int(row["seq"]), str(row["event"]), bytes(row["data"]))
@@ -232,7 +230,7 @@ class SqlReplayLog:
                     last_look = not await still_live()
 
     async def purge_expired(self) -> int:
-        now = {"now": time.time()}
+        now = {"now": now_ms()}
         async with self._store.transaction() as db:
             rows = await db.query(
                 "DELETE FROM stemgraph_run_events WHERE expires_at <= :now RETURNING seq", now
@@ -342,7 +340,7 @@ async def open_replay_log(
     """Redis streams when `redis_url` is set, else the store's own database."""
     if redis_url:
         return RedisReplayLog(redis_url, prefix=redis_prefix, ttl_seconds=ttl_seconds)
-    await ensure_replay_table(store)
+    await ensure_run_tables(store)
     return SqlReplayLog(store, wakeups, ttl_seconds=ttl_seconds)
 
 
@@ -352,7 +350,7 @@ __all__ = [
     "ReplayEvent",
     "ReplayLog",
     "SqlReplayLog",
-    "ensure_replay_table",
+    "ensure_run_tables",
     "open_replay_log",
     "parse_event_id",
 ]

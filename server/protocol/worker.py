@@ -212,8 +212,8 @@ class RunWorker:
 
     async def _hand_back(self, run: QueuedRun) -> None:
         with contextlib.suppress(Exception):
-            if not await self.queue.release(run.run_id, self.worker_id):
-                # A run with no thread cannot resume elsewhere: it ends here.
+            if not await self.queue.release(run, self.worker_id):
+                # A run that cannot resume elsewhere ends here.
                 await self.queue.finish(
                     run.run_id, self.worker_id, "error", "The server shut down during the run."
                 )

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from server.protocol.queue import ensure_queue_table
-from server.protocol.replay import ensure_replay_table
+from server.protocol.replay import ensure_run_tables
 from server.protocol.wakeups import Wakeups
 from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
 from tools.store import Store, open_store
@@ -35,8 +34,7 @@ class Database:
         opened = await open_store(self.location, schema=self.schema)
         self.opened.append(opened)
         assert isinstance(opened, SqlStore)
-        await ensure_replay_table(opened)
-        await ensure_queue_table(opened)
+        await ensure_run_tables(opened)
         return opened
 
     async def wakeups(self) -> Wakeups:
