@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from server.auth.principal import Principal
 from server.errors import ApiError
+from server.json_input import parse_json
 from server.protocol.assistants import graph_id_of
 from server.protocol.models import RunCreate
 from server.protocol.records import ACTIVE, RunRecord
@@ -202,6 +203,9 @@ def _fields(run: RunRecord) -> dict[str, Any]:
 
 
 async def cancel(request: Request) -> Response:
+    raw = await request.body()
+    if raw.strip():
+        parse_json(raw)  # no body is needed, but one that is sent must be JSON
     protocol, view, run, principal = await _run_of(request)
     if view.access != "owner":
         raise ApiError(403, "thread_read_only", "Only the chat's owner can cancel its runs.")
