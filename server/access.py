@@ -339,9 +339,11 @@ async def session_thread_access(
     only read it; anyone else gets 404 `thread_not_found`."""
     if principal.user is None or principal.user.user_id == session.owner_user_id:
         return "owner"
-    if not principal.is_guest:
-        if await store.class_role(session.class_id, principal.user.user_id) == "teacher":
-            return "reader"
+    teacher = not principal.is_guest and (
+        await store.class_role(session.class_id, principal.user.user_id) == "teacher"
+    )
+    if teacher:
+        return "reader"
     raise ApiError(404, "thread_not_found", _NO_THREAD)
 
 

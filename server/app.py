@@ -29,6 +29,8 @@ from server.middleware.access_log import AccessLogMiddleware
 from server.middleware.body_limit import BodyLimitMiddleware
 from server.middleware.errors import ErrorEnvelopeMiddleware
 from server.middleware.request_id import RequestIdMiddleware
+from server.protocol import ROUTES as PROTOCOL_ROUTES
+from server.protocol.service import Protocol
 from server.registry import build_registry
 from server.routes import (
     analytics,
@@ -188,7 +190,12 @@ def create_app(
                         " demo tokens accepted; never run this way in production",
                         extra={"store": store.backend, "data_dir": str(settings.data_dir)},
                     )
-                yield {"app": state, "shutdown": shutdown}
+                protocol = Protocol(state)
+                try:
+                    yield {"app": state, "shutdown": shutdown, "protocol": protocol}
+                finally:
+                    # Runs of this process end before the checkpointer and store close.
+                    await protocol.aclose()
         finally:
             unchain_signals()
             # Background work (material batches) may still use the store: let it end first.
@@ -234,6 +241,7 @@ def create_app(
             Route("/v1/classes/create", classes.create, methods=["POST"]),
             Route("/v1/classes/join", classes.join, methods=["POST"]),
             Route("/v1/guests/claim", guests.claim, methods=["POST"]),
+            *PROTOCOL_ROUTES,
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
@@ -242,9 +250,15 @@ def create_app(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-api-key", "x-request-id"],
-                expose_headers=["x-request-id", "x-run-id"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-api-key",
+                    "x-request-id",
+                    "last-event-id",
+                ],
+                expose_headers=["x-request-id", "x-run-id", "location", "content-location"],
                 max_age=600,
             ),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),

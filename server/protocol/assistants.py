@@ -9,6 +9,7 @@ schema fields.
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
 import uuid
 from collections.abc import Mapping
@@ -61,8 +62,12 @@ def assistant(graph_id: str) -> dict[str, Any]:
     }
 
 
-def _field_schemas(cls: Any, defs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Per-field JSON schemas of a TypedDict or dataclass; fields without one are skipped."""
+def _field_schemas(
+    cls: Any, defs: dict[str, Any], *, data_only: bool = False
+) -> tuple[dict[str, Any], list[str]]:
+    """Per-field JSON schemas of a TypedDict or dataclass; fields without one are skipped, and
+    with `data_only` also fields of object types (a deadline, provider settings): a run's
+    context is data a caller can send, not the objects the server builds."""
     try:
         hints = typing.get_type_hints(cls)
     except Exception:  # noqa: BLE001 - unresolvable annotations: no fields to describe
@@ -85,14 +90,16 @@ def _field_schemas(cls: Any, defs: dict[str, Any]) -> tuple[dict[str, Any], list
             schema = TypeAdapter(hints[name]).json_schema(ref_template="#/$defs/{model}")
         except Exception:  # noqa: BLE001 - not data (a router, a store): not a schema field
             continue
+        if data_only and "$ref" in json.dumps(schema):
+            continue
         defs.update(schema.pop("$defs", {}))
         properties[name] = schema
     return properties, [name for name in required if name in properties]
 
 
-def fields_schema(cls: Any, title: str) -> dict[str, Any]:
+def fields_schema(cls: Any, title: str, *, data_only: bool = False) -> dict[str, Any]:
     defs: dict[str, Any] = {}
-    properties, required = _field_schemas(cls, defs)
+    properties, required = _field_schemas(cls, defs, data_only=data_only)
     schema: dict[str, Any] = {"title": title, "type": "object", "properties": properties}
     if required:
         schema["required"] = required
@@ -117,7 +124,7 @@ def schemas(graph_id: str) -> dict[str, Any]:
         "output_schema": _or_fields(graph.get_output_jsonschema, builder.output_schema, "Output"),
         "state_schema": fields_schema(builder.state_schema, "State"),
         "config_schema": {"title": "Config", "type": "object", "properties": {}},
-        "context_schema": fields_schema(builder.context_schema, "Context")
+        "context_schema": fields_schema(builder.context_schema, "Context", data_only=True)
         if builder.context_schema is not None
         else None,
     }

@@ -158,6 +158,7 @@ class Protocol:
         body: RunCreate,
         *,
         assistant_id: str,
+        temporary: bool = False,
     ) -> RunRecord:
         """Check the run, apply the multitask strategy, record it `pending` and queue it."""
         protocol_runner(principal)
@@ -207,7 +208,7 @@ class Protocol:
                 owner_user_id=principal.user.user_id if principal.user else None,
                 metadata=body.metadata or {},
                 kwargs=body.model_dump(mode="json", exclude_none=True)
-                | {"stream_mode": body.modes()},
+                | {"stream_mode": body.modes(), "_temporary": temporary},
                 multitask_strategy=body.multitask_strategy,
             )
         )
@@ -286,6 +287,13 @@ class Protocol:
                 await asyncio.shield(log.close(run_id))
             else:
                 await log.close(run_id)
+            if run.kwargs.get("_temporary") and run.kwargs.get("on_completion") != "keep":
+                await asyncio.shield(self._drop_thread(run.thread_id))
+
+    async def _drop_thread(self, thread_id: str) -> None:
+        """A stateless run's thread, once the run is over (`on_completion=delete`)."""
+        await self.state.checkpointer.adelete_thread(thread_id)
+        await self.records.delete_thread(thread_id)
 
     async def _stopped(self, run: RunRecord, action: CancelAction) -> None:
         await self.records.set_run_status(
@@ -552,12 +560,6 @@ class Protocol:
         snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
         interrupts = [interrupt_json(i) for i in snapshot.interrupts]
         status: ThreadStatus = "error" if failed else "interrupted" if interrupts else "idle"
-        if await self.records.active_runs(thread_id) and not failed:
-            status = (
-                "busy"
-                if any(r.status == "running" for r in await self.records.active_runs(thread_id))
-                else status
-            )
         await self.records.update_thread(
             thread_id,
             status=status,
