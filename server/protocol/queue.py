@@ -143,25 +143,26 @@ class RunQueue:
             )
         return _run(rows[0]) if rows else None
 
-    async def claim(self, worker_id: str) -> QueuedRun | None:
-        """Lease the oldest pending run whose thread is idle (and that no earlier pending run
-        of its thread precedes); None when there is none."""
+    async def claim(self, worker_id: str, *, run_id: str | None = None) -> QueuedRun | None:
+        """Lease the oldest pending run (or `run_id`, if it may start) whose thread is idle and
+        that no earlier pending run of its thread precedes; None when there is none."""
         now = now_ms()
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._postgres else ""
+        only = " AND q.run_id = :only" if run_id is not None else ""
         try:
             async with self._store.transaction() as db:
                 rows = await db.query(
                     "UPDATE stemgraph_run_queue SET status = 'running', worker_id = :w,"
                     " lease_expires_at = :lease, attempts = attempts + 1, updated_at = :now"
                     " WHERE run_id = (SELECT q.run_id FROM stemgraph_run_queue q"
-                    " WHERE q.status = 'pending' AND (q.thread_id IS NULL OR NOT EXISTS ("
+                    f" WHERE q.status = 'pending'{only} AND (q.thread_id IS NULL OR NOT EXISTS ("
                     "  SELECT 1 FROM stemgraph_run_queue o WHERE o.thread_id = q.thread_id"
                     "  AND (o.status = 'running' OR (o.status = 'pending' AND"
                     "  (o.created_at < q.created_at OR"
                     "  (o.created_at = q.created_at AND o.run_id < q.run_id))))))"
                     f" ORDER BY q.created_at, q.run_id LIMIT 1{skip_locked})"
                     f" RETURNING {_COLUMNS}",
-                    {"w": worker_id, "lease": self._lease_end(now), "now": now},
+                    {"w": worker_id, "lease": self._lease_end(now), "now": now, "only": run_id},
                 )
         except Exception as error:
             # Another process started a run of the same thread between our read and write:

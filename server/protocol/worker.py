@@ -10,13 +10,13 @@ Every `sweep_seconds` it also sweeps the queue (runs of dead processes are resum
 `error`, see `queue.py`) and purges the replay log's expired events. The replay log's terminal
 marker is the worker's job: once a run's outcome is recorded, followers of its stream stop.
 On shutdown (`stop`), runs still going after the grace period are cancelled and handed back to
-the queue, so another process resumes them from their last checkpoint.
+the queue, so another process resumes them from their last checkpoint (or, for executors that
+end a cancelled run themselves, recorded `interrupted`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -56,6 +56,15 @@ def error_event(code: str, message: str) -> bytes:
     return encode_json({"error": code, "code": code, "message": message}).encode()
 
 
+@dataclass
+class _Held:
+    """A run this worker holds: its execution, and why it was stopped (if it was)."""
+
+    run: QueuedRun
+    execution: asyncio.Task[RunResult]
+    stopped: str | None = None  # "lost", "handed back", or the cancel action
+
+
 class RunWorker:
     """Claims and runs background runs of the shared queue, `concurrency` at a time."""
 
@@ -66,6 +75,7 @@ class RunWorker:
         wakeups: Wakeups,
         *,
         replay: ReplayLog | None = None,
+        end_streams: bool = True,
         worker_id: str | None = None,
         concurrency: int = 4,
         poll_seconds: float = 1.0,
@@ -77,19 +87,21 @@ class RunWorker:
         self._execute = execute
         self._wakeups = wakeups
         self._replay = replay
+        # Whether the worker writes a run's terminal marker (False: the executor does).
+        self._end_streams = end_streams
         self._concurrency = max(1, concurrency)
         self._poll_seconds = poll_seconds
         self._sweep_seconds = sweep_seconds or max(0.5, queue.lease_seconds / 2)
         self._on_swept = on_swept
-        self._active: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, _Held] = {}
+        self._holders: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._handing_back = False
 
     @property
     def active(self) -> frozenset[str]:
         """The runs this worker is running now."""
-        return frozenset(self._active)
+        return frozenset(self._held)
 
     # --- the loop ---
 
@@ -116,15 +128,31 @@ class RunWorker:
     async def claim_available(self) -> int:
         """Claim and start pending runs while slots are free; how many started."""
         started = 0
-        while not self._stopping and len(self._active) < self._concurrency:
+        while not self._stopping and len(self._held) < self._concurrency:
             run = await self.queue.claim(self.worker_id)
             if run is None:
                 break
-            self._active[run.run_id] = asyncio.create_task(
-                self._hold(run), name=f"run {run.run_id}"
-            )
+            self._start(run)
             started += 1
         return started
+
+    async def take(self, run_id: str) -> bool:
+        """Claim `run_id` for this worker now, beyond its concurrency (the process whose client
+        asked for the run runs it, if its thread is free); False when it cannot start yet."""
+        if self._stopping:
+            return False
+        run = await self.queue.claim(self.worker_id, run_id=run_id)
+        if run is None:
+            return False
+        self._start(run)
+        return True
+
+    def _start(self, run: QueuedRun) -> None:
+        execution = asyncio.create_task(self._execute(run), name=f"execute {run.run_id}")
+        self._held[run.run_id] = _Held(run, execution)
+        self._holders[run.run_id] = asyncio.create_task(
+            self._hold(self._held[run.run_id]), name=f"hold {run.run_id}"
+        )
 
     async def sweep(self) -> list[Swept]:
         """Take back the runs of dead processes; end the streams of those that cannot go on."""
@@ -146,24 +174,30 @@ class RunWorker:
 
     # --- one run ---
 
-    async def _hold(self, run: QueuedRun) -> None:
-        """Run `run` under a renewed lease and record how it ended."""
-        execution = asyncio.create_task(self._execute(run), name=f"execute {run.run_id}")
-        lost = asyncio.Event()
-        cancel_requested: list[str] = []
-        keeper = asyncio.create_task(self._keep_lease(run, execution, lost, cancel_requested))
-        result: RunResult | None = None
+    def cancel(self, run_id: str, action: str = "interrupt") -> bool:
+        """Cancel a run this worker runs; False when it runs no such run."""
+        held = self._held.get(run_id)
+        if held is None:
+            return False
+        held.stopped = held.stopped or action
+        held.execution.cancel()
+        return True
+
+    async def wait(self, run_id: str) -> None:
+        """Until this worker's hold on `run_id` (if any) has ended and its outcome is recorded."""
+        holder = self._holders.get(run_id)
+        if holder is not None:
+            await asyncio.gather(asyncio.shield(holder), return_exceptions=True)
+
+    async def _hold(self, held: _Held) -> None:
+        """Run the claimed run under a renewed lease and record how it ended."""
+        run = held.run
+        keeper = asyncio.create_task(self._keep_lease(held))
+        result: RunResult | None
         try:
-            result = await execution
+            result = await held.execution
         except asyncio.CancelledError:
-            if lost.is_set():
-                result = None
-            elif cancel_requested:
-                result = RunResult("interrupted", f"cancelled ({cancel_requested[0]})")
-            elif self._handing_back:
-                await self._hand_back(run)
-            else:
-                raise
+            result = None
         except Exception as error:  # noqa: BLE001 - the run's failure is its outcome
             logger.warning("background run failed", exc_info=error, extra={"run_id": run.run_id})
             result = RunResult("error", f"{type(error).__name__}: {error}")
@@ -173,70 +207,66 @@ class RunWorker:
         finally:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
-            self._active.pop(run.run_id, None)
+        try:
+            if held.stopped == "lost":
+                return  # someone else holds it now: nothing here is ours to record
+            if held.stopped == "handed back" and await self.queue.release(run, self.worker_id):
+                return
+            if held.stopped is not None:
+                result = RunResult("interrupted", f"stopped ({held.stopped})")
+            elif result is None:
+                result = RunResult("interrupted", "cancelled")
+            if (
+                await self.queue.finish(run.run_id, self.worker_id, result.status, result.error)
+                and self._replay is not None
+                and self._end_streams
+            ):
+                await self._replay.finish(run.run_id)
+        finally:
+            self._held.pop(run.run_id, None)
+            self._holders.pop(run.run_id, None)
             self._wakeups.notify(QUEUE_KEY)
-        if result is None:
-            return
-        recorded = await self.queue.finish(run.run_id, self.worker_id, result.status, result.error)
-        if recorded and self._replay is not None:
-            await self._replay.finish(run.run_id)
 
-    async def _keep_lease(
-        self,
-        run: QueuedRun,
-        execution: asyncio.Task[RunResult],
-        lost: asyncio.Event,
-        cancel_requested: list[str],
-    ) -> None:
+    async def _keep_lease(self, held: _Held) -> None:
         loop = asyncio.get_running_loop()
         interval = self.queue.lease_seconds / 3
         renewed_at = loop.time()
         while True:
             await asyncio.sleep(interval)
             try:
-                held, cancel = await self.queue.heartbeat(run.run_id, self.worker_id)
+                owned, cancel = await self.queue.heartbeat(held.run.run_id, self.worker_id)
             except Exception:  # noqa: BLE001 - a passing hiccup; the lease still runs
                 logger.warning("run lease renewal failed", exc_info=True)
                 if loop.time() - renewed_at < self.queue.lease_seconds:
                     continue
-                held, cancel = False, None
+                owned, cancel = False, None
             renewed_at = loop.time()
-            if not held:
-                lost.set()
-                execution.cancel()
+            if not owned:
+                held.stopped = "lost"
+                held.execution.cancel()
                 return
             if cancel is not None:
-                cancel_requested.append(cancel)
-                execution.cancel()
+                held.stopped = held.stopped or cancel
+                held.execution.cancel()
                 return
 
-    async def _hand_back(self, run: QueuedRun) -> None:
-        with contextlib.suppress(Exception):
-            if not await self.queue.release(run, self.worker_id):
-                # A run that cannot resume elsewhere ends here.
-                await self.queue.finish(
-                    run.run_id, self.worker_id, "error", "The server shut down during the run."
-                )
-                if self._replay is not None:
-                    await self._replay.append(
-                        run.run_id,
-                        "error",
-                        error_event("server_shutting_down", "The server shut down during the run."),
-                    )
-                    await self._replay.finish(run.run_id)
-
-    async def stop(self, grace_seconds: float = 0.0) -> None:
-        """Stop claiming; let running runs finish for `grace_seconds`, then hand the rest back
-        to the queue (another process resumes them from their checkpoints)."""
+    async def stop(self, grace_seconds: float = 0.0, *, hand_back: bool = True) -> None:
+        """Stop claiming; let running runs finish for `grace_seconds`, then cancel the rest:
+        handed back to the queue (another process resumes them from their checkpoints), or
+        with `hand_back=False` ended `interrupted` here."""
         self._stopping = True
         self._wakeups.notify(QUEUE_KEY)
         if self._loop_task is not None:
-            self._loop_task.cancel()
+            # Let the loop notice and leave between queue calls: cancelling it inside one
+            # could abandon a transaction half begun.
+            done, _ = await asyncio.wait([self._loop_task], timeout=self._poll_seconds + 10)
+            if not done:
+                self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
-        tasks = list(self._active.values())
-        if tasks and grace_seconds > 0:
-            await asyncio.wait(tasks, timeout=grace_seconds)
-        self._handing_back = True
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        holders = list(self._holders.values())
+        if holders and grace_seconds > 0:
+            await asyncio.wait(holders, timeout=grace_seconds)
+        for held in list(self._held.values()):
+            held.stopped = held.stopped or ("handed back" if hand_back else "shutdown")
+            held.execution.cancel()
+        await asyncio.gather(*holders, return_exceptions=True)
