@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -82,3 +84,22 @@ def test_the_check_sees_test_doubles_where_they_are() -> None:
     found = doubles_imported_by(shipped_packages(include=["tests*"]))
     assert found["tests/fakes.py"] == ["langchain_core.language_models.fake_chat_models"]
     assert "tests.server" in shipped_packages(include=["tests*"])
+
+
+def test_the_built_package_carries_every_backends_migrations(tmp_path: Path) -> None:
+    # setuptools' build_py lays out exactly the modules and package data a wheel gets.
+    build = tmp_path / "build"
+    subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", "from setuptools import setup; setup()"]
+        + ["-q", "build_py", "-d", str(build)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    for backend in ("postgres", "sqlite"):
+        source = ROOT / "tools" / "store" / "migrations" / backend
+        built = build / "tools" / "store" / "migrations" / backend
+        names = sorted(p.name for p in source.glob("*.sql"))
+        assert names, backend
+        assert sorted(p.name for p in built.glob("*.sql")) == names
+    assert (build / "tools" / "store" / "migrations" / "__init__.py").is_file()
