@@ -35,7 +35,7 @@ from server.access import (
     thread_owner_access,
 )
 from server.auth.principal import Principal, authenticate
-from server.checkpoints import prune_thread
+from server.checkpoints import delete_checkpoints_after, prune_thread
 from server.errors import ApiError
 from server.json_input import parse_json
 from server.protocol.manager import LocalRunManager
@@ -240,16 +240,15 @@ class Protocol:
             await self._rollback(run)
 
     async def _rollback(self, run: RunRecord) -> None:
-        before = run.kwargs.get("_checkpoint_before")
-        graph = self.graphs[run.graph_id]
-        config: RunnableConfig = {"configurable": {"thread_id": run.thread_id}}
-        if isinstance(before, str):
-            config = {"configurable": {"thread_id": run.thread_id, "checkpoint_id": before}}
-            await graph.aupdate_state(config, None, as_node="__copy__")
-        elif (await graph.aget_state(config)).created_at is not None:
+        current = await self.records.get_run(run.run_id)
+        # Absent: the run never started, so it wrote nothing; "": it was the thread's first.
+        before = (current or run).kwargs.get("_checkpoint_before")
+        if before == "":
             await self.state.checkpointer.adelete_thread(run.thread_id)
+        elif isinstance(before, str):
+            await delete_checkpoints_after(self.state.checkpointer, run.thread_id, before)
         await self.records.delete_run(run.run_id)
-        await self.settle(run.thread_id, graph)
+        await self.settle(run.thread_id, self.graphs[run.graph_id])
 
     # --- executing runs -------------------------------------------------------------------
 
@@ -354,13 +353,12 @@ class Protocol:
         if limit := (kwargs.get("config") or {}).get("recursion_limit"):
             config["recursion_limit"] = int(limit)
         before = await graph.aget_state({"configurable": {"thread_id": thread_id}})
-        if before.config and before.created_at is not None:
-            checkpoint = before.config["configurable"].get("checkpoint_id")
-            if isinstance(checkpoint, str):
-                # Where a rollback puts the thread back to.
-                await self.records.set_run_kwargs(
-                    run.run_id, {**run.kwargs, "_checkpoint_before": checkpoint}
-                )
+        checkpoint = (before.config or {}).get("configurable", {}).get("checkpoint_id")
+        # Where a rollback puts the thread back to ("" when the thread had no checkpoint).
+        await self.records.set_run_kwargs(
+            run.run_id,
+            {**run.kwargs, "_checkpoint_before": checkpoint if before.created_at else ""},
+        )
         graph_input: Any = kwargs.get("input")
         if (command := kwargs.get("command")) is not None:
             graph_input = Command(

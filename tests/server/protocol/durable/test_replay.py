@@ -21,7 +21,7 @@ from server.protocol.replay import (
     parse_event_id,
 )
 from tests.conftest import redis_url_or_skip
-from tests.server.protocol.conftest import (
+from tests.server.protocol.durable.conftest import (
     Database,
     delete_redis_prefix,
     fresh_redis_prefix,

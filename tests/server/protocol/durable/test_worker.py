@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from server.protocol.queue import QueuedRun, RunQueue
 from server.protocol.replay import ReplayEvent, ReplayLog, SqlReplayLog
 from server.protocol.worker import RunResult, RunWorker
-from tests.server.protocol.conftest import Database
+from tests.server.protocol.durable.conftest import Database
 
 
 class Process:

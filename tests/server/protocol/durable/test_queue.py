@@ -7,7 +7,7 @@ import asyncio
 import uuid
 
 from server.protocol.queue import RunQueue
-from tests.server.protocol.conftest import Database
+from tests.server.protocol.durable.conftest import Database
 
 
 async def queue_on(database: Database, **options: float) -> RunQueue:
