@@ -191,6 +191,7 @@ def create_app(
                         extra={"store": store.backend, "data_dir": str(settings.data_dir)},
                     )
                 protocol = Protocol(state)
+                await protocol.start()
                 try:
                     yield {"app": state, "shutdown": shutdown, "protocol": protocol}
                 finally:

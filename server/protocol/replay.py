@@ -98,6 +98,11 @@ class ReplayLog(Protocol):
         until the terminal marker (or until `still_live` says the run is gone)."""
         ...
 
+    async def last_seq(self, run_id: str) -> int:
+        """The number of the run's latest event (0: none yet); reading after it gives only
+        what comes from now on, or nothing if the run has ended."""
+        ...
+
     async def purge_expired(self) -> int:
         """Drop what is older than the TTL; how many events went."""
         ...
@@ -229,6 +234,18 @@ class SqlReplayLog:
                     # The run is gone without its marker: one last read, then stop.
                     last_look = not await still_live()
 
+    async def last_seq(self, run_id: str) -> int:
+        async with self._store.session() as db:
+            rows = await db.query(
+                "SELECT seq, event FROM stemgraph_run_events WHERE run_id = :r"
+                " ORDER BY seq DESC LIMIT 1",
+                {"r": run_id},
+            )
+        if not rows:
+            return 0
+        # Before the terminal marker, so a reader from here still sees the end.
+        return int(rows[0]["seq"]) - (1 if rows[0]["event"] == END else 0)
+
     async def purge_expired(self) -> int:
         now = {"now": now_ms()}
         async with self._store.transaction() as db:
@@ -317,6 +334,14 @@ class RedisReplayLog:
                 # Waited a poll interval for nothing: the run may be gone without its marker.
                 last_look = not await still_live()
             block_ms = max(1, int(self.poll_seconds * 1000))
+
+    async def last_seq(self, run_id: str) -> int:
+        entries: Any = await self._redis.xrevrange(self._key(run_id), count=1)
+        if not entries:
+            return 0
+        entry_id, fields = entries[0]
+        seq = int(entry_id.decode().partition("-")[2])
+        return seq - (1 if fields[b"e"].decode() == END else 0)
 
     async def purge_expired(self) -> int:
         """Redis expires each run's stream by itself."""

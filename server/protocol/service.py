@@ -38,7 +38,7 @@ from server.auth.principal import Principal, authenticate
 from server.checkpoints import delete_checkpoints_after, prune_thread
 from server.errors import ApiError
 from server.json_input import parse_json
-from server.protocol.manager import LocalRunManager
+from server.protocol.durable import DurableRunManager, resume_or_fail
 from server.protocol.models import RunCreate, StreamModeName
 from server.protocol.records import Records, RunRecord, ThreadRecord, ThreadStatus
 from server.protocol.wire import dumps, interrupt_json, jsonable
@@ -98,12 +98,21 @@ class Protocol:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.records = Records(state.store)
-        self.manager = LocalRunManager(self.execute)
+        # Runs and their events in the database (or Redis), shared by every server process.
+        self.manager = DurableRunManager(
+            self.execute,
+            state.settings,
+            state.store,
+            on_swept=lambda swept: resume_or_fail(self, swept),
+        )
         saver = state.checkpointer
         self.graphs: dict[str, CompiledGraph] = {
             name: graph.copy(update={"checkpointer": saver}) for name, graph in EXPORTED.items()
         }
         self._cancel_actions: dict[str, CancelAction] = {}
+
+    async def start(self) -> None:
+        await self.manager.start()
 
     async def aclose(self) -> None:
         await self.manager.aclose()
@@ -212,7 +221,7 @@ class Protocol:
                 multitask_strategy=body.multitask_strategy,
             )
         )
-        await self.manager.enqueue(run.run_id)
+        await self.manager.enqueue(run.run_id, run.thread_id)
         return run
 
     async def _check_session_run(self, session: ChatSession, body: RunCreate) -> None:
@@ -573,7 +582,7 @@ class Protocol:
 class _Publisher:
     """Turns a graph's v2 stream parts into the protocol's events for the modes asked for."""
 
-    def __init__(self, manager: LocalRunManager, run_id: str, modes: Sequence[StreamModeName]):
+    def __init__(self, manager: DurableRunManager, run_id: str, modes: Sequence[StreamModeName]):
         self.manager = manager
         self.run_id = run_id
         self.modes = set(modes)

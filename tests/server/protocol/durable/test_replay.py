@@ -102,6 +102,27 @@ async def test_events_are_numbered_per_run_and_read_after_an_id(make_log: MakeLo
     assert await collect(log.read_after(run, f"{run}:5", follow=False)) == []
 
 
+async def test_reading_from_the_latest_event_gives_only_what_comes_next(
+    make_log: MakeLog,
+) -> None:
+    log = await make_log(poll_seconds=0.1)
+    run = str(uuid.uuid4())
+    assert await log.last_seq(run) == 0
+    await log.append(run, "custom", b"1")
+    await log.append(run, "custom", b"2")
+    assert await log.last_seq(run) == 2
+    head = str(await log.last_seq(run))
+    joined = asyncio.create_task(collect(log.read_after(run, head)))
+    await asyncio.sleep(0.2)
+    await log.append(run, "custom", b"3")
+    await log.finish(run)
+    assert [event.data for event in await asyncio.wait_for(joined, 10)] == [b"3"]
+    # After the end, "from now on" is still before the marker: the reader ends at once.
+    assert await log.last_seq(run) == 3
+    ended = log.read_after(run, str(await log.last_seq(run)))
+    assert await asyncio.wait_for(collect(ended), 5) == []
+
+
 async def test_a_joiner_elsewhere_gets_the_missed_events_then_the_live_ones(
     make_log: MakeLog, replay_backend: str
 ) -> None:

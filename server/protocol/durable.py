@@ -1,0 +1,195 @@
+"""The protocol's run manager on durable parts: events in the replay log, runs in the queue.
+
+`DurableRunManager` is `manager.py`'s `EventLog` and `RunQueue` for every server process
+sharing one database:
+- `publish` appends to the replay log (`replay.py`; Redis with `STEMGRAPH_REDIS_URL`), so a
+  stream can be joined, with `Last-Event-ID`, from any process for `STEMGRAPH_REPLAY_TTL_SECONDS`;
+- `enqueue` writes the run to the queue (`queue.py`) and this process's worker (`worker.py`)
+  takes it at once when its thread is free; otherwise whichever process's worker is free takes
+  it when the thread frees up. A run's lease is renewed while it runs; when a process dies, a
+  sweeper resumes its runs from their last checkpoint (`resume_or_fail`) or ends them `error`;
+- `cancel` stops a run in this process directly, or asks the process running it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from server.protocol.manager import RunEvent
+from server.protocol.queue import RunQueue, RunStatus, Swept
+from server.protocol.replay import ReplayLog, ensure_run_tables, open_replay_log, parse_event_id
+from server.protocol.wakeups import Wakeups
+from server.protocol.worker import OnSwept, RunResult, RunWorker
+from server.settings import Settings
+from tools.store.base import Store
+from tools.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from server.protocol.queue import QueuedRun
+    from server.protocol.service import Protocol
+
+logger = logging.getLogger("stemgraph.runs")
+
+Executor = Callable[[str], Coroutine[Any, Any, None]]
+_LIVE = ("pending", "running")
+
+
+class DurableRunManager:
+    """Runs and their events in the database (or Redis), shared by every server process."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        settings: Settings,
+        store: Store,
+        *,
+        on_swept: OnSwept | None = None,
+    ) -> None:
+        if not isinstance(store, SqlStore):
+            raise TypeError("the durable run manager needs a SQL store")
+        self._executor = executor
+        self._settings = settings
+        self._store = store
+        self._on_swept = on_swept
+        self._wakeups = Wakeups()
+        self._replay: ReplayLog | None = None
+        self._queue: RunQueue | None = None
+        self._worker: RunWorker | None = None
+
+    async def start(self) -> None:
+        """Create the tables if needed, listen for other processes, start the worker."""
+        settings = self._settings
+        if self._store.backend == "postgres" and settings.database_url:
+            await self._wakeups.listen_postgres(settings.database_url)
+        await ensure_run_tables(self._store)
+        self._replay = await open_replay_log(
+            self._store,
+            self._wakeups,
+            redis_url=settings.replay_redis_url,
+            ttl_seconds=settings.replay_ttl_seconds,
+            redis_prefix=settings.replay_redis_prefix,
+        )
+        self._queue = RunQueue(self._store, self._wakeups, lease_seconds=settings.run_lease_seconds)
+        self._worker = RunWorker(
+            self._queue,
+            self._execute,
+            self._wakeups,
+            replay=self._replay,
+            end_streams=False,  # the protocol's executor closes its runs' logs itself
+            concurrency=settings.run_workers,
+            on_swept=self._on_swept,
+        )
+        self._worker.start()
+
+    @property
+    def replay(self) -> ReplayLog:
+        assert self._replay is not None, "start() first"
+        return self._replay
+
+    @property
+    def queue(self) -> RunQueue:
+        assert self._queue is not None, "start() first"
+        return self._queue
+
+    @property
+    def worker(self) -> RunWorker:
+        assert self._worker is not None, "start() first"
+        return self._worker
+
+    async def _execute(self, run: QueuedRun) -> RunResult:
+        # The protocol's executor records the run's own outcome; the queue only needs to
+        # know that it was carried to its end here.
+        await self._executor(run.run_id)
+        return RunResult("success")
+
+    # --- EventLog ---
+
+    async def publish(self, run_id: str, event: str, data: str) -> str:
+        return (await self.replay.append(run_id, event, data.encode())).id
+
+    def subscribe(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
+        """The run's events after `after` ("0": all the log holds; None: from now on), live
+        until the run's log closes (or the run is no longer queued or running)."""
+        if after is not None:
+            parse_event_id(run_id, after)  # a malformed id is a 400 before the stream starts
+        return self._subscribe(run_id, after)
+
+    async def _subscribe(self, run_id: str, after: str | None) -> AsyncIterator[RunEvent]:
+        if after is None:
+            after = str(await self.replay.last_seq(run_id))
+
+        async def still_live() -> bool:
+            row = await self.queue.get(run_id)
+            return row is not None and row.status in _LIVE
+
+        async for event in self.replay.read_after(run_id, after, still_live=still_live):
+            yield RunEvent(event.id, event.event, event.data.decode())
+
+    async def close(self, run_id: str) -> None:
+        await self.replay.finish(run_id)
+
+    def holds(self, run_id: str) -> bool:
+        """Every run's events are in the shared log, whichever process runs it."""
+        return True
+
+    def replay_from_start(self, run_id: str) -> AsyncIterator[RunEvent]:
+        return self.subscribe(run_id, after="0")
+
+    # --- RunQueue ---
+
+    async def enqueue(self, run_id: str, thread_id: str | None = None) -> None:
+        """Queue the run; this process starts it now if its thread is free."""
+        await self.queue.enqueue(run_id, thread_id, {})
+        await self.worker.take(run_id)
+
+    async def cancel(self, run_id: str) -> bool:
+        """Stop a started run here, or ask the process running it; False when it had not
+        started (the queue then never starts it)."""
+        if self.worker.cancel(run_id):
+            return True
+        return await self.queue.cancel(run_id) == "requested"
+
+    async def wait_started(self, run_id: str) -> None:
+        """Until the run, if it was running (here or elsewhere), has stopped."""
+        await self.worker.wait(run_id)
+        loop = asyncio.get_running_loop()
+        # Another process sees a cancel request at its next heartbeat (a third of the lease).
+        deadline = loop.time() + 2 * self.queue.lease_seconds
+        delay = 0.02
+        while loop.time() < deadline:
+            row = await self.queue.get(run_id)
+            if row is None or row.status != "running":
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    async def aclose(self) -> None:
+        """Stop taking runs; cancel this process's runs (they end `interrupted`)."""
+        if self._worker is not None:
+            await self._worker.stop(hand_back=False)
+        if self._replay is not None:
+            await self._replay.aclose()
+        await self._wakeups.aclose()
+
+
+async def resume_or_fail(protocol: Protocol, swept: Swept) -> None:
+    """What the sweeper's verdict means for the protocol's run record: a resumed run is
+    `pending` again with no input (it continues from the thread's last checkpoint); a run
+    that cannot go on ends `error` and its thread is settled."""
+    record = await protocol.records.get_run(swept.run.run_id)
+    if record is None:
+        return
+    if swept.outcome == "resumed":
+        if record.status == "running":
+            kwargs = {**record.kwargs, "input": None, "command": None}
+            await protocol.records.set_run_kwargs(record.run_id, kwargs)
+            await protocol.records.set_run_status(record.run_id, "pending", only_from=("running",))
+        return
+    status: RunStatus = "interrupted" if swept.outcome == "interrupted" else "error"
+    await protocol.records.set_run_status(record.run_id, status, only_from=("pending", "running"))
+    graph = protocol.graphs.get(record.graph_id)
+    if graph is not None:
+        await protocol.settle(record.thread_id, graph, failed=status == "error")
