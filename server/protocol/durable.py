@@ -142,8 +142,7 @@ class DurableRunManager:
 
     async def enqueue(self, run_id: str, thread_id: str | None = None) -> None:
         """Queue the run; this process starts it now if its thread is free."""
-        await self.queue.enqueue(run_id, thread_id, {})
-        await self.worker.take(run_id)
+        await self.worker.submit(run_id, thread_id, {})
 
     async def cancel(self, run_id: str) -> bool:
         """Stop a started run here, or ask the process running it; False when it had not

@@ -122,19 +122,38 @@ class RunQueue:
             sql, params = notify_sql(QUEUE_KEY)
             await db.query(sql, params)
 
-    async def enqueue(self, run_id: str, thread_id: str | None, payload: dict[str, Any]) -> None:
-        """Queue a run; any worker of any process may take it."""
+    async def enqueue(
+        self,
+        run_id: str,
+        thread_id: str | None,
+        payload: dict[str, Any],
+        *,
+        claim_as: str | None = None,
+    ) -> QueuedRun | None:
+        """Queue a run; any worker of any process may take it. With `claim_as`, that worker
+        takes it in the same transaction when its thread is free (no other process can get
+        there first): the claimed run, or None when it waits in the queue."""
         # Strictly increasing within this process, so runs enqueued in one millisecond still
         # start in the order they came.
         now = self._last_created = max(now_ms(), self._last_created + 1)
-        async with self._store.transaction() as db:
-            await db.execute(
-                "INSERT INTO stemgraph_run_queue (run_id, thread_id, payload, status,"
-                " created_at, updated_at) VALUES (:r, :t, :p, 'pending', :now, :now)",
-                {"r": run_id, "t": thread_id, "p": json.dumps(payload), "now": now},
-            )
-            await self._wake_workers(db)
-        self._wakeups.notify(QUEUE_KEY)
+        try:
+            async with self._store.transaction() as db:
+                await db.execute(
+                    "INSERT INTO stemgraph_run_queue (run_id, thread_id, payload, status,"
+                    " created_at, updated_at) VALUES (:r, :t, :p, 'pending', :now, :now)",
+                    {"r": run_id, "t": thread_id, "p": json.dumps(payload), "now": now},
+                )
+                claimed = await self._claim(db, claim_as, run_id, now) if claim_as else None
+                if claimed is None:
+                    await self._wake_workers(db)
+        except Exception as error:
+            if claim_as is None or not _is_unique_violation(error):
+                raise
+            # Another process started a run of this thread at this very moment: queue it.
+            return await self.enqueue(run_id, thread_id, payload)
+        if claimed is None:
+            self._wakeups.notify(QUEUE_KEY)
+        return claimed
 
     async def get(self, run_id: str) -> QueuedRun | None:
         async with self._store.session() as db:
@@ -146,30 +165,34 @@ class RunQueue:
     async def claim(self, worker_id: str, *, run_id: str | None = None) -> QueuedRun | None:
         """Lease the oldest pending run (or `run_id`, if it may start) whose thread is idle and
         that no earlier pending run of its thread precedes; None when there is none."""
-        now = now_ms()
-        skip_locked = " FOR UPDATE SKIP LOCKED" if self._postgres else ""
-        only = " AND q.run_id = :only" if run_id is not None else ""
         try:
             async with self._store.transaction() as db:
-                rows = await db.query(
-                    "UPDATE stemgraph_run_queue SET status = 'running', worker_id = :w,"
-                    " lease_expires_at = :lease, attempts = attempts + 1, updated_at = :now"
-                    " WHERE run_id = (SELECT q.run_id FROM stemgraph_run_queue q"
-                    f" WHERE q.status = 'pending'{only} AND (q.thread_id IS NULL OR NOT EXISTS ("
-                    "  SELECT 1 FROM stemgraph_run_queue o WHERE o.thread_id = q.thread_id"
-                    "  AND (o.status = 'running' OR (o.status = 'pending' AND"
-                    "  (o.created_at < q.created_at OR"
-                    "  (o.created_at = q.created_at AND o.run_id < q.run_id))))))"
-                    f" ORDER BY q.created_at, q.run_id LIMIT 1{skip_locked})"
-                    f" RETURNING {_COLUMNS}",
-                    {"w": worker_id, "lease": self._lease_end(now), "now": now, "only": run_id},
-                )
+                return await self._claim(db, worker_id, run_id, now_ms())
         except Exception as error:
             # Another process started a run of the same thread between our read and write:
             # the partial unique index refused the second; this one waits its turn.
             if _is_unique_violation(error):
                 return None
             raise
+
+    async def _claim(
+        self, db: Session, worker_id: str, run_id: str | None, now: int
+    ) -> QueuedRun | None:
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self._postgres else ""
+        only = " AND q.run_id = :only" if run_id is not None else ""
+        rows = await db.query(
+            "UPDATE stemgraph_run_queue SET status = 'running', worker_id = :w,"
+            " lease_expires_at = :lease, attempts = attempts + 1, updated_at = :now"
+            " WHERE run_id = (SELECT q.run_id FROM stemgraph_run_queue q"
+            f" WHERE q.status = 'pending'{only} AND (q.thread_id IS NULL OR NOT EXISTS ("
+            "  SELECT 1 FROM stemgraph_run_queue o WHERE o.thread_id = q.thread_id"
+            "  AND (o.status = 'running' OR (o.status = 'pending' AND"
+            "  (o.created_at < q.created_at OR"
+            "  (o.created_at = q.created_at AND o.run_id < q.run_id))))))"
+            f" ORDER BY q.created_at, q.run_id LIMIT 1{skip_locked})"
+            f" RETURNING {_COLUMNS}",
+            {"w": worker_id, "lease": self._lease_end(now), "now": now, "only": run_id},
+        )
         return _run(rows[0]) if rows else None
 
     async def heartbeat(self, run_id: str, worker_id: str) -> tuple[bool, CancelAction | None]:
@@ -242,16 +265,19 @@ class RunQueue:
                 return "finished" if exists else "unknown"
         return "cancelled" if rows[0]["status"] == "interrupted" else "requested"
 
-    async def sweep(self) -> list[Swept]:
-        """Take back every run whose lease ran out: resume it, or end it `error`."""
+    async def sweep(self, *, alive: str | None = None) -> list[Swept]:
+        """Take back every run whose lease ran out: resume it, or end it `error`. `alive`: the
+        sweeping worker, whose own runs are not taken back (it is running, so they are too:
+        a late heartbeat, e.g. after a stalled event loop, still renews them)."""
         now = now_ms()
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._postgres else ""
         swept: list[Swept] = []
         async with self._store.transaction() as db:
             stale = await db.query(
                 f"SELECT {_COLUMNS} FROM stemgraph_run_queue WHERE status = 'running'"
-                f" AND lease_expires_at < :now ORDER BY created_at{skip_locked}",
-                {"now": now},
+                " AND lease_expires_at < :now AND worker_id <> :me"
+                f" ORDER BY created_at{skip_locked}",
+                {"now": now, "me": alive or ""},
             )
             for row in stale:
                 run = _run(row)

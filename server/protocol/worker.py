@@ -136,12 +136,12 @@ class RunWorker:
             started += 1
         return started
 
-    async def take(self, run_id: str) -> bool:
-        """Claim `run_id` for this worker now, beyond its concurrency (the process whose client
-        asked for the run runs it, if its thread is free); False when it cannot start yet."""
-        if self._stopping:
-            return False
-        run = await self.queue.claim(self.worker_id, run_id=run_id)
+    async def submit(self, run_id: str, thread_id: str | None, payload: dict[str, Any]) -> bool:
+        """Queue a run and, when its thread is free, start it here at once, beyond this
+        worker's concurrency (the process whose client asked for the run runs it); False when
+        it waits in the queue for whichever worker is free when its turn comes."""
+        claim_as = None if self._stopping else self.worker_id
+        run = await self.queue.enqueue(run_id, thread_id, payload, claim_as=claim_as)
         if run is None:
             return False
         self._start(run)
@@ -156,7 +156,7 @@ class RunWorker:
 
     async def sweep(self) -> list[Swept]:
         """Take back the runs of dead processes; end the streams of those that cannot go on."""
-        swept = await self.queue.sweep()
+        swept = await self.queue.sweep(alive=self.worker_id)
         for item in swept:
             logger.warning(
                 "run taken back from a dead process",

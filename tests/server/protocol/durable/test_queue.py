@@ -196,3 +196,29 @@ async def test_a_released_run_goes_back_to_the_queue_to_resume(database: Databas
     assert not await queue.release(other, "w")
     again = await queue.claim("w2")
     assert again is not None and again.run_id == run and again.resumed
+
+
+async def test_a_sweeper_never_takes_back_its_own_workers_runs(database: Database) -> None:
+    queue = await queue_on(database, lease_seconds=0.2)
+    run = new_id()
+    await queue.enqueue(run, new_id(), {})
+    assert await queue.claim("me") is not None
+    await asyncio.sleep(0.3)  # a stalled event loop: the heartbeat is late
+    assert await queue.sweep(alive="me") == []
+    assert await queue.heartbeat(run, "me") == (True, None)
+    await asyncio.sleep(0.3)
+    assert [item.run.run_id for item in await queue.sweep(alive="someone-else")] == [run]
+
+
+async def test_the_enqueuing_worker_takes_its_run_before_anyone_else(database: Database) -> None:
+    mine, theirs = await queue_on(database), await queue_on(database)
+    thread = new_id()
+    first, second = new_id(), new_id()
+    claimed = await mine.enqueue(first, thread, {"n": 1}, claim_as="me")
+    assert claimed is not None and (claimed.run_id, claimed.worker_id) == (first, "me")
+    assert await theirs.claim("them") is None
+    # The thread is busy: the next run waits in the queue for whoever is free then.
+    assert await mine.enqueue(second, thread, {"n": 2}, claim_as="me") is None
+    assert await mine.finish(first, "me", "success")
+    taken = await theirs.claim("them")
+    assert taken is not None and taken.run_id == second
