@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.schema import StreamMode
 
 from tests.conftest import fresh_schema_name, postgres_url_or_skip
 from tests.server.conftest import API_KEY
 from tests.server.processes import ServerProcess, database_env, server_process
 
 LONG = {"user": "Tell me about forces.", "system": ""}
-MODES = ["messages-tuple", "values"]
+MODES: list[StreamMode] = ["messages-tuple", "values"]
 
 
 @pytest.fixture
