@@ -225,6 +225,17 @@ class Protocol:
             raise ApiError(
                 422, "validation_error", "input.user_message: 1 to 1200 characters of text."
             )
+        if body.multitask_strategy == "reject":
+            # A `/v1` send in flight holds the session's lease: refuse now, as that route does
+            # (the run takes the lease itself when it starts).
+            probe = await self.state.store.acquire_session(session.id, hold_seconds=1)
+            if probe is None:
+                raise ApiError(
+                    409,
+                    "session_busy",
+                    "The tutor is still answering your last message in this chat.",
+                )
+            await self.state.store.release_session(session.id, probe)
 
     # --- cancelling -----------------------------------------------------------------------
 
@@ -268,24 +279,23 @@ class Protocol:
         if run is None:
             await self.manager.close(run_id)
             return
-        log = self.manager
-        published_end = False
         try:
             if not await self._wait_turn(run):
                 return
-            await log.publish(run_id, "metadata", dumps({"run_id": run_id, "attempt": 1}))
-            status = await self._run_graph(run)
+            await self.manager.publish(run_id, "metadata", dumps({"run_id": run_id, "attempt": 1}))
+            try:
+                status = await self._run_graph(run)
+            except Exception as error:  # noqa: BLE001 - e.g. a session lease taken meanwhile
+                await self.manager.publish(run_id, "error", dumps(self._error(run, error)))
+                await self.settle(run.thread_id, self.graphs[run.graph_id], failed=True)
+                status = "error"
             await self.records.set_run_status(run_id, status)
-            published_end = True
         except asyncio.CancelledError:
-            action = self._cancel_actions.get(run_id, "interrupt")
-            await asyncio.shield(self._stopped(run, action))
+            # The caller's cancel (or the lifespan ending): record it, then let it propagate.
+            await asyncio.shield(self._stopped(run))
             raise
         finally:
-            if not published_end:
-                await asyncio.shield(log.close(run_id))
-            else:
-                await log.close(run_id)
+            await asyncio.shield(self.manager.close(run_id))
             if run.kwargs.get("_temporary") and run.kwargs.get("on_completion") != "keep":
                 await asyncio.shield(self._drop_thread(run.thread_id))
 
@@ -294,7 +304,7 @@ class Protocol:
         await self.state.checkpointer.adelete_thread(thread_id)
         await self.records.delete_thread(thread_id)
 
-    async def _stopped(self, run: RunRecord, action: CancelAction) -> None:
+    async def _stopped(self, run: RunRecord) -> None:
         await self.records.set_run_status(
             run.run_id, "interrupted", only_from=("pending", "running")
         )
