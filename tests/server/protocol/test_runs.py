@@ -13,7 +13,7 @@ import pytest
 from langgraph_sdk.schema import RunCreateMetadata
 
 from tests.fakes import SlowChatModel
-from tests.server.conftest import Api, Serve, only
+from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.server.protocol.conftest import Sdk
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
@@ -263,3 +263,26 @@ async def test_a_stream_left_with_on_disconnect_cancel_stops_its_run(
         await asyncio.sleep(0.3)
         assert (await client.runs.get(tid, kept.data["run_id"]))["status"] == "running"
         await client.runs.cancel(tid, kept.data["run_id"], wait=True)
+
+
+async def test_the_wire_framing_headers_and_heartbeats(serve: Serve) -> None:
+    with serve(chat=slow(1.0), sse_ping_seconds=0.2) as api:
+        headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
+        async with httpx.AsyncClient(base_url=api.url, headers=headers, timeout=30) as http:
+            thread = (await http.post("/threads", json={})).json()["thread_id"]
+            body = {"assistant_id": "llm", "input": ASK, "stream_resumable": True}
+            async with http.stream("POST", f"/threads/{thread}/runs/stream", json=body) as reply:
+                assert reply.status_code == 200
+                assert reply.headers["content-type"].startswith("text/event-stream")
+                raw = b"".join([chunk async for chunk in reply.aiter_bytes()]).decode()
+        run_path = reply.headers["content-location"]
+        assert reply.headers["location"] == run_path + "/stream"
+        assert run_path.startswith(f"/threads/{thread}/runs/")
+        run_id = run_path.rsplit("/", 1)[1]
+        first, *rest = raw.split("\n\n")
+        assert first == f'event: metadata\ndata: {{"run_id":"{run_id}","attempt":1}}\nid: 1'
+        assert ": heartbeat" in rest
+        frames = [f for f in rest if f.startswith("event: ")]
+        assert [f.split("\n")[0] for f in frames] == ["event: values", "event: values"]
+        assert all(f.split("\n")[2].startswith("id: ") for f in frames)
+        assert "\r" not in raw
