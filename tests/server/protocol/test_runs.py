@@ -78,6 +78,14 @@ async def test_a_stream_in_every_mode_starts_with_metadata(api: Api, sdk: Sdk) -
     assert history and history[0]["checkpoint"]["checkpoint_id"] == state["checkpoint_id"]
     assert [r["run_id"] for r in await client.runs.list(thread["thread_id"])] == [run_id]
 
+    # `events`: LangChain's event stream beside the other modes.
+    mixed = await _parts(
+        client.runs.stream(None, "llm", input=ASK, stream_mode=["events", "updates", "tasks"])
+    )
+    kinds = [p.data["event"] for p in mixed if p.event == "events"]
+    assert "on_chat_model_stream" in kinds and kinds[0] == "on_chain_start"
+    assert {"updates", "tasks"} <= {p.event for p in mixed}
+
 
 async def test_wait_stateless_and_on_a_new_thread(api: Api, sdk: Sdk) -> None:
     client = sdk(api, LENA)
