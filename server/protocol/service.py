@@ -18,7 +18,6 @@ from typing import Any, Literal, TypeVar
 
 from langchain_core.messages import BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
-from langgraph.errors import GraphInterrupt
 from langgraph.types import Command, Durability, StreamMode
 from pydantic import BaseModel
 from starlette.requests import HTTPConnection, Request
@@ -30,6 +29,7 @@ from server.access import (
     ThreadAccess,
     protocol_class_input,
     protocol_runner,
+    protocol_steering,
     require_thread_owner,
     session_thread_access,
     thread_owner_access,
@@ -103,7 +103,6 @@ class Protocol:
         self.graphs: dict[str, CompiledGraph] = {
             name: graph.copy(update={"checkpointer": saver}) for name, graph in EXPORTED.items()
         }
-        self._cancel_actions: dict[str, CancelAction] = {}
 
     async def aclose(self) -> None:
         await self.manager.aclose()
@@ -177,16 +176,12 @@ class Protocol:
                 raise ApiError(
                     422, "validation_error", f"{field}: no node named {sorted(unknown)[0]!r}."
                 )
+        if body.command is not None and body.command.goto:
+            protocol_steering(principal, "command.goto")
         if view.session is not None:
             await self._check_session_run(view.session, body)
-        elif body.input is not None and "class_id" in body.input:
-            await protocol_class_input(
-                self.state.store,
-                principal,
-                body.input["class_id"],
-                teacher=graph_id in TEACHER_GRAPHS
-                or (graph_id == "blueprint" and bool(body.input.get("require_approval"))),
-            )
+        else:
+            await self._check_classes(principal, view, graph_id, body)
         active = await self.records.active_runs(view.record.thread_id)
         if active and body.multitask_strategy == "reject":
             raise ApiError(
@@ -215,6 +210,34 @@ class Protocol:
         await self.manager.enqueue(run.run_id)
         return run
 
+    async def _check_classes(
+        self, principal: Principal, view: ThreadView, graph_id: str, body: RunCreate
+    ) -> None:
+        """The class rule for every class the run would use: its input's, its command's
+        update's and the thread's state's (a state update cannot smuggle a class in); teacher
+        graphs, and blueprint approval drafts, need the class's teacher."""
+        sources: list[Mapping[str, Any]] = [body.input or {}]
+        if body.command is not None and body.command.update is not None:
+            update = body.command.update
+            pairs = update.items() if isinstance(update, dict) else update
+            try:
+                sources.append(dict(pairs))
+            except (TypeError, ValueError):
+                raise ApiError(
+                    422, "validation_error", "command.update: an object or [key, value] pairs."
+                ) from None
+        if view.record.graph_id is not None:
+            snapshot = await self.graphs[view.record.graph_id].aget_state(
+                {"configurable": {"thread_id": view.record.thread_id}}
+            )
+            if isinstance(snapshot.values, Mapping):
+                sources.append(snapshot.values)
+        approval = any(bool(source.get("require_approval")) for source in sources)
+        teacher = graph_id in TEACHER_GRAPHS or (graph_id == "blueprint" and approval)
+        classes = {source.get("class_id") for source in sources} - {None}
+        for class_id in classes:
+            await protocol_class_input(self.state.store, principal, class_id, teacher=teacher)
+
     async def _check_session_run(self, session: ChatSession, body: RunCreate) -> None:
         if session.archived_at is not None:
             raise ApiError(409, "session_archived", "This chat is archived; start a new one.")
@@ -242,7 +265,6 @@ class Protocol:
     async def cancel(self, run: RunRecord, action: CancelAction) -> None:
         """Stop a pending or running run. `interrupt` keeps what it wrote (status
         `interrupted`); `rollback` also deletes the run and puts the thread back as it was."""
-        self._cancel_actions[run.run_id] = action
         if not await self.manager.cancel(run.run_id):
             # Not running in this process (or not started): mark it so it never starts.
             await self.records.set_run_status(run.run_id, "interrupted", only_from=("pending",))
@@ -271,8 +293,6 @@ class Protocol:
             pass
         except Exception:  # noqa: BLE001 - a run's failure is recorded, never raised
             logger.exception("protocol run failed outside the graph", extra={"run_id": run_id})
-        finally:
-            self._cancel_actions.pop(run_id, None)
 
     async def _execute(self, run_id: str) -> None:
         run = await self.records.get_run(run_id)
@@ -490,8 +510,6 @@ class Protocol:
                     keeper.cancel()
                     pump.cancel()
                     await asyncio.gather(pump, keeper, return_exceptions=True)
-        except GraphInterrupt:
-            return "interrupted"
         except Exception as error:  # noqa: BLE001 - reported as the stream's `error` event
             await self.manager.publish(run.run_id, "error", dumps(self._error(run, error)))
             return "error"

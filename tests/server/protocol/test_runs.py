@@ -294,3 +294,42 @@ async def test_the_wire_framing_headers_and_heartbeats(serve: Serve) -> None:
         assert [f.split("\n")[0] for f in frames] == ["event: values", "event: values"]
         assert all(f.split("\n")[2].startswith("id: ") for f in frames)
         assert "\r" not in raw
+
+
+QUIZ = {
+    "class_title": "Physics",
+    "question_count": 2,
+    "instructions": "",
+    "blueprint_context": "",
+    "material_context": MATERIAL,
+}
+OTHER_CLASS = "c1a55000-0000-4000-8000-000000000002"  # the guest's copy: Lena is not in it
+
+
+async def test_no_class_can_be_smuggled_into_a_run(api: Api, sdk: Sdk) -> None:
+    lena, service = sdk(api, LENA), sdk(api)
+    thread = await lena.threads.create()
+    tid = thread["thread_id"]
+    assert (await lena.runs.wait(tid, "quiz", input=QUIZ))["payload"]["questions"]
+    # A state update may name any class, but no run of the thread goes ahead with it.
+    await lena.threads.update_state(tid, {"class_id": OTHER_CLASS})
+    for call in (
+        lena.runs.wait(tid, "quiz", input=None),
+        lena.runs.wait(tid, "quiz", command={"update": {"class_id": OTHER_CLASS}}),
+        lena.runs.wait(tid, "quiz", command={"goto": "finalize"}),
+    ):
+        with pytest.raises(httpx.HTTPStatusError) as refused:
+            await call
+        assert refused.value.response.status_code == 403
+        assert refused.value.response.json()["error"]["code"] == "forbidden"
+    # A blueprint thread's state is the trusted backend's to change.
+    draft = await lena.threads.create()
+    await lena.runs.wait(
+        draft["thread_id"],
+        "blueprint",
+        input={**blueprint_input(), "require_approval": False, "class_id": None},
+    )
+    with pytest.raises(httpx.HTTPStatusError) as steering:
+        await lena.threads.update_state(draft["thread_id"], {"require_approval": True})
+    assert steering.value.response.status_code == 403
+    await service.threads.update_state(draft["thread_id"], {"require_approval": False})
