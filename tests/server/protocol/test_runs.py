@@ -181,6 +181,7 @@ async def test_cancel_interrupts_a_running_run(serve: Serve, sdk: Sdk) -> None:
             return bool(status == "running")
 
         await _until(running)
+        assert (await client.threads.get(thread["thread_id"]))["status"] == "busy"
         await client.runs.cancel(thread["thread_id"], run["run_id"], wait=True)
         ended = await client.runs.get(thread["thread_id"], run["run_id"])
         assert ended["status"] == "interrupted"
