@@ -377,3 +377,11 @@ async def protocol_class_input(
     member = await reach_class(store, principal, str(class_uuid), None)
     if member is not None and teacher:
         require_teacher(member)
+
+
+def protocol_steering(principal: Principal, what: str) -> None:
+    """Steering a run past its graph's own checks (`goto`, state updates on the teacher and
+    blueprint graphs) is for the trusted backend only: a user could otherwise jump to a step
+    (e.g. publishing) that the graph guards."""
+    if principal.user is not None:
+        raise ApiError(403, "forbidden", f"Only the trusted backend may use {what}.")

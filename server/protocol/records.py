@@ -79,6 +79,12 @@ class RunRecord:
         }
 
 
+def _matches(state: Any, wanted: Mapping[str, Any]) -> bool:
+    if not wanted:
+        return True
+    return isinstance(state, dict) and all(state.get(k) == v for k, v in wanted.items())
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -174,9 +180,11 @@ class Records:
         metadata: Mapping[str, Any],
         limit: int,
         offset: int,
+        values: Mapping[str, Any] | None = None,
+        ids: Sequence[str] = (),
     ) -> list[ThreadRecord]:
-        """Threads newest first: the owner's (or `everyone`'s), matching `status` and every
-        key of `metadata` (compared as JSON values)."""
+        """Threads newest first: the owner's (or `everyone`'s), matching `status`, every key
+        of `metadata` and of `values` (compared as JSON values), and one of `ids` if given."""
         clauses = ["1 = 1" if everyone else "owner_user_id = :o"]
         params: dict[str, Any] = {"o": owner_user_id}
         if status is not None:
@@ -189,10 +197,13 @@ class Records:
                 params,
             )
         # Metadata is filtered here, the same way on both backends (JSON is text in both).
+        wanted = set(ids)
         found = [
             thread
             for thread in map(_thread, rows)
             if all(thread.metadata.get(key) == value for key, value in metadata.items())
+            and _matches(thread.values, values or {})
+            and (not wanted or thread.thread_id in wanted)
         ]
         return found[offset : offset + limit]
 

@@ -206,12 +206,12 @@ async def cancel(request: Request) -> Response:
     raw = await request.body()
     if raw.strip():
         parse_json(raw)  # no body is needed, but one that is sent must be JSON
-    protocol, view, run, principal = await _run_of(request)
-    if view.access != "owner":
-        raise ApiError(403, "thread_read_only", "Only the chat's owner can cancel its runs.")
     action = request.query_params.get("action", "interrupt")
     if action not in ("interrupt", "rollback"):
         raise ApiError(422, "validation_error", "action: interrupt or rollback.")
+    protocol, view, run, principal = await _run_of(request)
+    if view.access != "owner":
+        raise ApiError(403, "thread_read_only", "Only the chat's owner can cancel its runs.")
     if run.status not in ACTIVE:
         raise ApiError(409, "run_not_active", "The run has already ended.")
     await protocol.cancel(run, "rollback" if action == "rollback" else "interrupt")

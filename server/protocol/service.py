@@ -18,7 +18,6 @@ from typing import Any, Literal, TypeVar
 
 from langchain_core.messages import BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
-from langgraph.errors import GraphInterrupt
 from langgraph.types import Command, Durability, StreamMode
 from pydantic import BaseModel
 from starlette.requests import HTTPConnection, Request
@@ -30,6 +29,7 @@ from server.access import (
     ThreadAccess,
     protocol_class_input,
     protocol_runner,
+    protocol_steering,
     require_thread_owner,
     session_thread_access,
     thread_owner_access,
@@ -109,7 +109,6 @@ class Protocol:
         self.graphs: dict[str, CompiledGraph] = {
             name: graph.copy(update={"checkpointer": saver}) for name, graph in EXPORTED.items()
         }
-        self._cancel_actions: dict[str, CancelAction] = {}
 
     async def start(self) -> None:
         await self.manager.start()
@@ -186,16 +185,12 @@ class Protocol:
                 raise ApiError(
                     422, "validation_error", f"{field}: no node named {sorted(unknown)[0]!r}."
                 )
+        if body.command is not None and body.command.goto:
+            protocol_steering(principal, "command.goto")
         if view.session is not None:
             await self._check_session_run(view.session, body)
-        elif body.input is not None and "class_id" in body.input:
-            await protocol_class_input(
-                self.state.store,
-                principal,
-                body.input["class_id"],
-                teacher=graph_id in TEACHER_GRAPHS
-                or (graph_id == "blueprint" and bool(body.input.get("require_approval"))),
-            )
+        else:
+            await self._check_classes(principal, view, graph_id, body)
         active = await self.records.active_runs(view.record.thread_id)
         if active and body.multitask_strategy == "reject":
             raise ApiError(
@@ -224,6 +219,34 @@ class Protocol:
         await self.manager.enqueue(run.run_id, run.thread_id)
         return run
 
+    async def _check_classes(
+        self, principal: Principal, view: ThreadView, graph_id: str, body: RunCreate
+    ) -> None:
+        """The class rule for every class the run would use: its input's, its command's
+        update's and the thread's state's (a state update cannot smuggle a class in); teacher
+        graphs, and blueprint approval drafts, need the class's teacher."""
+        sources: list[Mapping[str, Any]] = [body.input or {}]
+        if body.command is not None and body.command.update is not None:
+            update = body.command.update
+            pairs = update.items() if isinstance(update, dict) else update
+            try:
+                sources.append(dict(pairs))
+            except (TypeError, ValueError):
+                raise ApiError(
+                    422, "validation_error", "command.update: an object or [key, value] pairs."
+                ) from None
+        if view.record.graph_id is not None:
+            snapshot = await self.graphs[view.record.graph_id].aget_state(
+                {"configurable": {"thread_id": view.record.thread_id}}
+            )
+            if isinstance(snapshot.values, Mapping):
+                sources.append(snapshot.values)
+        approval = any(bool(source.get("require_approval")) for source in sources)
+        teacher = graph_id in TEACHER_GRAPHS or (graph_id == "blueprint" and approval)
+        classes = {source.get("class_id") for source in sources} - {None}
+        for class_id in classes:
+            await protocol_class_input(self.state.store, principal, class_id, teacher=teacher)
+
     async def _check_session_run(self, session: ChatSession, body: RunCreate) -> None:
         if session.archived_at is not None:
             raise ApiError(409, "session_archived", "This chat is archived; start a new one.")
@@ -234,13 +257,23 @@ class Protocol:
             raise ApiError(
                 422, "validation_error", "input.user_message: 1 to 1200 characters of text."
             )
+        if body.multitask_strategy == "reject":
+            # A `/v1` send in flight holds the session's lease: refuse now, as that route does
+            # (the run takes the lease itself when it starts).
+            probe = await self.state.store.acquire_session(session.id, hold_seconds=1)
+            if probe is None:
+                raise ApiError(
+                    409,
+                    "session_busy",
+                    "The tutor is still answering your last message in this chat.",
+                )
+            await self.state.store.release_session(session.id, probe)
 
     # --- cancelling -----------------------------------------------------------------------
 
     async def cancel(self, run: RunRecord, action: CancelAction) -> None:
         """Stop a pending or running run. `interrupt` keeps what it wrote (status
         `interrupted`); `rollback` also deletes the run and puts the thread back as it was."""
-        self._cancel_actions[run.run_id] = action
         if not await self.manager.cancel(run.run_id):
             # Not running in this process (or not started): mark it so it never starts.
             await self.records.set_run_status(run.run_id, "interrupted", only_from=("pending",))
@@ -269,32 +302,29 @@ class Protocol:
             pass
         except Exception:  # noqa: BLE001 - a run's failure is recorded, never raised
             logger.exception("protocol run failed outside the graph", extra={"run_id": run_id})
-        finally:
-            self._cancel_actions.pop(run_id, None)
 
     async def _execute(self, run_id: str) -> None:
         run = await self.records.get_run(run_id)
         if run is None:
             await self.manager.close(run_id)
             return
-        log = self.manager
-        published_end = False
         try:
             if not await self._wait_turn(run):
                 return
-            await log.publish(run_id, "metadata", dumps({"run_id": run_id, "attempt": 1}))
-            status = await self._run_graph(run)
+            await self.manager.publish(run_id, "metadata", dumps({"run_id": run_id, "attempt": 1}))
+            try:
+                status = await self._run_graph(run)
+            except Exception as error:  # noqa: BLE001 - e.g. a session lease taken meanwhile
+                await self.manager.publish(run_id, "error", dumps(self._error(run, error)))
+                await self.settle(run.thread_id, self.graphs[run.graph_id], failed=True)
+                status = "error"
             await self.records.set_run_status(run_id, status)
-            published_end = True
         except asyncio.CancelledError:
-            action = self._cancel_actions.get(run_id, "interrupt")
-            await asyncio.shield(self._stopped(run, action))
+            # The caller's cancel (or the lifespan ending): record it, then let it propagate.
+            await asyncio.shield(self._stopped(run))
             raise
         finally:
-            if not published_end:
-                await asyncio.shield(log.close(run_id))
-            else:
-                await log.close(run_id)
+            await asyncio.shield(self.manager.close(run_id))
             if run.kwargs.get("_temporary") and run.kwargs.get("on_completion") != "keep":
                 await asyncio.shield(self._drop_thread(run.thread_id))
 
@@ -303,7 +333,7 @@ class Protocol:
         await self.state.checkpointer.adelete_thread(thread_id)
         await self.records.delete_thread(thread_id)
 
-    async def _stopped(self, run: RunRecord, action: CancelAction) -> None:
+    async def _stopped(self, run: RunRecord) -> None:
         await self.records.set_run_status(
             run.run_id, "interrupted", only_from=("pending", "running")
         )
@@ -489,8 +519,6 @@ class Protocol:
                     keeper.cancel()
                     pump.cancel()
                     await asyncio.gather(pump, keeper, return_exceptions=True)
-        except GraphInterrupt:
-            return "interrupted"
         except Exception as error:  # noqa: BLE001 - reported as the stream's `error` event
             await self.manager.publish(run.run_id, "error", dumps(self._error(run, error)))
             return "error"

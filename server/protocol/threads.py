@@ -14,6 +14,7 @@ from langgraph.types import StateSnapshot
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from server.access import protocol_steering
 from server.errors import ApiError
 from server.protocol.models import (
     ThreadCreate,
@@ -22,7 +23,13 @@ from server.protocol.models import (
     ThreadSearch,
     ThreadStateUpdate,
 )
-from server.protocol.service import SESSION_KIND, ThreadView, protocol_of, read_body
+from server.protocol.service import (
+    SESSION_KIND,
+    TEACHER_GRAPHS,
+    ThreadView,
+    protocol_of,
+    read_body,
+)
 from server.protocol.wire import interrupt_json, jsonable
 
 
@@ -155,11 +162,10 @@ async def search(request: Request) -> Response:
         metadata=body.metadata or {},
         limit=body.limit,
         offset=body.offset,
+        values=body.values,
+        ids=[str(i) for i in body.ids or ()],
     )
-    ids = {str(i) for i in body.ids or ()}
-    return JSONResponse(
-        [thread.as_wire() for thread in found if not ids or thread.thread_id in ids]
-    )
+    return JSONResponse([thread.as_wire() for thread in found])
 
 
 async def _state(view: ThreadView, request: Request, checkpoint_id: str | None) -> Response:
@@ -195,6 +201,8 @@ async def update_state(request: Request) -> Response:
         )
     if view.record.graph_id is None:
         raise ApiError(409, "thread_has_no_graph", "Run the thread once before updating its state.")
+    if view.record.graph_id in TEACHER_GRAPHS | {"blueprint"}:
+        protocol_steering(principal, "state updates on this graph")
     graph = protocol.graph_of(view)
     if body.as_node is not None and body.as_node not in graph.nodes:
         raise ApiError(422, "validation_error", f"as_node: no node named {body.as_node!r}.")

@@ -66,6 +66,21 @@ def test_each_body_schema_is_its_route_s_model() -> None:
         )
 
 
+def test_each_protocol_body_schema_is_the_model_that_validates_it() -> None:
+    document = build_document()
+    schemas = document["components"]["schemas"]
+    with_bodies = [op for op in PROTOCOL_OPERATIONS if op.body is not None]
+    assert {op.body.__name__ for op in with_bodies if op.body} >= {"RunCreate", "ThreadCreate"}
+    for operation in with_bodies:
+        assert operation.body is not None
+        spec = document["paths"][operation.path][operation.method]
+        ref = spec["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == f"#/components/schemas/{operation.body.__name__}"
+        assert set(schemas[operation.body.__name__]["properties"]) == set(
+            operation.body.model_fields
+        )
+
+
 def test_the_document_is_served_without_a_key(api: Api) -> None:
     response = api.get("/openapi.json")
     assert response.status_code == 200

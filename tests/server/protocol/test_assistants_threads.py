@@ -67,6 +67,11 @@ async def test_threads_create_get_search_patch_delete(api: Api, sdk: Sdk) -> Non
     assert len(await client.threads.search(limit=2)) == 2
     assert len(await client.threads.search(limit=2, offset=2)) == 1
     assert [t["thread_id"] for t in await client.threads.search(status="busy")] == []
+    # Newest first, filtered by id before the page is cut.
+    named_ids = [chosen, other["thread_id"]]
+    assert [t["thread_id"] for t in await client.threads.search(ids=named_ids)] == named_ids
+    second = await client.threads.search(ids=named_ids, limit=1, offset=1)
+    assert [t["thread_id"] for t in second] == [other["thread_id"]]
 
     patched = await client.threads.update(other["thread_id"], metadata={"level": "intro"})
     assert patched["metadata"] == {"topic": "waves", "level": "intro"}

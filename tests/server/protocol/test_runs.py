@@ -13,7 +13,7 @@ import pytest
 from langgraph_sdk.schema import RunCreateMetadata
 
 from tests.fakes import SlowChatModel
-from tests.server.conftest import Api, Serve, only
+from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.server.protocol.conftest import Sdk
 from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
@@ -77,6 +77,14 @@ async def test_a_stream_in_every_mode_starts_with_metadata(api: Api, sdk: Sdk) -
     history = await client.threads.get_history(thread["thread_id"], limit=50)
     assert history and history[0]["checkpoint"]["checkpoint_id"] == state["checkpoint_id"]
     assert [r["run_id"] for r in await client.runs.list(thread["thread_id"])] == [run_id]
+
+    # `events`: LangChain's event stream beside the other modes.
+    mixed = await _parts(
+        client.runs.stream(None, "llm", input=ASK, stream_mode=["events", "updates", "tasks"])
+    )
+    kinds = [p.data["event"] for p in mixed if p.event == "events"]
+    assert "on_chat_model_stream" in kinds and kinds[0] == "on_chain_start"
+    assert {"updates", "tasks"} <= {p.event for p in mixed}
 
 
 async def test_wait_stateless_and_on_a_new_thread(api: Api, sdk: Sdk) -> None:
@@ -173,6 +181,7 @@ async def test_cancel_interrupts_a_running_run(serve: Serve, sdk: Sdk) -> None:
             return bool(status == "running")
 
         await _until(running)
+        assert (await client.threads.get(thread["thread_id"]))["status"] == "busy"
         await client.runs.cancel(thread["thread_id"], run["run_id"], wait=True)
         ended = await client.runs.get(thread["thread_id"], run["run_id"])
         assert ended["status"] == "interrupted"
@@ -263,3 +272,65 @@ async def test_a_stream_left_with_on_disconnect_cancel_stops_its_run(
         await asyncio.sleep(0.3)
         assert (await client.runs.get(tid, kept.data["run_id"]))["status"] == "running"
         await client.runs.cancel(tid, kept.data["run_id"], wait=True)
+
+
+async def test_the_wire_framing_headers_and_heartbeats(serve: Serve) -> None:
+    with serve(chat=slow(1.0), sse_ping_seconds=0.2) as api:
+        headers = {"x-api-key": API_KEY, "accept": "text/event-stream"}
+        async with httpx.AsyncClient(base_url=api.url, headers=headers, timeout=30) as http:
+            thread = (await http.post("/threads", json={})).json()["thread_id"]
+            body = {"assistant_id": "llm", "input": ASK, "stream_resumable": True}
+            async with http.stream("POST", f"/threads/{thread}/runs/stream", json=body) as reply:
+                assert reply.status_code == 200
+                assert reply.headers["content-type"].startswith("text/event-stream")
+                raw = b"".join([chunk async for chunk in reply.aiter_bytes()]).decode()
+        run_path = reply.headers["content-location"]
+        assert reply.headers["location"] == run_path + "/stream"
+        assert run_path.startswith(f"/threads/{thread}/runs/")
+        run_id = run_path.rsplit("/", 1)[1]
+        first, *rest = raw.split("\n\n")
+        assert first == f'event: metadata\ndata: {{"run_id":"{run_id}","attempt":1}}\nid: 1'
+        assert ": heartbeat" in rest
+        frames = [f for f in rest if f.startswith("event: ")]
+        assert [f.split("\n")[0] for f in frames] == ["event: values", "event: values"]
+        assert all(f.split("\n")[2].startswith("id: ") for f in frames)
+        assert "\r" not in raw
+
+
+QUIZ = {
+    "class_title": "Physics",
+    "question_count": 2,
+    "instructions": "",
+    "blueprint_context": "",
+    "material_context": MATERIAL,
+}
+OTHER_CLASS = "c1a55000-0000-4000-8000-000000000002"  # the guest's copy: Lena is not in it
+
+
+async def test_no_class_can_be_smuggled_into_a_run(api: Api, sdk: Sdk) -> None:
+    lena, service = sdk(api, LENA), sdk(api)
+    thread = await lena.threads.create()
+    tid = thread["thread_id"]
+    assert (await lena.runs.wait(tid, "quiz", input=QUIZ))["payload"]["questions"]
+    # A state update may name any class, but no run of the thread goes ahead with it.
+    await lena.threads.update_state(tid, {"class_id": OTHER_CLASS})
+    for call in (
+        lena.runs.wait(tid, "quiz", input=None),
+        lena.runs.wait(tid, "quiz", command={"update": {"class_id": OTHER_CLASS}}),
+        lena.runs.wait(tid, "quiz", command={"goto": "finalize"}),
+    ):
+        with pytest.raises(httpx.HTTPStatusError) as refused:
+            await call
+        assert refused.value.response.status_code == 403
+        assert refused.value.response.json()["error"]["code"] == "forbidden"
+    # A blueprint thread's state is the trusted backend's to change.
+    draft = await lena.threads.create()
+    await lena.runs.wait(
+        draft["thread_id"],
+        "blueprint",
+        input={**blueprint_input(), "require_approval": False, "class_id": None},
+    )
+    with pytest.raises(httpx.HTTPStatusError) as steering:
+        await lena.threads.update_state(draft["thread_id"], {"require_approval": True})
+    assert steering.value.response.status_code == 403
+    await service.threads.update_state(draft["thread_id"], {"require_approval": False})
