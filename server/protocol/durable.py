@@ -108,7 +108,9 @@ class DurableRunManager:
     # --- EventLog ---
 
     async def publish(self, run_id: str, event: str, data: str) -> str:
-        return (await self.replay.append(run_id, event, data.encode())).id
+        # The protocol's wire numbers a run's events 1, 2, 3, ... (its URL names the run);
+        # the log also accepts `<run_id>:<n>`, the `/v1` streams' form, as a Last-Event-ID.
+        return str((await self.replay.append(run_id, event, data.encode())).seq)
 
     def subscribe(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
         """The run's events after `after` ("0": all the log holds; None: from now on), live
@@ -126,7 +128,7 @@ class DurableRunManager:
             return row is not None and row.status in _LIVE
 
         async for event in self.replay.read_after(run_id, after, still_live=still_live):
-            yield RunEvent(event.id, event.event, event.data.decode())
+            yield RunEvent(str(event.seq), event.event, event.data.decode())
 
     async def close(self, run_id: str) -> None:
         await self.replay.finish(run_id)

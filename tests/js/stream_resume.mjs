@@ -52,8 +52,8 @@ const run = await client.runs.get(tid, runId);
 
 check(run.status === "success", `the run ended ${run.status}`);
 check(
-  all.every((part, n) => part.id === `${runId}:${n + 1}`),
-  "event ids are <run_id>:1, 2, 3, ... in order",
+  all.every((part, n) => part.id === `${n + 1}`),
+  "event ids are 1, 2, 3, ... in order",
 );
 check(first.every((part, n) => same(part, all[n])), "the first events replay as they were sent");
 check(rest.length === all.length - SEEN, `resumed ${rest.length} of ${all.length - SEEN} events`);
