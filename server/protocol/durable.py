@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.protocol.manager import RunEvent
@@ -35,6 +36,48 @@ logger = logging.getLogger("stemgraph.runs")
 
 Executor = Callable[[str], Coroutine[Any, Any, None]]
 _LIVE = ("pending", "running")
+_LOCAL_KEEP_SECONDS = 30.0
+
+
+@dataclass
+class _LocalRun:
+    """The events a run published in this process (from `first_seq` on), for subscribers here:
+    they follow the run without a database read per event. The log stays the record."""
+
+    first_seq: int
+    events: list[RunEvent] = field(default_factory=list)
+    last_seq: int = 0
+    ended: bool = False
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def __post_init__(self) -> None:
+        self.last_seq = self.first_seq - 1
+
+    async def add(self, event: RunEvent, seq: int) -> None:
+        async with self.changed:
+            if seq == self.last_seq + 1:
+                self.events.append(event)
+                self.last_seq = seq
+            self.changed.notify_all()
+
+    async def end(self) -> None:
+        async with self.changed:
+            self.ended = True
+            self.changed.notify_all()
+
+    async def follow(self, position: int) -> AsyncIterator[RunEvent]:
+        """Events after `position` until the run's log closes."""
+        while True:
+            async with self.changed:
+                while self.last_seq <= position and not self.ended:
+                    await self.changed.wait()
+                pending = self.events[position - self.first_seq + 1 :]
+                ended = self.ended
+            for event in pending:
+                yield event
+            position += len(pending)
+            if ended and position >= self.last_seq:
+                return
 
 
 class DurableRunManager:
@@ -58,6 +101,8 @@ class DurableRunManager:
         self._replay: ReplayLog | None = None
         self._queue: RunQueue | None = None
         self._worker: RunWorker | None = None
+        # Runs publishing in this process: a copy of their events for local subscribers.
+        self._local: dict[str, _LocalRun] = {}
 
     async def start(self) -> None:
         """Create the tables if needed, listen for other processes, start the worker."""
@@ -110,28 +155,45 @@ class DurableRunManager:
     async def publish(self, run_id: str, event: str, data: str) -> str:
         # The protocol's wire numbers a run's events 1, 2, 3, ... (its URL names the run);
         # the log also accepts `<run_id>:<n>`, the `/v1` streams' form, as a Last-Event-ID.
-        return str((await self.replay.append(run_id, event, data.encode())).seq)
+        seq = (await self.replay.append(run_id, event, data.encode())).seq
+        local = self._local.get(run_id)
+        if local is None:
+            local = self._local[run_id] = _LocalRun(first_seq=seq)
+        await local.add(RunEvent(str(seq), event, data), seq)
+        return str(seq)
 
     def subscribe(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
         """The run's events after `after` ("0": all the log holds; None: from now on), live
         until the run's log closes (or the run is no longer queued or running)."""
-        if after is not None:
-            parse_event_id(run_id, after)  # a malformed id is a 400 before the stream starts
-        return self._subscribe(run_id, after)
+        position = None if after is None else parse_event_id(run_id, after)  # 400 up front
+        return self._subscribe(run_id, position)
 
-    async def _subscribe(self, run_id: str, after: str | None) -> AsyncIterator[RunEvent]:
-        if after is None:
-            after = str(await self.replay.last_seq(run_id))
+    async def _subscribe(self, run_id: str, position: int | None) -> AsyncIterator[RunEvent]:
+        local = self._local.get(run_id)
+        if local is not None and (position is None or position >= local.first_seq - 1):
+            # The run publishes in this process: its subscribers here follow it in memory.
+            async for copy in local.follow(local.last_seq if position is None else position):
+                yield copy
+            return
+        if position is None:
+            position = await self.replay.last_seq(run_id)
 
         async def still_live() -> bool:
             row = await self.queue.get(run_id)
             return row is not None and row.status in _LIVE
 
-        async for event in self.replay.read_after(run_id, after, still_live=still_live):
+        async for event in self.replay.read_after(run_id, str(position), still_live=still_live):
             yield RunEvent(str(event.seq), event.event, event.data.decode())
 
     async def close(self, run_id: str) -> None:
         await self.replay.finish(run_id)
+        local = self._local.get(run_id)
+        if local is not None:
+            await local.end()
+            # Late subscribers here read the log instead, once the copy is gone.
+            asyncio.get_running_loop().call_later(
+                _LOCAL_KEEP_SECONDS, self._local.pop, run_id, None
+            )
 
     def holds(self, run_id: str) -> bool:
         """Every run's events are in the shared log, whichever process runs it."""
@@ -144,7 +206,10 @@ class DurableRunManager:
 
     async def enqueue(self, run_id: str, thread_id: str | None = None) -> None:
         """Queue the run; this process starts it now if its thread is free."""
-        await self.worker.submit(run_id, thread_id, {})
+        if await self.worker.submit(run_id, thread_id, {}):
+            # A new run's events start at 1: the creator's subscription, made right after,
+            # follows it in memory from the first one.
+            self._local.setdefault(run_id, _LocalRun(first_seq=1))
 
     async def cancel(self, run_id: str) -> bool:
         """Stop a started run here, or ask the process running it; False when it had not

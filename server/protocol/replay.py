@@ -20,7 +20,7 @@ latest append: Redis expires the stream itself, the SQL log drops rows in `purge
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,6 +36,8 @@ END = "__end__"
 """The event name of the terminal marker; never handed to readers."""
 _BATCH = 500
 
+Numbered = tuple[int, str, bytes]
+"""An event with the number its writer gave it: (seq, event, data)."""
 StillLive = Callable[[], Awaitable[bool]]
 """Asked when a follower has waited a poll interval for nothing: False ends the read (a run
 that ended without its marker, e.g. its log expired)."""
@@ -80,6 +82,11 @@ class ReplayLog(Protocol):
 
     async def append(self, run_id: str, event: str, data: bytes) -> ReplayEvent:
         """Log the run's next event; returns it with its id."""
+        ...
+
+    async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
+        """Log events the caller numbered itself (the run's only writer, numbering on from
+        `last_seq`): one write for the batch; later `append`s number on after the highest."""
         ...
 
     async def finish(self, run_id: str) -> None:
@@ -182,6 +189,33 @@ class SqlReplayLog:
                 )
         self._wakeups.notify(f"replay:{run_id}")
         return ReplayEvent(run_id, seq, event, data)
+
+    async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
+        if not events:
+            return
+        expires = now_ms(self.ttl_seconds)
+        params: dict[str, Any] = {"r": run_id, "x": expires, "top": max(n for n, _, _ in events)}
+        rows = []
+        for index, (seq, event, data) in enumerate(events):
+            params.update({f"s{index}": seq, f"e{index}": event, f"d{index}": data})
+            rows.append(f"(:r, :s{index}, :e{index}, :d{index}, :x)")
+        greatest = "GREATEST" if self._postgres else "MAX"
+        async with self._store.transaction() as db:
+            await db.execute(
+                "INSERT INTO stemgraph_run_events (run_id, seq, event, data, expires_at) VALUES "
+                + ", ".join(rows),
+                params,
+            )
+            await db.execute(
+                "INSERT INTO stemgraph_run_streams (run_id, last_seq, expires_at)"
+                " VALUES (:r, :top, :x) ON CONFLICT (run_id) DO UPDATE SET last_seq ="
+                f" {greatest}(stemgraph_run_streams.last_seq, :top), expires_at = :x",
+                params,
+            )
+            if self._postgres:
+                sql, extra = notify_sql(f"replay:{run_id}")
+                await db.query(sql, extra)
+        self._wakeups.notify(f"replay:{run_id}")
 
     async def finish(self, run_id: str) -> None:
         await self.append(run_id, END, b"")
@@ -293,6 +327,16 @@ class RedisReplayLog:
             entry_id, _ = await pipe.execute()
         seq = int(entry_id.decode().partition("-")[2])
         return ReplayEvent(run_id, seq, event, data)
+
+    async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
+        if not events:
+            return
+        key = self._key(run_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for seq, event, data in events:
+                pipe.xadd(key, {"e": event, "d": data}, id=f"0-{seq}")
+            pipe.expire(key, max(1, round(self.ttl_seconds)))
+            await pipe.execute()
 
     async def finish(self, run_id: str) -> None:
         await self.append(run_id, END, b"")

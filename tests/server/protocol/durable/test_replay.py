@@ -123,6 +123,29 @@ async def test_reading_from_the_latest_event_gives_only_what_comes_next(
     assert await asyncio.wait_for(collect(ended), 5) == []
 
 
+async def test_a_batch_numbered_by_its_writer_reads_back_and_appends_number_on(
+    make_log: MakeLog, replay_backend: str
+) -> None:
+    writer = await make_log()
+    # As above: SQLite's followers share the writer's log; elsewhere another process's view.
+    reader = writer if replay_backend == "sqlite" else await make_log(poll_seconds=30)
+    run = str(uuid.uuid4())
+    joined = asyncio.create_task(collect(reader.read_after(run, "0")))
+    await asyncio.sleep(0.2)
+    await writer.append_numbered(run, [(1, "metadata", b"{}"), (2, "values", b"1")])
+    await writer.append_numbered(run, [(3, "values", b"2")])
+    assert await writer.last_seq(run) == 3
+    assert (await writer.append(run, "values", b"3")).seq == 4
+    await writer.finish(run)
+    events = await asyncio.wait_for(joined, 10)
+    assert [(e.seq, e.event, e.data) for e in events] == [
+        (1, "metadata", b"{}"),
+        (2, "values", b"1"),
+        (3, "values", b"2"),
+        (4, "values", b"3"),
+    ]
+
+
 async def test_a_joiner_elsewhere_gets_the_missed_events_then_the_live_ones(
     make_log: MakeLog, replay_backend: str
 ) -> None:
