@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from server.protocol.manager import RunEvent
 from server.protocol.queue import RunQueue, RunStatus, Swept
-from server.protocol.replay import ReplayLog, ensure_run_tables, open_replay_log, parse_event_id
+from server.protocol.replay import (
+    Numbered,
+    ReplayLog,
+    ensure_run_tables,
+    open_replay_log,
+    parse_event_id,
+)
 from server.protocol.wakeups import Wakeups
 from server.protocol.worker import OnSwept, RunResult, RunWorker
 from server.settings import Settings
@@ -37,6 +43,7 @@ logger = logging.getLogger("stemgraph.runs")
 Executor = Callable[[str], Coroutine[Any, Any, None]]
 _LIVE = ("pending", "running")
 _LOCAL_KEEP_SECONDS = 30.0
+_BATCH = 200
 
 
 @dataclass
@@ -49,15 +56,17 @@ class _LocalRun:
     last_seq: int = 0
     ended: bool = False
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    # Events not yet in the log, and the task writing them.
+    unwritten: list[Numbered] = field(default_factory=list)
+    writer: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         self.last_seq = self.first_seq - 1
 
     async def add(self, event: RunEvent, seq: int) -> None:
         async with self.changed:
-            if seq == self.last_seq + 1:
-                self.events.append(event)
-                self.last_seq = seq
+            self.events.append(event)
+            self.last_seq = seq
             self.changed.notify_all()
 
     async def end(self) -> None:
@@ -155,12 +164,27 @@ class DurableRunManager:
     async def publish(self, run_id: str, event: str, data: str) -> str:
         # The protocol's wire numbers a run's events 1, 2, 3, ... (its URL names the run);
         # the log also accepts `<run_id>:<n>`, the `/v1` streams' form, as a Last-Event-ID.
-        seq = (await self.replay.append(run_id, event, data.encode())).seq
         local = self._local.get(run_id)
         if local is None:
-            local = self._local[run_id] = _LocalRun(first_seq=seq)
+            # The run publishes here (it was resumed, or queued, and claimed by this worker):
+            # number on from what the log holds.
+            first = await self.replay.last_seq(run_id) + 1
+            local = self._local.setdefault(run_id, _LocalRun(first_seq=first))
+        seq = local.last_seq + 1
         await local.add(RunEvent(str(seq), event, data), seq)
+        # This process is the run's only writer: the log is written behind, a batch at a time.
+        local.unwritten.append((seq, event, data.encode()))
+        if local.writer is None or local.writer.done():
+            local.writer = asyncio.create_task(self._write(run_id, local))
         return str(seq)
+
+    async def _write(self, run_id: str, local: _LocalRun) -> None:
+        while local.unwritten:
+            batch, local.unwritten = local.unwritten[:_BATCH], local.unwritten[_BATCH:]
+            try:
+                await self.replay.append_numbered(run_id, batch)
+            except Exception:  # noqa: BLE001 - subscribers here still have them; joiners won't
+                logger.warning("replay log write failed", exc_info=True, extra={"run_id": run_id})
 
     def subscribe(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
         """The run's events after `after` ("0": all the log holds; None: from now on), live
@@ -186,10 +210,13 @@ class DurableRunManager:
             yield RunEvent(str(event.seq), event.event, event.data.decode())
 
     async def close(self, run_id: str) -> None:
-        await self.replay.finish(run_id)
         local = self._local.get(run_id)
         if local is not None:
             await local.end()
+            if local.writer is not None:
+                await asyncio.shield(local.writer)  # the marker goes after every event
+        await self.replay.finish(run_id)
+        if local is not None:
             # Late subscribers here read the log instead, once the copy is gone.
             asyncio.get_running_loop().call_later(
                 _LOCAL_KEEP_SECONDS, self._local.pop, run_id, None
