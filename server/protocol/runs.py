@@ -76,10 +76,15 @@ async def _start(request: Request, *, stateless: bool, wait: bool = False) -> Ru
             body = body.model_copy(update={"on_disconnect": "cancel"})
     else:
         view = await _thread_for_run(protocol, principal, request, body)
-    run = await protocol.create_run(
-        principal, view, graph_id, body, assistant_id=body.assistant_id, temporary=stateless
-    )
-    return run
+    try:
+        return await protocol.create_run(
+            principal, view, graph_id, body, assistant_id=body.assistant_id, temporary=stateless
+        )
+    except BaseException:
+        if stateless:
+            # A refused stateless run leaves no temporary thread behind.
+            await protocol.records.delete_thread(view.record.thread_id)
+        raise
 
 
 def _stream(request: Request, run: RunRecord, *, stateless: bool, after: str | None) -> Response:

@@ -615,7 +615,6 @@ class _Publisher:
         self.run_id = run_id
         self.modes = set(modes)
         self.messages: dict[str, BaseMessageChunk] = {}
-        self.last_values: Any = None
 
     async def event(self, name: str, data: Any) -> None:
         await self.manager.publish(self.run_id, name, dumps(data))
@@ -629,8 +628,6 @@ class _Publisher:
             values = jsonable(data)
             if part.get("interrupts") and isinstance(values, dict):
                 values["__interrupt__"] = [interrupt_json(i) for i in part["interrupts"]]
-            if not ns:
-                self.last_values = values
             if "values" in self.modes:
                 await self.event("values" + suffix, values)
             return

@@ -157,6 +157,8 @@ async def test_a_student_cannot_run_a_teacher_graph(api: Api, sdk: Sdk) -> None:
             await student.runs.wait(None, graph, input=graph_input)
         assert refused.value.response.status_code == 403, graph
         assert refused.value.response.json()["error"]["code"] == "forbidden"
+    # A refused stateless run leaves no temporary thread behind.
+    assert await sdk(api).threads.search(limit=100) == []
 
 
 def slow(seconds: float) -> Any:
