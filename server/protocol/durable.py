@@ -215,6 +215,9 @@ class DurableRunManager:
             await local.end()
             if local.writer is not None:
                 await asyncio.shield(local.writer)  # the marker goes after every event
+        if self.worker.lost(run_id):
+            # Another process runs it now (this one's lease ran out): its stream goes on.
+            return
         await self.replay.finish(run_id)
         if local is not None:
             # Late subscribers here read the log instead, once the copy is gone.

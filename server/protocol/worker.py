@@ -183,6 +183,12 @@ class RunWorker:
         held.execution.cancel()
         return True
 
+    def lost(self, run_id: str) -> bool:
+        """Whether this worker's hold on a run it is still stopping was lost (another process
+        took it back): what the run does while it stops must not end its stream."""
+        held = self._held.get(run_id)
+        return held is not None and held.stopped == "lost"
+
     async def wait(self, run_id: str) -> None:
         """Until this worker's hold on `run_id` (if any) has ended and its outcome is recorded."""
         holder = self._holders.get(run_id)

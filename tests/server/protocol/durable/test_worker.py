@@ -212,3 +212,39 @@ async def test_stopping_hands_running_runs_back_to_the_queue(database: Database)
         await one.worker.stop(grace_seconds=0.1)
         row = await one.queue.get(run)
         assert row is not None and (row.status, row.resumes, row.worker_id) == ("pending", 1, None)
+
+
+async def test_a_run_whose_lease_was_taken_stops_here_and_records_nothing(
+    database: Database,
+) -> None:
+    started = asyncio.Event()
+    seen_lost: list[bool] = []
+    holder: list[RunWorker] = []
+
+    async def long(run: QueuedRun, log: ReplayLog) -> RunResult:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            seen_lost.append(holder[0].lost(run.run_id))
+            raise
+        return RunResult("success")
+
+    async with process(database, long, lease_seconds=0.6) as one:
+        holder.append(one.worker)
+        run = str(uuid.uuid4())
+        await one.queue.enqueue(run, str(uuid.uuid4()), {})
+        await asyncio.wait_for(started.wait(), 10)
+        # Another process swept and re-claimed it (as after a long stall here).
+        other = RunQueue(await database.open(), await database.wakeups())
+        async with (await database.open()).session() as db:
+            await db.execute(
+                "UPDATE stemgraph_run_queue SET worker_id = 'other' WHERE run_id = :r", {"r": run}
+            )
+        await one.worker.wait(run)
+        assert seen_lost == [True]
+        row = await other.get(run)
+        assert row is not None and (row.status, row.worker_id) == ("running", "other")
+        assert not one.worker.lost(run)
+        # Nothing ended its stream here.
+        assert await one.log.last_seq(run) == 0
