@@ -21,8 +21,8 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.server.processes import free_port
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 from tools.store import open_store
-from tools.store.seed import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPHS: dict[str, str] = json.loads((ROOT / "langgraph.json").read_text())["graphs"]

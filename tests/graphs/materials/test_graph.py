@@ -12,11 +12,11 @@ from graphs.materials import IngestContext, graph, ingest_runner
 from graphs.shared.runtime_objects import RuntimeObjects
 from tests.tools.materials.test_extract import make_pdf
 from tools.chunking import chunk_text
+from tools.demo import DEMO_CLASS_ID, DEMO_TEACHER_ID
 from tools.materials import MaterialUnreadable
 from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.models.providers import EmbeddingProvider
 from tools.store import Store
-from tools.store.seed import DEMO_CLASS_ID, DEMO_TEACHER_ID
 
 NOTES = (
     "# Energy\n\nEnergy is measured in joules. Work done equals force times distance.\n\n"
