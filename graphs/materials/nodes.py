@@ -147,13 +147,19 @@ async def embed_chunks(state: IngestState, runtime: Runtime[IngestOptions]) -> d
     offline dense retrieval), and vectors from two models must never be mixed in one material.
     """
     context = await _context(runtime)
-    none: dict[str, Any] = {"vectors": None, "embedding_model": None, "embedded": 0}
+    none: dict[str, Any] = {
+        "vectors": None,
+        "embedding_model": None,
+        "embedding_provider": None,
+        "embedded": 0,
+    }
     providers = list(context.embedding_providers)
     if not providers:
         return none
     texts = [piece["content"] for piece in state.get("pieces", [])]
     vectors: list[list[float]] = []
     model: str | None = None
+    provider: str | None = None
     for start in range(0, len(texts), EMBED_BATCH):
         reply = await embed(
             texts[start : start + EMBED_BATCH],
@@ -169,16 +175,24 @@ async def embed_chunks(state: IngestState, runtime: Runtime[IngestOptions]) -> d
             return none
         # Later batches must come from the same provider and model as the first.
         providers = [p for p in providers if (p.name, p.model) == (reply.provider, reply.model)]
-        model = reply.model
+        model, provider = reply.model, reply.provider
         vectors.extend(reply.vectors)
     report("embed", embedded=len(vectors), model=model)
-    return {"vectors": vectors, "embedding_model": model, "embedded": len(vectors)}
+    return {
+        "vectors": vectors,
+        "embedding_model": model,
+        "embedding_provider": provider,
+        "embedded": len(vectors),
+    }
 
 
 async def store(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str, Any]:
     """Replace the material's chunks and mark it ready, in one transaction."""
     vectors = state.get("vectors")
     model = state.get("embedding_model")
+    # The provider that answered (an OpenRouter model is named `openai/...`: the name alone
+    # would say `openai`).
+    provider = state.get("embedding_provider")
     chunks = [
         ChunkInput(
             index=piece["index"],
@@ -187,6 +201,8 @@ async def store(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str
             token_count=piece["token_count"],
             embedding=tuple(vectors[i]) if vectors else None,
             embedding_model=model if vectors else None,
+            embedding_provider=provider if vectors else None,
+            source_kind=piece.get("source_kind"),
         )
         for i, piece in enumerate(state.get("pieces", []))
     ]

@@ -65,6 +65,9 @@ class ChunkInput:
     embedding: tuple[float, ...] | None = None
     embedding_model: str | None = None
     embedding_provider: str | None = None
+    # The segment the piece came from (`page`, `slide`, `paragraph`): the platform's
+    # `material_chunks.source_type`. None falls back to the material's own type.
+    source_kind: str | None = None
 
 
 MaterialStatus = Literal["pending", "processing", "ready", "failed"]

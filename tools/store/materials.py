@@ -5,9 +5,10 @@
 - `material_processing_jobs`: the platform's statuses (pending, processing, retry, done,
   failed) with `stage` mirroring them (queued, processing, error, complete, failed); stemgraph's
   worker keeps its hold (which worker, retry time, attempt budget) in `stemgraph_job_leases`.
-- `material_chunks`: `source_type` / `source_index` (1-based), `section_title`, `text`, the
-  embedding with its provider and model. A query embedded with another model never scores
-  against these vectors.
+- `material_chunks`: `source_type` (the segment's kind, `page` / `slide` / `paragraph`, as the
+  platform's worker writes it), `source_index` (stemgraph: the chunk's 1-based position in the
+  material, which retrieval keys chunks by), `section_title`, `text`, the embedding with its
+  provider and model. A query embedded with another model never scores against these vectors.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ class MaterialsData(SqlCore):
                         "id": str(uuid.uuid4()),
                         "m": material_id,
                         "c": class_id,
-                        "type": source_type,
+                        "type": chunk.source_kind or source_type,
                         "i": chunk.index + 1,
                         "section": chunk.section,
                         "text": chunk.content,

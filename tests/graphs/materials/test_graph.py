@@ -167,7 +167,7 @@ async def test_a_pdf_material_is_read_page_by_page(store: Store) -> None:
     result = await run(store, material_id)
     assert result["status"] == "ready"
     hits = await store.search_chunks(class_id, "gravitational potential", limit=3)
-    assert hits and "mgh" in hits[0].content and hits[0].source_type == "pdf"
+    assert hits and "mgh" in hits[0].content and hits[0].source_type == "page"
 
 
 async def test_an_unreadable_upload_raises_and_stores_nothing(store: Store) -> None:
