@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ from tests.openai_server import OpenAIServer, _vector, embeddings
 from tests.server.conftest import API_KEY, ISSUER, JWT_SECRET, user_token
 from tests.server.processes import ServerProcess, free_port, server_process
 from tests.storage_server import StorageServer, StoredObject
+from tests.tools.materials.test_extract import make_pdf
 from tools.store.migrations import migrations
 
 pytestmark = pytest.mark.postgres
@@ -46,6 +48,7 @@ EMBEDDING_MODEL = "openai/text-embedding-3-small"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # The material's distinctive fact: nothing but the uploaded file could put it in an answer.
 FACT = "The Halvorsen lens focuses violet light at exactly 42.7 millimetres"
+PDF_FACT = "The Brightwater prism bends blue light by 31.4 degrees"
 
 # Supabase's own definitions, reduced to what the platform's functions read.
 AUTH_DDL = """
@@ -132,13 +135,15 @@ class Platform:
     class_id: str
     material_id: str
     storage_path: str
+    pdf_id: str
+    pdf_path: str
     topic_id: str
     activity_id: str
     assignment_id: str
 
     def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         with psycopg.connect(self.url, autocommit=True, row_factory=dict_row) as conn:
-            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+            return conn.execute(sql, params).fetchall()
 
 
 def build_platform_schema(conn: psycopg.Connection[Any], schema: str = "public") -> None:
@@ -149,7 +154,47 @@ def build_platform_schema(conn: psycopg.Connection[Any], schema: str = "public")
     conn.execute("RESET search_path")
 
 
-def write_as_the_web_app(conn: psycopg.Connection[Any], material: bytes) -> Platform:
+def insert_material(
+    conn: psycopg.Connection[Any],
+    class_id: str,
+    teacher: str,
+    original_name: str,
+    kind: str,
+    mime_type: str,
+    content: bytes,
+) -> tuple[str, str]:
+    """The web app's finalize step after the browser uploaded the file: the row with the
+    client-chosen id, status `processing` and the base metadata. Returns (id, storage path)."""
+    material_id = new_id()
+    # The web app's sanitising: anything but letters, digits, `.`, `_`, `-` becomes `_`.
+    name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9._-]", "_", original_name))
+    storage_path = f"classes/{class_id}/{material_id}/{name}"
+    conn.execute(
+        "INSERT INTO materials (id, class_id, uploaded_by, title, storage_path, mime_type,"
+        " size_bytes, status, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, 'processing', %s)",
+        (
+            material_id,
+            class_id,
+            teacher,
+            original_name.rsplit(".", 1)[0],
+            storage_path,
+            mime_type,
+            len(content),
+            json.dumps(
+                {
+                    "original_name": original_name,
+                    "kind": kind,
+                    "warnings": [],
+                    "extraction_stats": None,
+                    "page_count": None,
+                }
+            ),
+        ),
+    )
+    return material_id, storage_path
+
+
+def write_as_the_web_app(conn: psycopg.Connection[Any], material: bytes, pdf: bytes) -> Platform:
     """Sign-ups, a class, enrollments, an uploaded material, a published blueprint and a quiz
     with assignments, recipients and attempts: the rows the web app's writers leave."""
     teacher, lena, omar = new_id(), new_id(), new_id()
@@ -178,32 +223,11 @@ def write_as_the_web_app(conn: psycopg.Connection[Any], material: bytes) -> Plat
         " (%s, %s, 'student'), (%s, %s, 'student')",
         (class_id, teacher, class_id, lena, class_id, omar),
     )
-    # Upload: the browser puts the file in Storage, finalize inserts the row (client-chosen id,
-    # status processing, the base metadata).
-    material_id = new_id()
-    name = "Halvorsen_lens_notes.docx"
-    storage_path = f"classes/{class_id}/{material_id}/{name}"
-    conn.execute(
-        "INSERT INTO materials (id, class_id, uploaded_by, title, storage_path, mime_type,"
-        " size_bytes, status, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, 'processing', %s)",
-        (
-            material_id,
-            class_id,
-            teacher,
-            "Halvorsen lens notes",
-            storage_path,
-            DOCX_MIME,
-            len(material),
-            json.dumps(
-                {
-                    "original_name": "Halvorsen lens notes.docx",
-                    "kind": "docx",
-                    "warnings": [],
-                    "extraction_stats": None,
-                    "page_count": None,
-                }
-            ),
-        ),
+    material_id, storage_path = insert_material(
+        conn, class_id, teacher, "Halvorsen lens notes.docx", "docx", DOCX_MIME, material
+    )
+    pdf_id, pdf_path = insert_material(
+        conn, class_id, teacher, "Prism lab (week 2).pdf", "pdf", "application/pdf", pdf
     )
     # A published blueprint: content_json plus its topics and objectives rows.
     blueprint_id, topic_id = new_id(), new_id()
@@ -302,6 +326,8 @@ def write_as_the_web_app(conn: psycopg.Connection[Any], material: bytes) -> Plat
         class_id=class_id,
         material_id=material_id,
         storage_path=storage_path,
+        pdf_id=pdf_id,
+        pdf_path=pdf_path,
         topic_id=topic_id,
         activity_id=activity_id,
         assignment_id=assignment_id,
@@ -339,6 +365,10 @@ def embedded_with(provider: OpenAIServer, words: str) -> bool:
     return False
 
 
+PDF_PAGES = [
+    "A glass prism splits white light into a spectrum.",
+    f"{PDF_FACT}.",
+]
 MATERIAL_PARAGRAPHS = [
     "Lenses bend light by refraction at their curved surfaces.",
     f"{FACT}, which made it the reference lens of the Brightwater observatory.",
@@ -355,11 +385,12 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     url = with_database(admin_url, database)
     try:
         material = word_file(MATERIAL_PARAGRAPHS)
+        pdf = make_pdf(*PDF_PAGES)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(AUTH_DDL)
             build_platform_schema(conn)
             conn.execute(PROFILE_TRIGGER_DDL)
-            platform = write_as_the_web_app(conn, material)
+            platform = write_as_the_web_app(conn, material, pdf)
         platform.url = url
         tmp = tmp_path_factory.mktemp("platform")
         with (
@@ -369,6 +400,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             storage.objects[("materials", platform.storage_path)] = StoredObject(
                 material, DOCX_MIME
             )
+            storage.objects[("materials", platform.pdf_path)] = StoredObject(pdf, "application/pdf")
             # Every embedding request (ingest, then queries) gets 1536 numbers per input.
             provider.embed(*(embeddings() for _ in range(40)))
             with server_process(
@@ -397,16 +429,17 @@ def ingested(running: Running) -> Running:
     """The web app's dispatch (user token, `trigger_worker: false`) then its process call
     (API key only, `batch_size` = files uploaded)."""
     p = running.platform
-    dispatched = ok(
-        running.post(
-            "/v1/materials/dispatch",
-            {"class_id": p.class_id, "material_id": p.material_id, "trigger_worker": False},
-            user_token(p.teacher),
+    for material_id in (p.material_id, p.pdf_id):
+        dispatched = ok(
+            running.post(
+                "/v1/materials/dispatch",
+                {"class_id": p.class_id, "material_id": material_id, "trigger_worker": False},
+                user_token(p.teacher),
+            )
         )
-    )
-    assert dispatched["enqueued"] is True and dispatched["triggered"] is False
-    processed = ok(running.post("/v1/materials/process", {"batch_size": 1}))
-    assert processed["processed"] == 1 and processed["succeeded"] == 1, processed
+        assert dispatched["enqueued"] is True and dispatched["triggered"] is False
+    processed = ok(running.post("/v1/materials/process", {"batch_size": 2}))
+    assert processed["processed"] == 2 and processed["succeeded"] == 2, processed
     assert processed["failed"] == 0 and processed["errors"] == []
     return running
 
@@ -465,6 +498,21 @@ def test_the_material_is_ingested_as_the_platforms_worker_writes_it(ingested: Ru
     downloads = [r for r in ingested.storage.requests if r.method == "GET"]
     assert any(p.storage_path in r.path for r in downloads)
     assert all(r.headers.get("apikey") == SERVICE_ROLE_KEY for r in downloads)
+
+
+def test_a_pdf_is_stored_page_by_page(ingested: Running) -> None:
+    p = ingested.platform
+    [material] = p.rows("SELECT status, metadata FROM materials WHERE id = %s", p.pdf_id)
+    assert material["status"] == "ready"
+    assert material["metadata"]["kind"] == "pdf" and material["metadata"]["warnings"] == []
+    chunks = p.rows(
+        "SELECT source_type, text, vector_dims(embedding) AS dims FROM material_chunks"
+        " WHERE material_id = %s ORDER BY source_index",
+        p.pdf_id,
+    )
+    assert [c["source_type"] for c in chunks] == ["page"] * len(chunks) and chunks
+    assert PDF_FACT in " ".join(c["text"] for c in chunks)
+    assert {c["dims"] for c in chunks} == {1536}
 
 
 def test_a_quiz_is_grounded_in_the_material(ingested: Running) -> None:
