@@ -39,7 +39,9 @@ from tests.server.conftest import API_KEY, ISSUER, JWT_SECRET, user_token
 from tests.server.processes import ServerProcess, free_port, server_process
 from tests.storage_server import StorageServer, StoredObject
 from tests.tools.materials.test_extract import make_pdf
+from tools.store import open_store
 from tools.store.migrations import migrations
+from tools.store.retrieval import pgvector_available
 
 pytestmark = pytest.mark.postgres
 
@@ -387,6 +389,12 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         material = word_file(MATERIAL_PARAGRAPHS)
         pdf = make_pdf(*PDF_PAGES)
         with psycopg.connect(url, autocommit=True) as conn:
+            # Supabase keeps extensions in their own schema, on every role's search path.
+            conn.execute("CREATE SCHEMA extensions")
+            conn.execute("CREATE EXTENSION vector WITH SCHEMA extensions")
+            conn.execute(
+                f'ALTER DATABASE "{database}" SET search_path = "$user", public, extensions'
+            )
             conn.execute(AUTH_DDL)
             build_platform_schema(conn)
             conn.execute(PROFILE_TRIGGER_DDL)
@@ -498,6 +506,19 @@ def test_the_material_is_ingested_as_the_platforms_worker_writes_it(ingested: Ru
     downloads = [r for r in ingested.storage.requests if r.method == "GET"]
     assert any(p.storage_path in r.path for r in downloads)
     assert all(r.headers.get("apikey") == SERVICE_ROLE_KEY for r in downloads)
+
+
+async def test_pgvector_in_supabases_extensions_schema_is_reachable_from_a_pinned_schema(
+    running: Running,
+) -> None:
+    """`STEMGRAPH_DATABASE_SCHEMA=public` pins the search path; Supabase's `vector` type and
+    `<=>` live in `extensions`, which must stay reachable or dense retrieval is silently off."""
+    store = await open_store(running.platform.url, schema="public", platform_database=True)
+    try:
+        async with store.session() as db:
+            assert await pgvector_available(db)
+    finally:
+        await store.close()
 
 
 def test_a_pdf_is_stored_page_by_page(ingested: Running) -> None:

@@ -25,10 +25,13 @@ def _to_psycopg(sql: str) -> str:
 
 
 def connection_kwargs(schema: str | None) -> dict[str, Any]:
-    """Connection options that pin the search path (a test run's private schema)."""
+    """Connection options that pin the search path (a test run's private schema, or the
+    platform's `public`). Supabase installs extensions such as pgvector in `extensions`, which
+    every role's default search path includes: pinning the schema alone would hide `vector`
+    and `<=>` (PostgreSQL skips a search-path schema that does not exist)."""
     kwargs: dict[str, Any] = {"autocommit": True}
     if schema:
-        kwargs["options"] = f"-c search_path={schema}"
+        kwargs["options"] = f"-c search_path={schema},extensions"
     return kwargs
 
 
