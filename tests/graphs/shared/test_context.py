@@ -16,8 +16,8 @@ from graphs.quiz import graph as quiz_graph
 from graphs.shared.context import GenerationContext, GenerationOptions, context_of
 from graphs.shared.runtime_objects import RuntimeObjects
 from graphs.teaching_brief import BriefContext
+from tools.demo import DEMO_CLASS_ID
 from tools.models.router import ModelRouter
-from tools.store.seed import DEMO_CLASS_ID
 
 GRAPHS = json.loads((Path(__file__).parents[3] / "langgraph.json").read_text())["graphs"]
 
