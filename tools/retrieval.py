@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 QueryEmbedding = Callable[[str, str], Awaitable[list[float] | None]]
 """`await query_embedding(text, model)`: the query embedded by `model`, or None when it can't be."""
 
-ChunkKey = tuple[str, int]
+ChunkKey = tuple[str, int, str]
 
 RRF_K: Final = 60
 LEXICAL_WEIGHT = 1.0
@@ -232,7 +232,8 @@ def _comparable(scores: dict[ChunkKey, tuple[str, float]]) -> dict[ChunkKey, flo
 
 
 def _key(hit: ChunkHit) -> ChunkKey:
-    return hit.material_id, hit.chunk_index
+    # With the row's id: the chunks of one page share its `source_index`.
+    return hit.material_id, hit.chunk_index, hit.chunk_id
 
 
 def _reading_order(chunks: Sequence[ChunkHit], limit: int) -> list[ChunkHit]:

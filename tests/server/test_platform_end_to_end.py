@@ -527,12 +527,15 @@ def test_a_pdf_is_stored_page_by_page(ingested: Running) -> None:
     assert material["status"] == "ready"
     assert material["metadata"]["kind"] == "pdf" and material["metadata"]["warnings"] == []
     chunks = p.rows(
-        "SELECT source_type, text, vector_dims(embedding) AS dims FROM material_chunks"
+        "SELECT source_type, source_index, text, vector_dims(embedding) AS dims"
+        " FROM material_chunks"
         " WHERE material_id = %s ORDER BY source_index",
         p.pdf_id,
     )
-    assert [c["source_type"] for c in chunks] == ["page"] * len(chunks) and chunks
-    assert PDF_FACT in " ".join(c["text"] for c in chunks)
+    # One segment per page, each short enough to be one chunk: page 2 holds the fact.
+    assert [(c["source_type"], c["source_index"]) for c in chunks] == [("page", 1), ("page", 2)]
+    assert PDF_FACT in chunks[1]["text"]
+    assert material["metadata"]["extraction_stats"]["segmentCount"] == 2
     assert {c["dims"] for c in chunks} == {1536}
 
 

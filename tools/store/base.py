@@ -65,9 +65,11 @@ class ChunkInput:
     embedding: tuple[float, ...] | None = None
     embedding_model: str | None = None
     embedding_provider: str | None = None
-    # The segment the piece came from (`page`, `slide`, `paragraph`): the platform's
-    # `material_chunks.source_type`. None falls back to the material's own type.
+    # The segment it came from (`material_chunks.source_type` / `source_index`: page, slide or
+    # paragraph, 1-based; several chunks may share one). None: the material's kind and
+    # `index + 1`, as rows written before segments were.
     source_kind: str | None = None
+    source_index: int | None = None
 
 
 MaterialStatus = Literal["pending", "processing", "ready", "failed"]
@@ -83,7 +85,8 @@ class MaterialRecord:
     error: str | None
     file_name: str | None
     mime_type: str | None
-    content: bytes | None
+    # The object path of the upload in the file store (`materials.storage_path`).
+    storage_path: str
 
 
 # The platform's job statuses (`material_processing_jobs.status`); `stage` mirrors them.
@@ -132,6 +135,9 @@ class ChunkHit:
     section: str | None
     content: str
     score: float
+    # `material_chunks.id`: the chunk's identity (`source_index` is shared by the chunks of
+    # one page); empty for hits not read from the table.
+    chunk_id: str = ""
 
 
 class JoinCodeTaken(Exception):
@@ -265,6 +271,8 @@ class Store(Protocol):
         title: str,
         source_type: str,
         chunks: list[ChunkInput],
+        warnings: Sequence[str] = (),
+        extraction_stats: Mapping[str, int] | None = None,
     ) -> None: ...
 
     async def create_material(
@@ -276,7 +284,8 @@ class Store(Protocol):
         source_type: str,
         mime_type: str | None,
         file_name: str | None,
-        content: bytes,
+        storage_path: str,
+        size_bytes: int | None,
         created_by: str | None,
     ) -> MaterialRecord: ...
 
@@ -294,7 +303,9 @@ class Store(Protocol):
         self, *, limit: int, worker_id: str, stale_after_seconds: float
     ) -> tuple[list[MaterialJob], int]: ...
 
-    async def finish_material_job(self, job_id: str, *, worker_id: str | None = None) -> None: ...
+    async def finish_material_job(
+        self, job_id: str, *, worker_id: str | None = None, material_failed: str | None = None
+    ) -> None: ...
 
     async def fail_material_job(
         self,

@@ -245,8 +245,8 @@ def tsquery_text(query: str) -> str:
 
 
 _HIT_COLUMNS: Final = (
-    "ch.material_id::text AS material_id, m.title AS material_title, ch.source_type,"
-    " ch.source_index, ch.section_title, ch.text"
+    "ch.id::text AS chunk_id, ch.material_id::text AS material_id,"
+    " m.title AS material_title, ch.source_type, ch.source_index, ch.section_title, ch.text"
 )
 
 _LEXICAL: Final = """
@@ -279,7 +279,7 @@ def _fused_sql(rankings: Sequence[str]) -> str:
     SELECT {_HIT_COLUMNS}, fused.score::float8 AS score
     FROM fused JOIN material_chunks ch ON ch.id = fused.id
     JOIN materials m ON m.id = ch.material_id
-    ORDER BY fused.score DESC, ch.material_id, ch.source_index, ch.id
+    ORDER BY fused.score DESC, ch.material_id, ch.source_index, ch.created_at, ch.id
     LIMIT :n"""
 
 
@@ -288,10 +288,11 @@ def _hit(row: Mapping[str, Any]) -> ChunkHit:
         material_id=str(row["material_id"]),
         material_title=row["material_title"],
         source_type=row["source_type"],
-        chunk_index=int(row["source_index"]),
+        chunk_index=int(row["source_index"]) - 1,
         section=row["section_title"],
         content=row["text"],
         score=round(float(row["score"]), 6),
+        chunk_id=row["chunk_id"],
     )
 
 
@@ -299,7 +300,7 @@ async def _reading_order(db: Session, class_id: str, limit: int) -> list[ChunkHi
     rows = await db.query(
         f"SELECT {_HIT_COLUMNS}, 0.0::float8 AS score FROM material_chunks ch"
         " JOIN materials m ON m.id = ch.material_id WHERE ch.class_id = :c"
-        " ORDER BY ch.material_id, ch.source_index, ch.id LIMIT :n",
+        " ORDER BY m.created_at, m.id, ch.source_index, ch.created_at, ch.id LIMIT :n",
         {"c": class_id, "n": limit},
     )
     return [_hit(row) for row in rows]

@@ -77,7 +77,7 @@ def test_create_then_process_makes_the_material_searchable(api: Api) -> None:
     assert material.status == "ready" and material.source_type == "markdown"
     ours = [hit for hit in hits if hit.material_id == created["material_id"]]
     assert ours and "convex lens" in ours[0].content
-    assert job.status == "succeeded"
+    assert job.status == "done"
     assert ok(process(api))["processed"] == 0
 
 
@@ -171,7 +171,7 @@ def test_dispatch_can_trigger_the_worker_in_the_background(api: Api) -> None:
         return job.status if job else None
 
     deadline = time.monotonic() + 15
-    while with_store(api, job_status) != "succeeded":
+    while with_store(api, job_status) != "done":
         assert time.monotonic() < deadline, "the background worker did not finish the job"
         time.sleep(0.05)
     assert material_status(api, created["material_id"]) == ("ready", None)

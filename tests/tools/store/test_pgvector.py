@@ -222,7 +222,8 @@ async def test_a_query_near_a_chunk_ranks_it_first_by_cosine_alone(vdb: Db) -> N
     assert hits[0].content == WAVES and {hit.content for hit in hits} == set(vectors)
     assert hits[0].score == round(1 / (RRF_K + 1), 6)
     assert hits[0].material_title == "Physics notes"
-    assert (hits[0].source_type, hits[0].chunk_index) == ("page", 2)
+    # `chunk_index` is 0-based: the chunk stored as page 2.
+    assert (hits[0].source_type, hits[0].chunk_index) == ("page", 1)
 
 
 async def test_fusion_adds_both_rankings_and_keeps_full_text_only_hits(vdb: Db) -> None:
