@@ -521,6 +521,26 @@ async def test_pgvector_in_supabases_extensions_schema_is_reachable_from_a_pinne
         await store.close()
 
 
+async def test_a_transaction_with_claims_is_the_caller_for_supabases_auth_functions(
+    running: Running,
+) -> None:
+    """The platform's SQL functions find their caller through `auth.uid()` / `auth.role()`:
+    stemgraph's transaction claims reach them as PostgREST's would, and only in that
+    transaction."""
+    p = running.platform
+    store = await open_store(p.url, schema="public", platform_database=True)
+    try:
+        claims = {"sub": p.teacher, "role": "authenticated"}
+        async with store.transaction(claims=claims) as db:
+            [row] = await db.query("SELECT auth.uid()::text AS uid, auth.role() AS role")
+            assert dict(row) == {"uid": p.teacher, "role": "authenticated"}
+        async with store.transaction() as db:
+            [row] = await db.query("SELECT auth.uid()::text AS uid, auth.role() AS role")
+            assert dict(row) == {"uid": None, "role": None}
+    finally:
+        await store.close()
+
+
 def test_a_pdf_is_stored_page_by_page(ingested: Running) -> None:
     p = ingested.platform
     [material] = p.rows("SELECT status, metadata FROM materials WHERE id = %s", p.pdf_id)
