@@ -20,7 +20,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -337,8 +336,63 @@ def write_as_the_web_app(conn: psycopg.Connection[Any], material: bytes, pdf: by
 
 
 @dataclass
+class Refused:
+    """A server process started on a schema missing columns (run beside the main one)."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    tables_before: int
+
+
+BROKEN = "broken_platform"
+
+
+def broken_tables(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", (BROKEN,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def start_refused(url: str, log: Path) -> Refused:
+    """A second copy of the platform's tables without two columns stemgraph uses, and a
+    server process started on it in platform mode."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{BROKEN}"')
+        build_platform_schema(conn, BROKEN)
+        conn.execute(f"ALTER TABLE {BROKEN}.materials DROP COLUMN storage_path")
+        conn.execute(f"ALTER TABLE {BROKEN}.submissions DROP COLUMN score")
+    before = broken_tables(url)
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(free_port()),
+        "PYTHON_BACKEND_API_KEY": API_KEY,
+        "SUPABASE_JWT_SECRET": JWT_SECRET,
+        "SUPABASE_JWT_ISSUER": ISSUER,
+        "LANGSMITH_TRACING": "false",
+        "STEMGRAPH_PLATFORM_DATABASE": "true",
+        "STEMGRAPH_DATABASE_URL": url,
+        "STEMGRAPH_DATABASE_SCHEMA": BROKEN,
+        "STEMGRAPH_SEED_DEMO": "false",
+    }
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.server.procserver"],
+            cwd=Path(__file__).resolve().parents[2],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    return Refused(process, log, before)
+
+
+@dataclass
 class Running:
     platform: Platform
+    refused: Refused
     server: ServerProcess
     storage: StorageServer
     provider: OpenAIServer
@@ -385,6 +439,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{database}"')
     url = with_database(admin_url, database)
+    refused: Refused | None = None
     try:
         material = word_file(MATERIAL_PARAGRAPHS)
         pdf = make_pdf(*PDF_PAGES)
@@ -401,6 +456,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             platform = write_as_the_web_app(conn, material, pdf)
         platform.url = url
         tmp = tmp_path_factory.mktemp("platform")
+        # Started now so that its start-up overlaps the main server's.
+        refused = start_refused(url, tmp / "refused.log")
         with (
             StorageServer(key=SERVICE_ROLE_KEY) as storage,
             OpenAIServer() as provider,
@@ -426,8 +483,11 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
                 AI_PROVIDER_DEFAULT="openrouter",
                 STEMGRAPH_TEST_CHAT="offline",
             ) as server:
-                yield Running(platform, server, storage, provider)
+                yield Running(platform, refused, server, storage, provider)
     finally:
+        if refused is not None and refused.process.poll() is None:
+            refused.process.kill()
+            refused.process.wait(timeout=30)
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
@@ -749,43 +809,11 @@ def test_classes_and_enrollments_stemgraph_writes_are_read_by_the_web_apps_queri
 
 
 def test_platform_mode_refuses_a_schema_missing_a_column(running: Running) -> None:
-    """A second copy of the platform's tables with a column dropped: the server process exits
-    at start-up, naming what is missing, and creates nothing."""
-    with psycopg.connect(running.platform.url, autocommit=True) as conn:
-        conn.execute('CREATE SCHEMA "broken"')
-        build_platform_schema(conn, "broken")
-        conn.execute("ALTER TABLE broken.materials DROP COLUMN storage_path")
-        conn.execute("ALTER TABLE broken.submissions DROP COLUMN score")
-        before = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'broken'"
-        ).fetchone()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(free_port()),
-        "PYTHON_BACKEND_API_KEY": API_KEY,
-        "SUPABASE_JWT_SECRET": JWT_SECRET,
-        "SUPABASE_JWT_ISSUER": ISSUER,
-        "LANGSMITH_TRACING": "false",
-        "STEMGRAPH_PLATFORM_DATABASE": "true",
-        "STEMGRAPH_DATABASE_URL": running.platform.url,
-        "STEMGRAPH_DATABASE_SCHEMA": "broken",
-        "STEMGRAPH_SEED_DEMO": "false",
-    }
-    started = time.monotonic()
-    finished = subprocess.run(
-        [sys.executable, "-m", "tests.server.procserver"],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        capture_output=True,
-        timeout=60,
-    )
-    assert finished.returncode != 0
-    output = (finished.stdout + finished.stderr).decode()
+    """The server process started on a copy of the platform's tables missing two columns
+    exits at start-up, naming what is missing, and creates nothing."""
+    refused = running.refused
+    code = refused.process.wait(timeout=60)
+    assert code != 0
+    output = refused.log.read_text()
     assert "materials.storage_path" in output and "submissions.score" in output, output[-3000:]
-    assert time.monotonic() - started < 30
-    with psycopg.connect(running.platform.url, autocommit=True) as conn:
-        after = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'broken'"
-        ).fetchone()
-    assert after == before
+    assert broken_tables(running.platform.url) == refused.tables_before
