@@ -252,6 +252,27 @@ async def hybrid_search(
     limit: int = 40,
     query_embedding: QueryEmbedding | None = None,
 ) -> list[ChunkHit]:
+    """The class's chunks for `query`, best first: ranked in SQL where the store can
+    (`Store.ranked_chunks`: Postgres, pgvector + full text, the query embedded once in the
+    class's main provider space), else in process (`hybrid_search_in_process`: SQLite)."""
+    ranked = await store.ranked_chunks(
+        class_id, query, limit=limit, query_embedding=query_embedding
+    )
+    if ranked is not None:
+        return ranked
+    return await hybrid_search_in_process(
+        store, class_id, query, limit=limit, query_embedding=query_embedding
+    )
+
+
+async def hybrid_search_in_process(
+    store: Store,
+    class_id: str,
+    query: str,
+    *,
+    limit: int = 40,
+    query_embedding: QueryEmbedding | None = None,
+) -> list[ChunkHit]:
     """The class's chunks ranked by reciprocal-rank fusion of full-text and dense similarity.
 
     `query_embedding(text, model)` embeds the query with a provider model. It is asked once for

@@ -581,6 +581,12 @@ async def test_pgvector_in_supabases_extensions_schema_is_reachable_from_a_pinne
         await store.close()
 
 
+def test_healthz_reports_pgvector_on_the_platforms_database(running: Running) -> None:
+    response = httpx.get(running.server.url + "/healthz", timeout=10)
+    assert response.status_code == 200
+    assert response.json()["data"]["store"]["pgvector"] is True
+
+
 async def test_a_transaction_with_claims_is_the_caller_for_supabases_auth_functions(
     running: Running,
 ) -> None:

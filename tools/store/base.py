@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -224,6 +224,9 @@ class Store(Protocol):
     """Persistence on the platform's tables plus stemgraph's own (SQLite or Postgres)."""
 
     backend: Literal["sqlite", "postgres"]
+    # Whether pgvector's `vector` and `<=>` are usable (Postgres, checked at open); None on
+    # SQLite, where dense scoring happens in Python.
+    pgvector: bool | None
 
     def session(self) -> AbstractAsyncContextManager[Session]:
         """A connection for a few reads (autocommit)."""
@@ -274,6 +277,17 @@ class Store(Protocol):
         warnings: Sequence[str] = (),
         extraction_stats: Mapping[str, int] | None = None,
     ) -> None: ...
+
+    async def ranked_chunks(
+        self,
+        class_id: str,
+        query: str,
+        *,
+        limit: int,
+        query_embedding: Callable[[str, str], Awaitable[list[float] | None]] | None = None,
+    ) -> list[ChunkHit] | None: ...
+
+    async def index_class_chunks(self, class_id: str) -> int: ...
 
     async def create_material(
         self,

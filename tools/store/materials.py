@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -30,7 +31,19 @@ from tools.store.base import (
     StoredEmbedding,
 )
 from tools.store.core import Row, Session, SqlCore, dumps, loads, unpack_vector
+from tools.store.retrieval import (
+    EmbeddingSpace,
+    QueryEmbedding,
+    class_embedding_spaces,
+    hybrid_search_sql,
+    index_chunks,
+    index_missing_chunks,
+    pgvector_available,
+    vector_write,
+)
 from tools.text.words import query_terms
+
+logger = logging.getLogger("stemgraph.materials")
 
 # Job status → the stage the platform's worker writes beside it.
 STAGE_OF: dict[str, str] = {
@@ -64,6 +77,13 @@ def search_terms(query: str, *, max_terms: int = 24) -> list[str]:
 
 
 class MaterialsData(SqlCore):
+    # Whether pgvector is usable (Postgres, checked by `prepare_retrieval`); None on SQLite.
+    pgvector: bool | None = None
+
+    def __init__(self) -> None:
+        # Classes whose chunks this process has made sure are indexed for full text.
+        self._checked_classes: set[str] = set()
+
     async def _search(
         self, db: Session, class_id: str, terms: list[str], limit: int
     ) -> Sequence[Row]:
@@ -154,9 +174,10 @@ class MaterialsData(SqlCore):
         their order is kept by `created_at`, one microsecond apart, since several chunks of a
         page share its `source_index`."""
         await db.execute("DELETE FROM material_chunks WHERE material_id = :m", {"m": material_id})
+        keep_vectors = await self._vector_rule(db, material_id, class_id, chunks)
         start = utc_now()
         for position, chunk in enumerate(chunks):
-            vector = chunk.embedding
+            vector = chunk.embedding if keep_vectors else None
             await db.execute(
                 "INSERT INTO material_chunks (id, material_id, class_id, source_type,"
                 " source_index, section_title, text, token_count, embedding,"
@@ -179,6 +200,89 @@ class MaterialsData(SqlCore):
                     "model": chunk.embedding_model if vector else None,
                     "at": to_iso(start + timedelta(microseconds=position)),
                 },
+            )
+        if self.backend == "postgres":
+            # The full-text documents of SQL retrieval, in the same transaction as the chunks.
+            await index_chunks(db, material_id)
+
+    async def _vector_rule(
+        self, db: Session, material_id: str, class_id: str, chunks: Sequence[ChunkInput]
+    ) -> bool:
+        """One embedding space per class (`vector_write`): whether to store these chunks'
+        vectors; clears the class's hashed vectors when a real model's arrive."""
+        incoming = next(
+            (
+                EmbeddingSpace(
+                    c.embedding_provider or _provider(c.embedding_model), c.embedding_model
+                )
+                for c in chunks
+                if c.embedding and c.embedding_model
+            ),
+            None,
+        )
+        if incoming is None:
+            return False
+        rule = vector_write(incoming, await class_embedding_spaces(db, class_id))
+        if rule.warning:
+            logger.warning("material vectors: %s", rule.warning, extra={"material_id": material_id})
+        for space in sorted(rule.clear, key=lambda s: (s.model, s.provider or "")):
+            await db.execute(
+                "UPDATE material_chunks SET embedding = NULL, embedding_provider = NULL,"
+                " embedding_model = NULL WHERE class_id = :c AND embedding_model = :model",
+                {"c": class_id, "model": space.model},
+            )
+        return rule.store
+
+    async def prepare_retrieval(self) -> None:
+        """At start-up, Postgres: note whether pgvector is usable (logged once when it is not)
+        and index for full text the chunks others wrote (the platform's worker, its seed, a
+        cloned guest sandbox)."""
+        if self.backend != "postgres":
+            return
+        async with self.transaction() as db:
+            self.pgvector = await pgvector_available(db)
+            added = await index_missing_chunks(db)
+        if not self.pgvector:
+            logger.warning("pgvector unavailable: retrieval by full text alone")
+        if added:
+            logger.info("indexed %d chunks for full-text search", added)
+
+    async def index_class_chunks(self, class_id: str) -> int:
+        """Index for full text the class's chunks written by others (after a guest sandbox is
+        cloned into it); how many were added. Nothing to do on SQLite (its FTS index is
+        kept by triggers)."""
+        if self.backend != "postgres":
+            return 0
+        async with self.transaction() as db:
+            return await index_missing_chunks(db, class_id)
+
+    async def ranked_chunks(
+        self,
+        class_id: str,
+        query: str,
+        *,
+        limit: int,
+        query_embedding: QueryEmbedding | None = None,
+    ) -> list[ChunkHit] | None:
+        """The class's chunks ranked in SQL (Postgres: pgvector + full text fused by reciprocal
+        rank, `tools/store/retrieval.py`); None where ranking happens in Python (SQLite)."""
+        if self.backend != "postgres":
+            return None
+        # In a transaction: the search sets the vector index's recall for it alone.
+        async with self.transaction() as db:
+            if class_id not in self._checked_classes:
+                # Chunks written since start-up by someone else (the platform's
+                # `clone_guest_sandbox` makes a class with chunks): indexed at the class's
+                # first search in this process; stemgraph's own writes index themselves.
+                await index_missing_chunks(db, class_id)
+            self._checked_classes.add(class_id)
+            return await hybrid_search_sql(
+                db,
+                class_id,
+                query,
+                pgvector=bool(self.pgvector),
+                limit=limit,
+                query_embedding=query_embedding,
             )
 
     async def search_chunks(self, class_id: str, query: str, *, limit: int) -> list[ChunkHit]:
