@@ -42,8 +42,8 @@ from psycopg.rows import dict_row
 from bench.load import percentile
 from tools.models.embeddings import EMBEDDING_DIMENSIONS
 from tools.retrieval import DENSE_CANDIDATES, LEXICAL_CANDIDATES, RRF_K
+from tools.store.migrations import migrate_postgres
 from tools.store.retrieval import (
-    SEARCH_TABLE_DDL,
     VECTOR_INDEX_DDL,
     EmbeddingSpace,
     hybrid_search_sql,
@@ -53,58 +53,11 @@ from tools.store.retrieval import (
 
 MODEL = EmbeddingSpace("openai", "text-embedding-3-small")
 
-# The platform's columns (platform-schema.md 1.5 and 1.7), reduced to what retrieval reads
-# plus the NOT NULL ones; `vector` is the pgvector column type.
-PLATFORM_TABLES = """
-CREATE TABLE materials (
-    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    class_id uuid NOT NULL,
-    uploaded_by uuid,
-    title text NOT NULL,
-    storage_path text NOT NULL,
-    mime_type text,
-    size_bytes bigint,
-    status text NOT NULL DEFAULT 'pending',
-    extracted_text text,
-    metadata jsonb NOT NULL DEFAULT '{{}}',
-    created_at timestamptz NOT NULL DEFAULT now(),
-    sandbox_id uuid
-);
-CREATE INDEX ON materials (class_id);
-CREATE TABLE material_chunks (
-    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    material_id uuid NOT NULL REFERENCES materials (id) ON DELETE CASCADE,
-    class_id uuid NOT NULL,
-    source_type text NOT NULL,
-    source_index int NOT NULL,
-    section_title text,
-    text text NOT NULL,
-    token_count int NOT NULL,
-    embedding {embedding_type},
-    embedding_provider text,
-    embedding_model text,
-    extraction_method text,
-    quality_score real,
-    metadata jsonb NOT NULL DEFAULT '{{}}',
-    created_at timestamptz NOT NULL DEFAULT now(),
-    sandbox_id uuid
-);
-CREATE INDEX ON material_chunks (class_id);
-CREATE INDEX ON material_chunks (material_id);
-"""
-
-
+# The platform's own dense index (`--index ivfflat`), built after the load like HNSW.
 PLATFORM_IVFFLAT_DDL = (
     "CREATE INDEX material_chunks_embedding_ivfflat_idx ON material_chunks"
     " USING ivfflat (embedding vector_cosine_ops) WITH (lists = 100)"
 )
-
-
-def platform_tables(*, pgvector: bool) -> str:
-    """The DDL above; without pgvector the embedding column is a plain float array."""
-    return PLATFORM_TABLES.format(
-        embedding_type=f"vector({EMBEDDING_DIMENSIONS})" if pgvector else "real[]"
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +154,9 @@ async def build(conn: AsyncConnection[Any], size: int, config: Config) -> dict[s
     rng = random.Random(config.seed + size)
     topics = _topics(config)
     began = time.perf_counter()
-    await conn.execute(platform_tables(pgvector=True))
+    # stemgraph's own migrations (standalone); the vector index is built after the load, timed.
+    await migrate_postgres(conn, platform_database=False)
+    await conn.execute("DROP INDEX IF EXISTS material_chunks_embedding_hnsw_idx")
     await conn.execute(
         "CREATE TEMP TABLE noise (pool int, id int, v vector); CREATE TEMP TABLE centres"
         " (id int, v vector); CREATE TEMP TABLE staged (g int, topic int, text text)"
@@ -219,6 +174,10 @@ async def build(conn: AsyncConnection[Any], size: int, config: Config) -> dict[s
             which = rng.randrange(len(topics))
             await copy.write_row((g, which, _chunk_text(rng, topics[which])))
     class_id = str(uuid.uuid4())
+    await conn.execute(
+        "INSERT INTO classes (id, owner_id, title, join_code) VALUES (%s, %s, 'Bench', %s)",
+        (class_id, str(uuid.uuid4()), class_id[:8]),
+    )
     materials = math.ceil(size / config.chunks_per_material)
     await conn.execute(
         "INSERT INTO materials (id, class_id, title, storage_path, status)"
@@ -251,7 +210,6 @@ async def build(conn: AsyncConnection[Any], size: int, config: Config) -> dict[s
     await conn.execute("SET maintenance_work_mem = '1GB'")
     await conn.execute(VECTOR_INDEX_DDL if config.index == "hnsw" else PLATFORM_IVFFLAT_DDL)
     vector_indexed = time.perf_counter()
-    await conn.execute(SEARCH_TABLE_DDL)
     await index_missing_chunks(_Session(conn), class_id)
     await conn.execute("ANALYZE stemgraph_chunk_search,  materials, material_chunks")
     done = time.perf_counter()
@@ -309,7 +267,7 @@ async def sql_search(
         hits = await hybrid_search_sql(
             _Session(conn), class_id, text, pgvector=True, limit=40, query_embedding=embedded
         )
-    return [f"{h.material_id}/{h.chunk_index}" for h in hits]
+    return [h.chunk_id for h in hits]
 
 
 def _cosine(query: Sequence[float], query_norm: float, vector: Sequence[float]) -> float:
@@ -323,7 +281,7 @@ async def scan_search(
     """Today's shape: full text in SQL, every vector loaded and scored in Python, RRF."""
     async with conn.cursor() as cursor:
         await cursor.execute(
-            "SELECT ch.material_id::text || '/' || ch.source_index FROM stemgraph_chunk_search s"
+            "SELECT ch.id::text FROM stemgraph_chunk_search s"
             " JOIN material_chunks ch ON ch.id = s.chunk_id,"
             " websearch_to_tsquery('english', %s) q WHERE s.class_id = %s AND s.document @@ q"
             " ORDER BY ts_rank(s.document, q) DESC, s.chunk_id LIMIT %s",
@@ -336,7 +294,7 @@ async def scan_search(
     unpack = struct.Struct(f">{EMBEDDING_DIMENSIONS}f").unpack_from
     async with conn.transaction(), conn.cursor(name="scan", binary=True) as cursor:
         await cursor.execute(
-            "SELECT material_id::text || '/' || source_index, embedding FROM material_chunks"
+            "SELECT id::text, embedding FROM material_chunks"
             " WHERE class_id = %s AND embedding IS NOT NULL",
             (class_id,),
         )
@@ -356,14 +314,12 @@ async def scan_search(
 
 
 async def chunk_topics(conn: AsyncConnection[Any], keys: Sequence[str]) -> list[int]:
-    """The topic each `material_id/source_index` key was generated from."""
+    """The topic each chunk (by id: `source_index` is shared within a page) was made from."""
     topics = []
     for key in keys:
-        material_id, index = key.split("/")
         cursor = await conn.execute(
-            "SELECT (metadata->>'bench_topic')::int FROM material_chunks"
-            " WHERE material_id = %s AND source_index = %s",
-            (material_id, int(index)),
+            "SELECT (metadata->>'bench_topic')::int FROM material_chunks WHERE id = %s",
+            (key,),
         )
         row = await cursor.fetchone()
         topics.append(row[0] if row else -1)

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 QueryEmbedding = Callable[[str, str], Awaitable[list[float] | None]]
 """`await query_embedding(text, model)`: the query embedded by `model`, or None when it can't be."""
 
-ChunkKey = tuple[str, int]
+ChunkKey = tuple[str, int, str]
 
 RRF_K: Final = 60
 LEXICAL_WEIGHT = 1.0
@@ -232,7 +232,8 @@ def _comparable(scores: dict[ChunkKey, tuple[str, float]]) -> dict[ChunkKey, flo
 
 
 def _key(hit: ChunkHit) -> ChunkKey:
-    return hit.material_id, hit.chunk_index
+    # With the row's id: the chunks of one page share its `source_index`.
+    return hit.material_id, hit.chunk_index, hit.chunk_id
 
 
 def _reading_order(chunks: Sequence[ChunkHit], limit: int) -> list[ChunkHit]:
@@ -244,6 +245,27 @@ def _ranked(scores: dict[ChunkKey, float], limit: int) -> list[ChunkKey]:
 
 
 async def hybrid_search(
+    store: Store,
+    class_id: str,
+    query: str,
+    *,
+    limit: int = 40,
+    query_embedding: QueryEmbedding | None = None,
+) -> list[ChunkHit]:
+    """The class's chunks for `query`, best first: ranked in SQL where the store can
+    (`Store.ranked_chunks`: Postgres, pgvector + full text, the query embedded once in the
+    class's main provider space), else in process (`hybrid_search_in_process`: SQLite)."""
+    ranked = await store.ranked_chunks(
+        class_id, query, limit=limit, query_embedding=query_embedding
+    )
+    if ranked is not None:
+        return ranked
+    return await hybrid_search_in_process(
+        store, class_id, query, limit=limit, query_embedding=query_embedding
+    )
+
+
+async def hybrid_search_in_process(
     store: Store,
     class_id: str,
     query: str,

@@ -1,7 +1,8 @@
 """The materials ingest graph's nodes.
 
 Nothing is written until the last node: `store` replaces the material's chunks and marks it
-ready in one transaction, so a run that fails anywhere leaves the previous chunks untouched.
+ready (with the extraction's `warnings` and `extraction_stats` in `materials.metadata`) in one
+transaction, so a run that fails anywhere leaves the previous chunks untouched.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from graphs.shared.progress import report
 from graphs.shared.runtime_objects import runtime_objects
 from tools.chunking import chunk_text
 from tools.files import FileMissing, material_file_path
-from tools.materials.extract import MaterialUnreadable, extract_text
+from tools.materials.extract import MaterialMissing, MaterialUnreadable, extract_text
 from tools.models.offline import OFFLINE_PROVIDER
 from tools.models.router import Deadline, embed
 from tools.store.base import ChunkInput
@@ -48,7 +49,7 @@ async def load(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str,
     context = await _context(runtime)
     material = await context.store.get_material(state["material_id"])
     if material is None:
-        raise MaterialUnreadable("The material no longer exists.")
+        raise MaterialMissing("The material no longer exists.")
     report("load", title=material.title)
     return {
         "class_id": material.class_id,
@@ -56,8 +57,6 @@ async def load(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str,
         "file_name": material.file_name,
         "mime_type": material.mime_type,
         "storage_path": await material_file_path(context.store, material),
-        # Rows written before the file store kept the upload inline; they still ingest.
-        "content": material.content or None,
     }
 
 
@@ -67,15 +66,12 @@ async def download(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[
     A missing file is unreadable (re-uploading is the fix); a store that cannot be reached or
     refuses the key raises its `FileStoreError`, so the worker retries the job.
     """
-    if state.get("content"):
-        report("download", source="row", bytes=len(state.get("content") or b""))
-        return {}
     files = (await _context(runtime)).files
     path = state["storage_path"]
     try:
         content = await files.get(path)
     except FileMissing:
-        raise MaterialUnreadable(
+        raise MaterialMissing(
             f"The material has no uploaded file to read (nothing is stored at {path});"
             " upload it again."
         ) from None
@@ -147,13 +143,19 @@ async def embed_chunks(state: IngestState, runtime: Runtime[IngestOptions]) -> d
     offline dense retrieval), and vectors from two models must never be mixed in one material.
     """
     context = await _context(runtime)
-    none: dict[str, Any] = {"vectors": None, "embedding_model": None, "embedded": 0}
+    none: dict[str, Any] = {
+        "vectors": None,
+        "embedding_model": None,
+        "embedding_provider": None,
+        "embedded": 0,
+    }
     providers = list(context.embedding_providers)
     if not providers:
         return none
     texts = [piece["content"] for piece in state.get("pieces", [])]
     vectors: list[list[float]] = []
     model: str | None = None
+    provider: str | None = None
     for start in range(0, len(texts), EMBED_BATCH):
         reply = await embed(
             texts[start : start + EMBED_BATCH],
@@ -169,16 +171,24 @@ async def embed_chunks(state: IngestState, runtime: Runtime[IngestOptions]) -> d
             return none
         # Later batches must come from the same provider and model as the first.
         providers = [p for p in providers if (p.name, p.model) == (reply.provider, reply.model)]
-        model = reply.model
+        model, provider = reply.model, reply.provider
         vectors.extend(reply.vectors)
     report("embed", embedded=len(vectors), model=model)
-    return {"vectors": vectors, "embedding_model": model, "embedded": len(vectors)}
+    return {
+        "vectors": vectors,
+        "embedding_model": model,
+        "embedding_provider": provider,
+        "embedded": len(vectors),
+    }
 
 
 async def store(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str, Any]:
     """Replace the material's chunks and mark it ready, in one transaction."""
     vectors = state.get("vectors")
     model = state.get("embedding_model")
+    # The provider that answered (an OpenRouter model is named `openai/...`: the name alone
+    # would say `openai`).
+    provider = state.get("embedding_provider")
     chunks = [
         ChunkInput(
             index=piece["index"],
@@ -187,6 +197,9 @@ async def store(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str
             token_count=piece["token_count"],
             embedding=tuple(vectors[i]) if vectors else None,
             embedding_model=model if vectors else None,
+            embedding_provider=provider if vectors else None,
+            source_kind=piece["source_kind"],
+            source_index=piece["source_index"],
         )
         for i, piece in enumerate(state.get("pieces", []))
     ]
@@ -197,6 +210,8 @@ async def store(state: IngestState, runtime: Runtime[IngestOptions]) -> dict[str
         title=state["title"],
         source_type=state["source_type"],
         chunks=chunks,
+        warnings=state.get("warnings") or [],
+        extraction_stats=state.get("extraction_stats"),
     )
     report("store", chunks=len(chunks))
     return {"status": "ready", "error": None, "pieces": []}

@@ -40,6 +40,7 @@ class IngestState(IngestInput, total=False):
     pieces: list[dict[str, Any]]
     vectors: list[list[float]] | None
     embedding_model: str | None
+    embedding_provider: str | None
     status: str
     chunks: int
     embedded: int

@@ -1,5 +1,5 @@
-"""`GET /healthz`: is the store reachable, and which providers are configured (or, with
-`?deep=true`, which ones answer a tiny call right now)."""
+"""`GET /healthz`: is the store reachable (and, on Postgres, is pgvector there), and which
+providers are configured (or, with `?deep=true`, which ones answer a tiny call right now)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ async def healthz(request: Request) -> JSONResponse:
         providers["probes"] = await _probe_all(state)
     data = {
         "status": "ok" if store_ok else "degraded",
-        "store": {"backend": state.store.backend, "ok": store_ok},
+        # `pgvector`: dense retrieval in SQL is available (Postgres; false means full text
+        # alone), null on SQLite, where retrieval ranks in process.
+        "store": {"backend": state.store.backend, "ok": store_ok, "pgvector": state.store.pgvector},
         "providers": providers,
         "dev_mode": state.settings.dev_mode,
     }

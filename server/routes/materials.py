@@ -122,8 +122,9 @@ async def create(request: Request) -> Response:
             source_type=source_type,
             mime_type=mime_type,
             file_name=body.file_name,
-            # The bytes live in the file store; the row keeps none.
-            content=b"",
+            # The bytes live in the file store; the row records where.
+            storage_path=path,
+            size_bytes=len(content),
             created_by=member.user_id,
         )
     except Exception:
@@ -158,8 +159,6 @@ async def _remove_quietly(state: AppState, path: str) -> None:
 
 
 async def _has_file(state: AppState, material: MaterialRecord) -> bool:
-    if material.content:  # a row written before the file store keeps its upload inline
-        return True
     try:
         return await state.files.exists(await material_file_path(state.store, material))
     except FileStoreError:

@@ -22,6 +22,7 @@ from langgraph_sdk.client import LangGraphClient
 
 from tests.server.processes import free_port
 from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
+from tools.files import FileStoreSettings, class_material_path, open_file_store
 from tools.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,14 +203,20 @@ async def test_workspace_chat_and_materials_use_the_data_dirs_store(
         assert [m.author_kind for m in saved] == ["student", "assistant"]
         assert saved[-1].content == output["reply"]["answer"]
 
+        material_id = str(uuid.uuid4())
+        path = class_material_path(DEMO_CLASS_ID, material_id, "forces.txt")
+        # The dev server's file store: files under its data dir.
+        files = open_file_store(FileStoreSettings(kind="local", data_dir=dev_server.data_dir))
+        await files.put(path, MATERIAL.encode(), content_type="text/plain")
         material = await store.create_material(
-            material_id=str(uuid.uuid4()),
+            material_id=material_id,
             class_id=DEMO_CLASS_ID,
             title="Forces",
             source_type="text",
             mime_type="text/plain",
             file_name="forces.txt",
-            content=MATERIAL.encode(),
+            storage_path=path,
+            size_bytes=len(MATERIAL.encode()),
             created_by=DEMO_TEACHER_ID,
         )
         ingest = await client.runs.wait(None, "materials", input={"material_id": material.id})

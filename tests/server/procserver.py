@@ -3,7 +3,8 @@ process, with only the model faked, so tests can send it real signals.
 
 Settings come from the environment as in production. The fake tutor streams its answer one
 word every `STEMGRAPH_TEST_TOKEN_DELAY` seconds: 300 words, or 20 when the question contains
-"quick".
+"quick". With `STEMGRAPH_TEST_CHAT=offline` no chat provider is configured (the offline engine
+answers) while embedding providers still come from the environment.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def main() -> None:
     def providers(
         order: Sequence[ProviderName], temperature: float | None, max_tokens: int | None
     ) -> list[ChatProvider]:
+        if os.environ.get("STEMGRAPH_TEST_CHAT") == "offline":
+            return []
         return [ChatProvider("openai", "paced-fake", model)]
 
     real_create_app = entry.create_app

@@ -17,10 +17,14 @@ from tools.retrieval import (
     MAX_QUERY_TERMS,
     cache_stats,
     clear_cache,
-    hybrid_search,
     normalise_query,
 )
+from tools.retrieval import hybrid_search as sql_search  # in SQL where the store can
+
+# The in-process ranking, on both backends (the dispatcher sends Postgres to SQL).
+from tools.retrieval import hybrid_search_in_process as hybrid_search
 from tools.store.base import ChunkHit, ChunkInput, Store
+from tools.store.retrieval import class_terms
 
 MODEL = "test-embed-8"
 
@@ -210,9 +214,37 @@ async def test_unicode_queries(store: Store) -> None:
     assert keys(await hybrid_search(store, class_id, "Ｆｏｒｃｅ"))[0] == (material, 2)
 
 
+async def test_postgres_ranks_in_sql_and_sqlite_in_process(store: Store) -> None:
+    class_id = await make_class(store)
+    await add_material(store, class_id, [PHOTO, FORCE, CELLS, ROCKS])
+    query = "granite basalt magma energy"
+    hits = await sql_search(store, class_id, query, limit=3)
+    in_sql = await store.ranked_chunks(class_id, query, limit=3)
+    if store.backend == "postgres":
+        assert in_sql is not None and hits == in_sql
+    else:
+        assert in_sql is None
+        assert hits == await hybrid_search(store, class_id, query, limit=3)
+    assert hits and "granite" in hits[0].content
+
+
+async def test_in_sql_a_very_long_query_keeps_the_class_s_terms(store: Store) -> None:
+    if store.backend != "postgres":
+        pytest.skip("ranking in SQL is Postgres's")
+    class_id = await make_class(store)
+    material = await add_material(store, class_id, [PHOTO, FORCE, CELLS, ROCKS])
+    filler = " ".join(f"word{n}" for n in range(5_000))
+    async with store.transaction() as db:
+        terms = await class_terms(db, class_id, f"granite basalt {filler} mitochondria")
+    assert len(terms) == MAX_QUERY_TERMS and {"granite", "basalt"} <= set(terms)
+    hits = await sql_search(store, class_id, f"granite basalt {filler} mitochondria")
+    assert keys(hits)[0] == (material, 3)
+
+
 async def test_a_very_long_query_is_capped(store: Store) -> None:
     class_id = await make_class(store)
     material = await add_material(store, class_id, [PHOTO, FORCE, CELLS, ROCKS])
+    filler = " ".join(f"word{n}" for n in range(5_000))
     searched: list[str] = []
     real_search = store.search_chunks
 
@@ -221,7 +253,6 @@ async def test_a_very_long_query_is_capped(store: Store) -> None:
         return await real_search(class_id, query, limit=limit)
 
     store.search_chunks = spy  # type: ignore[method-assign]
-    filler = " ".join(f"word{n}" for n in range(5_000))
     hits = await hybrid_search(store, class_id, f"{filler} energy granite basalt magma")
     assert len(searched) == 1 and len(searched[0].split()) <= MAX_QUERY_TERMS
     # Terms the class has win over terms it has never seen, even past the character cap.

@@ -22,6 +22,9 @@ class MaterialRow(Protocol):
     @property
     def file_name(self) -> str | None: ...
 
+    @property
+    def storage_path(self) -> str | None: ...
+
 
 class ClassRow(Protocol):
     @property
@@ -34,9 +37,8 @@ class ClassLookup(Protocol):
 
 async def material_file_path(classes: ClassLookup, material: MaterialRow) -> str:
     """The object path of `material`'s uploaded file."""
-    recorded = getattr(material, "storage_path", None)  # rows written by the web app have it
-    if isinstance(recorded, str) and recorded:
-        return recorded
+    if material.storage_path:
+        return material.storage_path
     klass = await classes.get_class(material.class_id)
     sandbox_id = klass.sandbox_id if klass is not None else None
     return class_material_path(

@@ -126,7 +126,13 @@ class MaterialUnreadable(ValueError):
     """The material cannot be turned into text; the message says why (retrying will not help).
 
     A `ValueError` (bad input): LangGraph's server shows it with its message, and no retry
-    policy retries it."""
+    policy retries it. The worker fails the material with the message as its warning and ends
+    the job done, as the platform's worker does for an unsupported kind or empty text."""
+
+
+class MaterialMissing(MaterialUnreadable):
+    """The material's row or file is gone: the job fails now (the platform's worker treats
+    "material not found" as terminal), the material with "Processing failed: ..."."""
 
 
 @dataclass(frozen=True, slots=True)

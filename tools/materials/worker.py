@@ -7,7 +7,9 @@ them (`FOR UPDATE SKIP LOCKED` on Postgres, one write transaction at a time on S
 
 Outcomes:
 - the ingest returns: the job succeeds (the ingest itself stored the chunks, atomically);
-- it raises `MaterialUnreadable`: the job and the material fail now with that reason;
+- it raises `MaterialUnreadable`: the material fails now with that reason as its warning and
+  the job ends done, as on the platform; `MaterialMissing` (row or file gone): the job and the
+  material fail now;
 - it raises anything else: the job is requeued after a backoff while attempts remain, else the
   job and the material fail. A failed ingest never touches the chunks already stored.
 
@@ -23,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.materials.extract import MaterialUnreadable
+from tools.materials.extract import MaterialMissing, MaterialUnreadable
 from tools.store.base import MaterialJob, Store
 
 logger = logging.getLogger("stemgraph.materials")
@@ -110,11 +112,19 @@ async def _run_job(
 ) -> None:
     try:
         await run_ingest(job.material_id)
-    except MaterialUnreadable as error:
-        reason = str(error) or "The material could not be read."
+    except MaterialMissing as error:
+        reason = str(error) or "The material is gone."
         await store.fail_material_job(
             job.id, reason, retry_in_seconds=None, worker_id=job.locked_by
         )
+        tally.failed += 1
+        tally.errors.append(f"{await _label(store, job.material_id)}: {reason}")
+        logger.info("material missing", extra={"job_id": job.id, "reason": reason})
+    except MaterialUnreadable as error:
+        reason = str(error) or "The material could not be read."
+        # As the platform's worker: the material fails with the reason as its warning, the
+        # job itself ends done (nothing to retry).
+        await store.finish_material_job(job.id, worker_id=job.locked_by, material_failed=reason)
         tally.failed += 1
         tally.errors.append(f"{await _label(store, job.material_id)}: {reason}")
         logger.info("material unreadable", extra={"job_id": job.id, "reason": reason})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -65,6 +65,11 @@ class ChunkInput:
     embedding: tuple[float, ...] | None = None
     embedding_model: str | None = None
     embedding_provider: str | None = None
+    # The segment it came from (`material_chunks.source_type` / `source_index`: page, slide or
+    # paragraph, 1-based; several chunks may share one). None: the material's kind and
+    # `index + 1`, as rows written before segments were.
+    source_kind: str | None = None
+    source_index: int | None = None
 
 
 MaterialStatus = Literal["pending", "processing", "ready", "failed"]
@@ -80,7 +85,8 @@ class MaterialRecord:
     error: str | None
     file_name: str | None
     mime_type: str | None
-    content: bytes | None
+    # The object path of the upload in the file store (`materials.storage_path`).
+    storage_path: str
 
 
 # The platform's job statuses (`material_processing_jobs.status`); `stage` mirrors them.
@@ -129,6 +135,9 @@ class ChunkHit:
     section: str | None
     content: str
     score: float
+    # `material_chunks.id`: the chunk's identity (`source_index` is shared by the chunks of
+    # one page); empty for hits not read from the table.
+    chunk_id: str = ""
 
 
 class JoinCodeTaken(Exception):
@@ -215,6 +224,9 @@ class Store(Protocol):
     """Persistence on the platform's tables plus stemgraph's own (SQLite or Postgres)."""
 
     backend: Literal["sqlite", "postgres"]
+    # Whether pgvector's `vector` and `<=>` are usable (Postgres, checked at open); None on
+    # SQLite, where dense scoring happens in Python.
+    pgvector: bool | None
 
     def session(self) -> AbstractAsyncContextManager[Session]:
         """A connection for a few reads (autocommit)."""
@@ -262,7 +274,20 @@ class Store(Protocol):
         title: str,
         source_type: str,
         chunks: list[ChunkInput],
+        warnings: Sequence[str] = (),
+        extraction_stats: Mapping[str, int] | None = None,
     ) -> None: ...
+
+    async def ranked_chunks(
+        self,
+        class_id: str,
+        query: str,
+        *,
+        limit: int,
+        query_embedding: Callable[[str, str], Awaitable[list[float] | None]] | None = None,
+    ) -> list[ChunkHit] | None: ...
+
+    async def index_class_chunks(self, class_id: str) -> int: ...
 
     async def create_material(
         self,
@@ -273,7 +298,8 @@ class Store(Protocol):
         source_type: str,
         mime_type: str | None,
         file_name: str | None,
-        content: bytes,
+        storage_path: str,
+        size_bytes: int | None,
         created_by: str | None,
     ) -> MaterialRecord: ...
 
@@ -291,7 +317,9 @@ class Store(Protocol):
         self, *, limit: int, worker_id: str, stale_after_seconds: float
     ) -> tuple[list[MaterialJob], int]: ...
 
-    async def finish_material_job(self, job_id: str, *, worker_id: str | None = None) -> None: ...
+    async def finish_material_job(
+        self, job_id: str, *, worker_id: str | None = None, material_failed: str | None = None
+    ) -> None: ...
 
     async def fail_material_job(
         self,

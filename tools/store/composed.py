@@ -15,3 +15,4 @@ class SqlStore(ClassesData, MaterialsData, ChatData, GuestsData, AnalyticsData):
 
     def __init__(self) -> None:
         ChatData.__init__(self)
+        MaterialsData.__init__(self)

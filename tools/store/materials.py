@@ -5,19 +5,22 @@
 - `material_processing_jobs`: the platform's statuses (pending, processing, retry, done,
   failed) with `stage` mirroring them (queued, processing, error, complete, failed); stemgraph's
   worker keeps its hold (which worker, retry time, attempt budget) in `stemgraph_job_leases`.
-- `material_chunks`: `source_type` / `source_index` (1-based), `section_title`, `text`, the
-  embedding with its provider and model. A query embedded with another model never scores
-  against these vectors.
+- `material_chunks`: `source_type` / `source_index` (the segment's kind, `page` / `slide` /
+  `paragraph`, and its 1-based index, as the platform's worker writes them), `section_title`,
+  `text`, the embedding with the provider that made it and its model. A query embedded with
+  another model never scores against these vectors.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
-from tools.clock import now_iso
+from tools.clock import now_iso, to_iso, utc_now
 from tools.store.base import (
     ChunkHit,
     ChunkInput,
@@ -28,7 +31,19 @@ from tools.store.base import (
     StoredEmbedding,
 )
 from tools.store.core import Row, Session, SqlCore, dumps, loads, unpack_vector
+from tools.store.retrieval import (
+    EmbeddingSpace,
+    QueryEmbedding,
+    class_embedding_spaces,
+    hybrid_search_sql,
+    index_chunks,
+    index_missing_chunks,
+    pgvector_available,
+    vector_write,
+)
 from tools.text.words import query_terms
+
+logger = logging.getLogger("stemgraph.materials")
 
 # Job status → the stage the platform's worker writes beside it.
 STAGE_OF: dict[str, str] = {
@@ -44,7 +59,10 @@ _JOB_COLUMNS = (
     " COALESCE(l.max_attempts, 3) AS max_attempts, l.locked_by"
 )
 _JOB_FROM = "material_processing_jobs j LEFT JOIN stemgraph_job_leases l ON l.job_id = j.id"
-_HIT_COLUMNS = "ch.material_id, m.title, ch.source_type, ch.source_index, ch.section_title, ch.text"
+_HIT_COLUMNS = (
+    "ch.id AS chunk_id, ch.material_id, m.title, ch.source_type, ch.source_index,"
+    " ch.section_title, ch.text"
+)
 
 
 def storage_path(class_id: str, material_id: str, file_name: str | None) -> str:
@@ -59,6 +77,13 @@ def search_terms(query: str, *, max_terms: int = 24) -> list[str]:
 
 
 class MaterialsData(SqlCore):
+    # Whether pgvector is usable (Postgres, checked by `prepare_retrieval`); None on SQLite.
+    pgvector: bool | None = None
+
+    def __init__(self) -> None:
+        # Classes whose chunks this process has made sure are indexed for full text.
+        self._checked_classes: set[str] = set()
+
     async def _search(
         self, db: Session, class_id: str, terms: list[str], limit: int
     ) -> Sequence[Row]:
@@ -101,11 +126,15 @@ class MaterialsData(SqlCore):
         title: str,
         source_type: str,
         chunks: list[ChunkInput],
+        warnings: Sequence[str] = (),
+        extraction_stats: Mapping[str, int] | None = None,
     ) -> None:
-        """Store the material's chunks and mark it ready. Replacing the chunks and flipping
-        the status happen in one transaction, so a reader never sees a material that is
-        "ready" with half of its chunks."""
+        """Store the material's chunks and mark it ready with the extraction's `warnings` and
+        `extraction_stats` in `metadata`, as the platform's worker does. Replacing the chunks
+        and flipping the status happen in one transaction, so a reader never sees a material
+        that is "ready" with half of its chunks."""
         metadata = dumps(_base_metadata(source_type, None))
+        stats = dict(extraction_stats) if extraction_stats is not None else None
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO materials (id, class_id, title, storage_path, status, metadata)"
@@ -123,39 +152,138 @@ class MaterialsData(SqlCore):
                 db,
                 material_id,
                 kind=source_type,
-                warnings=[],
-                extraction_stats={
+                warnings=list(warnings),
+                extraction_stats=stats
+                or {
                     "charCount": sum(len(c.content or "") for c in chunks),
                     "segmentCount": len(chunks),
                 },
             )
+            await self.write_chunks(db, material_id, class_id, source_type, chunks)
+
+    async def write_chunks(
+        self,
+        db: Session,
+        material_id: str,
+        class_id: str,
+        source_type: str,
+        chunks: Sequence[ChunkInput],
+    ) -> None:
+        """Replace the material's chunks inside `db`'s transaction (the platform's worker
+        deletes them all, then inserts the new set). Chunks are told apart by their own id;
+        their order is kept by `created_at`, one microsecond apart, since several chunks of a
+        page share its `source_index`."""
+        await db.execute("DELETE FROM material_chunks WHERE material_id = :m", {"m": material_id})
+        keep_vectors = await self._vector_rule(db, material_id, class_id, chunks)
+        start = utc_now()
+        for position, chunk in enumerate(chunks):
+            vector = chunk.embedding if keep_vectors else None
             await db.execute(
-                "DELETE FROM material_chunks WHERE material_id = :m", {"m": material_id}
+                "INSERT INTO material_chunks (id, material_id, class_id, source_type,"
+                " source_index, section_title, text, token_count, embedding,"
+                " embedding_provider, embedding_model, extraction_method, created_at)"
+                " VALUES (:id, :m, :c, :type, :i, :section, :text, :tokens,"
+                f" {self.vector_param('embedding')}, :provider, :model, 'text', :at)",
+                {
+                    "id": str(uuid.uuid4()),
+                    "m": material_id,
+                    "c": class_id,
+                    "type": chunk.source_kind or source_type,
+                    "i": chunk.source_index if chunk.source_index is not None else chunk.index + 1,
+                    "section": chunk.section,
+                    "text": chunk.content,
+                    "tokens": chunk.token_count,
+                    "embedding": self.vector_value(vector) if vector else None,
+                    "provider": (chunk.embedding_provider or _provider(chunk.embedding_model))
+                    if vector
+                    else None,
+                    "model": chunk.embedding_model if vector else None,
+                    "at": to_iso(start + timedelta(microseconds=position)),
+                },
             )
-            for chunk in chunks:
-                vector = chunk.embedding
-                await db.execute(
-                    "INSERT INTO material_chunks (id, material_id, class_id, source_type,"
-                    " source_index, section_title, text, token_count, embedding,"
-                    " embedding_provider, embedding_model, extraction_method)"
-                    " VALUES (:id, :m, :c, :type, :i, :section, :text, :tokens,"
-                    f" {self.vector_param('embedding')}, :provider, :model, 'text')",
-                    {
-                        "id": str(uuid.uuid4()),
-                        "m": material_id,
-                        "c": class_id,
-                        "type": source_type,
-                        "i": chunk.index + 1,
-                        "section": chunk.section,
-                        "text": chunk.content,
-                        "tokens": chunk.token_count,
-                        "embedding": self.vector_value(vector) if vector else None,
-                        "provider": (chunk.embedding_provider or _provider(chunk.embedding_model))
-                        if vector
-                        else None,
-                        "model": chunk.embedding_model if vector else None,
-                    },
+        if self.backend == "postgres":
+            # The full-text documents of SQL retrieval, in the same transaction as the chunks.
+            await index_chunks(db, material_id)
+
+    async def _vector_rule(
+        self, db: Session, material_id: str, class_id: str, chunks: Sequence[ChunkInput]
+    ) -> bool:
+        """One embedding space per class (`vector_write`): whether to store these chunks'
+        vectors; clears the class's hashed vectors when a real model's arrive."""
+        incoming = next(
+            (
+                EmbeddingSpace(
+                    c.embedding_provider or _provider(c.embedding_model), c.embedding_model
                 )
+                for c in chunks
+                if c.embedding and c.embedding_model
+            ),
+            None,
+        )
+        if incoming is None:
+            return False
+        rule = vector_write(incoming, await class_embedding_spaces(db, class_id))
+        if rule.warning:
+            logger.warning("material vectors: %s", rule.warning, extra={"material_id": material_id})
+        for space in sorted(rule.clear, key=lambda s: (s.model, s.provider or "")):
+            await db.execute(
+                "UPDATE material_chunks SET embedding = NULL, embedding_provider = NULL,"
+                " embedding_model = NULL WHERE class_id = :c AND embedding_model = :model",
+                {"c": class_id, "model": space.model},
+            )
+        return rule.store
+
+    async def prepare_retrieval(self) -> None:
+        """At start-up, Postgres: note whether pgvector is usable (logged once when it is not)
+        and index for full text the chunks others wrote (the platform's worker, its seed, a
+        cloned guest sandbox)."""
+        if self.backend != "postgres":
+            return
+        async with self.transaction() as db:
+            self.pgvector = await pgvector_available(db)
+            added = await index_missing_chunks(db)
+        if not self.pgvector:
+            logger.warning("pgvector unavailable: retrieval by full text alone")
+        if added:
+            logger.info("indexed %d chunks for full-text search", added)
+
+    async def index_class_chunks(self, class_id: str) -> int:
+        """Index for full text the class's chunks written by others (after a guest sandbox is
+        cloned into it); how many were added. Nothing to do on SQLite (its FTS index is
+        kept by triggers)."""
+        if self.backend != "postgres":
+            return 0
+        async with self.transaction() as db:
+            return await index_missing_chunks(db, class_id)
+
+    async def ranked_chunks(
+        self,
+        class_id: str,
+        query: str,
+        *,
+        limit: int,
+        query_embedding: QueryEmbedding | None = None,
+    ) -> list[ChunkHit] | None:
+        """The class's chunks ranked in SQL (Postgres: pgvector + full text fused by reciprocal
+        rank, `tools/store/retrieval.py`); None where ranking happens in Python (SQLite)."""
+        if self.backend != "postgres":
+            return None
+        # In a transaction: the search sets the vector index's recall for it alone.
+        async with self.transaction() as db:
+            if class_id not in self._checked_classes:
+                # Chunks written since start-up by someone else (the platform's
+                # `clone_guest_sandbox` makes a class with chunks): indexed at the class's
+                # first search in this process; stemgraph's own writes index themselves.
+                await index_missing_chunks(db, class_id)
+            self._checked_classes.add(class_id)
+            return await hybrid_search_sql(
+                db,
+                class_id,
+                query,
+                pgvector=bool(self.pgvector),
+                limit=limit,
+                query_embedding=query_embedding,
+            )
 
     async def search_chunks(self, class_id: str, query: str, *, limit: int) -> list[ChunkHit]:
         terms = search_terms(query)
@@ -209,10 +337,12 @@ class MaterialsData(SqlCore):
         source_type: str,
         mime_type: str | None,
         file_name: str | None,
-        content: bytes,
+        storage_path: str,
+        size_bytes: int | None,
         created_by: str | None,
     ) -> MaterialRecord:
-        """A new material row (`pending`) and its uploaded file."""
+        """A new material row (`pending`) for a file already in the file store at
+        `storage_path` (the row holds no bytes, as on the platform)."""
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO materials (id, class_id, uploaded_by, title, storage_path,"
@@ -223,16 +353,11 @@ class MaterialsData(SqlCore):
                     "c": class_id,
                     "by": created_by,
                     "t": title,
-                    "path": storage_path(class_id, material_id, file_name),
+                    "path": storage_path,
                     "mime": mime_type,
-                    "size": len(content),
+                    "size": size_bytes,
                     "meta": dumps(_base_metadata(source_type, file_name)),
                 },
-            )
-            await db.execute(
-                "INSERT INTO stemgraph_material_uploads (material_id, file_name, content)"
-                " VALUES (:id, :f, :content)",
-                {"id": material_id, "f": file_name, "content": content},
             )
         return MaterialRecord(
             material_id,
@@ -243,16 +368,14 @@ class MaterialsData(SqlCore):
             None,
             file_name,
             mime_type,
-            content,
+            storage_path,
         )
 
     async def get_material(self, material_id: str) -> MaterialRecord | None:
         async with self.session() as db:
             rows = await db.query(
-                "SELECT m.id, m.class_id, m.title, m.status, m.mime_type, m.metadata,"
-                " u.file_name, u.content FROM materials m"
-                " LEFT JOIN stemgraph_material_uploads u ON u.material_id = m.id"
-                " WHERE m.id = :id",
+                "SELECT id, class_id, title, status, mime_type, storage_path, metadata"
+                " FROM materials WHERE id = :id",
                 {"id": material_id},
             )
         if not rows:
@@ -260,7 +383,6 @@ class MaterialsData(SqlCore):
         row = rows[0]
         metadata = loads(row["metadata"]) or {}
         warnings = metadata.get("warnings") or []
-        content = row["content"]
         return MaterialRecord(
             str(row["id"]),
             str(row["class_id"]),
@@ -268,9 +390,9 @@ class MaterialsData(SqlCore):
             str(metadata.get("kind") or "text"),
             row["status"],
             str(warnings[-1]) if row["status"] == "failed" and warnings else None,
-            row["file_name"] or metadata.get("original_name"),
+            metadata.get("original_name"),
             row["mime_type"],
-            bytes(content) if content is not None else None,
+            row["storage_path"],
         )
 
     async def set_material_status(
@@ -426,17 +548,26 @@ class MaterialsData(SqlCore):
         )
         return rows[0] if rows else None
 
-    async def finish_material_job(self, job_id: str, *, worker_id: str | None = None) -> None:
+    async def finish_material_job(
+        self, job_id: str, *, worker_id: str | None = None, material_failed: str | None = None
+    ) -> None:
         """Mark the job done; with `worker_id`, only while that worker still holds it (a
-        worker that outlived its lock must not overwrite the recovered job's outcome)."""
+        worker that outlived its lock must not overwrite the recovered job's outcome).
+
+        `material_failed`: the material could not be used (unsupported, no text, too long) —
+        as the platform's worker does, the material fails with that warning and the job still
+        ends done."""
         async with self.transaction() as db:
-            if await self._held(db, job_id, worker_id) is None:
+            held = await self._held(db, job_id, worker_id)
+            if held is None:
                 return
             await self._set_job(db, job_id, "done", None)
             await db.execute(
                 "UPDATE stemgraph_job_leases SET locked_by = NULL WHERE job_id = :id",
                 {"id": job_id},
             )
+            if material_failed is not None:
+                await self._set_status(db, str(held["material_id"]), "failed", material_failed)
 
     async def fail_material_job(
         self,
@@ -520,4 +651,5 @@ def _hit(row: Row) -> ChunkHit:
         section=row["section_title"],
         content=row["text"],
         score=float(row["score"]),
+        chunk_id=str(row["chunk_id"]),
     )

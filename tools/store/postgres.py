@@ -24,12 +24,42 @@ def _to_psycopg(sql: str) -> str:
     return _NAMED.sub(r"%(\1)s", sql)
 
 
-def connection_kwargs(schema: str | None) -> dict[str, Any]:
-    """Connection options that pin the search path (a test run's private schema)."""
+def connection_kwargs(schema: str | None, search_path: str | None = None) -> dict[str, Any]:
+    """Connection options that pin the search path: `search_path` when given, else a test
+    run's private `schema`."""
     kwargs: dict[str, Any] = {"autocommit": True}
-    if schema:
-        kwargs["options"] = f"-c search_path={schema}"
+    path = search_path or schema
+    if path:
+        kwargs["options"] = f"-c search_path={path}"
     return kwargs
+
+
+async def search_path_for(conn: AsyncConnection[Any], schema: str | None) -> str | None:
+    """The search path the pool should use so pgvector's `vector` type and `<=>` resolve:
+    `schema` (or the server's default path) plus the schema the `vector` extension lives in
+    (`public` on a plain install, `extensions` on Supabase) when that is not already on it.
+    None: the default path will do."""
+    cursor = await conn.execute(
+        "SELECT n.nspname, current_setting('search_path')"
+        " FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+        " WHERE e.extname = 'vector'"
+    )
+    row = await cursor.fetchone()
+    base = schema
+    if row is None:
+        return base
+    extension_schema, default_path = str(row[0]), str(row[1])
+    if schema == extension_schema:
+        return base
+    if base is None:
+        cursor = await conn.execute("SELECT %s = ANY(current_schemas(false))", (extension_schema,))
+        on_path = await cursor.fetchone()
+        if on_path and on_path[0]:
+            return None
+        base = default_path
+    # Without spaces: the path travels in the connection's `options`.
+    parts = [part.strip() for part in f"{base},{extension_schema}".split(",") if part.strip()]
+    return ",".join(parts)
 
 
 class _PgSession:
@@ -81,21 +111,27 @@ class PostgresStore(SqlStore):
     ) -> PostgresStore:
         """Connect, create `schema` when given, and apply pending migrations (on the
         platform's own database only stemgraph's, after checking the platform's tables)."""
-        if schema:
-            async with await AsyncConnection.connect(url, autocommit=True) as conn:
+        async with await AsyncConnection.connect(url, autocommit=True) as conn:
+            if schema:
                 # IF NOT EXISTS still races between two creators; take the migration lock first.
                 await conn.execute("SELECT pg_advisory_lock(hashtext('stemgraph_schema_versions'))")
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 await conn.execute(
                     "SELECT pg_advisory_unlock(hashtext('stemgraph_schema_versions'))"
                 )
+            search_path = await search_path_for(conn, schema)
         pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
-            url, min_size=1, max_size=max_size, kwargs=connection_kwargs(schema), open=False
+            url,
+            min_size=1,
+            max_size=max_size,
+            kwargs=connection_kwargs(schema, search_path),
+            open=False,
         )
         await pool.open(wait=True)
         store = cls(pool, platform_database=platform_database)
         try:
             await store.migrate()
+            await store.prepare_retrieval()
         except BaseException:
             await pool.close()
             raise

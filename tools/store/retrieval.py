@@ -238,15 +238,35 @@ def vector_literal(values: Sequence[float]) -> str | None:
     return "[" + ",".join(repr(v) for v in numbers) + "]"
 
 
-def tsquery_text(query: str) -> str:
-    """The query's content words joined by `or`, for `websearch_to_tsquery` (which never
-    rejects its input): any word may match, and chunks matching more rank higher."""
-    return " or ".join(query_terms(normalise_query(query))[:MAX_QUERY_TERMS])
+def tsquery_text(query: str, terms: Sequence[str] | None = None) -> str:
+    """The query's content words (or `terms`) joined by `or`, for `websearch_to_tsquery`
+    (which never rejects its input): any word may match, and chunks matching more rank
+    higher."""
+    chosen = query_terms(normalise_query(query)) if terms is None else list(terms)
+    return " or ".join(chosen[:MAX_QUERY_TERMS])
+
+
+async def class_terms(db: Session, class_id: str, query: str) -> list[str]:
+    """At most MAX_QUERY_TERMS of the query's terms: when there are more, those some chunk of
+    the class matches come first (as the in-process retrieval prefers the class's words)."""
+    terms = query_terms(normalise_query(query))
+    if len(terms) <= MAX_QUERY_TERMS:
+        return terms
+    rows = await db.query(
+        "SELECT t.term FROM unnest(CAST(:terms AS text[])) WITH ORDINALITY AS t(term, i)"
+        " WHERE EXISTS (SELECT 1 FROM stemgraph_chunk_search s WHERE s.class_id = :c"
+        " AND s.document @@ plainto_tsquery('english', t.term))"
+        " ORDER BY t.i LIMIT :n",
+        {"terms": terms, "c": class_id, "n": MAX_QUERY_TERMS},
+    )
+    present = [str(row["term"]) for row in rows]
+    absent = [term for term in terms if term not in set(present)]
+    return (present + absent)[:MAX_QUERY_TERMS]
 
 
 _HIT_COLUMNS: Final = (
-    "ch.material_id::text AS material_id, m.title AS material_title, ch.source_type,"
-    " ch.source_index, ch.section_title, ch.text"
+    "ch.id::text AS chunk_id, ch.material_id::text AS material_id,"
+    " m.title AS material_title, ch.source_type, ch.source_index, ch.section_title, ch.text"
 )
 
 _LEXICAL: Final = """
@@ -279,7 +299,7 @@ def _fused_sql(rankings: Sequence[str]) -> str:
     SELECT {_HIT_COLUMNS}, fused.score::float8 AS score
     FROM fused JOIN material_chunks ch ON ch.id = fused.id
     JOIN materials m ON m.id = ch.material_id
-    ORDER BY fused.score DESC, ch.material_id, ch.source_index, ch.id
+    ORDER BY fused.score DESC, ch.material_id, ch.source_index, ch.created_at, ch.id
     LIMIT :n"""
 
 
@@ -288,10 +308,11 @@ def _hit(row: Mapping[str, Any]) -> ChunkHit:
         material_id=str(row["material_id"]),
         material_title=row["material_title"],
         source_type=row["source_type"],
-        chunk_index=int(row["source_index"]),
+        chunk_index=int(row["source_index"]) - 1,
         section=row["section_title"],
         content=row["text"],
         score=round(float(row["score"]), 6),
+        chunk_id=row["chunk_id"],
     )
 
 
@@ -299,7 +320,7 @@ async def _reading_order(db: Session, class_id: str, limit: int) -> list[ChunkHi
     rows = await db.query(
         f"SELECT {_HIT_COLUMNS}, 0.0::float8 AS score FROM material_chunks ch"
         " JOIN materials m ON m.id = ch.material_id WHERE ch.class_id = :c"
-        " ORDER BY ch.material_id, ch.source_index, ch.id LIMIT :n",
+        " ORDER BY m.created_at, m.id, ch.source_index, ch.created_at, ch.id LIMIT :n",
         {"c": class_id, "n": limit},
     )
     return [_hit(row) for row in rows]
@@ -324,7 +345,7 @@ async def search_chunks_sql(
         return []
     params: dict[str, Any] = {"c": class_id, "n": limit, "rrf_k": RRF_K}
     rankings: list[str] = []
-    terms = tsquery_text(query)
+    terms = tsquery_text(query, await class_terms(db, class_id, query))
     if terms:
         rankings.append(_LEXICAL)
         params |= {"terms": terms, "lexical_k": LEXICAL_CANDIDATES}

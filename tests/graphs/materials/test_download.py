@@ -81,11 +81,12 @@ async def new_class(store: Store, *, sandbox_id: str | None = None) -> str:
 
 
 async def stored_material(
-    store: Store, class_id: str, file_name: str, mime_type: str
+    store: Store, class_id: str, file_name: str, mime_type: str, *, sandbox_id: str | None = None
 ) -> tuple[str, str]:
-    """A material row whose upload lives in the file store (the row holds no bytes):
-    its id and the platform path of its file."""
+    """A material row whose upload lives in the file store (the row holds no bytes, only its
+    `storage_path`): its id and that path."""
     material_id = str(uuid.uuid4())
+    path = class_material_path(class_id, material_id, file_name, sandbox_id=sandbox_id)
     await store.create_material(
         material_id=material_id,
         class_id=class_id,
@@ -93,10 +94,11 @@ async def stored_material(
         source_type="text",
         mime_type=mime_type,
         file_name=file_name,
-        content=b"",
+        storage_path=path,
+        size_bytes=None,
         created_by=None,
     )
-    return material_id, class_material_path(class_id, material_id, file_name)
+    return material_id, path
 
 
 async def ingest(store: Store, material_id: str, files: Any) -> dict[str, Any]:
@@ -149,30 +151,12 @@ async def test_a_guest_upload_is_read_from_its_sandbox_path(
 ) -> None:
     sandbox = str(uuid.uuid4())
     class_id = await new_class(store, sandbox_id=sandbox)
-    material_id, _ = await stored_material(store, class_id, "notes.docx", DOCX_MIME)
-    path = class_material_path(class_id, material_id, "notes.docx", sandbox_id=sandbox)
+    material_id, path = await stored_material(
+        store, class_id, "notes.docx", DOCX_MIME, sandbox_id=sandbox
+    )
     storage.objects[("materials", path)] = StoredObject(word_file(), DOCX_MIME)
     assert (await ingest(store, material_id, storage_files))["status"] == "ready"
     assert storage.requests[0].path.endswith(f"/sandboxes/{sandbox}/{material_id}/notes.docx")
-
-
-async def test_a_row_with_its_upload_inline_never_asks_the_file_store(
-    store: Store, storage: StorageServer, storage_files: SupabaseFileStore
-) -> None:
-    class_id = await new_class(store)
-    material_id = str(uuid.uuid4())
-    await store.create_material(
-        material_id=material_id,
-        class_id=class_id,
-        title="Inline",
-        source_type="text",
-        mime_type="text/plain",
-        file_name="inline.txt",
-        content=b"Pressure is force per unit area.",
-        created_by=None,
-    )
-    assert (await ingest(store, material_id, storage_files))["status"] == "ready"
-    assert storage.requests == []
 
 
 @pytest.mark.parametrize("missing_status", [400, 404])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ from langchain_core.embeddings import Embeddings
 from graphs.materials import IngestContext, graph, ingest_runner
 from graphs.shared.runtime_objects import RuntimeObjects
 from tests.tools.materials.test_extract import make_pdf
+from tests.uploads import upload_material, use_local_file_store
 from tools.chunking import chunk_text
 from tools.demo import DEMO_CLASS_ID, DEMO_TEACHER_ID
 from tools.materials import MaterialUnreadable
@@ -64,11 +66,11 @@ async def new_material(
         class_id=class_id, owner_id=teacher, title="Physics", join_code=uuid.uuid4().hex[:8]
     )
     material_id = str(uuid.uuid4())
-    await store.create_material(
+    await upload_material(
+        store,
         material_id=material_id,
         class_id=class_id,
         title="Energy",
-        source_type="text",
         mime_type=mime_type,
         file_name=file_name,
         content=content,
@@ -87,8 +89,7 @@ async def run(store: Store, material_id: str, **context: Any) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def local_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """The environment's file store for these runs: an empty data dir of the test's own."""
-    monkeypatch.setenv("STEMGRAPH_FILE_STORE", "local")
-    monkeypatch.setenv("STEMGRAPH_DATA_DIR", str(tmp_path / "data"))
+    use_local_file_store(monkeypatch, tmp_path / "data")
 
 
 def test_the_graph_is_named_and_has_no_checkpointer() -> None:
@@ -112,9 +113,11 @@ async def test_markdown_is_chunked_and_stored_without_vectors_offline(store: Sto
         "extraction_stats": {"charCount": len(NOTES), "segmentCount": 1},
     }
     stored = await store.class_chunks(class_id)
-    assert [(c.chunk_index, c.section, c.content) for c in stored] == [
-        (c.index, c.section, c.content) for c in expected
+    # One paragraph block: every chunk is `paragraph` 1 (index 0), in reading order.
+    assert [(c.source_type, c.chunk_index, c.section, c.content) for c in stored] == [
+        ("paragraph", 0, c.section, c.content) for c in expected
     ]
+    assert len({c.chunk_id for c in stored}) == len(expected) > 1
     assert await store.class_embeddings(class_id) == []
     material = await store.get_material(material_id)
     assert material is not None and (material.status, material.source_type) == ("ready", "markdown")
@@ -167,7 +170,9 @@ async def test_a_pdf_material_is_read_page_by_page(store: Store) -> None:
     result = await run(store, material_id)
     assert result["status"] == "ready"
     hits = await store.search_chunks(class_id, "gravitational potential", limit=3)
-    assert hits and "mgh" in hits[0].content and hits[0].source_type == "pdf"
+    assert hits and "mgh" in hits[0].content
+    # `material_chunks.source_type` / `source_index` as the platform's worker writes them.
+    assert (hits[0].source_type, hits[0].chunk_index) == ("page", 1)
 
 
 async def test_an_unreadable_upload_raises_and_stores_nothing(store: Store) -> None:
@@ -201,11 +206,11 @@ async def test_without_a_context_the_environments_store_is_used(
 ) -> None:
     """As under `langgraph dev`: the data dir's store, with an upload made there."""
     store = await environment.store()
-    material = await store.create_material(
+    material = await upload_material(
+        store,
         material_id=str(uuid.uuid4()),
         class_id=DEMO_CLASS_ID,
         title="Waves",
-        source_type="text",
         mime_type="text/plain",
         file_name="waves.txt",
         content=b"# Waves\n\nA wave carries energy. Frequency is measured in hertz.",
@@ -216,3 +221,31 @@ async def test_without_a_context_the_environments_store_is_used(
     assert (environment.environment.data_dir / "stemgraph.sqlite3").is_file()
     with pytest.raises(MaterialUnreadable, match="no longer exists"):
         await graph.ainvoke({"material_id": str(uuid.uuid4())})
+
+
+async def test_metadata_and_chunk_sources_are_written_as_the_platform_s_worker_does(
+    store: Store,
+) -> None:
+    long_page = "Momentum is mass times velocity and is conserved in collisions. " * 400
+    pdf = make_pdf(long_page, None)
+    class_id, material_id = await new_material(store, pdf, mime_type=None, file_name="p.pdf")
+    result = await run(store, material_id)
+    assert result["status"] == "ready" and result["chunks"] > 1
+    assert result["warnings"] and "2" in result["warnings"][0]  # page 2 has no text
+    async with store.session() as db:
+        rows = await db.query(
+            "SELECT status, metadata FROM materials WHERE id = :id", {"id": material_id}
+        )
+        chunks = await db.query(
+            "SELECT id, source_type, source_index FROM material_chunks WHERE material_id = :id",
+            {"id": material_id},
+        )
+    metadata = rows[0]["metadata"]
+    metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+    assert rows[0]["status"] == "ready"
+    assert metadata["warnings"] == result["warnings"]
+    assert metadata["extraction_stats"] == result["extraction_stats"]
+    assert metadata["extraction_stats"]["segmentCount"] == 1
+    # Every chunk of page 1 says so: `source_index` is not unique per material.
+    assert {(c["source_type"], c["source_index"]) for c in chunks} == {("page", 1)}
+    assert len({str(c["id"]) for c in chunks}) == len(chunks) == result["chunks"]

@@ -24,6 +24,7 @@ class BareRow:
     id: str
     class_id: str
     file_name: str | None
+    storage_path: str | None = None
 
 
 async def new_class(store: Store, sandbox_id: str | None) -> str:

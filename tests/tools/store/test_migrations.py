@@ -28,6 +28,8 @@ from tools.store.migrations import (
 
 # SQLite's full-text index and its shadow tables exist only there (Postgres uses to_tsvector).
 SQLITE_ONLY_PREFIX = "material_chunks_fts"
+# Postgres's full-text table (retrieval in SQL); SQLite keeps FTS5 above instead.
+POSTGRES_ONLY = {"stemgraph_chunk_search"}
 PLATFORM_TABLES = {
     "profiles",
     "classes",
@@ -91,6 +93,8 @@ async def postgres_catalog(conn: AsyncConnection[Any], schema: str) -> Columns:
     )
     catalog: Columns = {}
     for table, column, data_type, udt, nullable in await cursor.fetchall():
+        if table in POSTGRES_ONLY:
+            continue
         kind = udt if data_type in ("USER-DEFINED", "ARRAY") else data_type
         catalog.setdefault(table, {})[column] = (kind, nullable == "YES")
     return catalog

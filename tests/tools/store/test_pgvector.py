@@ -2,8 +2,9 @@
 
 The pgvector tests run against the server `.ci/pgvector.sh` starts
 (STEMGRAPH_TEST_PGVECTOR_URL); the fallback tests against the machine's plain PostgreSQL,
-which has no pgvector. Each test builds the platform's `materials` / `material_chunks` in a
-fresh schema and drops it afterwards.
+which has no pgvector. Each test builds its tables with stemgraph's own Postgres migrations
+(standalone: the platform's tables, `stemgraph_chunk_search`, the HNSW index) in a fresh schema
+and drops it afterwards.
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ import pytest
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from bench.retrieval import platform_tables
 from tests.conftest import IN_CI, postgres_url_or_skip
 from tools.models.embeddings import EMBEDDING_DIMENSIONS, hashed_model
 from tools.retrieval import RRF_K
+from tools.store.migrations import migrate_postgres
 from tools.store.retrieval import (
-    SEARCH_TABLE_DDL,
-    VECTOR_INDEX_DDL,
     EmbeddingSpace,
     QueryVector,
     VectorWrite,
@@ -82,10 +81,7 @@ async def _schema(url: str, *, pgvector: bool) -> AsyncIterator[Db]:
         # pgvector's type and operators live in public, as on a plain install.
         await conn.execute(f'SET search_path = "{schema}", public')
         try:
-            await conn.execute(platform_tables(pgvector=pgvector))
-            await conn.execute(SEARCH_TABLE_DDL)
-            if pgvector:
-                await conn.execute(VECTOR_INDEX_DDL)
+            await migrate_postgres(conn, platform_database=False)
             yield Db(conn)
         finally:
             await conn.execute("RESET search_path")
@@ -124,8 +120,15 @@ class ClassData:
         self.db = db
         self.pgvector = pgvector
         self.class_id = str(uuid.uuid4())
+        self.created = False
 
     async def material(self, title: str) -> str:
+        if not self.created:
+            await self.db.execute(
+                "INSERT INTO classes (id, owner_id, title, join_code) VALUES (:c, :o, 'C', :j)",
+                {"c": self.class_id, "o": str(uuid.uuid4()), "j": self.class_id[:8]},
+            )
+            self.created = True
         material_id = str(uuid.uuid4())
         await self.db.execute(
             "INSERT INTO materials (id, class_id, title, storage_path, status)"
@@ -222,7 +225,9 @@ async def test_a_query_near_a_chunk_ranks_it_first_by_cosine_alone(vdb: Db) -> N
     assert hits[0].content == WAVES and {hit.content for hit in hits} == set(vectors)
     assert hits[0].score == round(1 / (RRF_K + 1), 6)
     assert hits[0].material_title == "Physics notes"
-    assert (hits[0].source_type, hits[0].chunk_index) == ("page", 2)
+    # `source_index` 2 (1-based, the platform's) is `chunk_index` 1, as the store's own hits say.
+    assert (hits[0].source_type, hits[0].chunk_index) == ("page", 1)
+    assert hits[0].chunk_id
 
 
 async def test_fusion_adds_both_rankings_and_keeps_full_text_only_hits(vdb: Db) -> None:

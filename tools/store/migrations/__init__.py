@@ -108,6 +108,11 @@ async def migrate_postgres(
         )
         for migration in pending:
             async with conn.transaction():
+                # A file that must not touch the platform's tables on its database reads this.
+                await conn.execute(
+                    "SELECT set_config('stemgraph.platform_database', %s, true)",
+                    ("true" if platform_database else "false",),
+                )
                 await conn.execute(migration.sql().encode())
                 await conn.execute(
                     f"INSERT INTO {VERSIONS_TABLE} (version, name) VALUES (%s, %s)",
