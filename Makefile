@@ -12,7 +12,7 @@ STEMGRAPH_DATA_DIR ?= .data
 export STEMGRAPH_DATA_DIR
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run dev test lint typecheck pytest evals bench token clean
+.PHONY: run dev test lint typecheck pytest evals bench token clean js-sdk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,9 +67,16 @@ evals: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/python -m bench
 
+## The official JavaScript client (@langchain/langgraph-sdk from npm, pinned in tests/js/package.json,
+## no lock file) under this machine's Node.js against a live server: stream a run, resume after an
+## event id.
+js-sdk: $(VENV)/.test
+	cd tests/js && npm install --no-audit --no-fund
+	$(BIN)/python -m pytest tests/js -q
+
 ## Print a short-lived user token for a demo user: make token USER=<demo id>
 token: $(VENV)/.run
 	@STEMGRAPH_DEV_MODE=true $(BIN)/python -m server.devtoken $(USER)
 
 clean:
-	rm -rf $(VENV) $(STUDIO_VENV) .mypy_cache .ruff_cache .pytest_cache evals/out bench/out
+	rm -rf $(VENV) $(STUDIO_VENV) .mypy_cache .ruff_cache .pytest_cache evals/out bench/out tests/js/node_modules

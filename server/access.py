@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Literal
 from uuid import UUID
 
 from langgraph.types import StateSnapshot
@@ -315,3 +316,72 @@ def draft_in_class(draft: StateSnapshot, member: Member) -> None:
         raise ApiError(
             404, "draft_not_found", "No blueprint draft of this class is waiting for approval."
         )
+
+
+# --- LangGraph protocol threads (server/protocol) ------------------------------------------------
+
+ThreadAccess = Literal["owner", "reader"]
+_NO_THREAD = "That thread does not exist."
+
+
+def thread_owner_access(principal: Principal, owner_user_id: str | None) -> ThreadAccess:
+    """A protocol thread is its creator's: the service key alone reaches every thread, a user
+    only their own (others' are 404 `thread_not_found`, so ids reveal nothing)."""
+    if principal.user is None or principal.user.user_id == owner_user_id:
+        return "owner"
+    raise ApiError(404, "thread_not_found", _NO_THREAD)
+
+
+async def session_thread_access(
+    store: Store, principal: Principal, session: ChatSession
+) -> ThreadAccess:
+    """A workspace session as a thread: its owner reads and runs on it, the class's teachers
+    only read it; anyone else gets 404 `thread_not_found`."""
+    if principal.user is None or principal.user.user_id == session.owner_user_id:
+        return "owner"
+    teacher = not principal.is_guest and (
+        await store.class_role(session.class_id, principal.user.user_id) == "teacher"
+    )
+    if teacher:
+        return "reader"
+    raise ApiError(404, "thread_not_found", _NO_THREAD)
+
+
+def require_thread_owner(access: ThreadAccess) -> None:
+    if access != "owner":
+        raise ApiError(
+            403, "thread_read_only", "A teacher can read this chat but only its owner can run it."
+        )
+
+
+def protocol_runner(principal: Principal) -> None:
+    """Runs through the protocol are for signed-in accounts and the trusted backend: a guest's
+    uses are counted by the `/v1` routes only."""
+    if principal.is_guest:
+        raise ApiError(
+            403, "forbidden_account_type", "Guests use the tutor through the workspace chat."
+        )
+
+
+async def protocol_class_input(
+    store: Store, principal: Principal, class_id: object, *, teacher: bool
+) -> None:
+    """A run whose input names a class: the class rule (404 `class_not_found`, 403 `forbidden`),
+    and for teacher graphs (insights, teaching brief, data query, materials) the teacher role."""
+    try:
+        class_uuid = UUID(str(class_id)) if isinstance(class_id, str) else None
+    except ValueError:
+        class_uuid = None
+    if class_uuid is None:
+        raise ApiError(422, "validation_error", "input.class_id: expected a class id (a UUID).")
+    member = await reach_class(store, principal, str(class_uuid), None)
+    if member is not None and teacher:
+        require_teacher(member)
+
+
+def protocol_steering(principal: Principal, what: str) -> None:
+    """Steering a run past its graph's own checks (`goto`, state updates on the teacher and
+    blueprint graphs) is for the trusted backend only: a user could otherwise jump to a step
+    (e.g. publishing) that the graph guards."""
+    if principal.user is not None:
+        raise ApiError(403, "forbidden", f"Only the trusted backend may use {what}.")

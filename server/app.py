@@ -25,6 +25,8 @@ from server.envelope import error_response, request_id_of
 from server.errors import ApiError
 from server.guardrails import build_guardrails
 from server.middleware.edge import EdgeMiddleware
+from server.protocol import ROUTES as PROTOCOL_ROUTES
+from server.protocol.service import Protocol
 from server.registry import build_registry
 from server.routes import (
     analytics,
@@ -99,9 +101,15 @@ def _middleware(settings: Settings) -> list[Middleware]:
         return [Middleware(EdgeMiddleware, max_bytes=settings.max_body_bytes)]
     cors: dict[str, Any] = {
         "allow_origins": settings.cors_origins,
-        "allow_methods": ["GET", "POST", "OPTIONS"],
-        "allow_headers": ["authorization", "content-type", "x-api-key", "x-request-id"],
-        "expose_headers": ["x-request-id", "x-run-id"],
+        "allow_methods": ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        "allow_headers": [
+            "authorization",
+            "content-type",
+            "x-api-key",
+            "x-request-id",
+            "last-event-id",
+        ],
+        "expose_headers": ["x-request-id", "x-run-id", "location", "content-location"],
         "max_age": 600,
     }
     return [
@@ -190,7 +198,13 @@ def create_app(
                         " demo tokens accepted; never run this way in production",
                         extra={"store": store.backend, "data_dir": str(settings.data_dir)},
                     )
-                yield {"app": state, "shutdown": shutdown}
+                protocol = Protocol(state)
+                await protocol.start()
+                try:
+                    yield {"app": state, "shutdown": shutdown, "protocol": protocol}
+                finally:
+                    # Runs of this process end before the checkpointer and store close.
+                    await protocol.aclose()
         finally:
             unchain_signals()
             # Background work (material batches) may still use the store: let it end first.
@@ -237,6 +251,7 @@ def create_app(
             Route("/v1/classes/create", classes.create, methods=["POST"]),
             Route("/v1/classes/join", classes.join, methods=["POST"]),
             Route("/v1/guests/claim", guests.claim, methods=["POST"]),
+            *PROTOCOL_ROUTES,
         ],
         middleware=_middleware(settings),
         exception_handlers={HTTPException: _http_error, ApiError: _api_error},

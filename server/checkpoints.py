@@ -167,3 +167,32 @@ async def prune_thread(saver: BaseCheckpointSaver[Any], thread_id: str) -> None:
             (thread_id, thread_id),
         )
         await saver.conn.commit()
+
+
+async def delete_checkpoints_after(
+    saver: BaseCheckpointSaver[Any], thread_id: str, checkpoint_id: str
+) -> None:
+    """Forget every checkpoint (and its pending writes) of the thread newer than
+    `checkpoint_id`, in every namespace: a rolled-back run leaves no trace in the history.
+    Checkpoint ids are time-ordered, so "newer" is "greater"."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    if isinstance(saver, AsyncSqliteSaver):
+        async with saver.lock:
+            for table in ("writes", "checkpoints"):
+                await saver.conn.execute(
+                    f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_id > ?",
+                    (thread_id, checkpoint_id),
+                )
+            await saver.conn.commit()
+        return
+    if isinstance(saver, PooledPostgresSaver):
+        async with saver._cursor() as cur, cur.connection.transaction():
+            for table in ("checkpoint_writes", "checkpoints"):
+                await cur.execute(
+                    f"DELETE FROM {table} WHERE thread_id = %s AND checkpoint_id > %s",
+                    (thread_id, checkpoint_id),
+                    prepare=False,
+                )
+        return
+    raise TypeError(f"cannot delete checkpoints of a {type(saver).__name__}")

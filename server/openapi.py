@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from server.protocol.openapi import PROTOCOL_OPERATIONS
 from server.routes import (
     analytics,
     blueprints,
@@ -204,8 +205,56 @@ def _body_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str
     return {"$ref": REF.format(model=model.__name__)}
 
 
+def _protocol_paths(components: dict[str, Any]) -> dict[str, Any]:
+    """The LangGraph protocol's operations (`server/protocol`): bodies from the same models
+    that validate them; successes are LangGraph Server's objects, errors the envelope."""
+    paths: dict[str, Any] = {}
+    for operation in PROTOCOL_OPERATIONS:
+        ok: dict[str, Any] = {"description": operation.summary}
+        if operation.returns == "stream":
+            ok["content"] = {
+                "text/event-stream": {
+                    "schema": {"type": "string"},
+                    "description": "`metadata` first, then the run's events in the stream modes"
+                    " asked for (`event: <mode>`, `data: <json>`, `id:` when resumable).",
+                }
+            }
+        elif operation.returns == "json":
+            ok["content"] = {"application/json": {"schema": {}}}
+        spec: dict[str, Any] = {
+            "operationId": operation.operation_id,
+            "summary": operation.summary,
+            "tags": ["LangGraph protocol"],
+            "security": [{"serviceKey": []}, {"serviceKey": [], "userToken": []}],
+            "responses": {
+                "204" if operation.returns == "none" else "200": ok,
+                "default": {
+                    "description": "An error in the envelope.",
+                    "content": _json("ErrorEnvelope"),
+                },
+            },
+        }
+        names = [part[1:-1] for part in operation.path.split("/") if part.startswith("{")]
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in names
+        ]
+        parameters += [dict(query) for query in operation.query]
+        if parameters:
+            spec["parameters"] = parameters
+        if operation.body is not None:
+            spec["requestBody"] = {
+                "required": operation.body_required,
+                "content": {
+                    "application/json": {"schema": _body_schema(operation.body, components)}
+                },
+            }
+        paths.setdefault(operation.path, {})[operation.method] = spec
+    return paths
+
+
 def build_document(operations: tuple[Operation, ...] = OPERATIONS) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for `operations` (plus `GET /healthz`)."""
+    """The OpenAPI 3.1 document for `operations` (plus `GET /healthz` and the protocol)."""
     components: dict[str, Any] = dict(ENVELOPE_SCHEMAS)
     paths: dict[str, Any] = {
         "/healthz": {
@@ -237,13 +286,15 @@ def build_document(operations: tuple[Operation, ...] = OPERATIONS) -> dict[str, 
                 "responses": _responses(streams=operation.streams),
             }
         }
+    paths.update(_protocol_paths(components))
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "stemgraph",
             "version": "1",
             "description": "The AI runtime's HTTP API. Every /v1 answer is the envelope"
-            " {ok, data, error, meta}.",
+            " {ok, data, error, meta}; the LangGraph protocol (assistants, threads, runs) answers"
+            " with LangGraph Server's objects, and with the envelope on errors.",
         },
         "paths": paths,
         "components": {

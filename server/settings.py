@@ -47,6 +47,25 @@ class Settings(RunEnvironment):
         20.0, ge=0, le=600, validation_alias="STEMGRAPH_SHUTDOWN_GRACE_SECONDS"
     )
 
+    # --- protocol runs: replay log and background queue (server/protocol/) ---
+    # How long a run's events stay joinable (`join_stream` with `Last-Event-ID`) after the
+    # latest one; in Redis when `STEMGRAPH_REDIS_URL` is set, else in the store's database.
+    replay_ttl_seconds: float = Field(
+        3600.0, gt=0, le=30 * 24 * 3600, validation_alias="STEMGRAPH_REPLAY_TTL_SECONDS"
+    )
+    replay_redis_url: str | None = Field(None, validation_alias="STEMGRAPH_REDIS_URL")
+    replay_redis_prefix: str = Field(
+        "stemgraph:replay", min_length=1, validation_alias="STEMGRAPH_REPLAY_REDIS_PREFIX"
+    )
+    # A process's hold on a run it executes, renewed every third of it: a killed process's
+    # runs are resumed elsewhere (or ended `error`) within about this long.
+    run_lease_seconds: float = Field(
+        30.0, ge=1, le=600, validation_alias="STEMGRAPH_RUN_LEASE_SECONDS"
+    )
+    # Queued runs one process takes from other processes at once (its own clients' runs start
+    # here regardless).
+    run_workers: int = Field(8, ge=1, le=256, validation_alias="STEMGRAPH_RUN_WORKERS")
+
     # --- service auth ---
     python_backend_api_key: str | None = Field(None, validation_alias="PYTHON_BACKEND_API_KEY")
     allow_unauthenticated: bool = Field(
@@ -110,6 +129,7 @@ class Settings(RunEnvironment):
         "supabase_jwt_issuer",
         "material_worker_token",
         "redis_url",
+        "replay_redis_url",
         mode="before",
     )
     @classmethod

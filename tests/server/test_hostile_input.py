@@ -163,3 +163,87 @@ def test_a_stream_never_carries_non_standard_json_and_the_failed_turn_saves_noth
         # The failed turn released the session: a JSON send (no token events) goes through.
         again = post_raw(api, SEND, json.dumps(body).encode())
         assert ok(again)["assistant_message"]["content"] == reply["answer"]
+
+
+# The LangGraph protocol: method, path, JSON body (or raw bytes), status and code.
+_T = "/threads/{thread}"
+PROTOCOL_HOSTILE: list[tuple[str, str, Any, int, str]] = [
+    ("POST", "/threads", {"thread_id": "not-a-uuid"}, 422, "validation_error"),
+    ("POST", "/threads", [1, 2], 422, "validation_error"),
+    ("POST", "/threads", {"if_exists": "explode"}, 422, "validation_error"),
+    ("GET", "/threads/not-a-uuid", None, 404, "thread_not_found"),
+    ("GET", "/threads/0b9e3f4e-3c1c-4c57-9a7a-2f1f0c1d0e00", None, 404, "thread_not_found"),
+    ("PATCH", _T, {"metadata": "flat"}, 422, "validation_error"),
+    ("POST", "/threads/search", {"limit": -1}, 422, "validation_error"),
+    ("POST", "/threads/search", {"limit": "ten"}, 422, "validation_error"),
+    ("POST", "/threads/search", {"status": "asleep"}, 422, "validation_error"),
+    ("POST", "/assistants/search", {"offset": -5}, 422, "validation_error"),
+    ("GET", "/assistants/nope", None, 404, "assistant_not_found"),
+    ("GET", "/assistants/" + "x" * 5_000 + "/schemas", None, 404, "assistant_not_found"),
+    ("POST", "/runs/wait", {"assistant_id": "nope"}, 404, "assistant_not_found"),
+    ("POST", "/runs/wait", {"input": {}}, 422, "validation_error"),
+    ("POST", "/runs/wait", {"assistant_id": "llm", "input": []}, 422, "validation_error"),
+    (
+        "POST",
+        "/runs/stream",
+        {"assistant_id": "llm", "stream_mode": "bogus"},
+        422,
+        "validation_error",
+    ),
+    (
+        "POST",
+        "/runs/wait",
+        {"assistant_id": "llm", "input": {}, "command": {"resume": 1}},
+        422,
+        "validation_error",
+    ),
+    (
+        "POST",
+        "/runs/wait",
+        {"assistant_id": "llm", "input": {}, "interrupt_before": ["nope"]},
+        422,
+        "validation_error",
+    ),
+    (
+        "POST",
+        "/runs/wait",
+        {"assistant_id": "quiz", "input": {"class_id": "not-a-uuid"}},
+        422,
+        "validation_error",
+    ),
+    (
+        "POST",
+        "/runs/wait",
+        {"assistant_id": "insights", "input": {"class_id": "0b9e3f4e-3c1c-4c57-9a7a-2f1f0c1d0e00"}},
+        404,
+        "class_not_found",
+    ),
+    ("POST", "/runs", {"assistant_id": "llm", "after_seconds": -1}, 422, "validation_error"),
+    (
+        "POST",
+        _T + "/runs",
+        {"assistant_id": "llm", "multitask_strategy": "x"},
+        422,
+        "validation_error",
+    ),
+    ("GET", _T + "/runs?limit=abc", None, 422, "validation_error"),
+    ("GET", _T + "/runs?status=sleeping", None, 422, "validation_error"),
+    ("GET", _T + "/runs/not-a-uuid", None, 404, "run_not_found"),
+    ("POST", _T + "/runs/not-a-uuid/cancel?action=explode", None, 422, "validation_error"),
+    ("POST", _T + "/runs/0b9e3f4e-3c1c-4c57-9a7a-2f1f0c1d0e00/cancel", None, 404, "run_not_found"),
+    ("GET", _T + "/history?limit=0", None, 422, "validation_error"),
+    ("POST", _T + "/history", {"limit": 10**9}, 422, "validation_error"),
+    ("POST", _T + "/state", {"values": {}, "as_node": "nope"}, 409, "thread_has_no_graph"),
+    ("PUT", _T, {}, 405, "method_not_allowed"),
+]
+
+
+def test_the_protocol_refuses_hostile_input_in_the_envelope(api: Api) -> None:
+    headers = {"x-api-key": API_KEY, "authorization": f"Bearer {user_token(LENA)}"}
+    thread = api.client.post(api.url + "/threads", json={}, headers=headers).json()["thread_id"]
+    for method, path, body, status, code in PROTOCOL_HOSTILE:
+        response = api.client.request(
+            method, api.url + path.format(thread=thread), json=body, headers=headers
+        )
+        assert response.status_code == status, (method, path, response.text)
+        assert_error(response, status, code)

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from server.app import create_app
 from server.openapi import OPERATIONS, build_document
+from server.protocol.openapi import PROTOCOL_OPERATIONS
 from server.settings import Settings
 from tests.server.conftest import API_KEY, Api, user_token
 from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
@@ -36,6 +37,8 @@ MODEL_FAILURES = {
 }
 # Examples per operation and generation mode (~20 per operation): ~35 s per backend.
 EXAMPLES = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 6}
+# The protocol's operations mostly name ids that do not exist: fewer examples each.
+PROTOCOL_EXAMPLES = {GenerationMode.POSITIVE: 5, GenerationMode.NEGATIVE: 3}
 
 
 def test_every_route_of_the_app_is_described() -> None:
@@ -63,15 +66,39 @@ def test_each_body_schema_is_its_route_s_model() -> None:
         )
 
 
+def test_each_protocol_body_schema_is_the_model_that_validates_it() -> None:
+    document = build_document()
+    schemas = document["components"]["schemas"]
+    with_bodies = [op for op in PROTOCOL_OPERATIONS if op.body is not None]
+    assert {op.body.__name__ for op in with_bodies if op.body} >= {"RunCreate", "ThreadCreate"}
+    for operation in with_bodies:
+        assert operation.body is not None
+        spec = document["paths"][operation.path][operation.method]
+        ref = spec["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == f"#/components/schemas/{operation.body.__name__}"
+        assert set(schemas[operation.body.__name__]["properties"]) == set(
+            operation.body.model_fields
+        )
+
+
 def test_the_document_is_served_without_a_key(api: Api) -> None:
     response = api.get("/openapi.json")
     assert response.status_code == 200
     assert response.json() == build_document()
     loaded = schemathesis.openapi.from_dict(response.json())
-    assert len([result.ok() for result in loaded.get_all_operations()]) == len(OPERATIONS) + 1
+    operations = len(OPERATIONS) + 1 + len(PROTOCOL_OPERATIONS)
+    assert len([result.ok() for result in loaded.get_all_operations()]) == operations
 
 
 def _check_envelope(path: str, status: int, headers: dict[str, str], text: str) -> None:
+    if not path.startswith("/v1/") and status < 400:
+        # The LangGraph protocol answers successes with LangGraph Server's objects (or a
+        # stream, or nothing); its errors are envelopes like every route's.
+        assert status in (200, 204), (path, status, text[:300])
+        if status == 200:
+            kind = headers["content-type"]
+            assert kind.startswith(("application/json", "text/event-stream")), (path, kind)
+        return
     assert headers["content-type"].startswith("application/json"), (status, headers, text[:300])
     envelope = json.loads(text)
     if status >= 500:
@@ -144,7 +171,8 @@ def test_schemathesis_finds_no_server_error_and_only_envelopes(api: Api) -> None
     with httpx.Client(timeout=60) as client:
         for result in schema.get_all_operations():
             operation = result.ok()
-            for mode, examples in EXAMPLES.items():
+            protocol = not operation.path.startswith(("/v1/", "/healthz"))
+            for mode, examples in (PROTOCOL_EXAMPLES if protocol else EXAMPLES).items():
                 if mode is GenerationMode.NEGATIVE and operation.method.upper() == "GET":
                     continue  # nothing to break in a request without parameters or body
                 calls += _fuzz(client, api.url, operation, mode, examples)

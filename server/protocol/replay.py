@@ -1,0 +1,425 @@
+"""The replay log: a resumable run's events, kept so a client can rejoin after what it saw.
+
+Each run's events are numbered from 1 in the order they were appended; an event's id is
+`<run_id>:<n>`, the `id:` the SSE streams carry, so a `Last-Event-ID` names a place in the log.
+`finish` appends a terminal marker: `read_after` replays what came after a given id, then
+follows the run live until that marker.
+
+Backends, chosen by `open_replay_log`:
+- `SqlReplayLog`: the `stemgraph_run_events` table of the store's database (Postgres, or the
+  embedded default's SQLite file); followers are woken in-process and, on Postgres, by `NOTIFY`
+  from other processes (`server/protocol/wakeups.py`), and re-read on a timer besides;
+- `RedisReplayLog` (`STEMGRAPH_REDIS_URL`): one Redis stream per run, entry ids `0-<n>`
+  (`XADD` with `0-*` numbers them atomically), followed with `XREAD BLOCK`.
+
+Everything is kept `ttl_seconds` (`STEMGRAPH_REPLAY_TTL_SECONDS`, one hour by default) after the
+latest append: Redis expires the stream itself, the SQL log drops rows in `purge_expired`
+(the run worker calls it on every sweep).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from server.errors import ApiError
+from server.protocol.wakeups import Wakeups, notify_sql, wait
+from tools.store.base import Store
+from tools.store.migrations import ROOT as MIGRATIONS
+from tools.store.migrations import sql_statements
+
+DEFAULT_TTL_SECONDS = 3600.0
+DEFAULT_POLL_SECONDS = 1.0
+END = "__end__"
+"""The event name of the terminal marker; never handed to readers."""
+_BATCH = 500
+
+Numbered = tuple[int, str, bytes]
+"""An event with the number its writer gave it: (seq, event, data)."""
+StillLive = Callable[[], Awaitable[bool]]
+"""Asked when a follower has waited a poll interval for nothing: False ends the read (a run
+that ended without its marker, e.g. its log expired)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayEvent:
+    """One logged event: `id` is `<run_id>:<seq>`, `data` the SSE data as sent (UTF-8)."""
+
+    run_id: str
+    seq: int
+    event: str
+    data: bytes
+
+    @property
+    def id(self) -> str:
+        return f"{self.run_id}:{self.seq}"
+
+
+def parse_event_id(run_id: str, last_event_id: str | None) -> int:
+    """The sequence number a `Last-Event-ID` names: `<run_id>:<n>` (or a bare `<n>`); 0 for none.
+
+    Raises ApiError 400 `invalid_last_event_id` for anything else, or another run's id.
+    """
+    if last_event_id is None or not last_event_id.strip():
+        return 0
+    text = last_event_id.strip()
+    owner, _, number = text.rpartition(":")
+    if (owner and owner != run_id) or not number.isdigit() or len(number) > 18:
+        raise ApiError(
+            400,
+            "invalid_last_event_id",
+            f"Last-Event-ID must be an event id of this run ('{run_id}:<n>').",
+        )
+    return int(number)
+
+
+class ReplayLog(Protocol):
+    """Append-only event log per run, read from a position and followed live."""
+
+    ttl_seconds: float
+
+    async def append(self, run_id: str, event: str, data: bytes) -> ReplayEvent:
+        """Log the run's next event; returns it with its id."""
+        ...
+
+    async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
+        """Log events the caller numbered itself (the run's only writer, numbering on from
+        `last_seq`): one write for the batch; later `append`s number on after the highest."""
+        ...
+
+    async def finish(self, run_id: str) -> None:
+        """Append the terminal marker: followers stop after what came before it."""
+        ...
+
+    def read_after(
+        self,
+        run_id: str,
+        last_event_id: str | None,
+        *,
+        follow: bool = True,
+        still_live: StillLive | None = None,
+    ) -> AsyncIterator[ReplayEvent]:
+        """The events after `last_event_id` (all for None); with `follow`, then the live ones
+        until the terminal marker (or until `still_live` says the run is gone)."""
+        ...
+
+    async def last_seq(self, run_id: str) -> int:
+        """The number of the run's latest event (0: none yet); reading after it gives only
+        what comes from now on, or nothing if the run has ended."""
+        ...
+
+    async def purge_expired(self) -> int:
+        """Drop what is older than the TTL; how many events went."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+# --- SQL (Postgres or SQLite, through the store's connections) ---
+
+
+def now_ms(plus_seconds: float = 0.0) -> int:
+    """Unix time in milliseconds, as the run tables keep it."""
+    return int((time.time() + plus_seconds) * 1000)
+
+
+async def ensure_run_tables(store: Store) -> None:
+    """Apply the replay log's and the run queue's tables (`0210_stemgraph_replay.sql`) when
+    missing: idempotent, one creator at a time on Postgres."""
+    async with store.transaction() as db:
+        if store.backend == "postgres":
+            await db.query("SELECT pg_advisory_xact_lock(hashtext('stemgraph_migrations')) AS l")
+        script = (MIGRATIONS / store.backend / "0210_stemgraph_replay.sql").read_text("utf-8")
+        for statement in sql_statements(script):
+            await db.execute(statement)
+
+
+class SqlReplayLog:
+    """The log in the store's database (`stemgraph_run_events`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        wakeups: Wakeups,
+        *,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+    ) -> None:
+        self._store = store
+        self._wakeups = wakeups
+        self._postgres = store.backend == "postgres"
+        self.ttl_seconds = ttl_seconds
+        self.poll_seconds = poll_seconds
+
+    async def append(self, run_id: str, event: str, data: bytes) -> ReplayEvent:
+        params: dict[str, Any] = {
+            "r": run_id,
+            "e": event,
+            "d": data,
+            "x": now_ms(self.ttl_seconds),
+        }
+        # The run's counter row hands out numbers: its row lock orders concurrent appenders
+        # (a resumed run's old process may still be flushing), so no two share a number.
+        count = (
+            "INSERT INTO stemgraph_run_streams (run_id, last_seq, expires_at) VALUES (:r, 1, :x)"
+            " ON CONFLICT (run_id) DO UPDATE SET"
+            " last_seq = stemgraph_run_streams.last_seq + 1, expires_at = :x RETURNING last_seq"
+        )
+        if self._postgres:
+            # One round trip: the number, the row and every process's followers woken.
+            notify, extra = notify_sql(f"replay:{run_id}")
+            params.update(extra)
+            async with self._store.session() as db:
+                rows = await db.query(
+                    f"WITH n AS ({count}) INSERT INTO stemgraph_run_events"
+                    " (run_id, seq, event, data, expires_at) SELECT :r, last_seq, :e, :d, :x"
+                    f" FROM n RETURNING seq, ({notify})",
+                    params,
+                )
+            seq = int(rows[0]["seq"])
+        else:
+            async with self._store.transaction() as db:
+                seq = int((await db.query(count, params))[0]["last_seq"])
+                await db.execute(
+                    "INSERT INTO stemgraph_run_events (run_id, seq, event, data, expires_at)"
+                    " VALUES (:r, :s, :e, :d, :x)",
+                    {**params, "s": seq},
+                )
+        self._wakeups.notify(f"replay:{run_id}")
+        return ReplayEvent(run_id, seq, event, data)
+
+    async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
+        if not events:
+            return
+        expires = now_ms(self.ttl_seconds)
+        params: dict[str, Any] = {"r": run_id, "x": expires, "top": max(n for n, _, _ in events)}
+        rows = []
+        for index, (seq, event, data) in enumerate(events):
+            params.update({f"s{index}": seq, f"e{index}": event, f"d{index}": data})
+            rows.append(f"(:r, :s{index}, :e{index}, :d{index}, :x)")
+        greatest = "GREATEST" if self._postgres else "MAX"
+        async with self._store.transaction() as db:
+            await db.execute(
+                "INSERT INTO stemgraph_run_events (run_id, seq, event, data, expires_at) VALUES "
+                + ", ".join(rows),
+                params,
+            )
+            await db.execute(
+                "INSERT INTO stemgraph_run_streams (run_id, last_seq, expires_at)"
+                " VALUES (:r, :top, :x) ON CONFLICT (run_id) DO UPDATE SET last_seq ="
+                f" {greatest}(stemgraph_run_streams.last_seq, :top), expires_at = :x",
+                params,
+            )
+            if self._postgres:
+                sql, extra = notify_sql(f"replay:{run_id}")
+                await db.query(sql, extra)
+        self._wakeups.notify(f"replay:{run_id}")
+
+    async def finish(self, run_id: str) -> None:
+        await self.append(run_id, END, b"")
+        # The whole log is kept a full TTL after the run ends, however long it ran.
+        async with self._store.session() as db:
+            params = {"r": run_id, "x": now_ms(self.ttl_seconds)}
+            await db.execute(
+                "UPDATE stemgraph_run_events SET expires_at = :x WHERE run_id = :r", params
+            )
+            await db.execute(
+                "UPDATE stemgraph_run_streams SET expires_at = :x WHERE run_id = :r", params
+            )
+
+    async def _rows_after(self, run_id: str, seq: int) -> list[ReplayEvent]:
+        async with self._store.session() as db:
+            rows = await db.query(
+                "SELECT seq, event, data FROM stemgraph_run_events"
+                " WHERE run_id = :r AND seq > :s AND expires_at > :now ORDER BY seq LIMIT :n",
+                {"r": run_id, "s": seq, "now": now_ms(), "n": _BATCH},
+            )
+        return [
+            ReplayEvent(run_id, int(row["seq"]), str(row["event"]), bytes(row["data"]))
+            for row in rows
+        ]
+
+    async def read_after(
+        self,
+        run_id: str,
+        last_event_id: str | None,
+        *,
+        follow: bool = True,
+        still_live: StillLive | None = None,
+    ) -> AsyncIterator[ReplayEvent]:
+        seq = parse_event_id(run_id, last_event_id)
+        last_look = False
+        with self._wakeups.watch(f"replay:{run_id}") as woken:
+            while True:
+                woken.clear()
+                batch = await self._rows_after(run_id, seq)
+                for item in batch:
+                    if item.event == END:
+                        return
+                    seq = item.seq
+                    yield item
+                if len(batch) == _BATCH:
+                    continue
+                if not follow or last_look:
+                    return
+                if not await wait(woken, self.poll_seconds) and still_live is not None:
+                    # The run is gone without its marker: one last read, then stop.
+                    last_look = not await still_live()
+
+    async def last_seq(self, run_id: str) -> int:
+        async with self._store.session() as db:
+            rows = await db.query(
+                "SELECT seq, event FROM stemgraph_run_events WHERE run_id = :r"
+                " ORDER BY seq DESC LIMIT 1",
+                {"r": run_id},
+            )
+        if not rows:
+            return 0
+        # Before the terminal marker, so a reader from here still sees the end.
+        return int(rows[0]["seq"]) - (1 if rows[0]["event"] == END else 0)
+
+    async def purge_expired(self) -> int:
+        now = {"now": now_ms()}
+        async with self._store.transaction() as db:
+            rows = await db.query(
+                "DELETE FROM stemgraph_run_events WHERE expires_at <= :now RETURNING seq", now
+            )
+            # A counter outlives its events only while the run may still append.
+            await db.execute("DELETE FROM stemgraph_run_streams WHERE expires_at <= :now", now)
+        return len(rows)
+
+    async def aclose(self) -> None:
+        """Nothing of its own to close: the store's connections belong to the store."""
+
+
+# --- Redis streams ---
+
+
+class RedisReplayLog:
+    """One Redis stream per run under `prefix`, expiring `ttl_seconds` after the last append."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "stemgraph:replay",
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+    ) -> None:
+        from redis.asyncio import Redis
+
+        self._redis: Redis = Redis.from_url(url)
+        self._prefix = prefix
+        self.ttl_seconds = ttl_seconds
+        self.poll_seconds = poll_seconds
+
+    def _key(self, run_id: str) -> str:
+        return f"{self._prefix}:{run_id}"
+
+    async def append(self, run_id: str, event: str, data: bytes) -> ReplayEvent:
+        key = self._key(run_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            # `0-*`: Redis numbers the entry 0-1, 0-2, ... atomically, whoever appends.
+            pipe.xadd(key, {"e": event, "d": data}, id="0-*")
+            pipe.expire(key, max(1, round(self.ttl_seconds)))
+            entry_id, _ = await pipe.execute()
+        seq = int(entry_id.decode().partition("-")[2])
+        return ReplayEvent(run_id, seq, event, data)
+
+    async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
+        if not events:
+            return
+        key = self._key(run_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for seq, event, data in events:
+                pipe.xadd(key, {"e": event, "d": data}, id=f"0-{seq}")
+            pipe.expire(key, max(1, round(self.ttl_seconds)))
+            await pipe.execute()
+
+    async def finish(self, run_id: str) -> None:
+        await self.append(run_id, END, b"")
+
+    async def _read(self, run_id: str, seq: int, block_ms: int | None) -> list[ReplayEvent]:
+        reply: Any = await self._redis.xread(
+            {self._key(run_id): f"0-{seq}"}, count=_BATCH, block=block_ms
+        )
+        events = []
+        for _stream, entries in reply or ():
+            for entry_id, fields in entries:
+                number = int(entry_id.decode().partition("-")[2])
+                events.append(ReplayEvent(run_id, number, fields[b"e"].decode(), fields[b"d"]))
+        return events
+
+    async def read_after(
+        self,
+        run_id: str,
+        last_event_id: str | None,
+        *,
+        follow: bool = True,
+        still_live: StillLive | None = None,
+    ) -> AsyncIterator[ReplayEvent]:
+        seq = parse_event_id(run_id, last_event_id)
+        block_ms: int | None = None
+        last_look = False
+        while True:
+            batch = await self._read(run_id, seq, None if last_look else block_ms)
+            for item in batch:
+                if item.event == END:
+                    return
+                seq = item.seq
+                yield item
+            if batch:
+                continue
+            if not follow or last_look:
+                return
+            if block_ms is not None and still_live is not None:
+                # Waited a poll interval for nothing: the run may be gone without its marker.
+                last_look = not await still_live()
+            block_ms = max(1, int(self.poll_seconds * 1000))
+
+    async def last_seq(self, run_id: str) -> int:
+        entries: Any = await self._redis.xrevrange(self._key(run_id), count=1)
+        if not entries:
+            return 0
+        entry_id, fields = entries[0]
+        seq = int(entry_id.decode().partition("-")[2])
+        return seq - (1 if fields[b"e"].decode() == END else 0)
+
+    async def purge_expired(self) -> int:
+        """Redis expires each run's stream by itself."""
+        return 0
+
+    async def delete(self, run_id: str) -> None:
+        await self._redis.delete(self._key(run_id))
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+async def open_replay_log(
+    store: Store,
+    wakeups: Wakeups,
+    *,
+    redis_url: str | None,
+    ttl_seconds: float = DEFAULT_TTL_SECONDS,
+    redis_prefix: str = "stemgraph:replay",
+) -> ReplayLog:
+    """Redis streams when `redis_url` is set, else the store's own database."""
+    if redis_url:
+        return RedisReplayLog(redis_url, prefix=redis_prefix, ttl_seconds=ttl_seconds)
+    await ensure_run_tables(store)
+    return SqlReplayLog(store, wakeups, ttl_seconds=ttl_seconds)
+
+
+__all__ = [
+    "END",
+    "RedisReplayLog",
+    "ReplayEvent",
+    "ReplayLog",
+    "SqlReplayLog",
+    "ensure_run_tables",
+    "open_replay_log",
+    "parse_event_id",
+]

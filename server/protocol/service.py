@@ -1,0 +1,664 @@
+"""The protocol's engine, one per app (opened by the lifespan): threads, runs and their
+execution on the app's store, checkpointer and graphs.
+
+A run is a row (`records.py`) executed by `execute(run_id)`, which the run queue calls (in this
+process by default, `manager.py`). It waits its turn on the thread (one running run per
+thread, older pending runs first), streams the graph, publishes every event to the event log
+and records how it ended on the run and the thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from langchain_core.messages import BaseMessageChunk
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command, Durability, StreamMode
+from pydantic import BaseModel
+from starlette.requests import HTTPConnection, Request
+
+from graphs.materials.context import IngestContext
+from graphs.shared.errors import GenerationError
+from graphs.teaching_brief.context import BriefContext
+from server.access import (
+    ThreadAccess,
+    protocol_class_input,
+    protocol_runner,
+    protocol_steering,
+    require_thread_owner,
+    session_thread_access,
+    thread_owner_access,
+)
+from server.auth.principal import Principal, authenticate
+from server.checkpoints import delete_checkpoints_after, prune_thread
+from server.errors import ApiError
+from server.json_input import parse_json
+from server.protocol.durable import DurableRunManager, resume_or_fail
+from server.protocol.models import RunCreate, StreamModeName
+from server.protocol.records import Records, RunRecord, ThreadRecord, ThreadStatus
+from server.protocol.wire import dumps, interrupt_json, jsonable
+from server.registry import EXPORTED, CompiledGraph
+from server.schemas import parse_body
+from server.state import AppState, app_state
+from server.streaming import UnencodableOutput
+from tools.models.providers import resolve_order
+from tools.store.base import ChatSession
+
+logger = logging.getLogger("stemgraph.protocol")
+Model = TypeVar("Model", bound=BaseModel)
+
+# Graphs a user runs only as a teacher of the class their input names.
+TEACHER_GRAPHS = frozenset({"insights", "teaching_brief", "data_query", "materials"})
+SESSION_KIND = "workspace_session"
+# What a graph's stream mode is called in LangGraph (the SDKs' `messages-tuple` is LangGraph's
+# `messages`; the SDKs' `messages` is the same stream, accumulated per message id).
+_GRAPH_MODES: Mapping[str, StreamMode] = {
+    "values": "values",
+    "updates": "updates",
+    "messages": "messages",
+    "messages-tuple": "messages",
+    "custom": "custom",
+    "debug": "debug",
+    "tasks": "tasks",
+    "checkpoints": "checkpoints",
+}
+CancelAction = Literal["interrupt", "rollback"]
+
+
+async def read_body(request: Request, model: type[Model]) -> Model:
+    raw = await request.body()
+    return parse_body(model, parse_json(raw) if raw.strip() else {})
+
+
+def valid_uuid(value: str, *, code: str, what: str) -> str:
+    """`value` as a canonical UUID; 404 `code` otherwise (a malformed id names nothing)."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ApiError(404, code, f"That {what} does not exist.") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadView:
+    """A thread the caller reached, with what they may do on it."""
+
+    record: ThreadRecord
+    access: ThreadAccess
+    session: ChatSession | None = None
+
+
+class Protocol:
+    """Threads, runs and their execution for one app."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.records = Records(state.store)
+        # Runs and their events in the database (or Redis), shared by every server process.
+        self.manager = DurableRunManager(
+            self.execute,
+            state.settings,
+            state.store,
+            on_swept=lambda swept: resume_or_fail(self, swept),
+        )
+        saver = state.checkpointer
+        self.graphs: dict[str, CompiledGraph] = {
+            name: graph.copy(update={"checkpointer": saver}) for name, graph in EXPORTED.items()
+        }
+
+    async def start(self) -> None:
+        await self.manager.start()
+
+    async def aclose(self) -> None:
+        await self.manager.aclose()
+
+    # --- callers and threads --------------------------------------------------------------
+
+    async def caller(self, conn: HTTPConnection) -> Principal:
+        return await authenticate(conn, self.state.settings, self.state.verifier)
+
+    async def thread(self, principal: Principal, thread_id: str) -> ThreadView:
+        """The thread the caller may see (404 `thread_not_found` otherwise): a protocol thread,
+        or a workspace chat session reached as one."""
+        thread_id = valid_uuid(thread_id, code="thread_not_found", what="thread")
+        record = await self.records.get_thread(thread_id)
+        if record is not None and record.metadata.get("kind") != SESSION_KIND:
+            return ThreadView(record, thread_owner_access(principal, record.owner_user_id))
+        session = await self.state.store.get_session(thread_id)
+        if session is None:
+            raise ApiError(404, "thread_not_found", "That thread does not exist.")
+        access = await session_thread_access(self.state.store, principal, session)
+        if record is None:
+            await self.records.create_thread(
+                thread_id,
+                owner_user_id=session.owner_user_id,
+                graph_id="chat",
+                metadata={
+                    "kind": SESSION_KIND,
+                    "class_id": session.class_id,
+                    "owner_user_id": session.owner_user_id,
+                    "title": session.title,
+                },
+            )
+            record = await self.records.get_thread(thread_id)
+            assert record is not None
+        return ThreadView(record, access, session)
+
+    async def owned_thread(self, principal: Principal, thread_id: str) -> ThreadView:
+        view = await self.thread(principal, thread_id)
+        require_thread_owner(view.access)
+        return view
+
+    def graph_of(self, view: ThreadView, fallback: str = "chat") -> CompiledGraph:
+        return self.graphs[view.record.graph_id or fallback]
+
+    # --- creating runs --------------------------------------------------------------------
+
+    async def create_run(
+        self,
+        principal: Principal,
+        view: ThreadView,
+        graph_id: str,
+        body: RunCreate,
+        *,
+        assistant_id: str,
+        temporary: bool = False,
+    ) -> RunRecord:
+        """Check the run, apply the multitask strategy, record it `pending` and queue it."""
+        protocol_runner(principal)
+        if view.record.graph_id not in (None, graph_id):
+            raise ApiError(
+                409,
+                "thread_graph_mismatch",
+                f"This thread runs the {view.record.graph_id} graph, not {graph_id}.",
+            )
+        if body.input is not None and body.command is not None:
+            raise ApiError(422, "validation_error", "Send either input or command, not both.")
+        graph = self.graphs[graph_id]
+        for field in ("interrupt_before", "interrupt_after"):
+            nodes = getattr(body, field)
+            if isinstance(nodes, list) and (unknown := set(nodes) - set(graph.nodes)):
+                raise ApiError(
+                    422, "validation_error", f"{field}: no node named {sorted(unknown)[0]!r}."
+                )
+        if body.command is not None and body.command.goto:
+            protocol_steering(principal, "command.goto")
+        if view.session is not None:
+            await self._check_session_run(view.session, body)
+        else:
+            await self._check_classes(principal, view, graph_id, body)
+        active = await self.records.active_runs(view.record.thread_id)
+        if active and body.multitask_strategy == "reject":
+            raise ApiError(
+                409,
+                "thread_busy",
+                "The thread is running a run; wait for it or choose another multitask_strategy.",
+            )
+        if active and body.multitask_strategy in ("interrupt", "rollback"):
+            for other in active:
+                await self.cancel(other, body.multitask_strategy)
+        if view.record.graph_id is None:
+            await self.records.update_thread(view.record.thread_id, graph_id=graph_id)
+        run = await self.records.create_run(
+            RunRecord(
+                run_id=str(uuid.uuid4()),
+                thread_id=view.record.thread_id,
+                assistant_id=assistant_id,
+                graph_id=graph_id,
+                owner_user_id=principal.user.user_id if principal.user else None,
+                metadata=body.metadata or {},
+                kwargs=body.model_dump(mode="json", exclude_none=True)
+                | {"stream_mode": body.modes(), "_temporary": temporary},
+                multitask_strategy=body.multitask_strategy,
+            )
+        )
+        await self.manager.enqueue(run.run_id, run.thread_id)
+        return run
+
+    async def _check_classes(
+        self, principal: Principal, view: ThreadView, graph_id: str, body: RunCreate
+    ) -> None:
+        """The class rule for every class the run would use: its input's, its command's
+        update's and the thread's state's (a state update cannot smuggle a class in); teacher
+        graphs, and blueprint approval drafts, need the class's teacher."""
+        sources: list[Mapping[str, Any]] = [body.input or {}]
+        if body.command is not None and body.command.update is not None:
+            update = body.command.update
+            pairs = update.items() if isinstance(update, dict) else update
+            try:
+                sources.append(dict(pairs))
+            except (TypeError, ValueError):
+                raise ApiError(
+                    422, "validation_error", "command.update: an object or [key, value] pairs."
+                ) from None
+        if view.record.graph_id is not None:
+            snapshot = await self.graphs[view.record.graph_id].aget_state(
+                {"configurable": {"thread_id": view.record.thread_id}}
+            )
+            if isinstance(snapshot.values, Mapping):
+                sources.append(snapshot.values)
+        approval = any(bool(source.get("require_approval")) for source in sources)
+        teacher = graph_id in TEACHER_GRAPHS or (graph_id == "blueprint" and approval)
+        classes = {source.get("class_id") for source in sources} - {None}
+        for class_id in classes:
+            await protocol_class_input(self.state.store, principal, class_id, teacher=teacher)
+
+    async def _check_session_run(self, session: ChatSession, body: RunCreate) -> None:
+        if session.archived_at is not None:
+            raise ApiError(409, "session_archived", "This chat is archived; start a new one.")
+        if body.command is not None or body.input is None:
+            raise ApiError(422, "validation_error", "input.user_message: the message to send.")
+        message = body.input.get("user_message")
+        if not isinstance(message, str) or not 1 <= len(message.strip()) <= 1_200:
+            raise ApiError(
+                422, "validation_error", "input.user_message: 1 to 1200 characters of text."
+            )
+        if body.multitask_strategy == "reject":
+            # A `/v1` send in flight holds the session's lease: refuse now, as that route does
+            # (the run takes the lease itself when it starts).
+            probe = await self.state.store.acquire_session(session.id, hold_seconds=1)
+            if probe is None:
+                raise ApiError(
+                    409,
+                    "session_busy",
+                    "The tutor is still answering your last message in this chat.",
+                )
+            await self.state.store.release_session(session.id, probe)
+
+    # --- cancelling -----------------------------------------------------------------------
+
+    async def cancel(self, run: RunRecord, action: CancelAction) -> None:
+        """Stop a pending or running run. `interrupt` keeps what it wrote (status
+        `interrupted`); `rollback` also deletes the run and puts the thread back as it was."""
+        if not await self.manager.cancel(run.run_id):
+            # Not running in this process (or not started): mark it so it never starts.
+            await self.records.set_run_status(run.run_id, "interrupted", only_from=("pending",))
+        await self.manager.wait_started(run.run_id)
+        if action == "rollback":
+            await self._rollback(run)
+
+    async def _rollback(self, run: RunRecord) -> None:
+        current = await self.records.get_run(run.run_id)
+        # Absent: the run never started, so it wrote nothing; "": it was the thread's first.
+        before = (current or run).kwargs.get("_checkpoint_before")
+        if before == "":
+            await self.state.checkpointer.adelete_thread(run.thread_id)
+        elif isinstance(before, str):
+            await delete_checkpoints_after(self.state.checkpointer, run.thread_id, before)
+        await self.records.delete_run(run.run_id)
+        await self.settle(run.thread_id, self.graphs[run.graph_id])
+
+    # --- executing runs -------------------------------------------------------------------
+
+    async def execute(self, run_id: str) -> None:
+        """Run `run_id` to its end (the queue's executor). Never raises."""
+        try:
+            await self._execute(run_id)
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # noqa: BLE001 - a run's failure is recorded, never raised
+            logger.exception("protocol run failed outside the graph", extra={"run_id": run_id})
+
+    async def _execute(self, run_id: str) -> None:
+        run = await self.records.get_run(run_id)
+        if run is None:
+            await self.manager.close(run_id)
+            return
+        try:
+            if not await self._wait_turn(run):
+                return
+            await self.manager.publish(run_id, "metadata", dumps({"run_id": run_id, "attempt": 1}))
+            try:
+                status = await self._run_graph(run)
+            except Exception as error:  # noqa: BLE001 - e.g. a session lease taken meanwhile
+                await self.manager.publish(run_id, "error", dumps(self._error(run, error)))
+                await self.settle(run.thread_id, self.graphs[run.graph_id], failed=True)
+                status = "error"
+            await self.records.set_run_status(run_id, status)
+        except asyncio.CancelledError:
+            # The caller's cancel (or the lifespan ending): record it, then let it propagate.
+            await asyncio.shield(self._stopped(run))
+            raise
+        finally:
+            await asyncio.shield(self.manager.close(run_id))
+            if run.kwargs.get("_temporary") and run.kwargs.get("on_completion") != "keep":
+                await asyncio.shield(self._drop_thread(run.thread_id))
+
+    async def _drop_thread(self, thread_id: str) -> None:
+        """A stateless run's thread, once the run is over (`on_completion=delete`)."""
+        await self.state.checkpointer.adelete_thread(thread_id)
+        await self.records.delete_thread(thread_id)
+
+    async def _stopped(self, run: RunRecord) -> None:
+        await self.records.set_run_status(
+            run.run_id, "interrupted", only_from=("pending", "running")
+        )
+        await self.settle(run.thread_id, self.graphs[run.graph_id])
+
+    async def _wait_turn(self, run: RunRecord) -> bool:
+        """Start the run once the thread is free (older pending runs first); False when it was
+        cancelled or deleted while it waited."""
+        delay = 0.01
+        if run.kwargs.get("after_seconds"):
+            await asyncio.sleep(float(run.kwargs["after_seconds"]))
+        while not await self.records.start_run(run.run_id):
+            current = await self.records.get_run(run.run_id)
+            if current is None or current.status != "pending":
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+        await self.records.update_thread(run.thread_id, status="busy")
+        return True
+
+    def _context(self, graph_id: str) -> Any:
+        state = self.state
+        if graph_id == "materials":
+            order = resolve_order(state.settings)
+            return IngestContext(
+                store=state.store, embedding_providers=list(state.embedding_providers(order))
+            )
+        context = state.generation_context(None)
+        if graph_id == "teaching_brief":
+            return BriefContext(
+                router=context.router,
+                store=context.store,
+                embedding_providers=context.embedding_providers,
+                timeout_ms=context.timeout_ms,
+                deadline=context.deadline,
+            )
+        return context
+
+    async def _run_graph(self, run: RunRecord) -> Literal["success", "error", "interrupted"]:
+        kwargs = run.kwargs
+        graph = self.graphs[run.graph_id]
+        thread_id = run.thread_id
+        view_session = await self._session_of(run)
+        configurable: dict[str, Any] = {
+            key: value
+            for key, value in ((kwargs.get("config") or {}).get("configurable") or {}).items()
+            if isinstance(key, str) and not key.startswith("__") and key != "checkpoint_ns"
+        }
+        configurable["thread_id"] = thread_id
+        checkpoint_id = kwargs.get("checkpoint_id") or (kwargs.get("checkpoint") or {}).get(
+            "checkpoint_id"
+        )
+        if checkpoint_id:
+            configurable["checkpoint_id"] = str(checkpoint_id)
+        config: RunnableConfig = {"configurable": configurable, "run_id": uuid.UUID(run.run_id)}
+        if limit := (kwargs.get("config") or {}).get("recursion_limit"):
+            config["recursion_limit"] = int(limit)
+        before = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+        checkpoint = (before.config or {}).get("configurable", {}).get("checkpoint_id")
+        # Where a rollback puts the thread back to ("" when the thread had no checkpoint).
+        await self.records.set_run_kwargs(
+            run.run_id,
+            {**run.kwargs, "_checkpoint_before": checkpoint if before.created_at else ""},
+        )
+        graph_input: Any = kwargs.get("input")
+        if (command := kwargs.get("command")) is not None:
+            graph_input = Command(
+                resume=command.get("resume"),
+                update=command.get("update"),
+                goto=command.get("goto") or (),
+            )
+        durability: Durability = kwargs.get("durability") or "async"
+        lease: str | None = None
+        session_id = view_session.id if view_session is not None else None
+        if view_session is not None:
+            graph_input, lease = await self._session_input(view_session, graph_input)
+            durability = "exit"
+        modes: list[StreamModeName] = list(kwargs.get("stream_mode") or ["values"])
+        try:
+            outcome = await self._stream(
+                run,
+                graph,
+                graph_input,
+                config,
+                modes,
+                durability=durability,
+                lease=(view_session, lease) if view_session and lease else None,
+            )
+        finally:
+            if session_id is not None:
+                await asyncio.shield(self._end_session_run(session_id, lease))
+        await self.settle(thread_id, graph, failed=outcome == "error")
+        return outcome
+
+    async def _session_of(self, run: RunRecord) -> ChatSession | None:
+        thread = await self.records.get_thread(run.thread_id)
+        if thread is None or thread.metadata.get("kind") != SESSION_KIND:
+            return None
+        return await self.state.store.get_session(run.thread_id)
+
+    async def _session_input(self, session: ChatSession, raw: Any) -> tuple[dict[str, Any], str]:
+        """The v1 send's graph input for a run on a workspace session, and its send lease."""
+        lease = await self.state.store.acquire_session(
+            session.id, hold_seconds=self.state.settings.session_lease_seconds
+        )
+        if lease is None:
+            raise ApiError(
+                409, "session_busy", "The tutor is still answering your last message in this chat."
+            )
+        klass = await self.state.store.get_class(session.class_id)
+        role = await self.state.store.class_role(session.class_id, session.owner_user_id)
+        return {
+            "class_id": session.class_id,
+            "class_title": klass.title if klass else "",
+            "user_message": str((raw or {}).get("user_message", "")),
+            "session_id": session.id,
+            "author_user_id": session.owner_user_id,
+            "author_kind": "teacher" if role == "teacher" else "student",
+            "max_tokens": None,
+        }, lease
+
+    async def _end_session_run(self, session_id: str, lease: str | None) -> None:
+        try:
+            await prune_thread(self.state.checkpointer, session_id)
+        finally:
+            if lease is not None:
+                await self.state.store.release_session(session_id, lease)
+
+    async def _renew_lease(self, session: ChatSession, lease: str) -> None:
+        seconds = self.state.settings.session_lease_seconds
+        while True:
+            await asyncio.sleep(seconds / 3)
+            if not await self.state.store.renew_session(session.id, lease, hold_seconds=seconds):
+                raise ApiError(
+                    409,
+                    "session_busy",
+                    "Another send took over this chat while the tutor was"
+                    " answering; send it again.",
+                )
+
+    async def _stream(
+        self,
+        run: RunRecord,
+        graph: CompiledGraph,
+        graph_input: Any,
+        config: RunnableConfig,
+        modes: Sequence[StreamModeName],
+        *,
+        durability: Durability,
+        lease: tuple[ChatSession, str] | None,
+    ) -> Literal["success", "error", "interrupted"]:
+        graph_modes = list(dict.fromkeys(_GRAPH_MODES[m] for m in modes if m in _GRAPH_MODES))
+        if "values" not in graph_modes:
+            graph_modes.append("values")
+        kwargs = run.kwargs
+        publish = self._publisher(run.run_id, modes)
+        work = self._pump(
+            graph,
+            graph_input,
+            config,
+            graph_modes,
+            publish,
+            durability=durability,
+            subgraphs=bool(kwargs.get("stream_subgraphs")),
+            interrupt_before=kwargs.get("interrupt_before"),
+            interrupt_after=kwargs.get("interrupt_after"),
+            events="events" in modes,
+        )
+        try:
+            if lease is None:
+                await work
+            else:
+                pump = asyncio.ensure_future(work)
+                keeper = asyncio.ensure_future(self._renew_lease(*lease))
+                try:
+                    await asyncio.wait([pump, keeper], return_when=asyncio.FIRST_COMPLETED)
+                    if not pump.done():
+                        pump.cancel()
+                        await asyncio.gather(pump, return_exceptions=True)
+                        keeper.result()
+                    pump.result()
+                finally:
+                    keeper.cancel()
+                    pump.cancel()
+                    await asyncio.gather(pump, keeper, return_exceptions=True)
+        except Exception as error:  # noqa: BLE001 - reported as the stream's `error` event
+            await self.manager.publish(run.run_id, "error", dumps(self._error(run, error)))
+            return "error"
+        return "success"
+
+    def _error(self, run: RunRecord, error: Exception) -> dict[str, str]:
+        if isinstance(error, ApiError):
+            return {"error": error.code, "message": error.message}
+        if isinstance(error, GenerationError):
+            return {"error": error.code or "GenerationError", "message": str(error)}
+        if isinstance(error, UnencodableOutput):
+            return {"error": "unencodable_output", "message": str(error)}
+        logger.error(
+            "protocol run failed",
+            extra={"run_id": run.run_id, "graph": run.graph_id},
+            exc_info=error,
+        )
+        return {"error": type(error).__name__, "message": "Something went wrong on our side."}
+
+    def _publisher(self, run_id: str, modes: Sequence[StreamModeName]) -> _Publisher:
+        return _Publisher(self.manager, run_id, modes)
+
+    async def _pump(
+        self,
+        graph: CompiledGraph,
+        graph_input: Any,
+        config: RunnableConfig,
+        graph_modes: list[StreamMode],
+        publish: _Publisher,
+        *,
+        durability: Durability,
+        subgraphs: bool,
+        interrupt_before: Any,
+        interrupt_after: Any,
+        events: bool,
+    ) -> None:
+        graph_id = graph.name
+        context = self._context(graph_id)
+        if events:
+            async for event in graph.astream_events(
+                graph_input,
+                config,
+                version="v2",
+                context=context,
+                stream_mode=graph_modes,
+                subgraphs=True,
+                durability=durability,
+                interrupt_before=interrupt_before,
+                interrupt_after=interrupt_after,
+            ):
+                root = event.get("run_id") == str(config.get("run_id"))
+                if root and event["event"] == "on_chain_stream":
+                    ns, mode, data = event["data"]["chunk"]
+                    if subgraphs or not ns:
+                        await publish.part({"type": mode, "ns": ns, "data": data})
+                elif not root or event["event"] not in ("on_chain_stream",):
+                    await publish.event("events", jsonable(event))
+            return
+        async for part in graph.astream(
+            graph_input,
+            config,
+            context=context,
+            stream_mode=graph_modes,
+            subgraphs=subgraphs,
+            version="v2",
+            durability=durability,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+        ):
+            await publish.part(part)
+
+    async def settle(self, thread_id: str, graph: CompiledGraph, *, failed: bool = False) -> None:
+        """The thread's status, values and interrupts from its latest checkpoint."""
+        snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+        interrupts = [interrupt_json(i) for i in snapshot.interrupts]
+        status: ThreadStatus = "error" if failed else "interrupted" if interrupts else "idle"
+        await self.records.update_thread(
+            thread_id,
+            status=status,
+            values=jsonable(snapshot.values) if snapshot.created_at else None,
+            interrupts={
+                task.id: [interrupt_json(i) for i in task.interrupts]
+                for task in snapshot.tasks
+                if task.interrupts
+            },
+        )
+
+
+class _Publisher:
+    """Turns a graph's v2 stream parts into the protocol's events for the modes asked for."""
+
+    def __init__(self, manager: DurableRunManager, run_id: str, modes: Sequence[StreamModeName]):
+        self.manager = manager
+        self.run_id = run_id
+        self.modes = set(modes)
+        self.messages: dict[str, BaseMessageChunk] = {}
+
+    async def event(self, name: str, data: Any) -> None:
+        await self.manager.publish(self.run_id, name, dumps(data))
+
+    async def part(self, part: Mapping[str, Any]) -> None:
+        kind = part["type"]
+        ns = list(part.get("ns") or ())
+        suffix = "".join(f"|{n}" for n in ns)
+        data = part["data"]
+        if kind == "values":
+            values = jsonable(data)
+            if part.get("interrupts") and isinstance(values, dict):
+                values["__interrupt__"] = [interrupt_json(i) for i in part["interrupts"]]
+            if "values" in self.modes:
+                await self.event("values" + suffix, values)
+            return
+        if kind == "messages":
+            chunk, metadata = data
+            if "messages-tuple" in self.modes:
+                await self.event("messages" + suffix, [jsonable(chunk), jsonable(metadata)])
+            if "messages" in self.modes:
+                await self._accumulated(chunk, metadata, suffix)
+            return
+        if kind in self.modes:
+            await self.event(kind + suffix, jsonable(data))
+
+    async def _accumulated(self, chunk: Any, metadata: Any, suffix: str) -> None:
+        message_id = str(getattr(chunk, "id", None) or "")
+        if not isinstance(chunk, BaseMessageChunk):
+            await self.event("messages/complete" + suffix, [jsonable(chunk)])
+            return
+        if message_id not in self.messages:
+            self.messages[message_id] = chunk
+            await self.event(
+                "messages/metadata" + suffix, {message_id: {"metadata": jsonable(metadata)}}
+            )
+        else:
+            self.messages[message_id] = self.messages[message_id] + chunk
+        await self.event("messages/partial" + suffix, [jsonable(self.messages[message_id])])
+
+
+def protocol_of(request: HTTPConnection) -> Protocol:
+    protocol: Protocol = request.state.protocol
+    return protocol
+
+
+__all__ = ["Protocol", "ThreadView", "app_state", "protocol_of", "read_body", "valid_uuid"]

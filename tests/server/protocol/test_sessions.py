@@ -1,0 +1,110 @@
+"""A workspace chat session is a thread: its owner runs on it through the protocol, the class's
+teachers read it, and the `/v1` workspace routes and the protocol see the same messages."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests.fakes import SlowChatModel
+from tests.server.conftest import Api, Serve, only
+from tests.server.protocol.conftest import Sdk
+from tests.server.routes.test_workspace import call, new_session, ok, send
+from tools.demo import DEMO_STUDENT_IDS, DEMO_TEACHER_ID
+from tools.store import open_store
+
+pytestmark = pytest.mark.live
+LENA, TOMAS = DEMO_STUDENT_IDS[0], DEMO_STUDENT_IDS[1]
+
+
+async def test_a_session_is_its_owner_s_thread(api: Api, sdk: Sdk) -> None:
+    session = new_session(api, LENA)
+    sid = session["id"]
+    send(api, sid, "What is the SI unit of force?")
+    lena = sdk(api, LENA)
+    thread = await lena.threads.get(sid)
+    assert thread["metadata"]["kind"] == "workspace_session"
+    assert thread["metadata"]["class_id"] == session["class_id"]
+    # The v1 send's turn is in the thread's state.
+    state = await lena.threads.get_state(sid)
+    assert state["values"]["user_message"] == "What is the SI unit of force?"
+
+    answer = await lena.runs.wait(sid, "chat", input={"user_message": "And the unit of power?"})
+    assert answer["reply"]["answer"]
+    listed = ok(call(api, "messages/list", LENA, session_id=sid))["messages"]
+    assert [m["content"] for m in listed if m["author_kind"] == "student"] == [
+        "What is the SI unit of force?",
+        "And the unit of power?",
+    ]
+    assert listed[-1]["content"] == answer["reply"]["answer"]
+    # The next v1 send continues the same thread: one checkpoint, one transcript.
+    send(api, sid, "Thanks!")
+    after = await lena.threads.get_state(sid)
+    assert after["values"]["user_message"] == "Thanks!"
+    assert len(ok(call(api, "messages/list", LENA, session_id=sid))["messages"]) == 6
+    assert [t["thread_id"] for t in await lena.threads.search(limit=100)] == [sid]
+
+
+async def test_teachers_read_a_session_others_do_not_see_it(api: Api, sdk: Sdk) -> None:
+    sid = new_session(api, LENA)["id"]
+    send(api, sid, "What is a joule?")
+    teacher, tomas = sdk(api, DEMO_TEACHER_ID), sdk(api, TOMAS)
+    assert (await teacher.threads.get_state(sid))["values"]["user_message"] == "What is a joule?"
+    with pytest.raises(httpx.HTTPStatusError) as read_only:
+        await teacher.runs.wait(sid, "chat", input={"user_message": "hello"})
+    assert read_only.value.response.status_code == 403
+    assert read_only.value.response.json()["error"]["code"] == "thread_read_only"
+    with pytest.raises(httpx.HTTPStatusError) as hidden:
+        await tomas.threads.get(sid)
+    assert hidden.value.response.status_code == 404
+    # A session thread runs only the chat graph, and is never deleted through the protocol.
+    lena = sdk(api, LENA)
+    with pytest.raises(httpx.HTTPStatusError) as wrong_graph:
+        await lena.runs.wait(sid, "quiz", input={"class_title": "x"})
+    assert wrong_graph.value.response.status_code == 409
+    with pytest.raises(httpx.HTTPStatusError) as kept:
+        await lena.threads.delete(sid)
+    assert kept.value.response.status_code == 409
+
+
+async def test_a_run_on_a_session_holds_its_lease(api: Api, sdk: Sdk) -> None:
+    sid = new_session(api, LENA)["id"]
+    store = await open_store(
+        api.settings.resolved_database_url, schema=api.settings.database_schema
+    )
+    try:
+        # A `/v1` send in flight holds the lease.
+        lease = await store.acquire_session(sid, hold_seconds=30)
+        assert lease is not None
+        lena = sdk(api, LENA)
+        with pytest.raises(httpx.HTTPStatusError) as busy:
+            await lena.runs.wait(sid, "chat", input={"user_message": "hello"})
+        assert busy.value.response.status_code == 409
+        assert busy.value.response.json()["error"]["code"] == "session_busy"
+        await store.release_session(sid, lease)
+        answer = await lena.runs.wait(sid, "chat", input={"user_message": "hello"})
+        assert answer["reply"]["answer"]
+        # The run released the lease when it ended.
+        again = await store.acquire_session(sid, hold_seconds=30)
+        assert again is not None
+        await store.release_session(sid, again)
+    finally:
+        await store.close()
+
+
+async def test_a_v1_send_waits_for_a_protocol_run_on_the_session(serve: Serve, sdk: Sdk) -> None:
+    with serve(chat=only(SlowChatModel(delay_s=1.5, reply="late"))) as api:
+        sid = new_session(api, LENA)["id"]
+        lena = sdk(api, LENA)
+        run = await lena.runs.create(sid, "chat", input={"user_message": "hello"})
+        for _ in range(100):
+            if (await lena.runs.get(sid, run["run_id"]))["status"] == "running":
+                break
+            await asyncio.sleep(0.02)
+        refused = call(api, "messages/send", LENA, session_id=sid, message="hi", tool_mode="off")
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "session_busy"
+        await lena.runs.join(sid, run["run_id"])
+        assert send(api, sid, "What is a watt?")["response"]["answer"]
