@@ -39,7 +39,7 @@ from server.routes.common import admit, read_json
 from server.runs import run_to_completion, start_run
 from server.schemas import Body, ClassScoped, parse_body
 from server.state import AppState, app_state
-from tools.files import FileStoreError, class_material_path, material_file_path
+from tools.files import FileStoreError, material_file_path, upload_path
 from tools.materials import MAX_BYTES, BatchResult, MaterialUnreadable, detect_type, process_batch
 from tools.models.providers import resolve_order
 from tools.store.base import MaterialRecord
@@ -106,9 +106,7 @@ async def create(request: Request) -> Response:
     except MaterialUnreadable as error:
         raise ApiError(415, "unsupported_material_type", str(error)) from None
     material_id = str(uuid.uuid4())
-    path = class_material_path(
-        member.klass.id, material_id, body.file_name, sandbox_id=member.klass.sandbox_id
-    )
+    path = upload_path(member.klass, material_id, body.file_name)
     try:
         await state.files.put(path, content, content_type=mime_type)
     except FileStoreError:

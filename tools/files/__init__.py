@@ -2,7 +2,7 @@
 
 from tools.files.base import FileMissing, FileStore, FileStoreDenied, FileStoreError
 from tools.files.local import LocalFileStore
-from tools.files.materials import material_file_path
+from tools.files.materials import material_file_path, upload_path
 from tools.files.paths import check_object_path, class_material_path, sanitize_file_name
 from tools.files.settings import FileStoreSettings, open_file_store
 from tools.files.supabase_storage import SupabaseFileStore
@@ -20,4 +20,5 @@ __all__ = [
     "material_file_path",
     "open_file_store",
     "sanitize_file_name",
+    "upload_path",
 ]

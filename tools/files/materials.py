@@ -44,3 +44,17 @@ async def material_file_path(classes: ClassLookup, material: MaterialRow) -> str
     return class_material_path(
         material.class_id, material.id, material.file_name, sandbox_id=sandbox_id
     )
+
+
+class UploadClass(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def sandbox_id(self) -> str | None: ...
+
+
+def upload_path(klass: UploadClass, material_id: str, file_name: str | None) -> str:
+    """Where a new upload for `klass` goes: the platform's path, under the class's guest sandbox
+    when it has one (so routes need not read the sandbox themselves)."""
+    return class_material_path(klass.id, material_id, file_name, sandbox_id=klass.sandbox_id)

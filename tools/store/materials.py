@@ -497,7 +497,7 @@ class MaterialsData(SqlCore):
                         db,
                         str(row["material_id"]),
                         "failed",
-                        "Processing failed: processing stopped responding too many times.",
+                        "Processing stopped responding too many times.",
                     )
             ready = await db.query(
                 f"SELECT j.id FROM {_JOB_FROM} WHERE j.status IN ('pending', 'retry')"
@@ -598,9 +598,7 @@ class MaterialsData(SqlCore):
                 {"after": now_iso(plus_seconds=retry_in_seconds or 0), "id": job_id},
             )
             if status == "failed":
-                await self._set_status(
-                    db, str(held["material_id"]), "failed", f"Processing failed: {error[:2000]}"
-                )
+                await self._set_status(db, str(held["material_id"]), "failed", error[:2000])
         return status
 
     async def get_material_job(self, job_id: str) -> MaterialJob | None:

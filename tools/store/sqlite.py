@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -69,10 +70,26 @@ class SqliteStore(SqlStore):
         # SQLite has no JWT-reading SQL functions: `claims` concern only Postgres.
         del claims
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 yield _SqliteSession(self._conn)
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
             await self._conn.execute("COMMIT")
+
+    async def _begin(self) -> None:
+        """`BEGIN IMMEDIATE`, undone if this task is cancelled while it waits for the write lock.
+
+        The statement runs on aiosqlite's thread and goes through once the other writer lets go,
+        whatever happens to the awaiting task; left alone it would leave the connection inside a
+        transaction that nobody ends.
+        """
+        begin = asyncio.ensure_future(self._conn.execute("BEGIN IMMEDIATE"))
+        try:
+            await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await begin
+                await self._conn.execute("ROLLBACK")
+            raise

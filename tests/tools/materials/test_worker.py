@@ -193,7 +193,7 @@ async def test_attempts_exhausted_fails_the_job_and_the_material(store: Store) -
     assert job is not None and (job.status, job.attempts) == ("failed", 3)
     material = await store.get_material(material_id)
     assert material is not None and material.status == "failed"
-    assert material.error == "Processing failed: RuntimeError: embedding service exploded"
+    assert material.error == "RuntimeError: embedding service exploded"
     assert broken.calls[material_id] == 3
     # A new dispatch starts over with a fresh job.
     job2, created = await store.enqueue_material_job(material_id, class_id)
