@@ -8,6 +8,7 @@ import json
 import uuid
 from typing import Any
 
+from tools.files import class_material_path
 from tools.store import ChunkInput, Store
 from tools.store.classes import topic_row_id
 
@@ -143,7 +144,9 @@ async def test_jobs_carry_the_platforms_statuses_and_stages(store: Store) -> Non
         source_type="text",
         mime_type="text/plain",
         file_name="my notes (v2).txt",
-        content=b"Light travels at 300 000 km/s.",
+        # The route stores the file first (tools/files); the row records where, not the bytes.
+        storage_path=class_material_path(class_id, material, "my notes (v2).txt"),
+        size_bytes=len(b"Light travels at 300 000 km/s."),
         created_by=teacher,
     )
     job, created = await store.enqueue_material_job(material, class_id)
