@@ -132,7 +132,7 @@ class MaterialUnreadable(ValueError):
 
 class MaterialMissing(MaterialUnreadable):
     """The material's row or file is gone: the job fails now (the platform's worker treats
-    "material not found" as terminal), the material with "Processing failed: ..."."""
+    "material not found" as terminal), and the material with the reason as its warning."""
 
 
 @dataclass(frozen=True, slots=True)
