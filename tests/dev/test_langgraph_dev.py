@@ -249,7 +249,8 @@ async def test_graph_errors_reach_the_client_with_their_message(client: LangGrap
     events = await _stream(client, "materials", {"material_id": str(uuid.uuid4())})
     assert events[-1] == (
         "error",
-        {"error": "MaterialUnreadable", "message": "The material no longer exists."},
+        # MaterialMissing is the MaterialUnreadable of a row or file that is not there.
+        {"error": "MaterialMissing", "message": "The material no longer exists."},
     )
 
 
