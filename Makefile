@@ -64,7 +64,7 @@ evals: $(VENV)/.test
 ## Benchmarks in one run (~4 min on 2 vCPU): the server beside its floor (bare Starlette +
 ## sse-starlette on the same quiz graph), 500 concurrent chat streams, stalled clients, RSS
 ## over 10,000 runs, offline engine, chat storage. Writes bench/out/results.json.
-bench: $(VENV)/.test
+bench: $(VENV)/.test $(if $(filter true,$(CI)),$(STUDIO_VENV)/.studio)
 	$(BIN)/python -m bench
 
 ## The official JavaScript client (@langchain/langgraph-sdk from npm, pinned in tests/js/package.json,
