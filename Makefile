@@ -63,7 +63,8 @@ evals: $(VENV)/.test
 
 ## Benchmarks in one run (~4 min on 2 vCPU): the server beside its floor (bare Starlette +
 ## sse-starlette on the same quiz graph), 500 concurrent chat streams, stalled clients, RSS
-## over 10,000 runs, offline engine, chat storage. Writes bench/out/results.json.
+## over 10,000 runs, offline engine, chat storage, the LangGraph protocol beside the v1 SSE
+## route and `make dev` (CI builds .venv-studio for it). Writes bench/out/results.json.
 bench: $(VENV)/.test $(if $(filter true,$(CI)),$(STUDIO_VENV)/.studio)
 	$(BIN)/python -m bench
 
