@@ -381,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_results({"floor": floor_results}, args.out)
         print(f"\nwrote {args.out}")
         return 0
+    # Under CI=true a missing studio venv fails now, not after the other sections.
+    protocol.find_studio()
     results = asyncio.run(run_suite(QUICK if args.quick else FULL))
     print(format_table(results))
     from bench import offline

@@ -98,6 +98,18 @@ def studio_bin() -> Path | None:
     return path if (path / "langgraph").is_file() else None
 
 
+def find_studio() -> tuple[Path | None, str | None]:
+    """The studio venv's bin, or None and why the `make dev` half is skipped; under CI=true
+    there must be one (`make bench` builds it there)."""
+    studio = studio_bin()
+    if studio is not None:
+        return studio, None
+    reason = "no studio venv: run `make dev` once, or set STEMGRAPH_STUDIO_BIN"
+    if IN_CI:
+        raise RuntimeError(reason + " (CI: the bench must compare with `make dev`)")
+    return None, reason
+
+
 class DevServer:
     """`langgraph dev` as `make dev` runs it, on a free port, in dev mode on a fresh data dir
     (its in-memory runtime keeps state in the working directory: a fresh one too)."""
@@ -291,13 +303,8 @@ async def run(root: Path, config: ProtocolConfig) -> dict[str, Any]:
     stemgraph = ServerProcess(
         data_dir=root / "protocol", log_path=root / "protocol.log", fake_model=False
     )
-    studio = studio_bin()
+    studio, skipped = find_studio()
     dev = None if studio is None else DevServer(studio, root / "langgraph-dev")
-    skipped: str | None = None
-    if studio is None:
-        skipped = "no studio venv: run `make dev` once, or set STEMGRAPH_STUDIO_BIN"
-        if IN_CI:
-            raise RuntimeError(skipped + " (CI: the bench must compare with `make dev`)")
     results: dict[str, Any] = {"graph": GRAPH, "stream_mode": STREAM_MODE}
     try:
         stemgraph.start()
