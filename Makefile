@@ -61,10 +61,11 @@ pytest: $(VENV)/.test $(if $(filter true,$(CI)),$(STUDIO_VENV)/.studio)
 evals: $(VENV)/.test
 	$(BIN)/python -m evals.run
 
-## Benchmarks in one run (~4 min on 2 vCPU): the server beside its floor (bare Starlette +
+## Benchmarks in one run (~5 min on 2 vCPU): the server beside its floor (bare Starlette +
 ## sse-starlette on the same quiz graph), 500 concurrent chat streams, stalled clients, RSS
-## over 10,000 runs, offline engine, chat storage. Writes bench/out/results.json.
-bench: $(VENV)/.test
+## over 10,000 runs, offline engine, chat storage, the LangGraph protocol beside the v1 SSE
+## route and `make dev` (CI builds .venv-studio for it). Writes bench/out/results.json.
+bench: $(VENV)/.test $(if $(filter true,$(CI)),$(STUDIO_VENV)/.studio)
 	$(BIN)/python -m bench
 
 ## The official JavaScript client (@langchain/langgraph-sdk from npm, pinned in tests/js/package.json,

@@ -1,13 +1,15 @@
-"""`python -m bench [--quick] [--floor-only [--rounds N]] [--out PATH]`: benchmark the real
-server in a child process (`--floor-only`: just its comparison with the floor).
+"""`python -m bench [--quick] [--floor-only [--rounds N] | --protocol-only] [--out PATH]`:
+benchmark the real server in a child process (`--floor-only`: just its comparison with the
+floor; `--protocol-only`: just the LangGraph protocol section).
 
 Starts `python -m bench.serve` twice (a scripted fake model, and no provider so the offline
 engine answers) and the floor (`bench.floor`: the same compiled quiz graph behind bare
 Starlette + sse-starlette), drives each over loopback with an asyncio load generator, compares
 the real server with the floor in the same run, then runs the many-streams load test
-(`bench.many_streams`), then the storage benches (chat checkpoints on Postgres, retrieval on
-the pgvector server: `bench.checkpoints`, `bench.retrieval`), prints tables and writes the
-numbers as JSON (default `bench/out/results.json`).
+(`bench.many_streams`), the LangGraph protocol against the v1 SSE route and `make dev`
+(`bench.protocol`), then the storage benches (chat checkpoints on Postgres, retrieval on the
+pgvector server: `bench.checkpoints`, `bench.retrieval`), prints tables and writes the numbers
+as JSON (default `bench/out/results.json`).
 """
 
 from __future__ import annotations
@@ -356,7 +358,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="only the comparison with the floor (while iterating on the request path)",
     )
     parser.add_argument("--rounds", type=int, default=None, help="floor comparison rounds")
+    parser.add_argument(
+        "--protocol-only",
+        action="store_true",
+        help="only the LangGraph protocol vs the v1 SSE route and `make dev`",
+    )
     args = parser.parse_args(argv)
+    from bench import protocol
+
+    if args.protocol_only:
+        protocol_results: dict[str, Any] = {}
+        protocol.add_to(protocol_results, quick=args.quick)
+        write_results(protocol_results, args.out)
+        print(f"\nwrote {args.out}")
+        return 0
     if args.floor_only:
         config = QUICK if args.quick else FULL
         if args.rounds:
@@ -366,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_results({"floor": floor_results}, args.out)
         print(f"\nwrote {args.out}")
         return 0
+    # Under CI=true a missing studio venv fails now, not after the other sections.
+    protocol.find_studio()
     results = asyncio.run(run_suite(QUICK if args.quick else FULL))
     print(format_table(results))
     from bench import offline
@@ -373,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["offline_engine"] = offline.run()
     print()
     print(offline.format_rows(results["offline_engine"]))
+    protocol.add_to(results, quick=args.quick)
     if not args.quick:
         from bench import chat
 

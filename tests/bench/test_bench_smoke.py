@@ -79,6 +79,8 @@ def test_quick_bench_reports_every_metric(
 
     _check_floor(results["floor"])
     _check_many_streams(results["many_streams"])
+    assert "LangGraph protocol vs v1 SSE" in printed
+    _check_protocol(results["protocol"])
     # The retrieval rows come with a pgvector server (CI starts one), side by side with the scan.
     if os.environ.get("STEMGRAPH_TEST_PGVECTOR_URL"):
         assert "pgvector + full text" in printed
@@ -124,6 +126,43 @@ def _check_floor(floor: dict[str, Any]) -> None:
         assert floor["json"]["ratios"][f"rps_{key}"] == pytest.approx(expected, rel=1e-2)
 
 
+PROTOCOL_METRICS = (
+    "runs_per_s_c1",
+    "runs_per_s_c8",
+    "server_cpu_us_per_event",
+    "first_event_p50_ms",
+    "first_event_p95_ms",
+)
+
+
+def _check_protocol(section: dict[str, Any]) -> None:
+    """Every call streamed every run to its final state, and every row is a positive number."""
+    calls = [("stemgraph", kind) for kind in ("stateless", "thread", "v1")]
+    if section["dev"] is None:
+        # Skipped only with a reason, and never under CI (the Makefile builds the studio venv).
+        assert section["dev_skipped"] and os.environ.get("CI", "").lower() != "true"
+    else:
+        calls += [("dev", kind) for kind in ("stateless", "thread")]
+    for side, kind in calls:
+        row = section[side][kind]
+        for concurrency in ("c1", "c8"):
+            run = row[concurrency]
+            assert run["completed"] == run["streams"] > 0 and run["errors"] == 0, (side, kind)
+            assert run["events_by_type"]["values"] >= run["streams"], (side, kind, run)
+            assert run["first_event_p95_ms"] >= run["first_event_p50_ms"], (side, kind, run)
+        for metric in PROTOCOL_METRICS:
+            assert isinstance(row[metric], float | int) and row[metric] > 0, (side, kind, metric)
+    ours = section["stemgraph"]
+    for kind in ("stateless", "thread"):
+        expected = ours[kind]["server_cpu_us_per_event"] / ours["v1"]["server_cpu_us_per_event"]
+        assert section["ratios"][f"cpu_per_event_{kind}_vs_v1"] == pytest.approx(expected, 1e-2)
+        if section["dev"] is not None:
+            theirs = section["dev"][kind]["runs_per_s_c8"]
+            assert section["ratios"][f"runs_per_s_c8_{kind}_vs_dev"] == pytest.approx(
+                ours[kind]["runs_per_s_c8"] / theirs, 1e-2
+            )
+
+
 def _check_many_streams(many: dict[str, Any]) -> None:
     for key in ("load", "load_coalesced", "load_low"):
         load = many[key]
@@ -166,6 +205,28 @@ def _check_many_streams(many: dict[str, Any]) -> None:
     # on a shared CI machine only checks that the scenario ran and reported.
     assert isinstance(stalled["all_closed"], bool), stalled
     assert stalled["closed"] + stalled["completed_anyway"] <= stalled["clients"], stalled
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_tree_cpu_counts_the_children() -> None:
+    """`make dev`'s CPU is read over its process tree: a busy child adds to its parent's."""
+    import subprocess
+    import sys
+
+    from bench.protocol import tree_cpu_seconds
+
+    spin = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    child = subprocess.Popen([sys.executable, "-c", spin + "\ntime.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while (cpu_seconds(child.pid) or 0.0) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        own, tree = cpu_seconds(os.getpid()), tree_cpu_seconds(os.getpid())
+        assert own is not None and tree is not None
+        assert tree - own >= 0.29
+    finally:
+        child.kill()
+        child.wait()
 
 
 async def test_the_timed_model_streams_stamped_tokens_on_schedule() -> None:
