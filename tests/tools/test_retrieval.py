@@ -228,9 +228,8 @@ async def test_postgres_ranks_in_sql_and_sqlite_in_process(store: Store) -> None
     assert hits and "granite" in hits[0].content
 
 
+@pytest.mark.parametrize("backend", ["postgres"])  # ranking in SQL is Postgres's
 async def test_in_sql_a_very_long_query_keeps_the_class_s_terms(store: Store) -> None:
-    if store.backend != "postgres":
-        pytest.skip("ranking in SQL is Postgres's")
     class_id = await make_class(store)
     material = await add_material(store, class_id, [PHOTO, FORCE, CELLS, ROCKS])
     filler = " ".join(f"word{n}" for n in range(5_000))

@@ -76,6 +76,14 @@ def search_terms(query: str, *, max_terms: int = 24) -> list[str]:
     return query_terms(query)[:max_terms]
 
 
+# A class's chunks in reading order (material by material, page by page), unscored.
+_READING_ORDER = (
+    f"SELECT {_HIT_COLUMNS}, 0.0 AS score FROM material_chunks ch"
+    " JOIN materials m ON m.id = ch.material_id WHERE ch.class_id = :c"
+    " ORDER BY m.created_at, m.id, ch.source_index, ch.created_at LIMIT :n"
+)
+
+
 class MaterialsData(SqlCore):
     # Whether pgvector is usable (Postgres, checked by `prepare_retrieval`); None on SQLite.
     pgvector: bool | None = None
@@ -293,9 +301,7 @@ class MaterialsData(SqlCore):
                 # No lexical match (or an empty query): fall back to the class's materials in
                 # reading order so a generator still has something to ground on.
                 rows = await db.query(
-                    f"SELECT {_HIT_COLUMNS}, 0.0 AS score FROM material_chunks ch"
-                    " JOIN materials m ON m.id = ch.material_id WHERE ch.class_id = :c"
-                    " ORDER BY m.created_at, m.id, ch.source_index, ch.created_at LIMIT :n",
+                    _READING_ORDER,
                     {"c": class_id, "n": limit},
                 )
         return [_hit(row) for row in rows]
@@ -304,9 +310,7 @@ class MaterialsData(SqlCore):
         """Every chunk of the class in reading order (for in-process dense scoring)."""
         async with self.session() as db:
             rows = await db.query(
-                f"SELECT {_HIT_COLUMNS}, 0.0 AS score FROM material_chunks ch"
-                " JOIN materials m ON m.id = ch.material_id WHERE ch.class_id = :c"
-                " ORDER BY m.created_at, m.id, ch.source_index, ch.created_at LIMIT :n",
+                _READING_ORDER,
                 {"c": class_id, "n": limit},
             )
         return [_hit(row) for row in rows]
