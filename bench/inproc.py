@@ -1,10 +1,15 @@
-"""`python -m bench.inproc [--floor] [--streams N] [--repeat R]`: CPU per streamed quiz event
-of the app itself, called as an ASGI app in this process (no sockets, no HTTP parser).
+"""`python -m bench.inproc [--floor | --protocol] [--streams N] [--repeat R]`: CPU per streamed
+quiz event of the app itself, called as an ASGI app in this process (no sockets, no HTTP parser).
 
 What the HTTP server and the kernel spend is the same for the server and the floor; without
 it, and with the best of `--repeat` batches of process CPU time, the app's own cost per event
 stays comparable on a busy machine where wall-clock numbers do not. Used to measure one change
 of the request path at a time (ARCHITECTURE.md, "Performance").
+
+`--protocol` measures LangGraph Server's protocol (`POST /runs/stream`, and `POST /threads` +
+`/threads/{id}/runs/stream`) beside the v1 SSE route in the same process, on the offline engine
+and with the stream modes of `bench.protocol`, the three calls' batches alternating so that a
+change in the machine's load hits each alike.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from bench.fixtures import API_KEY, quiz_body
 _PATH = "/v1/quiz/generate"
 
 
-async def stream_once(app: ASGIApp, body: bytes, state: dict[str, Any]) -> int:
-    """One SSE quiz request; the number of events it streamed (raises unless it ended with
-    the final `values` event)."""
+async def _call(
+    app: ASGIApp, path: str, body: bytes, state: dict[str, Any], *, accept: bytes
+) -> bytes:
+    """One POST as an ASGI call; the response body."""
     sent = bytearray()
     done = asyncio.Event()
     scope = {
@@ -36,14 +42,14 @@ async def stream_once(app: ASGIApp, body: bytes, state: dict[str, Any]) -> int:
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": _PATH,
-        "raw_path": _PATH.encode(),
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [
             (b"host", b"bench"),
             (b"x-api-key", API_KEY.encode()),
-            (b"accept", b"text/event-stream"),
+            (b"accept", accept),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ],
@@ -68,10 +74,32 @@ async def stream_once(app: ASGIApp, body: bytes, state: dict[str, Any]) -> int:
                 done.set()
 
     await app(scope, receive, send)
-    names = [line for line in bytes(sent).split(b"\r\n") if line.startswith(b"event: ")]
+    return bytes(sent)
+
+
+async def stream_once(
+    app: ASGIApp, body: bytes, state: dict[str, Any], path: str = _PATH
+) -> int:
+    """One SSE quiz request; the number of events it streamed (raises unless it ended with
+    the final `values` event)."""
+    sent = await _call(app, path, body, state, accept=b"text/event-stream")
+    names = [line for line in sent.splitlines() if line.startswith(b"event: ")]
     if not names or names[-1] != b"event: values":
-        raise RuntimeError(f"the stream did not end with values: {bytes(sent[-300:])!r}")
+        raise RuntimeError(f"the stream did not end with values: {sent[-300:]!r}")
     return len(names)
+
+
+async def protocol_once(
+    app: ASGIApp, kind: str, state: dict[str, Any], *, body: bytes, v1_body: bytes
+) -> int:
+    """One streamed run of `kind` (`v1`, `stateless` or `thread`); its number of events."""
+    if kind == "v1":
+        return await stream_once(app, v1_body, state)
+    path = "/runs/stream"
+    if kind == "thread":
+        created = await _call(app, "/threads", b"{}", state, accept=b"application/json")
+        path = f"/threads/{json.loads(created)['thread_id']}/runs/stream"
+    return await stream_once(app, body, state, path)
 
 
 async def measure(app: ASGIApp, *, streams: int, repeat: int, state: dict[str, Any]) -> float:
@@ -88,6 +116,50 @@ async def measure(app: ASGIApp, *, streams: int, repeat: int, state: dict[str, A
             events += await stream_once(app, body, state)
         best = min(best, (time.process_time() - began) * 1e6 / events)
     return round(best, 1)
+
+
+async def measure_protocol(
+    app: ASGIApp, *, streams: int, repeat: int, state: dict[str, Any]
+) -> dict[str, float]:
+    """The best, over `repeat` rounds, of process CPU µs per streamed event of each call
+    (`streams` sequential runs a batch; the calls' batches alternate within a round)."""
+    from bench.protocol import GRAPH, STREAM_MODE
+
+    v1_body = json.dumps(quiz_body()).encode()
+    body = json.dumps(
+        {"assistant_id": GRAPH, "input": quiz_body(), "stream_mode": STREAM_MODE}
+    ).encode()
+    kinds = ("v1", "stateless", "thread")
+    for kind in kinds:
+        for _ in range(3):
+            await protocol_once(app, kind, state, body=body, v1_body=v1_body)
+    best = dict.fromkeys(kinds, float("inf"))
+    for _ in range(repeat):
+        for kind in kinds:
+            events = 0
+            began = time.process_time()
+            for _ in range(streams):
+                events += await protocol_once(app, kind, state, body=body, v1_body=v1_body)
+            best[kind] = min(best[kind], (time.process_time() - began) * 1e6 / events)
+    result = {f"{kind}_cpu_us_per_event": round(cpu, 1) for kind, cpu in best.items()}
+    for kind in ("stateless", "thread"):
+        result[f"{kind}_vs_v1"] = round(best[kind] / best["v1"], 3)
+    return result
+
+
+async def run_protocol(*, streams: int, repeat: int) -> dict[str, float]:
+    from server.app import create_app
+    from server.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="stemgraph-inproc-") as tmp:
+        settings = Settings(
+            data_dir=Path(tmp), python_backend_api_key=API_KEY, seed_demo=True, log_level="WARNING"
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app) as state:
+            return await measure_protocol(
+                app, streams=streams, repeat=repeat, state=dict(state or {})
+            )
 
 
 async def run(*, floor: bool, streams: int, repeat: int) -> float:
@@ -111,9 +183,15 @@ async def run(*, floor: bool, streams: int, repeat: int) -> float:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.inproc", description=__doc__)
     parser.add_argument("--floor", action="store_true", help="the floor app instead")
+    parser.add_argument(
+        "--protocol", action="store_true", help="the protocol's calls beside v1 SSE (offline)"
+    )
     parser.add_argument("--streams", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
+    if args.protocol:
+        print(json.dumps(asyncio.run(run_protocol(streams=args.streams, repeat=args.repeat))))
+        return
     cpu = asyncio.run(run(floor=args.floor, streams=args.streams, repeat=args.repeat))
     print(json.dumps({"floor": args.floor, "cpu_us_per_event": cpu}))
 
