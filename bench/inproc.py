@@ -77,9 +77,7 @@ async def _call(
     return bytes(sent)
 
 
-async def stream_once(
-    app: ASGIApp, body: bytes, state: dict[str, Any], path: str = _PATH
-) -> int:
+async def stream_once(app: ASGIApp, body: bytes, state: dict[str, Any], path: str = _PATH) -> int:
     """One SSE quiz request; the number of events it streamed (raises unless it ended with
     the final `values` event)."""
     sent = await _call(app, path, body, state, accept=b"text/event-stream")

@@ -73,16 +73,17 @@ class _LocalRun:
             self.ended = True
             self.changed.notify_all()
 
-    async def follow(self, position: int) -> AsyncIterator[RunEvent]:
-        """Events after `position` until the run's log closes."""
+    async def follow(self, position: int) -> AsyncIterator[list[RunEvent]]:
+        """Events after `position` until the run's log closes, all those already published
+        at once."""
         while True:
             async with self.changed:
                 while self.last_seq <= position and not self.ended:
                     await self.changed.wait()
                 pending = self.events[position - self.first_seq + 1 :]
                 ended = self.ended
-            for event in pending:
-                yield event
+            if pending:
+                yield pending
             position += len(pending)
             if ended and position >= self.last_seq:
                 return
@@ -158,7 +159,7 @@ class DurableRunManager:
 
     # --- EventLog ---
 
-    async def publish(self, run_id: str, event: str, data: str) -> str:
+    async def publish(self, run_id: str, event: str, data: bytes) -> str:
         # The protocol's wire numbers a run's events 1, 2, 3, ... (its URL names the run);
         # the log also accepts `<run_id>:<n>`, the `/v1` streams' form, as a Last-Event-ID.
         local = self._local.get(run_id)
@@ -170,7 +171,7 @@ class DurableRunManager:
         seq = local.last_seq + 1
         await local.add(RunEvent(str(seq), event, data), seq)
         # This process is the run's only writer: the log is written behind, a batch at a time.
-        local.unwritten.append((seq, event, data.encode()))
+        local.unwritten.append((seq, event, data))
         if local.writer is None or local.writer.done():
             local.writer = asyncio.create_task(self._write(run_id, local))
         return str(seq)
@@ -186,15 +187,21 @@ class DurableRunManager:
     def subscribe(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
         """The run's events after `after` ("0": all the log holds; None: from now on), live
         until the run's log closes (or the run is no longer queued or running)."""
+        return _flatten(self.subscribe_batches(run_id, after=after))
+
+    def subscribe_batches(
+        self, run_id: str, *, after: str | None = None
+    ) -> AsyncIterator[list[RunEvent]]:
+        """`subscribe`'s events in lists: all those already published at once."""
         position = None if after is None else parse_event_id(run_id, after)  # 400 up front
         return self._subscribe(run_id, position)
 
-    async def _subscribe(self, run_id: str, position: int | None) -> AsyncIterator[RunEvent]:
+    async def _subscribe(self, run_id: str, position: int | None) -> AsyncIterator[list[RunEvent]]:
         local = self._local.get(run_id)
         if local is not None and (position is None or position >= local.first_seq - 1):
             # The run publishes in this process: its subscribers here follow it in memory.
-            async for copy in local.follow(local.last_seq if position is None else position):
-                yield copy
+            async for batch in local.follow(local.last_seq if position is None else position):
+                yield batch
             return
         if position is None:
             position = await self.replay.last_seq(run_id)
@@ -204,7 +211,7 @@ class DurableRunManager:
             return row is not None and row.status in _LIVE
 
         async for event in self.replay.read_after(run_id, str(position), still_live=still_live):
-            yield RunEvent(str(event.seq), event.event, event.data.decode())
+            yield [RunEvent(str(event.seq), event.event, event.data)]
 
     async def close(self, run_id: str) -> None:
         local = self._local.get(run_id)
@@ -266,6 +273,12 @@ class DurableRunManager:
         if self._replay is not None:
             await self._replay.aclose()
         await self._wakeups.aclose()
+
+
+async def _flatten(batches: AsyncIterator[list[RunEvent]]) -> AsyncIterator[RunEvent]:
+    async for batch in batches:
+        for event in batch:
+            yield event
 
 
 async def resume_or_fail(protocol: Protocol, swept: Swept) -> None:

@@ -4,7 +4,8 @@ Two small interfaces, so the durable pieces (a replay log in the database or Red
 process can take runs from) plug in without the routes changing:
 
 - `EventLog`: `publish` a run's event (and get its id), `subscribe` from after an event id
-  (replaying what the log still holds, then live), `close` the run's log when it ends.
+  (replaying what the log still holds, then live; `subscribe_batches` hands over every event
+  already there at once), `close` the run's log when it ends.
 - `RunQueue`: `enqueue` a run by id; whoever takes it calls the executor with that id (the run's
   record in the database says everything the run needs).
 
@@ -26,21 +27,28 @@ Executor = Callable[[str], Coroutine[Any, Any, None]]
 
 @dataclass(frozen=True, slots=True)
 class RunEvent:
-    """One event of a run as sent on the wire: its id, SSE event name and JSON text."""
+    """One event of a run as sent on the wire: its id, SSE event name and JSON (UTF-8)."""
 
     id: str
     event: str
-    data: str
+    data: bytes
 
 
 class EventLog(Protocol):
-    async def publish(self, run_id: str, event: str, data: str) -> str:
-        """Record `event` (`data` is JSON text) for the run's subscribers; returns its id."""
+    async def publish(self, run_id: str, event: str, data: bytes) -> str:
+        """Record `event` (`data` is UTF-8 JSON) for the run's subscribers; returns its id."""
         ...
 
     def subscribe(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
         """The run's events after event id `after` ("0": from the first one the log holds;
         None: only events published from now on), until the run's log closes."""
+        ...
+
+    def subscribe_batches(
+        self, run_id: str, *, after: str | None = None
+    ) -> AsyncIterator[list[RunEvent]]:
+        """`subscribe`'s events, every one already published handed over in one list (a
+        stream sends each list as one chunk)."""
         ...
 
     async def close(self, run_id: str) -> None:
@@ -81,7 +89,7 @@ class LocalRunManager:
         """Whether this log has (or will have) the run's events."""
         return run_id in self._channels
 
-    async def publish(self, run_id: str, event: str, data: str) -> str:
+    async def publish(self, run_id: str, event: str, data: bytes) -> str:
         channel = self._channel(run_id)
         event_id = str(len(channel.events) + 1)
         async with channel.changed:
@@ -90,6 +98,13 @@ class LocalRunManager:
         return event_id
 
     async def subscribe(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
+        async for batch in self.subscribe_batches(run_id, after=after):
+            for event in batch:
+                yield event
+
+    async def subscribe_batches(
+        self, run_id: str, *, after: str | None = None
+    ) -> AsyncIterator[list[RunEvent]]:
         channel = self._channels.get(run_id)
         if channel is None:
             return
@@ -100,8 +115,8 @@ class LocalRunManager:
                     await channel.changed.wait()
                 pending = channel.events[position:]
                 closed = channel.closed
-            for event in pending:
-                yield event
+            if pending:
+                yield pending
             position += len(pending)
             if closed and position >= len(channel.events):
                 return

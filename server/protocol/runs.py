@@ -99,7 +99,7 @@ def _stream(request: Request, run: RunRecord, *, stateless: bool, after: str | N
             await protocol.cancel(current, "interrupt")
 
     return RunStreamResponse(
-        protocol.manager.subscribe(run.run_id, after=after),
+        protocol.manager.subscribe_batches(run.run_id, after=after),
         with_ids=bool(run.kwargs.get("stream_resumable")),
         headers=_paths(run, stateless=stateless),
         on_close=on_close,

@@ -41,7 +41,7 @@ from server.json_input import parse_json
 from server.protocol.durable import DurableRunManager, resume_or_fail
 from server.protocol.models import RunCreate, StreamModeName
 from server.protocol.records import Records, RunRecord, ThreadRecord, ThreadStatus
-from server.protocol.wire import dumps, interrupt_json, jsonable
+from server.protocol.wire import MessageEncoder, dumps, dumps_message, interrupt_json, jsonable
 from server.registry import EXPORTED, CompiledGraph
 from server.schemas import parse_body
 from server.state import AppState, app_state
@@ -615,6 +615,7 @@ class _Publisher:
         self.run_id = run_id
         self.modes = set(modes)
         self.messages: dict[str, BaseMessageChunk] = {}
+        self.encoder = MessageEncoder()
 
     async def event(self, name: str, data: Any) -> None:
         await self.manager.publish(self.run_id, name, dumps(data))
@@ -625,21 +626,22 @@ class _Publisher:
         suffix = "".join(f"|{n}" for n in ns)
         data = part["data"]
         if kind == "values":
-            values = jsonable(data)
-            if part.get("interrupts") and isinstance(values, dict):
-                values["__interrupt__"] = [interrupt_json(i) for i in part["interrupts"]]
             if "values" in self.modes:
+                values = jsonable(data)
+                if part.get("interrupts") and isinstance(values, dict):
+                    values["__interrupt__"] = [interrupt_json(i) for i in part["interrupts"]]
                 await self.event("values" + suffix, values)
             return
         if kind == "messages":
             chunk, metadata = data
             if "messages-tuple" in self.modes:
-                await self.event("messages" + suffix, [jsonable(chunk), jsonable(metadata)])
+                pair = self.encoder.pair(chunk, metadata)
+                await self.manager.publish(self.run_id, "messages" + suffix, pair)
             if "messages" in self.modes:
                 await self._accumulated(chunk, metadata, suffix)
             return
         if kind in self.modes:
-            await self.event(kind + suffix, jsonable(data))
+            await self.event(kind + suffix, data)
 
     async def _accumulated(self, chunk: Any, metadata: Any, suffix: str) -> None:
         message_id = str(getattr(chunk, "id", None) or "")
@@ -648,12 +650,16 @@ class _Publisher:
             return
         if message_id not in self.messages:
             self.messages[message_id] = chunk
-            await self.event(
-                "messages/metadata" + suffix, {message_id: {"metadata": jsonable(metadata)}}
+            metadata_json = self.encoder.metadata(metadata)
+            await self.manager.publish(
+                self.run_id,
+                "messages/metadata" + suffix,
+                b'{%b:{"metadata":%b}}' % (dumps(message_id), metadata_json),
             )
         else:
             self.messages[message_id] = self.messages[message_id] + chunk
-        await self.event("messages/partial" + suffix, [jsonable(self.messages[message_id])])
+        partial = b"[%b]" % dumps_message(self.messages[message_id])
+        await self.manager.publish(self.run_id, "messages/partial" + suffix, partial)
 
 
 def protocol_of(request: HTTPConnection) -> Protocol:
