@@ -14,6 +14,7 @@ sharing one database:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -42,7 +43,10 @@ logger = logging.getLogger("stemgraph.runs")
 Executor = Callable[[str], Coroutine[Any, Any, None]]
 _LIVE = ("pending", "running")
 _LOCAL_KEEP_SECONDS = 30.0
-_BATCH = 200
+_BATCH = 500
+# The log is written behind, a batch at a time: events gather this long first (subscribers in
+# this process follow the run in memory meanwhile; the run's end flushes at once).
+_FLUSH_SECONDS = 0.05
 
 
 @dataclass
@@ -58,6 +62,7 @@ class _LocalRun:
     # Events not yet in the log, and the task writing them.
     unwritten: list[Numbered] = field(default_factory=list)
     writer: asyncio.Task[None] | None = None
+    flush: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.last_seq = self.first_seq - 1
@@ -72,6 +77,7 @@ class _LocalRun:
         async with self.changed:
             self.ended = True
             self.changed.notify_all()
+        self.flush.set()
 
     async def follow(self, position: int) -> AsyncIterator[list[RunEvent]]:
         """Events after `position` until the run's log closes, all those already published
@@ -177,6 +183,9 @@ class DurableRunManager:
         return str(seq)
 
     async def _write(self, run_id: str, local: _LocalRun) -> None:
+        if not local.ended:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(local.flush.wait(), _FLUSH_SECONDS)
         while local.unwritten:
             batch, local.unwritten = local.unwritten[:_BATCH], local.unwritten[_BATCH:]
             try:

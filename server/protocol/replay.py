@@ -35,6 +35,12 @@ DEFAULT_POLL_SECONDS = 1.0
 END = "__end__"
 """The event name of the terminal marker; never handed to readers."""
 _BATCH = 500
+# An event is kept while its own expiry (its append's) or its run's counter row's (the latest
+# append's, the end marker's included) is ahead: every row need not be rewritten at the end.
+_LIVE = (
+    "(stemgraph_run_events.expires_at > :now OR EXISTS (SELECT 1 FROM stemgraph_run_streams s"
+    " WHERE s.run_id = stemgraph_run_events.run_id AND s.expires_at > :now))"
+)
 
 Numbered = tuple[int, str, bytes]
 """An event with the number its writer gave it: (seq, event, data)."""
@@ -218,22 +224,16 @@ class SqlReplayLog:
         self._wakeups.notify(f"replay:{run_id}")
 
     async def finish(self, run_id: str) -> None:
+        # The marker's append moves the run's counter row's expiry a full TTL on, and the
+        # whole log lives as long as that row (`_LIVE`), however long the run ran: no row of
+        # the run is rewritten.
         await self.append(run_id, END, b"")
-        # The whole log is kept a full TTL after the run ends, however long it ran.
-        async with self._store.session() as db:
-            params = {"r": run_id, "x": now_ms(self.ttl_seconds)}
-            await db.execute(
-                "UPDATE stemgraph_run_events SET expires_at = :x WHERE run_id = :r", params
-            )
-            await db.execute(
-                "UPDATE stemgraph_run_streams SET expires_at = :x WHERE run_id = :r", params
-            )
 
     async def _rows_after(self, run_id: str, seq: int) -> list[ReplayEvent]:
         async with self._store.session() as db:
             rows = await db.query(
                 "SELECT seq, event, data FROM stemgraph_run_events"
-                " WHERE run_id = :r AND seq > :s AND expires_at > :now ORDER BY seq LIMIT :n",
+                f" WHERE run_id = :r AND seq > :s AND {_LIVE} ORDER BY seq LIMIT :n",
                 {"r": run_id, "s": seq, "now": now_ms(), "n": _BATCH},
             )
         return [
@@ -284,7 +284,7 @@ class SqlReplayLog:
         now = {"now": now_ms()}
         async with self._store.transaction() as db:
             rows = await db.query(
-                "DELETE FROM stemgraph_run_events WHERE expires_at <= :now RETURNING seq", now
+                f"DELETE FROM stemgraph_run_events WHERE NOT {_LIVE} RETURNING seq", now
             )
             # A counter outlives its events only while the run may still append.
             await db.execute("DELETE FROM stemgraph_run_streams WHERE expires_at <= :now", now)
