@@ -52,13 +52,18 @@ _FLUSH_SECONDS = 0.05
 @dataclass
 class _LocalRun:
     """The events a run published in this process (from `first_seq` on), for subscribers here:
-    they follow the run without a database read per event. The log stays the record."""
+    they follow the run without a database read per event. The log stays the record.
+
+    Publishing never waits: no lock is shared with the subscribers (a woken subscriber
+    re-taking a condition's lock made the next publish wait for it, one loop turn per event),
+    so a run's burst of events reaches a subscriber, and its client, together."""
 
     first_seq: int
     events: list[RunEvent] = field(default_factory=list)
     last_seq: int = 0
     ended: bool = False
-    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    # Subscribers waiting for the next event (or the end).
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
     # Events not yet in the log, and the task writing them.
     unwritten: list[Numbered] = field(default_factory=list)
     writer: asyncio.Task[None] | None = None
@@ -67,27 +72,32 @@ class _LocalRun:
     def __post_init__(self) -> None:
         self.last_seq = self.first_seq - 1
 
-    async def add(self, event: RunEvent, seq: int) -> None:
-        async with self.changed:
-            self.events.append(event)
-            self.last_seq = seq
-            self.changed.notify_all()
+    def _wake(self) -> None:
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
-    async def end(self) -> None:
-        async with self.changed:
-            self.ended = True
-            self.changed.notify_all()
+    def add(self, event: RunEvent, seq: int) -> None:
+        self.events.append(event)
+        self.last_seq = seq
+        self._wake()
+
+    def end(self) -> None:
+        self.ended = True
+        self._wake()
         self.flush.set()
 
     async def follow(self, position: int) -> AsyncIterator[list[RunEvent]]:
         """Events after `position` until the run's log closes, all those already published
         at once."""
         while True:
-            async with self.changed:
-                while self.last_seq <= position and not self.ended:
-                    await self.changed.wait()
-                pending = self.events[position - self.first_seq + 1 :]
-                ended = self.ended
+            while self.last_seq <= position and not self.ended:
+                waiter = asyncio.get_running_loop().create_future()
+                self.waiters.append(waiter)
+                await waiter
+            pending = self.events[position - self.first_seq + 1 :]
+            ended = self.ended
             if pending:
                 yield pending
             position += len(pending)
@@ -175,7 +185,7 @@ class DurableRunManager:
             first = await self.replay.last_seq(run_id) + 1
             local = self._local.setdefault(run_id, _LocalRun(first_seq=first))
         seq = local.last_seq + 1
-        await local.add(RunEvent(str(seq), event, data), seq)
+        local.add(RunEvent(str(seq), event, data), seq)
         # This process is the run's only writer: the log is written behind, a batch at a time.
         local.unwritten.append((seq, event, data))
         if local.writer is None or local.writer.done():
@@ -225,7 +235,7 @@ class DurableRunManager:
     async def close(self, run_id: str) -> None:
         local = self._local.get(run_id)
         if local is not None:
-            await local.end()
+            local.end()
             if local.writer is not None:
                 await asyncio.shield(local.writer)  # the marker goes after every event
         if self.worker.lost(run_id):

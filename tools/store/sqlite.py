@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -21,12 +22,17 @@ class _SqliteSession:
         self._conn = conn
 
     async def query(self, sql: str, params: Params | None = None) -> Sequence[Row]:
-        async with self._conn.execute(sql, dict(params or {})) as cursor:
-            columns = [column[0] for column in cursor.description or ()]
-            return [dict(zip(columns, row, strict=True)) for row in await cursor.fetchall()]
+        # One trip to aiosqlite's thread (execute, fetch, close there), not three.
+        rows: Iterable[Any] = await self._conn.execute_fetchall(sql, dict(params or {}))
+        return list(rows)
 
     async def execute(self, sql: str, params: Params | None = None) -> None:
         await self._conn.execute(sql, dict(params or {}))
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    """Rows as `{column: value}` (a repeated column name: the last one's value)."""
+    return dict(zip([column[0] for column in cursor.description], row, strict=True))
 
 
 class SqliteStore(SqlStore):
@@ -52,6 +58,8 @@ class SqliteStore(SqlStore):
             await conn.execute("PRAGMA busy_timeout = 5000")
             await conn.execute("PRAGMA foreign_keys = ON")
             await migrate_sqlite(conn)
+            # aiosqlite types the factory as a class; sqlite3 takes any callable.
+            conn.row_factory = _dict_row  # type: ignore[assignment]
         except BaseException:
             await conn.close()
             raise
