@@ -3,7 +3,10 @@
 `DurableRunManager` is `manager.py`'s `EventLog` and `RunQueue` for every server process
 sharing one database:
 - `publish` appends to the replay log (`replay.py`; Redis with `STEMGRAPH_REDIS_URL`), so a
-  stream can be joined, with `Last-Event-ID`, from any process for `STEMGRAPH_REPLAY_TTL_SECONDS`;
+  stream can be joined, with `Last-Event-ID`, from any process for `STEMGRAPH_REPLAY_TTL_SECONDS`.
+  Subscribers in the publishing process follow the run in memory; the log is written behind, in
+  batches gathered for up to `_FLUSH_SECONDS` (a joiner elsewhere sees events that much later,
+  each once and in order; the run's end is written at once, before its end marker);
 - `enqueue` writes the run to the queue (`queue.py`) and this process's worker (`worker.py`)
   takes it at once when its thread is free; otherwise whichever process's worker is free takes
   it when the thread frees up. A run's lease is renewed while it runs; when a process dies, a
