@@ -41,6 +41,7 @@ from server.json_input import parse_json
 from server.protocol.durable import DurableRunManager, resume_or_fail
 from server.protocol.models import RunCreate, StreamModeName
 from server.protocol.records import Records, RunRecord, ThreadRecord, ThreadStatus
+from server.protocol.validation import check_run
 from server.protocol.wire import dumps, interrupt_json, jsonable
 from server.registry import EXPORTED, CompiledGraph
 from server.schemas import parse_body
@@ -187,6 +188,8 @@ class Protocol:
                 )
         if body.command is not None and body.command.goto:
             protocol_steering(principal, "command.goto")
+        first_run = temporary or await self._first_run(view.record.thread_id, body)
+        check_run(graph_id, body, first_run=first_run, session=view.session is not None)
         if view.session is not None:
             await self._check_session_run(view.session, body)
         else:
@@ -218,6 +221,22 @@ class Protocol:
         )
         await self.manager.enqueue(run.run_id, run.thread_id)
         return run
+
+    async def _first_run(self, thread_id: str, body: RunCreate) -> bool:
+        """Whether the thread has no checkpoint yet; 422 when the run names a checkpoint the
+        thread does not have."""
+        configurable = {"thread_id": thread_id, "checkpoint_ns": ""}
+        checkpoint_id = body.checkpoint_id or (body.checkpoint and body.checkpoint.checkpoint_id)
+        if checkpoint_id:
+            found = await self.state.checkpointer.aget_tuple(
+                {"configurable": {**configurable, "checkpoint_id": checkpoint_id}}
+            )
+            if found is None:
+                raise ApiError(
+                    422, "validation_error", "checkpoint_id: no such checkpoint on this thread."
+                )
+            return False
+        return await self.state.checkpointer.aget_tuple({"configurable": configurable}) is None
 
     async def _check_classes(
         self, principal: Principal, view: ThreadView, graph_id: str, body: RunCreate
