@@ -276,10 +276,7 @@ async def resume_or_fail(protocol: Protocol, swept: Swept) -> None:
     if record is None:
         return
     if swept.outcome == "resumed":
-        if record.status == "running":
-            kwargs = {**record.kwargs, "input": None, "command": None}
-            await protocol.records.set_run_kwargs(record.run_id, kwargs)
-            await protocol.records.set_run_status(record.run_id, "pending", only_from=("running",))
+        await protocol.requeue(record.run_id)
         return
     status: RunStatus = "interrupted" if swept.outcome == "interrupted" else "error"
     await protocol.records.set_run_status(record.run_id, status, only_from=("pending", "running"))

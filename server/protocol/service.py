@@ -347,6 +347,16 @@ class Protocol:
             if run.kwargs.get("_temporary") and run.kwargs.get("on_completion") != "keep":
                 await asyncio.shield(self._drop_thread(run.thread_id))
 
+    async def requeue(self, run_id: str) -> None:
+        """A running run back to `pending`, to be resumed from the thread's last checkpoint
+        with no input and no command (those were its first start's)."""
+        record = await self.records.get_run(run_id)
+        if record is None or record.status != "running":
+            return
+        kwargs = {**record.kwargs, "input": None, "command": None}
+        await self.records.set_run_kwargs(run_id, kwargs)
+        await self.records.set_run_status(run_id, "pending", only_from=("running",))
+
     async def _drop_thread(self, thread_id: str) -> None:
         """A stateless run's thread, once the run is over (`on_completion=delete`)."""
         await self.state.checkpointer.adelete_thread(thread_id)
@@ -410,13 +420,16 @@ class Protocol:
         config: RunnableConfig = {"configurable": configurable, "run_id": uuid.UUID(run.run_id)}
         if limit := (kwargs.get("config") or {}).get("recursion_limit"):
             config["recursion_limit"] = int(limit)
-        before = await graph.aget_state({"configurable": {"thread_id": thread_id}})
-        checkpoint = (before.config or {}).get("configurable", {}).get("checkpoint_id")
-        # Where a rollback puts the thread back to ("" when the thread had no checkpoint).
-        await self.records.set_run_kwargs(
-            run.run_id,
-            {**run.kwargs, "_checkpoint_before": checkpoint if before.created_at else ""},
-        )
+        if "_checkpoint_before" not in kwargs:
+            # Where a rollback puts the thread back to ("" when the thread had no checkpoint):
+            # recorded at the first start only, so a resumed run (its process died, or it was
+            # handed back) still rolls back to before it ever ran.
+            before = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+            checkpoint = (before.config or {}).get("configurable", {}).get("checkpoint_id")
+            await self.records.set_run_kwargs(
+                run.run_id,
+                {**kwargs, "_checkpoint_before": checkpoint if before.created_at else ""},
+            )
         graph_input: Any = kwargs.get("input")
         if (command := kwargs.get("command")) is not None:
             graph_input = Command(

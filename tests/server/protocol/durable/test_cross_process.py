@@ -139,3 +139,51 @@ async def test_a_run_of_a_killed_process_is_resumed_by_the_other(
     finally:
         await a.aclose()
         await b.aclose()
+
+
+async def _second_metadata(api: LangGraphClient, thread_id: str, run_id: str) -> list[Any]:
+    """Follow the run until it has started again elsewhere (its second `metadata`)."""
+    seen: list[Any] = []
+    async for part in api.runs.join_stream(thread_id, run_id, last_event_id="0"):
+        seen.append(part)
+        if [p.event for p in seen].count("metadata") == 2:
+            break
+    return seen
+
+
+async def test_a_resumed_run_rolls_back_to_before_its_first_start(
+    pair: tuple[ServerProcess, ServerProcess],
+) -> None:
+    doomed, survivor = pair
+    a, b = client(doomed), client(survivor)
+    try:
+        thread = await a.threads.create()
+        tid = thread["thread_id"]
+        first = {"user": "What is a newton?", "system": ""}
+        await a.runs.wait(tid, "llm", input=first)
+        before = await a.threads.get_state(tid)
+        run = await a.runs.create(tid, "llm", input=LONG, stream_mode=MODES)
+        run_id = run["run_id"]
+        # Killed mid-answer (its input is checkpointed by then), resumed by the survivor.
+        seen: list[Any] = []
+        async for part in b.runs.join_stream(tid, run_id, last_event_id="0"):
+            seen.append(part)
+            if len(seen) == 20:
+                break
+        doomed.signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+        async with asyncio.timeout(60):
+            await _second_metadata(b, tid, run_id)
+        assert await status(b, tid, run_id) == "running"
+
+        await b.runs.cancel(tid, run_id, wait=True, action="rollback")
+        # The thread is back where it was before the run first started, not where it
+        # stood when the survivor took the run over.
+        after = await b.threads.get_state(tid)
+        assert after["checkpoint_id"] == before["checkpoint_id"]
+        assert after["values"] == before["values"] and after["values"]["user"] == first["user"]
+        assert (await b.threads.get(tid))["status"] == "idle"
+        assert [r["run_id"] for r in await b.runs.list(tid)] != [run_id]
+    finally:
+        await a.aclose()
+        await b.aclose()
