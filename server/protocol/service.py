@@ -339,12 +339,21 @@ class Protocol:
                 status = "error"
             await self.records.set_run_status(run_id, status)
         except asyncio.CancelledError:
-            # The caller's cancel (or the lifespan ending): record it, then let it propagate.
-            await asyncio.shield(self._stopped(run))
+            leaving = self.manager.leaving(run_id)
+            if leaving == "handed back":
+                # The process is shutting down: another one resumes the run.
+                await asyncio.shield(self.requeue(run_id))
+            elif leaving is None:
+                # The caller's cancel: record it, then let it propagate.
+                await asyncio.shield(self._stopped(run))
             raise
         finally:
             await asyncio.shield(self.manager.close(run_id))
-            if run.kwargs.get("_temporary") and run.kwargs.get("on_completion") != "keep":
+            if (
+                run.kwargs.get("_temporary")
+                and run.kwargs.get("on_completion") != "keep"
+                and not self.manager.leaving(run_id)
+            ):
                 await asyncio.shield(self._drop_thread(run.thread_id))
 
     async def requeue(self, run_id: str) -> None:
