@@ -119,10 +119,11 @@ def graph_fields(graph_id: str) -> tuple[Fields, Fields, Fields | None]:
         else None
     )
     inputs = _input_fields(graph)
-    inputs.schema["additionalProperties"] = False
-    if context is not None:
-        context.schema["additionalProperties"] = False
-    return inputs, object_fields(builder.state_schema, "State"), context
+    state = object_fields(builder.state_schema, "State")
+    for fields in (inputs, state, context):
+        if fields is not None:
+            fields.schema["additionalProperties"] = False
+    return inputs, state, context
 
 
 def _refuse(where: str, message: str) -> ApiError:

@@ -144,6 +144,7 @@ async def test_the_schemas_served_are_the_ones_runs_are_held_to(api: Api, sdk: S
     assert inputs["additionalProperties"] is False
     assert sorted(inputs["required"]) == ["system", "user"]
     assert schemas["context_schema"]["additionalProperties"] is False
+    assert schemas["state_schema"]["additionalProperties"] is False
     chat = await client.assistants.get_schemas("chat")
     turn = chat["input_schema"]["$defs"]["TranscriptTurn"]
     # A nested object is checked against its own schema as served.
