@@ -37,12 +37,12 @@ run: $(VENV)/.run
 	STEMGRAPH_DEV_MODE=true HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m server
 
 ## LangGraph's own dev server on the same graphs for Studio, offline (no analytics, no
-## tracing), in dev mode (the demo class in STEMGRAPH_DATA_DIR). --allow-blocking: the class
-## database opens once per process with file I/O (migrations, the SQLite file).
+## tracing), in dev mode (the demo class in STEMGRAPH_DATA_DIR). No --allow-blocking: the
+## graphs make no blocking call on the event loop (the class database's file I/O runs in a thread).
 dev: $(STUDIO_VENV)/.studio
 	STEMGRAPH_DEV_MODE=true LANGGRAPH_CLI_NO_ANALYTICS=1 LANGSMITH_TRACING=false \
 	  LANGCHAIN_TRACING_V2=false $(STUDIO_BIN)/langgraph dev --host $(HOST) --port $(PORT) \
-	  --no-browser --no-reload --allow-blocking
+	  --no-browser --no-reload
 
 ## Lint, type-check, test and run the eval suite: what CI runs.
 test: lint typecheck pytest evals

@@ -211,7 +211,10 @@ class Call:
         if self.kind == "v1":
             path, body = V1_PATH, quiz_body()
         else:
-            body = {"assistant_id": GRAPH, "input": quiz_body(), "stream_mode": STREAM_MODE}
+            # The graph's input schema has no nulls (the v1 body turns them into ""): a run
+            # that sent one would be refused with 422.
+            graph_input = {k: v for k, v in quiz_body().items() if v is not None}
+            body = {"assistant_id": GRAPH, "input": graph_input, "stream_mode": STREAM_MODE}
             path = "/runs/stream"
             if self.kind == "thread":
                 created = await http.post("/threads", json={})

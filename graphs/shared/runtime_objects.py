@@ -85,7 +85,8 @@ async def open_class_store(environment: RunEnvironment) -> Store:
     moves.
     """
     if not environment.uses_postgres:
-        environment.data_dir.mkdir(parents=True, exist_ok=True)
+        # Off the event loop: `langgraph dev` refuses blocking calls on it.
+        await asyncio.to_thread(environment.data_dir.mkdir, parents=True, exist_ok=True)
     store = await open_store(
         environment.resolved_database_url,
         schema=environment.database_schema,

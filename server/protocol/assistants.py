@@ -1,27 +1,23 @@
 """Assistants: one per graph of `langgraph.json`, read-only, with LangGraph Server's ids.
 
 An assistant's id is uuid5 of its graph id in LangGraph Server's namespace, and the graph id
-itself is accepted wherever an assistant id is. Schemas come from the graphs' own schemas; a
-field whose type has no JSON form (a model router, a store) is left out: only data fields are
-schema fields.
+itself is accepted wherever an assistant id is. Schemas are `validation.py`'s, built from the
+graphs' own: the ones runs are checked against.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import typing
 import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
-from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.errors import ApiError
 from server.protocol.models import AssistantSearch
 from server.protocol.service import protocol_of, read_body
+from server.protocol.validation import graph_fields, object_fields
 from server.protocol.wire import jsonable
 from server.registry import EXPORTED, CompiledGraph
 
@@ -62,71 +58,21 @@ def assistant(graph_id: str) -> dict[str, Any]:
     }
 
 
-def _field_schemas(
-    cls: Any, defs: dict[str, Any], *, data_only: bool = False
-) -> tuple[dict[str, Any], list[str]]:
-    """Per-field JSON schemas of a TypedDict or dataclass; fields without one are skipped, and
-    with `data_only` also fields of object types (a deadline, provider settings): a run's
-    context is data a caller can send, not the objects the server builds."""
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # noqa: BLE001 - unresolvable annotations: no fields to describe
-        return {}, []
-    if dataclasses.is_dataclass(cls):
-        names = [f.name for f in dataclasses.fields(cls) if f.init]
-        required = [
-            f.name
-            for f in dataclasses.fields(cls)
-            if f.init
-            and f.default is dataclasses.MISSING
-            and f.default_factory is dataclasses.MISSING
-        ]
-    else:
-        names = list(hints)
-        required = sorted(getattr(cls, "__required_keys__", ()))
-    properties: dict[str, Any] = {}
-    for name in names:
-        try:
-            schema = TypeAdapter(hints[name]).json_schema(ref_template="#/$defs/{model}")
-        except Exception:  # noqa: BLE001 - not data (a router, a store): not a schema field
-            continue
-        if data_only and "$ref" in json.dumps(schema):
-            continue
-        defs.update(schema.pop("$defs", {}))
-        properties[name] = schema
-    return properties, [name for name in required if name in properties]
-
-
-def fields_schema(cls: Any, title: str, *, data_only: bool = False) -> dict[str, Any]:
-    defs: dict[str, Any] = {}
-    properties, required = _field_schemas(cls, defs, data_only=data_only)
-    schema: dict[str, Any] = {"title": title, "type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    if defs:
-        schema["$defs"] = defs
-    return schema
-
-
-def _or_fields(build: typing.Callable[[], dict[str, Any]], cls: Any, title: str) -> dict[str, Any]:
-    try:
-        return build()
-    except Exception:  # noqa: BLE001 - e.g. Python 3.11's typing.TypedDict: describe by field
-        return fields_schema(cls, title)
-
-
 def schemas(graph_id: str) -> dict[str, Any]:
+    """The graph's schemas, the same ones a run is checked against (`validation.py`)."""
     graph: CompiledGraph = EXPORTED[graph_id]  # type: ignore[index]
-    builder = graph.builder
+    inputs, state, context = graph_fields(graph_id)
+    try:
+        output = graph.get_output_jsonschema()
+    except Exception:  # noqa: BLE001 - e.g. Python 3.11's typing.TypedDict: describe by field
+        output = object_fields(graph.builder.output_schema, "Output").schema
     return {
         "graph_id": graph_id,
-        "input_schema": _or_fields(graph.get_input_jsonschema, builder.input_schema, "Input"),
-        "output_schema": _or_fields(graph.get_output_jsonschema, builder.output_schema, "Output"),
-        "state_schema": fields_schema(builder.state_schema, "State"),
+        "input_schema": inputs.schema,
+        "output_schema": output,
+        "state_schema": state.schema,
         "config_schema": {"title": "Config", "type": "object", "properties": {}},
-        "context_schema": fields_schema(builder.context_schema, "Context", data_only=True)
-        if builder.context_schema is not None
-        else None,
+        "context_schema": context.schema if context is not None else None,
     }
 
 

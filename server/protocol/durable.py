@@ -241,8 +241,9 @@ class DurableRunManager:
             local.end()
             if local.writer is not None:
                 await asyncio.shield(local.writer)  # the marker goes after every event
-        if self.worker.lost(run_id):
-            # Another process runs it now (this one's lease ran out): its stream goes on.
+        if self.leaving(run_id):
+            # Another process runs it now, or will (this one's lease ran out, or it handed the
+            # run back on shutdown): its stream goes on.
             return
         await self.replay.finish(run_id)
         if local is not None:
@@ -250,6 +251,10 @@ class DurableRunManager:
             asyncio.get_running_loop().call_later(
                 _LOCAL_KEEP_SECONDS, self._local.pop, run_id, None
             )
+
+    def leaving(self, run_id: str) -> str | None:
+        """Why a run this process is stopping goes on elsewhere (`"lost"`, `"handed back"`)."""
+        return self.worker.leaving(run_id) if self._worker is not None else None
 
     def holds(self, run_id: str) -> bool:
         """Every run's events are in the shared log, whichever process runs it."""
@@ -289,9 +294,10 @@ class DurableRunManager:
             delay = min(delay * 2, 0.25)
 
     async def aclose(self) -> None:
-        """Stop taking runs; cancel this process's runs (they end `interrupted`)."""
+        """Stop taking runs; hand this process's runs back to the queue (pending again, from
+        their last checkpoint), for another process, or this one's next start, to resume."""
         if self._worker is not None:
-            await self._worker.stop(hand_back=False)
+            await self._worker.stop(hand_back=True)
         if self._replay is not None:
             await self._replay.aclose()
         await self._wakeups.aclose()
@@ -311,10 +317,7 @@ async def resume_or_fail(protocol: Protocol, swept: Swept) -> None:
     if record is None:
         return
     if swept.outcome == "resumed":
-        if record.status == "running":
-            kwargs = {**record.kwargs, "input": None, "command": None}
-            await protocol.records.set_run_kwargs(record.run_id, kwargs)
-            await protocol.records.set_run_status(record.run_id, "pending", only_from=("running",))
+        await protocol.requeue(record.run_id)
         return
     status: RunStatus = "interrupted" if swept.outcome == "interrupted" else "error"
     await protocol.records.set_run_status(record.run_id, status, only_from=("pending", "running"))

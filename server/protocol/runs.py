@@ -22,6 +22,7 @@ from server.protocol.assistants import graph_id_of
 from server.protocol.models import RunCreate
 from server.protocol.records import ACTIVE, RunRecord
 from server.protocol.service import Protocol, ThreadView, protocol_of, read_body, valid_uuid
+from server.protocol.validation import check_run
 from server.protocol.wire import RunStreamResponse
 
 TEMPORARY = "_temporary"
@@ -35,7 +36,7 @@ def _paths(run: RunRecord, *, stateless: bool) -> dict[str, str]:
 
 
 async def _thread_for_run(
-    protocol: Protocol, principal: Principal, request: Request, body: RunCreate
+    protocol: Protocol, principal: Principal, request: Request, body: RunCreate, graph_id: str
 ) -> ThreadView:
     raw_id = request.path_params["thread_id"]
     try:
@@ -44,6 +45,8 @@ async def _thread_for_run(
         if error.code != "thread_not_found" or body.if_not_exists != "create":
             raise
     thread_id = valid_uuid(raw_id, code="thread_not_found", what="thread")
+    # A run refused for what it carries creates no thread.
+    check_run(graph_id, body, first_run=True, session=False)
     record = await protocol.records.create_thread(
         thread_id,
         owner_user_id=principal.user.user_id if principal.user else None,
@@ -64,6 +67,8 @@ async def _start(request: Request, *, stateless: bool, wait: bool = False) -> Ru
     if wait:
         body = body.model_copy(update={"stream_mode": ["values"]})
     if stateless:
+        # A run refused for what it carries leaves no temporary thread behind, even briefly.
+        check_run(graph_id, body, first_run=True, session=False)
         record = await protocol.records.create_thread(
             str(uuid.uuid4()),
             owner_user_id=principal.user.user_id if principal.user else None,
@@ -75,7 +80,7 @@ async def _start(request: Request, *, stateless: bool, wait: bool = False) -> Ru
         if body.on_disconnect is None:
             body = body.model_copy(update={"on_disconnect": "cancel"})
     else:
-        view = await _thread_for_run(protocol, principal, request, body)
+        view = await _thread_for_run(protocol, principal, request, body, graph_id)
     try:
         return await protocol.create_run(
             principal, view, graph_id, body, assistant_id=body.assistant_id, temporary=stateless

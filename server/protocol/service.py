@@ -41,6 +41,7 @@ from server.json_input import parse_json
 from server.protocol.durable import DurableRunManager, resume_or_fail
 from server.protocol.models import RunCreate, StreamModeName
 from server.protocol.records import Records, RunRecord, ThreadRecord, ThreadStatus
+from server.protocol.validation import check_run
 from server.protocol.wire import MessageEncoder, dumps, dumps_message, interrupt_json, jsonable
 from server.registry import EXPORTED, CompiledGraph
 from server.schemas import parse_body
@@ -187,6 +188,8 @@ class Protocol:
                 )
         if body.command is not None and body.command.goto:
             protocol_steering(principal, "command.goto")
+        first_run = temporary or await self._first_run(view.record.thread_id, body)
+        check_run(graph_id, body, first_run=first_run, session=view.session is not None)
         if view.session is not None:
             await self._check_session_run(view.session, body)
         else:
@@ -218,6 +221,22 @@ class Protocol:
         )
         await self.manager.enqueue(run.run_id, run.thread_id)
         return run
+
+    async def _first_run(self, thread_id: str, body: RunCreate) -> bool:
+        """Whether the thread has no checkpoint yet; 422 when the run names a checkpoint the
+        thread does not have."""
+        configurable = {"thread_id": thread_id, "checkpoint_ns": ""}
+        checkpoint_id = body.checkpoint_id or (body.checkpoint and body.checkpoint.checkpoint_id)
+        if checkpoint_id:
+            found = await self.state.checkpointer.aget_tuple(
+                {"configurable": {**configurable, "checkpoint_id": checkpoint_id}}
+            )
+            if found is None:
+                raise ApiError(
+                    422, "validation_error", "checkpoint_id: no such checkpoint on this thread."
+                )
+            return False
+        return await self.state.checkpointer.aget_tuple({"configurable": configurable}) is None
 
     async def _check_classes(
         self, principal: Principal, view: ThreadView, graph_id: str, body: RunCreate
@@ -320,13 +339,32 @@ class Protocol:
                 status = "error"
             await self.records.set_run_status(run_id, status)
         except asyncio.CancelledError:
-            # The caller's cancel (or the lifespan ending): record it, then let it propagate.
-            await asyncio.shield(self._stopped(run))
+            leaving = self.manager.leaving(run_id)
+            if leaving == "handed back":
+                # The process is shutting down: another one resumes the run.
+                await asyncio.shield(self.requeue(run_id))
+            elif leaving is None:
+                # The caller's cancel: record it, then let it propagate.
+                await asyncio.shield(self._stopped(run))
             raise
         finally:
             await asyncio.shield(self.manager.close(run_id))
-            if run.kwargs.get("_temporary") and run.kwargs.get("on_completion") != "keep":
+            if (
+                run.kwargs.get("_temporary")
+                and run.kwargs.get("on_completion") != "keep"
+                and not self.manager.leaving(run_id)
+            ):
                 await asyncio.shield(self._drop_thread(run.thread_id))
+
+    async def requeue(self, run_id: str) -> None:
+        """A running run back to `pending`, to be resumed from the thread's last checkpoint
+        with no input and no command (those were its first start's)."""
+        record = await self.records.get_run(run_id)
+        if record is None or record.status != "running":
+            return
+        kwargs = {**record.kwargs, "input": None, "command": None}
+        await self.records.set_run_kwargs(run_id, kwargs)
+        await self.records.set_run_status(run_id, "pending", only_from=("running",))
 
     async def _drop_thread(self, thread_id: str) -> None:
         """A stateless run's thread, once the run is over (`on_completion=delete`)."""
@@ -391,13 +429,16 @@ class Protocol:
         config: RunnableConfig = {"configurable": configurable, "run_id": uuid.UUID(run.run_id)}
         if limit := (kwargs.get("config") or {}).get("recursion_limit"):
             config["recursion_limit"] = int(limit)
-        before = await graph.aget_state({"configurable": {"thread_id": thread_id}})
-        checkpoint = (before.config or {}).get("configurable", {}).get("checkpoint_id")
-        # Where a rollback puts the thread back to ("" when the thread had no checkpoint).
-        await self.records.set_run_kwargs(
-            run.run_id,
-            {**run.kwargs, "_checkpoint_before": checkpoint if before.created_at else ""},
-        )
+        if "_checkpoint_before" not in kwargs:
+            # Where a rollback puts the thread back to ("" when the thread had no checkpoint):
+            # recorded at the first start only, so a resumed run (its process died, or it was
+            # handed back) still rolls back to before it ever ran.
+            before = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+            checkpoint = (before.config or {}).get("configurable", {}).get("checkpoint_id")
+            await self.records.set_run_kwargs(
+                run.run_id,
+                {**kwargs, "_checkpoint_before": checkpoint if before.created_at else ""},
+            )
         graph_input: Any = kwargs.get("input")
         if (command := kwargs.get("command")) is not None:
             graph_input = Command(

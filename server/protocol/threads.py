@@ -30,6 +30,7 @@ from server.protocol.service import (
     protocol_of,
     read_body,
 )
+from server.protocol.validation import check_state_update
 from server.protocol.wire import interrupt_json, jsonable
 
 
@@ -206,6 +207,8 @@ async def update_state(request: Request) -> Response:
     graph = protocol.graph_of(view)
     if body.as_node is not None and body.as_node not in graph.nodes:
         raise ApiError(422, "validation_error", f"as_node: no node named {body.as_node!r}.")
+    if isinstance(body.values, dict):
+        check_state_update(view.record.graph_id, body.values)
     if await protocol.records.active_runs(view.record.thread_id):
         raise ApiError(409, "thread_busy", "The thread is running a run.")
     configurable: dict[str, Any] = {"thread_id": view.record.thread_id}

@@ -189,6 +189,14 @@ class RunWorker:
         held = self._held.get(run_id)
         return held is not None and held.stopped == "lost"
 
+    def leaving(self, run_id: str) -> str | None:
+        """`"lost"` or `"handed back"` when the run this worker is stopping goes on in another
+        process (which took it back, or will claim it from the queue); None otherwise."""
+        held = self._held.get(run_id)
+        if held is not None and held.stopped in ("lost", "handed back"):
+            return held.stopped
+        return None
+
     async def wait(self, run_id: str) -> None:
         """Until this worker's hold on `run_id` (if any) has ended and its outcome is recorded."""
         holder = self._holders.get(run_id)

@@ -74,7 +74,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     log = work / "server.log"
     # The same command `make dev` runs.
     command = [str(studio / "langgraph"), "dev", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--no-browser", "--no-reload", "--allow-blocking"]
+    command += ["--no-browser", "--no-reload"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=work, env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"

@@ -51,7 +51,8 @@ class SqliteStore(SqlStore):
     async def open(cls, path: str) -> SqliteStore:
         """Open (creating if needed) the database file and apply the migrations."""
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Off the event loop (file system calls block it; `langgraph dev` refuses them).
+            await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
         try:
             await conn.execute("PRAGMA journal_mode = WAL")

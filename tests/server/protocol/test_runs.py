@@ -100,7 +100,10 @@ async def test_wait_stateless_and_on_a_new_thread(api: Api, sdk: Sdk) -> None:
     streamed = await _parts(client.runs.stream(None, "llm", input=ASK))
     assert [p.event for p in streamed] == ["metadata", "values", "values"]
     # A failed run answers `__error__`, which the SDK raises.
-    with pytest.raises(Exception, match="KeyError"):
+    with pytest.raises(Exception, match="no class material"):
+        await client.runs.wait(None, "quiz", input={"class_title": "P", "material_context": ""})
+    # An input the graph cannot take is refused before it runs (`test_validation.py`).
+    with pytest.raises(httpx.HTTPStatusError, match="input.user: Field required"):
         await client.runs.wait(None, "llm", input={"system": ""})
 
 

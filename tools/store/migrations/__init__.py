@@ -9,6 +9,7 @@ once, in its own transaction, and a change adds a new file rather than editing a
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -103,9 +104,9 @@ async def migrate_postgres(
         )
         cursor = await conn.execute(f"SELECT version FROM {VERSIONS_TABLE}")
         applied = {int(r[0]) for r in await cursor.fetchall()}
-        pending = to_apply(
-            migrations("postgres", directory), applied, platform_database=platform_database
-        )
+        # File system reads go off the event loop (`langgraph dev` refuses blocking calls).
+        available = await asyncio.to_thread(migrations, "postgres", directory)
+        pending = to_apply(available, applied, platform_database=platform_database)
         for migration in pending:
             async with conn.transaction():
                 # A file that must not touch the platform's tables on its database reads this.
@@ -113,7 +114,7 @@ async def migrate_postgres(
                     "SELECT set_config('stemgraph.platform_database', %s, true)",
                     ("true" if platform_database else "false",),
                 )
-                await conn.execute(migration.sql().encode())
+                await conn.execute((await asyncio.to_thread(migration.sql)).encode())
                 await conn.execute(
                     f"INSERT INTO {VERSIONS_TABLE} (version, name) VALUES (%s, %s)",
                     (migration.version, migration.name),
@@ -143,7 +144,8 @@ async def migrate_sqlite(conn: aiosqlite.Connection, *, directory: Path | None =
         " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
     )
     applied_now: list[str] = []
-    for migration in migrations("sqlite", directory):
+    # File system reads go off the event loop (`langgraph dev` refuses blocking calls).
+    for migration in await asyncio.to_thread(migrations, "sqlite", directory):
         # BEGIN IMMEDIATE takes the write lock before the check, so two processes opening the
         # same file apply each file once; statements run one by one inside that transaction.
         await conn.execute("BEGIN IMMEDIATE")
@@ -153,7 +155,7 @@ async def migrate_sqlite(conn: aiosqlite.Connection, *, directory: Path | None =
             ) as cursor:
                 done = await cursor.fetchone() is not None
             if not done:
-                for statement in sql_statements(migration.sql()):
+                for statement in sql_statements(await asyncio.to_thread(migration.sql)):
                     await conn.execute(statement)
                 await conn.execute(
                     f"INSERT INTO {VERSIONS_TABLE} (version, name) VALUES (?, ?)",

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
@@ -24,8 +25,8 @@ LONG = {"user": "Tell me about forces.", "system": ""}
 MODES: list[StreamMode] = ["messages-tuple", "values"]
 
 
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+@contextmanager
+def servers(tmp_path: Path, **overrides: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two server processes sharing a fresh Postgres schema (the schema dropped after)."""
     url = postgres_url_or_skip()
     schema = fresh_schema_name()
@@ -35,6 +36,7 @@ def pair(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
         "STEMGRAPH_TEST_TOKEN_DELAY": "0.02",
         # A killed process's runs are taken back within a few seconds.
         "STEMGRAPH_RUN_LEASE_SECONDS": "4",
+        **overrides,
     }
     try:
         with ExitStack() as stack:
@@ -43,6 +45,19 @@ def pair(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
             yield first, second
     finally:
         asyncio.run(_drop(url, schema))
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    with servers(tmp_path) as both:
+        yield both
+
+
+@pytest.fixture
+def long_lease_pair(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two processes whose leases outlast the test: no sweeper takes a run back."""
+    with servers(tmp_path, STEMGRAPH_RUN_LEASE_SECONDS="600") as both:
+        yield both
 
 
 async def _drop(url: str, schema: str) -> None:
@@ -136,6 +151,110 @@ async def test_a_run_of_a_killed_process_is_resumed_by_the_other(
         assert [part.id for part in joined] == [str(n) for n in range(1, len(joined) + 1)]
         final = await b.threads.get_state(tid)
         assert "word" in str(final["values"])
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def _second_metadata(api: LangGraphClient, thread_id: str, run_id: str) -> list[Any]:
+    """Follow the run until it has started again elsewhere (its second `metadata`)."""
+    seen: list[Any] = []
+    async for part in api.runs.join_stream(thread_id, run_id, last_event_id="0"):
+        seen.append(part)
+        if [p.event for p in seen].count("metadata") == 2:
+            break
+    return seen
+
+
+async def test_a_resumed_run_rolls_back_to_before_its_first_start(
+    pair: tuple[ServerProcess, ServerProcess],
+) -> None:
+    doomed, survivor = pair
+    a, b = client(doomed), client(survivor)
+    try:
+        thread = await a.threads.create()
+        tid = thread["thread_id"]
+        first = {"user": "What is a newton?", "system": ""}
+        await a.runs.wait(tid, "llm", input=first)
+        before = await a.threads.get_state(tid)
+        run = await a.runs.create(tid, "llm", input=LONG, stream_mode=MODES)
+        run_id = run["run_id"]
+        # Killed mid-answer (its input is checkpointed by then), resumed by the survivor.
+        seen: list[Any] = []
+        async for part in b.runs.join_stream(tid, run_id, last_event_id="0"):
+            seen.append(part)
+            if len(seen) == 20:
+                break
+        doomed.signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+        async with asyncio.timeout(60):
+            await _second_metadata(b, tid, run_id)
+        assert await status(b, tid, run_id) == "running"
+
+        await b.runs.cancel(tid, run_id, wait=True, action="rollback")
+        # The thread is back where it was before the run first started, not where it
+        # stood when the survivor took the run over.
+        after = await b.threads.get_state(tid)
+        assert after["checkpoint_id"] == before["checkpoint_id"]
+        assert after["values"] == before["values"] and after["values"]["user"] == first["user"]
+        assert (await b.threads.get(tid))["status"] == "idle"
+        assert [r["run_id"] for r in await b.runs.list(tid)] != [run_id]
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_process_shutting_down_hands_its_runs_to_the_other(
+    long_lease_pair: tuple[ServerProcess, ServerProcess],
+) -> None:
+    # No sweeper takes the runs back within the test: only the hand-back can.
+    leaving, staying = long_lease_pair
+    a, b = client(leaving), client(staying)
+    try:
+        thread = await a.threads.create()
+        tid = thread["thread_id"]
+        await a.runs.wait(tid, "llm", input={"user": "What is a newton?", "system": ""})
+        kwargs: dict[str, Any] = {"stream_mode": MODES, "stream_resumable": True}
+        on_thread = await a.runs.create(tid, "llm", input=LONG, **kwargs)
+        stateless = await a.runs.create(None, "llm", input=LONG, **kwargs)
+        runs = [(tid, on_thread["run_id"]), (stateless["thread_id"], stateless["run_id"])]
+        follows: list[list[Any]] = [[], []]
+
+        async def follow(thread_id: str, run_id: str, into: list[Any]) -> None:
+            async for part in b.runs.join_stream(thread_id, run_id, last_event_id="0"):
+                into.append(part)
+
+        followers = [
+            asyncio.create_task(follow(t, r, into))
+            for (t, r), into in zip(runs, follows, strict=True)
+        ]
+        async with asyncio.timeout(30):
+            while min(len(into) for into in follows) < 20:
+                await asyncio.sleep(0.05)
+        assert await status(b, tid, on_thread["run_id"]) == "running"
+        leaving.signal(signal.SIGTERM)
+        leaving.wait(timeout=30)
+        handed_at = [len(into) for into in follows]
+
+        async with asyncio.timeout(60):
+            await asyncio.gather(*followers)
+        for into, at in zip(follows, handed_at, strict=True):
+            events = [part.event for part in into]
+            # Resumed from its checkpoint on the other process: a second `metadata`, the
+            # stream numbered on without a gap, and the run's values at the end.
+            assert events.count("metadata") == 2 and "error" not in events, events
+            assert events.index("metadata", 1) >= at - 1
+            assert [part.id for part in into] == [str(n) for n in range(1, len(into) + 1)]
+            assert events[-1] == "values"
+        ended = await b.runs.get(tid, on_thread["run_id"])
+        assert ended["status"] == "success"
+        final = await b.threads.get_state(tid)
+        assert final["values"]["user"] == LONG["user"] and "word" in final["values"]["content"]
+        assert (await b.threads.get(tid))["status"] == "idle"
+        # The stateless run's temporary thread went once the run ended, on the other side.
+        with pytest.raises(httpx.HTTPStatusError) as gone:
+            await b.threads.get(stateless["thread_id"])
+        assert gone.value.response.status_code == 404
     finally:
         await a.aclose()
         await b.aclose()
