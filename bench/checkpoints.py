@@ -31,7 +31,7 @@ from typing import Annotated, Any, TypedDict
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START, StateGraph
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncConnection, AsyncCursor, AsyncTransaction
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
@@ -46,7 +46,7 @@ from server.settings import Settings
 from tests.fakes import ScriptedChatModel
 from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
 from tools.models.providers import ChatProvider
-from tools.models.router import ModelRouter
+from tools.models.router import Deadline, ModelRouter
 from tools.store import Store, open_store
 
 QUESTION = "How does the net force on a trolley change its acceleration?"
@@ -88,16 +88,18 @@ QUICK = Config(
 
 
 class _StatementCounter:
-    """Counts the SQL statements this process sends while it is open (an `executemany` counts
-    each of its parameter sets), by wrapping psycopg's async cursor."""
+    """Counts the SQL statements this process sends while it is open, by wrapping psycopg's
+    async cursor and transaction: an `executemany` counts each of its parameter sets, an
+    explicit transaction its BEGIN and its COMMIT (or ROLLBACK)."""
 
     def __init__(self) -> None:
         self.count = 0
-        self._saved: tuple[Any, Any] | None = None
+        self._saved: tuple[Any, Any, Any] | None = None
 
     def __enter__(self) -> _StatementCounter:
         execute, executemany = AsyncCursor.execute, AsyncCursor.executemany
-        self._saved = (execute, executemany)
+        enter = AsyncTransaction.__aenter__
+        self._saved = (execute, executemany, enter)
         counter = self
 
         async def counted_execute(cur: Any, query: Any, params: Any = None, **kw: Any) -> Any:
@@ -109,13 +111,24 @@ class _StatementCounter:
             counter.count += len(params)
             return await executemany(cur, query, params, **kw)
 
-        AsyncCursor.execute = counted_execute  # type: ignore[method-assign]
-        AsyncCursor.executemany = counted_executemany  # type: ignore[method-assign]
+        async def counted_enter(transaction: Any) -> Any:
+            counter.count += 2
+            return await enter(transaction)
+
+        setattr(AsyncCursor, "execute", counted_execute)  # noqa: B010 - a patch, undone on exit
+        setattr(AsyncCursor, "executemany", counted_executemany)  # noqa: B010
+        setattr(AsyncTransaction, "__aenter__", counted_enter)  # noqa: B010
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._saved is not None
-        AsyncCursor.execute, AsyncCursor.executemany = self._saved  # type: ignore[method-assign]
+        for owner, name, saved in zip(
+            (AsyncCursor, AsyncCursor, AsyncTransaction),
+            ("execute", "executemany", "__aenter__"),
+            self._saved,
+            strict=True,
+        ):
+            setattr(owner, name, saved)
 
 
 @asynccontextmanager
@@ -161,14 +174,14 @@ async def _chat_turns(
     then the route's cleanup (prune, lease release)."""
     graphs = build_registry(saver)
     model = ScriptedChatModel(messages=itertools.repeat(REPLY), prompts=[])
-    router = ModelRouter([ChatProvider("openai", "fake", model)])
+    settings = Settings()
     student = DEMO_STUDENT_IDS[0]
     principal = Principal(
         user=UserClaims(
             user_id=student, is_anonymous=False, role="authenticated", email=None, claims={}
         )
     )
-    lease_seconds: float = Settings.model_fields["session_lease_seconds"].default
+    lease_seconds = settings.session_lease_seconds
     sessions = [
         (
             await store.create_session(
@@ -205,7 +218,17 @@ async def _chat_turns(
                 "author_kind": "student",
                 "max_tokens": None,
             },
-            context=GenerationContext(router=router, store=store),
+            # As `AppState.generation_context` builds it for each request.
+            context=GenerationContext(
+                router=ModelRouter(
+                    [ChatProvider("openai", "fake", model)],
+                    rate_limit_retries=settings.ai_rate_limit_retries,
+                ),
+                store=store,
+                embedding_providers=(),
+                timeout_ms=settings.ai_request_timeout_ms,
+                deadline=Deadline.after_ms(settings.ai_request_timeout_ms),
+            ),
             error_code="response_generation_failed",
             thread_id=session.id,
             cleanup=cleanup,
