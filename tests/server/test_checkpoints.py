@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import operator
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
+from bench import checkpoints as bench
 from server.checkpoints import (
     PooledPostgresSaver,
     checkpoint_connection_kwargs,
@@ -28,6 +30,9 @@ from server.checkpoints import (
 )
 from server.settings import Settings
 from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
+from tests.fakes import ScriptedChatModel
+from tests.server.conftest import Serve, only
+from tests.server.routes.test_workspace import new_session, send
 
 
 class Count(TypedDict):
@@ -443,3 +448,22 @@ async def test_a_pooled_prune_sends_four_statements_whatever_the_channels(
             assert (await _rows(pool, label))["checkpoints"] == 1
         assert counts["pooled"] == 4
         assert counts["stock"] >= 9, counts  # + one blob delete per channel (two here)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_bench_chat_turn_sends_the_sql_a_real_workspace_send_does(
+    backend: str, serve: Serve
+) -> None:
+    """The bench measures the route's work: a send through the app and a bench turn (each a
+    session's second) send the same statements."""
+    assert backend == "postgres"  # the bench's backend; `serve` runs the app on it
+    model = ScriptedChatModel(messages=itertools.repeat(bench.REPLY), prompts=[])
+    with serve(chat=only(model)) as api:
+        session = new_session(api)
+        send(api, session["id"], bench.QUESTION)
+        with bench._StatementCounter() as route:
+            send(api, session["id"], bench.QUESTION)
+    url = postgres_url_or_skip()
+    config = bench.Config(concurrencies={"chat": (1,)}, turns=1, pool_size=2, rounds=1)
+    row = asyncio.run(bench._row(url, "chat", "pooled", 1, config))
+    assert row["statements_per_turn"] == route.count, (row, route.count)
