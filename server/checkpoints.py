@@ -10,11 +10,12 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.postgres.base import (
-    PRUNE_BLOBS_SQL,
+    PRUNE_DELTA_THREADS_SQL,
+    PRUNE_HEADS_SQL,
+    PRUNE_SNAPSHOT_SQL,
+    PRUNE_SUBGRAPH_CALLS_SQL,
     _aexecute,
-    _keep_latest,
     _refuse_delta_threads,
-    _Statements,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg import AsyncConnection, AsyncCursor
@@ -25,41 +26,51 @@ from server.settings import Settings
 
 CheckpointPool = AsyncConnectionPool[AsyncConnection[DictRow]]
 
-# One statement for every garbage blob of a namespace, where the stock prune sends one per
-# channel (a chat thread has ~30 channels, so ~30 round trips per turn).
-_PRUNE_BLOBS_BATCH_SQL = """
-DELETE FROM checkpoint_blobs b
-USING unnest(%s::text[], %s::text[]) AS g(channel, version)
-WHERE b.thread_id = %s AND b.checkpoint_ns = %s AND b.channel = g.channel
-    AND b.version = g.version
+# A namespace's whole keep_latest after its heads are known, in one statement: what LangGraph's
+# prune does in up to five (the unkept checkpoints, their writes, the checkpoints themselves,
+# the kept ones' parent links, the blobs referenced by what is kept) plus one per channel with
+# garbage. Every part reads the same snapshot, the one the caller's transaction started with:
+# `referenced` sees the namespace's kept checkpoints, which are exactly the ones left once
+# `unkept` is gone. Rows are still looked up by key (`= ANY`, `IN` over the deleted ids), never
+# by joining two sets of a thread's rows.
+_PRUNE_NAMESPACE_SQL = """
+WITH unkept AS (
+    DELETE FROM checkpoints
+    WHERE thread_id = %(thread)s AND checkpoint_ns = %(ns)s AND checkpoint_id <> ALL(%(kept)s)
+    RETURNING checkpoint_id, checkpoint -> 'channel_versions' AS versions
+), writes AS (
+    DELETE FROM checkpoint_writes
+    WHERE thread_id = %(thread)s AND checkpoint_ns = %(ns)s
+    AND checkpoint_id IN (SELECT checkpoint_id FROM unkept)
+), parents AS (
+    UPDATE checkpoints SET parent_checkpoint_id = NULL
+    WHERE thread_id = %(thread)s AND checkpoint_ns = %(ns)s
+    AND checkpoint_id = ANY(%(kept)s) AND parent_checkpoint_id <> ALL(%(kept)s)
+), garbage AS (
+    SELECT v.key AS channel, v.value AS version
+    FROM unkept CROSS JOIN LATERAL jsonb_each_text(unkept.versions) AS v
+    EXCEPT
+    SELECT v.key, v.value
+    FROM checkpoints c CROSS JOIN LATERAL jsonb_each_text(c.checkpoint -> 'channel_versions') AS v
+    WHERE c.thread_id = %(thread)s AND c.checkpoint_ns = %(ns)s
+    AND c.checkpoint_id = ANY(%(kept)s)
+)
+DELETE FROM checkpoint_blobs b USING garbage g
+WHERE b.thread_id = %(thread)s AND b.checkpoint_ns = %(ns)s
+AND b.channel = g.channel AND b.version = g.version
 """
 
 
-async def _execute_batching_blobs(cur: AsyncCursor[DictRow], statements: _Statements) -> None:
-    """Run a prune's statements like LangGraph's `_aexecute`, but its per-channel blob deletes
-    as one delete per namespace, at the end of the same transaction: nothing reads their rows
-    and no later statement reads another namespace's blobs."""
-    garbage: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    try:
-        sql, params, fetch = next(statements)
-        while True:
-            if sql == PRUNE_BLOBS_SQL:
-                thread_id, ns, channel, versions = params
-                garbage.setdefault((thread_id, ns), []).extend((channel, v) for v in versions)
-                rows: list[DictRow] = []
-            else:
-                await cur.execute(sql, params, prepare=False)
-                rows = await cur.fetchall() if fetch else []
-            sql, params, fetch = statements.send(rows)
-    except StopIteration:
-        pass
-    for (thread_id, ns), pairs in garbage.items():
-        channels, versions = zip(*pairs, strict=True)
-        await cur.execute(
-            _PRUNE_BLOBS_BATCH_SQL,
-            (list(channels), list(versions), thread_id, ns),
-            prepare=False,
-        )
+def _kept_and_calls(heads: list[DictRow]) -> tuple[dict[str, list[str]], set[str]]:
+    """From LangGraph's heads query: the checkpoint ids each namespace keeps, and the subgraph
+    calls' namespaces that go whole (LangGraph's `_keep_latest` rules, unchanged)."""
+    kept = {h["checkpoint_ns"]: [i for i in (h["head"], h["sends_parent"]) if i] for h in heads}
+    calls = {
+        h["checkpoint_ns"]
+        for h in heads
+        if ":" in h["checkpoint_ns"] and h["root_saved"] and h["root"] not in kept.get("", ())
+    }
+    return kept, calls
 
 
 class PooledPostgresSaver(AsyncPostgresSaver):
@@ -94,18 +105,49 @@ class PooledPostgresSaver(AsyncPostgresSaver):
                     yield cur
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        """LangGraph's prune, with `keep_latest`'s blob deletes batched (see above)."""
+        """LangGraph's prune; `keep_latest` keeps the same rows in two round trips a thread.
+
+        LangGraph's sends a thread's statements one at a time, each waiting for the one before
+        (a chat thread's takes ten). Here one pipeline carries the transaction: its snapshot,
+        the heads and the DeltaChannel check in the first round trip, then one statement per
+        namespace (`_PRUNE_NAMESPACE_SQL`) and the commit in the second.
+        """
         if isinstance(thread_ids, str) or strategy != "keep_latest":
             await super().aprune(thread_ids, strategy=strategy)
             return
+        thread_ids = [str(t) for t in thread_ids]
         if len(thread_ids) > 1:
             # Refuse the whole batch before pruning any of it; a single thread is checked
             # inside its own transaction anyway.
             async with self._cursor() as cur:
                 await _aexecute(cur, _refuse_delta_threads(thread_ids))
         for thread_id in thread_ids:
-            async with self._cursor() as cur, cur.connection.transaction():
-                await _execute_batching_blobs(cur, _keep_latest(thread_id))
+            await self._keep_latest(thread_id)
+
+    async def _keep_latest(self, thread_id: str) -> None:
+        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+            heads_cur = conn.cursor(row_factory=dict_row)
+            delta_cur = conn.cursor(row_factory=dict_row)
+            # Unprepared, as LangGraph runs them: a generic plan scans `= ANY` arrays slowly.
+            await heads_cur.execute(PRUNE_SNAPSHOT_SQL, prepare=False)
+            await heads_cur.execute(PRUNE_HEADS_SQL, (thread_id,) * 4, prepare=False)
+            await delta_cur.execute(PRUNE_DELTA_THREADS_SQL, ([thread_id],) * 2, prepare=False)
+            heads = await heads_cur.fetchall()
+            if await delta_cur.fetchall():
+                raise NotImplementedError(
+                    f"keep_latest can't prune threads that use a DeltaChannel: {thread_id}"
+                )
+            kept, calls = _kept_and_calls(heads)
+            if calls:
+                for sql in PRUNE_SUBGRAPH_CALLS_SQL:
+                    await heads_cur.execute(sql, (thread_id, sorted(calls)), prepare=False)
+            for ns, ids in kept.items():
+                if ns not in calls:
+                    await heads_cur.execute(
+                        _PRUNE_NAMESPACE_SQL,
+                        {"thread": thread_id, "ns": ns, "kept": ids},
+                        prepare=False,
+                    )
 
 
 def checkpoint_connection_kwargs(schema: str | None) -> dict[str, Any]:

@@ -51,6 +51,17 @@ class ScriptedChatModel(GenericFakeChatModel):
             self.sent.append(message)
         return result
 
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # On the event loop, as a provider's async client is: LangChain's default runs
+        # `_generate` on a worker thread, a hop no real model call makes.
+        return self._generate(messages, stop, None, **kwargs)
+
     def _stream(
         self,
         messages: list[BaseMessage],

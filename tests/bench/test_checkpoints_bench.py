@@ -12,7 +12,9 @@ from tests.conftest import postgres_url_or_skip
 
 async def test_the_quick_checkpoint_bench_measures_both_savers_on_both_workloads() -> None:
     url = postgres_url_or_skip()
-    config = checkpoints.Config(concurrencies=(1, 3), turns=2, pool_size=3, rounds=1)
+    config = checkpoints.Config(
+        concurrencies={"chat": (1, 3), "invoke": (1, 3)}, turns=2, pool_size=3, rounds=1
+    )
     results = await checkpoints.run(url, config)
     for workload in checkpoints.WORKLOADS:
         block = results[workload]
@@ -21,6 +23,7 @@ async def test_the_quick_checkpoint_bench_measures_both_savers_on_both_workloads
         for row in block["rows"]:
             assert row["turns"] == row["concurrency"] * 2
             assert row["turns_per_s"] > 0 and row["cpu_ms_per_turn"] > 0, row
+            assert row["statements_per_turn"] >= 2, row  # at least the read and the write
         assert set(block["scaling"]) == set(checkpoints.SAVERS)
         assert set(block["pooled_over_stock"]) == {"1", "3"}
     table = checkpoints.format_rows(results)

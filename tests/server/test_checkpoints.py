@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import operator
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.runnables import RunnableConfig
+from langgraph.channels import DeltaChannel
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START, StateGraph
@@ -19,6 +21,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
+from bench import checkpoints as bench
 from server.checkpoints import (
     PooledPostgresSaver,
     checkpoint_connection_kwargs,
@@ -27,6 +30,9 @@ from server.checkpoints import (
 )
 from server.settings import Settings
 from tests.conftest import drop_schema, fresh_schema_name, postgres_url_or_skip
+from tests.fakes import ScriptedChatModel
+from tests.server.conftest import Serve, only
+from tests.server.routes.test_workspace import new_session, send
 
 
 class Count(TypedDict):
@@ -294,3 +300,170 @@ async def test_the_pooled_prune_of_several_threads_refuses_none_and_prunes_each(
             assert rows["checkpoints"] == 1 and len(rows["blobs"]) == 2, (thread, rows)
         with pytest.raises(TypeError):
             await saver.aprune("x")
+
+
+class Nested(TypedDict):
+    count: Annotated[int, operator.add]
+    notes: dict[str, Any]
+
+
+def _nested_graph(saver: AsyncPostgresSaver, *, stop: bool) -> Any:
+    """A root graph calling a subgraph (a namespace of its own per call), optionally stopping
+    before its last node so the thread also holds a pending interrupt."""
+    inner_builder = StateGraph(Nested)
+
+    def inner(state: Nested) -> dict[str, Any]:
+        return {"count": 1, "notes": {"inner": state["count"]}}
+
+    inner_builder.add_node(inner)
+    inner_builder.add_edge(START, "inner")
+    builder = StateGraph(Nested)
+
+    def first(state: Nested) -> dict[str, Any]:
+        return {"count": 1, "notes": {"first": state["count"]}}
+
+    def last(state: Nested) -> dict[str, Any]:
+        return {"count": 1, "notes": {"last": state["count"]}}
+
+    builder.add_node(first)
+    builder.add_node("sub", inner_builder.compile())
+    builder.add_node(last)
+    builder.add_edge(START, "first")
+    builder.add_edge("first", "sub")
+    builder.add_edge("sub", "last")
+    return builder.compile(checkpointer=saver, interrupt_before=["last"] if stop else None)
+
+
+async def _all_rows(pool: Any, thread: str) -> dict[str, Any]:
+    """Every row a thread holds, with what differs between two equal runs (ids, task ids,
+    version suffixes) left out."""
+    async with pool.connection() as conn:
+        checkpoints = await conn.execute(
+            "SELECT split_part(checkpoint_ns, ':', 1) AS ns, parent_checkpoint_id IS NULL AS root"
+            " FROM checkpoints WHERE thread_id = %s",
+            (thread,),
+        )
+        blobs = await conn.execute(
+            "SELECT split_part(checkpoint_ns, ':', 1) AS ns, channel, version"
+            " FROM checkpoint_blobs WHERE thread_id = %s",
+            (thread,),
+        )
+        writes = await conn.execute(
+            "SELECT split_part(checkpoint_ns, ':', 1) AS ns, channel, idx"
+            " FROM checkpoint_writes WHERE thread_id = %s",
+            (thread,),
+        )
+        return {
+            "checkpoints": sorted((r["ns"], r["root"]) for r in await checkpoints.fetchall()),
+            "blobs": sorted(
+                (r["ns"], r["channel"], r["version"].split(".")[0]) for r in await blobs.fetchall()
+            ),
+            "writes": sorted((r["ns"], r["channel"], r["idx"]) for r in await writes.fetchall()),
+        }
+
+
+@pytest.mark.parametrize("durability", ["sync", "exit"])
+async def test_the_pooled_prune_keeps_what_langgraphs_keeps_with_subgraphs_and_interrupts(
+    schema: tuple[str, str], durability: str
+) -> None:
+    url, name = schema
+    async with _pool(url, name, size=3) as pool:
+        stock, pooled = AsyncPostgresSaver(pool), PooledPostgresSaver(pool)
+        await pooled.setup()
+        after: dict[str, dict[str, Any]] = {}
+        values: dict[str, tuple[Any, Any]] = {}
+        for label, saver in (("stock", stock), ("pooled", pooled)):
+            thread = f"{label}-{durability}"
+            for _ in range(2):
+                await _nested_graph(saver, stop=False).ainvoke(
+                    {"count": 0}, _config(thread), durability=durability
+                )
+            # The third run stops before `last`: the thread ends on an interrupt.
+            stopping = _nested_graph(saver, stop=True)
+            await stopping.ainvoke({"count": 0}, _config(thread), durability=durability)
+            before = await _all_rows(pool, thread)
+            await saver.aprune([thread], strategy="keep_latest")
+            after[label] = await _all_rows(pool, thread)
+            assert len(after[label]["checkpoints"]) < len(before["checkpoints"])
+            state = await stopping.aget_state(_config(thread))
+            assert state.next == ("last",)
+            # The pruned thread still resumes where it stopped.
+            resumed = await stopping.ainvoke(None, _config(thread), durability=durability)
+            assert set(resumed["notes"]) == {"last"}
+            values[label] = (state.values, resumed)
+        assert after["pooled"] == after["stock"]
+        assert values["pooled"] == values["stock"]
+
+
+class Log(TypedDict):
+    items: Annotated[list[str], DeltaChannel(operator.add)]
+
+
+async def test_the_pooled_prune_refuses_a_delta_channel_thread_like_langgraphs(
+    schema: tuple[str, str],
+) -> None:
+    url, name = schema
+    async with _pool(url, name, size=2) as pool:
+        saver = PooledPostgresSaver(pool)
+        await saver.setup()
+        builder = StateGraph(Log)
+        builder.add_node("add", lambda state: {"items": ["x"]})
+        builder.add_edge(START, "add")
+        graph = builder.compile(checkpointer=saver)
+        for _ in range(2):
+            await graph.ainvoke({"items": []}, _config("delta"), durability="exit")
+        before = await _all_rows(pool, "delta")
+        with pytest.raises(NotImplementedError, match="DeltaChannel"):
+            await saver.aprune(["delta"], strategy="keep_latest")
+        assert await _all_rows(pool, "delta") == before
+
+
+async def test_a_pooled_prune_sends_four_statements_whatever_the_channels(
+    schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LangGraph's prune sends each statement after the one before returns, one more per
+    channel with garbage; the pooled one pipelines the snapshot, the heads and the DeltaChannel
+    check, then one statement for the namespace."""
+    url, name = schema
+    sent: list[str] = []
+    execute = AsyncCursor.execute
+
+    async def counted(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return await execute(self, query, *args, **kwargs)
+
+    async with _pool(url, name, size=2) as pool:
+        stock, pooled = AsyncPostgresSaver(pool), PooledPostgresSaver(pool)
+        await pooled.setup()
+        counts = {}
+        for label, saver in (("stock", stock), ("pooled", pooled)):
+            graph = _blob_graph(saver)
+            for _ in range(3):
+                await graph.ainvoke({"count": 0}, _config(label), durability="exit")
+            sent.clear()
+            with monkeypatch.context() as patch:
+                patch.setattr(AsyncCursor, "execute", counted)
+                await saver.aprune([label], strategy="keep_latest")
+            counts[label] = len(sent)
+            assert (await _rows(pool, label))["checkpoints"] == 1
+        assert counts["pooled"] == 4
+        assert counts["stock"] >= 9, counts  # + one blob delete per channel (two here)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_bench_chat_turn_sends_the_sql_a_real_workspace_send_does(
+    backend: str, serve: Serve
+) -> None:
+    """The bench measures the route's work: a send through the app and a bench turn (each a
+    session's second) send the same statements."""
+    assert backend == "postgres"  # the bench's backend; `serve` runs the app on it
+    model = ScriptedChatModel(messages=itertools.repeat(bench.REPLY), prompts=[])
+    with serve(chat=only(model)) as api:
+        session = new_session(api)
+        send(api, session["id"], bench.QUESTION)
+        with bench._StatementCounter() as route:
+            send(api, session["id"], bench.QUESTION)
+    url = postgres_url_or_skip()
+    config = bench.Config(concurrencies={"chat": (1,)}, turns=1, pool_size=2, rounds=1)
+    row = asyncio.run(bench._row(url, "chat", "pooled", 1, config))
+    assert row["statements_per_turn"] == route.count, (row, route.count)

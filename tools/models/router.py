@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.runnables import RunnableConfig
 
 from tools.models.embeddings import EMBEDDING_DIMENSIONS, hashed_model, offline_embedding
@@ -437,7 +438,9 @@ class ModelRouter:
         deadline: Deadline,
     ) -> AIMessage:
         """One attempt, streamed so the first-token and idle deadlines can cut it."""
-        total: AIMessageChunk | None = None
+        # Merged once at the end: adding each chunk to a running total copies and validates the
+        # whole message again per token.
+        chunks: list[AIMessageChunk] = []
         streamed = False
         finish: object = None
         first_token = deadline.within(provider.first_token_timeout_s)
@@ -445,8 +448,9 @@ class ModelRouter:
 
         def partial() -> Usage | None:
             # A provider cut mid-stream reports no usage: estimate what it produced.
-            if total is None or not streamed:
+            if not chunks or not streamed:
                 return None
+            total = add_ai_message_chunks(chunks[0], *chunks[1:])
             prompt = sum(estimate_tokens(str(m.content)) for m in messages)
             completion = estimate_tokens(total.text if isinstance(total.text, str) else "")
             return Usage(prompt, completion, prompt + completion)
@@ -474,7 +478,7 @@ class ModelRouter:
                     raise
                 except Exception as error:  # noqa: BLE001 - any provider failure is classified
                     raise _failure(error, streamed=streamed, usage=partial()) from None
-                total = chunk if total is None else total + chunk
+                chunks.append(chunk)
                 if chunk.response_metadata.get("finish_reason"):
                     finish = chunk.response_metadata["finish_reason"]
                 if chunk.text:
@@ -483,8 +487,9 @@ class ModelRouter:
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:
                 await aclose()
-        if total is None:
+        if not chunks:
             return AIMessage(content="", response_metadata={"finish_reason": finish})
+        total = add_ai_message_chunks(chunks[0], *chunks[1:])
         message = AIMessage(
             content=total.content,
             additional_kwargs=total.additional_kwargs,

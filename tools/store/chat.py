@@ -19,6 +19,8 @@ _MESSAGE_COLUMNS = (
     " model, prompt_tokens, completion_tokens, total_tokens, latency_ms, created_at"
 )
 
+_MESSAGE_NAMES = [name.strip() for name in _MESSAGE_COLUMNS.split(",")]
+
 
 class ChatData(SqlCore):
     # Session leases this process holds: token → the expiry currently written in the row.
@@ -130,40 +132,57 @@ class ChatData(SqlCore):
         return [_message(row) for row in rows]
 
     async def append_messages(self, session_id: str, messages: list[ChatMessage]) -> None:
-        """Store an exchange and bump the session's activity, all or nothing."""
+        """Store an exchange and bump the session's activity, all or nothing: one statement on
+        Postgres (a chat send's only write besides its lease), one transaction on SQLite."""
         if not messages:
             return
-        async with self.transaction() as db:
-            for m in messages:
-                await db.execute(
-                    f"INSERT INTO class_chat_messages ({_MESSAGE_COLUMNS}) VALUES (:id,"
-                    " :session_id, :class_id, :author_user_id, :author_kind, :content,"
-                    f" {self.json_param('citations')}, :safety, :provider, :model,"
-                    " :prompt_tokens, :completion_tokens, :total_tokens, :latency_ms,"
-                    " :created_at)",
-                    {
-                        "id": m.id,
-                        "session_id": m.session_id,
-                        "class_id": m.class_id,
-                        "author_user_id": m.author_user_id,
-                        "author_kind": m.author_kind,
-                        "content": m.content,
-                        "citations": dumps([dict(c) for c in m.citations]),
-                        "safety": m.safety,
-                        "provider": m.provider,
-                        "model": m.model,
-                        "prompt_tokens": m.prompt_tokens,
-                        "completion_tokens": m.completion_tokens,
-                        "total_tokens": m.total_tokens,
-                        "latency_ms": m.latency_ms,
-                        "created_at": m.created_at,
-                    },
-                )
-            await db.execute(
-                "UPDATE class_chat_sessions SET last_message_at = :t, updated_at = :t"
-                " WHERE id = :id",
-                {"t": messages[-1].created_at, "id": session_id},
+        params: dict[str, Any] = {"t": messages[-1].created_at, "session": session_id}
+        rows = []
+        for n, m in enumerate(messages):
+            params.update(
+                {
+                    f"{name}_{n}": value
+                    for name, value in zip(
+                        _MESSAGE_NAMES,
+                        (
+                            m.id,
+                            m.session_id,
+                            m.class_id,
+                            m.author_user_id,
+                            m.author_kind,
+                            m.content,
+                            dumps([dict(c) for c in m.citations]),
+                            m.safety,
+                            m.provider,
+                            m.model,
+                            m.prompt_tokens,
+                            m.completion_tokens,
+                            m.total_tokens,
+                            m.latency_ms,
+                            m.created_at,
+                        ),
+                        strict=True,
+                    )
+                }
             )
+            values = [
+                self.json_param(f"{name}_{n}") if name == "citations" else f":{name}_{n}"
+                for name in _MESSAGE_NAMES
+            ]
+            rows.append(f"({', '.join(values)})")
+        insert = f"INSERT INTO class_chat_messages ({_MESSAGE_COLUMNS}) VALUES {', '.join(rows)}"
+        touch = (
+            "UPDATE class_chat_sessions SET last_message_at = :t, updated_at = :t"
+            " WHERE id = :session"
+        )
+        if self.backend == "postgres":
+            # A data-modifying CTE runs whether or not the outer statement reads it.
+            async with self.session() as db:
+                await db.execute(f"WITH added AS ({insert}) {touch}", params)
+            return
+        async with self.transaction() as db:
+            await db.execute(insert, params)
+            await db.execute(touch, params)
 
     async def acquire_session(self, session_id: str, *, hold_seconds: float) -> str | None:
         """Take the session's send lease for `hold_seconds`; None while another send holds it
@@ -174,7 +193,8 @@ class ChatData(SqlCore):
         lease can be short and a killed process frees the session soon.
         """
         until = now_iso(plus_seconds=hold_seconds)
-        async with self.transaction() as db:
+        # One statement, atomic on its own: no BEGIN/COMMIT round trips around it.
+        async with self.session() as db:
             rows = await db.query(
                 "INSERT INTO stemgraph_session_leases (session_id, busy_until)"
                 " SELECT s.id, :until FROM class_chat_sessions s WHERE s.id = :id"
@@ -218,7 +238,7 @@ class ChatData(SqlCore):
         written = self._lease_expiries.pop(token, None)
         if written is None:
             return
-        async with self.transaction() as db:
+        async with self.session() as db:
             await db.execute(
                 "DELETE FROM stemgraph_session_leases"
                 " WHERE session_id = :id AND busy_until IN (:first, :last)",
