@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.runnables import RunnableConfig
 
 from tools.models.embeddings import EMBEDDING_DIMENSIONS, hashed_model, offline_embedding
@@ -437,7 +438,9 @@ class ModelRouter:
         deadline: Deadline,
     ) -> AIMessage:
         """One attempt, streamed so the first-token and idle deadlines can cut it."""
-        total: AIMessageChunk | None = None
+        # Summed once at the end: `a + b` per token builds a new chunk (and copies the text so
+        # far) each time, a cost that grows with the reply and is paid on every token.
+        chunks: list[AIMessageChunk] = []
         streamed = False
         finish: object = None
         first_token = deadline.within(provider.first_token_timeout_s)
@@ -445,10 +448,10 @@ class ModelRouter:
 
         def partial() -> Usage | None:
             # A provider cut mid-stream reports no usage: estimate what it produced.
-            if total is None or not streamed:
+            if not chunks or not streamed:
                 return None
             prompt = sum(estimate_tokens(str(m.content)) for m in messages)
-            completion = estimate_tokens(total.text if isinstance(total.text, str) else "")
+            completion = estimate_tokens("".join(_text(chunk) for chunk in chunks))
             return Usage(prompt, completion, prompt + completion)
 
         try:
@@ -474,7 +477,7 @@ class ModelRouter:
                     raise
                 except Exception as error:  # noqa: BLE001 - any provider failure is classified
                     raise _failure(error, streamed=streamed, usage=partial()) from None
-                total = chunk if total is None else total + chunk
+                chunks.append(chunk)
                 if chunk.response_metadata.get("finish_reason"):
                     finish = chunk.response_metadata["finish_reason"]
                 if chunk.text:
@@ -483,8 +486,9 @@ class ModelRouter:
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:
                 await aclose()
-        if total is None:
+        if not chunks:
             return AIMessage(content="", response_metadata={"finish_reason": finish})
+        total = chunks[0] if len(chunks) == 1 else add_ai_message_chunks(chunks[0], *chunks[1:])
         message = AIMessage(
             content=total.content,
             additional_kwargs=total.additional_kwargs,
@@ -494,6 +498,11 @@ class ModelRouter:
             id=total.id,
         )
         return message
+
+
+def _text(chunk: AIMessageChunk) -> str:
+    text = chunk.text
+    return text if isinstance(text, str) else ""
 
 
 def _valid_vectors(vectors: object, count: int, dimensions: int) -> bool:
