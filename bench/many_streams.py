@@ -60,8 +60,8 @@ class ManyConfig:
     stalled: int
     stall_s: float
     stall_pad: int
-    # The 500-stream load once more with this token coalescing window (`coalesce_ms`).
-    coalesce_ms: int
+    # The full load once more with each of these token coalescing windows (`coalesce_ms`).
+    coalesce_ms: tuple[int, ...]
 
 
 FULL: Final = ManyConfig(
@@ -78,7 +78,7 @@ FULL: Final = ManyConfig(
     stalled=5,
     stall_s=45.0,
     stall_pad=32_000,
-    coalesce_ms=50,
+    coalesce_ms=(50, 100),
 )
 QUICK: Final = ManyConfig(
     streams=20,
@@ -92,9 +92,9 @@ QUICK: Final = ManyConfig(
     leak_tokens=5,
     leak_max_s=40.0,
     stalled=2,
-    stall_s=38.0,
+    stall_s=42.0,
     stall_pad=32_000,
-    coalesce_ms=50,
+    coalesce_ms=(50,),
 )
 
 
@@ -317,6 +317,7 @@ async def _load(
                 stats.streaming_samples.append(stats.streaming)
 
     cpu_before = server.cpu_seconds()
+    client_cpu_before = time.process_time()
     sampler = asyncio.create_task(sample())
     try:
         async with asyncio.TaskGroup() as group:
@@ -326,6 +327,7 @@ async def _load(
         sampler.cancel()
     elapsed = time.monotonic() - started
     cpu_after = server.cpu_seconds()
+    client_cpu_s = time.process_time() - client_cpu_before
     cpu_s = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     samples = stats.open_samples
     return {
@@ -342,6 +344,11 @@ async def _load(
         ),
         "server_cpu_s": None if cpu_s is None else round(cpu_s, 3),
         "server_cores_busy": None if cpu_s is None else round(cpu_s / elapsed, 2),
+        "server_cpu_us_per_token": (
+            None if cpu_s is None or not stats.tokens else round(cpu_s / stats.tokens * 1e6, 1)
+        ),
+        # The clients run in this process, beside the server on the same cores.
+        "client_cores_busy": round(client_cpu_s / elapsed, 2),
         "server_rss_mb": _mb(server.rss_bytes()),
     }
 
@@ -428,16 +435,46 @@ async def _stalled_client(port: int, config: ManyConfig) -> dict[str, Any]:
         sock.close()
 
 
+def server_connections(port: int) -> int | None:
+    """How many established TCP connections the server on `port` holds (its side, read from
+    `/proc/net/tcp`); None where that cannot be read."""
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    local = f":{port:04X}"
+    # Columns: sl, local address, remote address, state (01 is ESTABLISHED), ...
+    return sum(1 for line in lines if (cols := line.split())[1].endswith(local) and cols[3] == "01")
+
+
 async def stalled(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
     """Whether every stalled client was cut by the send timeout (run beside the other checks;
-    `server` is stopped once they are done)."""
+    `server` is stopped once they are done). The server's own count of connections, sampled
+    each second, says when it let go of them (the client sees it only when it reads again)."""
+    began = time.monotonic()
+    counts: list[tuple[float, int | None]] = []
+
+    async def watch() -> None:
+        while True:
+            counts.append((time.monotonic() - began, server_connections(server.port)))
+            await asyncio.sleep(1.0)
+
+    watcher = asyncio.create_task(watch())
     try:
         outcomes = await asyncio.gather(
             *(_stalled_client(server.port, config) for _ in range(config.stalled)),
             return_exceptions=True,
         )
     finally:
+        watcher.cancel()
         server.stop()
+    held = [(at, n) for at, n in counts if n is not None]
+    peak = max((n for _, n in held), default=None)
+    # The first sample after the peak at which the server held none of them.
+    peak_at = next((at for at, n in held if n == peak), None)
+    released_at = next(
+        (at for at, n in held if peak_at is not None and at > peak_at and n == 0), None
+    )
     rows = [o for o in outcomes if isinstance(o, dict)]
     return {
         "clients": config.stalled,
@@ -454,6 +491,9 @@ async def stalled(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
             default=None,
         ),
         "all_closed": len(rows) == config.stalled and all(row["closed"] for row in rows),
+        "server_connections_peak": peak,
+        # Seconds from the clients' start until the server held none of their connections.
+        "server_released_after_s": None if released_at is None else round(released_at, 1),
     }
 
 
@@ -469,7 +509,9 @@ async def run(
     results: dict[str, Any] = {"config": asdict(config)}
     results["leak"] = await leak(server, config)
     results["load"] = await load(server, config)
-    results["load_coalesced"] = await _load(server, config, config.streams, config.coalesce_ms)
+    results["load_coalesced"] = [
+        await _load(server, config, config.streams, window) for window in config.coalesce_ms
+    ]
     results["load_low"] = await _load(server, config, config.streams_low)
     results["stalled"] = await stall
     return results
@@ -500,6 +542,8 @@ def _load_rows(load_: dict[str, Any]) -> list[str]:
         f"  tokens/s per stream p50 {_num(load_['tokens_per_s_per_stream_p50'])}"
         f"   tokens/event {_num(load_.get('tokens_per_event'), 2)}"
         f"   server cores busy {_num(load_['server_cores_busy'], 2)}"
+        f" ({_num(load_.get('server_cpu_us_per_token'), 0)} µs/token),"
+        f" clients {_num(load_.get('client_cores_busy'), 2)}"
         f"   RSS {_num(load_['server_rss_mb'])} MB",
     ]
 
@@ -510,11 +554,13 @@ def format_rows(results: dict[str, Any]) -> str:
     return "\n".join(
         [
             *_load_rows(results["load"]),
-            *_load_rows(results["load_coalesced"]),
+            *(row for coalesced in results["load_coalesced"] for row in _load_rows(coalesced)),
             *_load_rows(results["load_low"]),
             f"  stalled clients: {stall['closed']}/{stall['clients']} closed by the "
             f"{stall['send_timeout_s']:.0f} s send timeout"
-            f" (checked after {stall['stall_s']:.0f} s)",
+            f" (checked after {stall['stall_s']:.0f} s; the server held"
+            f" {_num(stall.get('server_connections_peak'), 0)} connections and released them"
+            f" after {_num(stall.get('server_released_after_s'))} s)",
             f"  leak: {leak_['runs']} runs at concurrency {leak_['concurrency']}"
             f" ({leak_['errors']} errors): RSS {_num(leak_['rss_first_mb'])} MB after"
             f" {leak_['runs_first']:,}, {_num(leak_['rss_last_mb'])} MB after {leak_['runs']:,}"
