@@ -164,7 +164,7 @@ def _check_protocol(section: dict[str, Any]) -> None:
 
 
 def _check_many_streams(many: dict[str, Any]) -> None:
-    loads = [many["load"], *many["load_coalesced"], many["load_low"]]
+    loads = [many["load"], *many["load_coalesced"], many["load_low"], many["load_low_coalesced"]]
     for key, load in enumerate(loads):
         assert load["completed"] > 0 and load["errors"] == 0, (key, load)
         assert load["tokens"] >= load["completed"] * load["tokens_per_run"], (key, load)
@@ -190,7 +190,8 @@ def _check_many_streams(many: dict[str, Any]) -> None:
     assert [c["coalesce_ms"] for c in many["load_coalesced"]] == many["config"]["coalesce_ms"]
     # Every token still arrives, each stamp once; coalesced events carry several of them.
     assert plain["token_events"] == plain["tokens"]
-    for coalesced in many["load_coalesced"]:
+    assert many["load_low_coalesced"]["coalesce_ms"] == many["config"]["coalesce_ms"][0]
+    for coalesced in [*many["load_coalesced"], many["load_low_coalesced"]]:
         assert coalesced["streams"] == plain["streams"]
         assert coalesced["tokens_per_event"] > 1.5, coalesced
 
