@@ -227,13 +227,14 @@ async def stream_once(port: int, request: bytes, stats: RunStats) -> None:
                         now = time.monotonic_ns()
                         stats.delays_ms.extend((now - int(s)) / 1e6 for s in stamps)
                         count += len(stamps)
+                        # Counted as they arrive: a run cut later still delivered these.
+                        stats.tokens += len(stamps)
                         last_at = now / 1e9
                         if not first_at:
                             first_at = last_at
                             stats.first_token_s.append(time.monotonic() - began)
                 elif name in (b"values", b"error"):
                     ended = name
-        stats.tokens += count
         if count > 1 and last_at > first_at:
             stats.token_rates.append((count - 1) / (last_at - first_at))
         if ended != b"values":

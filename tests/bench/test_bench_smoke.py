@@ -191,8 +191,9 @@ def _check_many_streams(many: dict[str, Any]) -> None:
     # Every token still arrives, each stamp once; coalesced events carry several of them.
     assert plain["token_events"] == plain["tokens"]
     assert many["load_low_coalesced"]["coalesce_ms"] == many["config"]["coalesce_ms"][0]
-    for coalesced in [*many["load_coalesced"], many["load_low_coalesced"]]:
-        assert coalesced["streams"] == plain["streams"]
+    pairs = [(plain, c) for c in many["load_coalesced"]]
+    for uncoalesced, coalesced in [*pairs, (many["load_low"], many["load_low_coalesced"])]:
+        assert coalesced["streams"] == uncoalesced["streams"]
         assert coalesced["tokens_per_event"] > 1.5, coalesced
 
     leak = many["leak"]
