@@ -1,5 +1,7 @@
 """Many streams at once: concurrent SSE chat streams against the real server, on loopback.
 
+A section of `make bench`; alone: `python -m bench.many_streams [--quick] [--out PATH]`.
+
 The server (`python -m bench.serve --timed-model`) answers `POST /v1/chat/generate` with the
 timed model of `bench.timed`: 50 tokens a second, each stamped with the moment it left the
 model. Three checks, each bounded in time:
@@ -19,13 +21,15 @@ streams in one process the client's own parsing would otherwise be what is measu
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import socket
 import statistics
+import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -34,13 +38,15 @@ from bench.fixtures import API_KEY, MATERIAL_CONTEXT
 from bench.load import percentile
 from bench.process import ServerProcess
 from bench.timed import TOKEN, bench_message
+from server.streaming import SEND_TIMEOUT_SECONDS
 from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS
 
 CHAT_PATH: Final = "/v1/chat/generate"
 TOKENS_PER_S: Final = 50.0
 # The server's send timeout for SSE (`server/streaming.py`): a stalled client is cut after it.
-SEND_TIMEOUT_S: Final = 30.0
+SEND_TIMEOUT_S: Final = SEND_TIMEOUT_SECONDS
 _STALL_RCVBUF: Final = 128 * 1024
+_RUN_SLACK_S: Final = 10.0
 _BLUEPRINT: Final = "Unit 1: Photosynthesis. Objectives: explain the light-dependent reactions."
 
 
@@ -60,25 +66,26 @@ class ManyConfig:
     stalled: int
     stall_s: float
     stall_pad: int
-    # The 500-stream load once more with this token coalescing window (`coalesce_ms`).
-    coalesce_ms: int
+    # The full load once more with each of these token coalescing windows (`coalesce_ms`).
+    coalesce_ms: tuple[int, ...]
 
 
 FULL: Final = ManyConfig(
     streams=500,
     streams_low=50,
-    duration_s=20.0,
-    tokens=50,
+    duration_s=15.0,
+    # A 5 s answer: a tutor's reply, not a one-second burst of run start-ups.
+    tokens=250,
     ramp_s=2.0,
     leak_concurrency=100,
     leak_first=1_000,
     leak_total=10_000,
     leak_tokens=5,
-    leak_max_s=600.0,
+    leak_max_s=300.0,
     stalled=5,
     stall_s=45.0,
     stall_pad=32_000,
-    coalesce_ms=50,
+    coalesce_ms=(50, 100),
 )
 QUICK: Final = ManyConfig(
     streams=20,
@@ -92,9 +99,9 @@ QUICK: Final = ManyConfig(
     leak_tokens=5,
     leak_max_s=40.0,
     stalled=2,
-    stall_s=38.0,
+    stall_s=42.0,
     stall_pad=32_000,
-    coalesce_ms=50,
+    coalesce_ms=(50,),
 )
 
 
@@ -220,13 +227,14 @@ async def stream_once(port: int, request: bytes, stats: RunStats) -> None:
                         now = time.monotonic_ns()
                         stats.delays_ms.extend((now - int(s)) / 1e6 for s in stamps)
                         count += len(stamps)
+                        # Counted as they arrive: a run cut later still delivered these.
+                        stats.tokens += len(stamps)
                         last_at = now / 1e9
                         if not first_at:
                             first_at = last_at
                             stats.first_token_s.append(time.monotonic() - began)
                 elif name in (b"values", b"error"):
                     ended = name
-        stats.tokens += count
         if count > 1 and last_at > first_at:
             stats.token_rates.append((count - 1) / (last_at - first_at))
         if ended != b"values":
@@ -245,18 +253,21 @@ async def _guarded(port: int, request: bytes, stats: RunStats, timeout_s: float)
     except StreamFailed as error:
         stats.errors[str(error)] += 1
         return False
+    except TimeoutError:
+        # Before OSError, of which it is a subclass.
+        stats.errors["timeout"] += 1
+        return False
     except (OSError, asyncio.IncompleteReadError, ValueError) as error:
         stats.errors[type(error).__name__] += 1
-        return False
-    except TimeoutError:
-        stats.errors["timeout"] += 1
         return False
     stats.completed += 1
     return True
 
 
 def _run_timeout(tokens: int) -> float:
-    return tokens / TOKENS_PER_S + 30.0
+    """A run not over 10 s after the model's own streaming time failed (for its reader, a
+    server that long behind is down); the bound also keeps a saturated load's drain short."""
+    return tokens / TOKENS_PER_S + _RUN_SLACK_S
 
 
 def _ms(values: list[float], q: float) -> float | None:
@@ -317,6 +328,7 @@ async def _load(
                 stats.streaming_samples.append(stats.streaming)
 
     cpu_before = server.cpu_seconds()
+    client_cpu_before = time.process_time()
     sampler = asyncio.create_task(sample())
     try:
         async with asyncio.TaskGroup() as group:
@@ -326,6 +338,7 @@ async def _load(
         sampler.cancel()
     elapsed = time.monotonic() - started
     cpu_after = server.cpu_seconds()
+    client_cpu_s = time.process_time() - client_cpu_before
     cpu_s = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     samples = stats.open_samples
     return {
@@ -342,6 +355,11 @@ async def _load(
         ),
         "server_cpu_s": None if cpu_s is None else round(cpu_s, 3),
         "server_cores_busy": None if cpu_s is None else round(cpu_s / elapsed, 2),
+        "server_cpu_us_per_token": (
+            None if cpu_s is None or not stats.tokens else round(cpu_s / stats.tokens * 1e6, 1)
+        ),
+        # The clients run in this process, beside the server on the same cores.
+        "client_cores_busy": round(client_cpu_s / elapsed, 2),
         "server_rss_mb": _mb(server.rss_bytes()),
     }
 
@@ -357,6 +375,7 @@ async def leak(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
     rss: dict[str, int | None] = {}
     issued = finished = 0
     started = time.monotonic()
+    cpu_before = server.cpu_seconds()
 
     async def client() -> None:
         nonlocal issued, finished
@@ -375,6 +394,8 @@ async def leak(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
     except TimeoutError:
         bounded = True
     rss["last"] = server.rss_bytes()
+    cpu_after = server.cpu_seconds()
+    cpu_s = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     first, last = rss.get("first"), rss.get("last")
     return {
         "concurrency": config.leak_concurrency,
@@ -383,6 +404,10 @@ async def leak(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
         "runs_target": config.leak_total,
         **_summary(stats, time.monotonic() - started),
         "stopped_by_time_bound": bounded,
+        # A short run's whole cost on the server: start-up (auth, store, graph) dominates it.
+        "server_cpu_ms_per_run": (
+            None if cpu_s is None or not stats.runs else round(cpu_s / stats.runs * 1000, 2)
+        ),
         "rss_first_mb": _mb(first),
         "rss_last_mb": _mb(last),
         "rss_ratio": None if not first or last is None else round(last / first, 4),
@@ -428,16 +453,46 @@ async def _stalled_client(port: int, config: ManyConfig) -> dict[str, Any]:
         sock.close()
 
 
+def server_connections(port: int) -> int | None:
+    """How many established TCP connections the server on `port` holds (its side, read from
+    `/proc/net/tcp`); None where that cannot be read."""
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    local = f":{port:04X}"
+    # Columns: sl, local address, remote address, state (01 is ESTABLISHED), ...
+    return sum(1 for line in lines if (cols := line.split())[1].endswith(local) and cols[3] == "01")
+
+
 async def stalled(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
     """Whether every stalled client was cut by the send timeout (run beside the other checks;
-    `server` is stopped once they are done)."""
+    `server` is stopped once they are done). The server's own count of connections, sampled
+    each second, says when it let go of them (the client sees it only when it reads again)."""
+    began = time.monotonic()
+    counts: list[tuple[float, int | None]] = []
+
+    async def watch() -> None:
+        while True:
+            counts.append((time.monotonic() - began, server_connections(server.port)))
+            await asyncio.sleep(1.0)
+
+    watcher = asyncio.create_task(watch())
     try:
         outcomes = await asyncio.gather(
             *(_stalled_client(server.port, config) for _ in range(config.stalled)),
             return_exceptions=True,
         )
     finally:
+        watcher.cancel()
         server.stop()
+    held = [(at, n) for at, n in counts if n is not None]
+    peak = max((n for _, n in held), default=None)
+    # The first sample after the peak at which the server held none of them.
+    peak_at = next((at for at, n in held if n == peak), None)
+    released_at = next(
+        (at for at, n in held if peak_at is not None and at > peak_at and n == 0), None
+    )
     rows = [o for o in outcomes if isinstance(o, dict)]
     return {
         "clients": config.stalled,
@@ -454,6 +509,9 @@ async def stalled(server: ServerProcess, config: ManyConfig) -> dict[str, Any]:
             default=None,
         ),
         "all_closed": len(rows) == config.stalled and all(row["closed"] for row in rows),
+        "server_connections_peak": peak,
+        # Seconds from the clients' start until the server held none of their connections.
+        "server_released_after_s": None if released_at is None else round(released_at, 1),
     }
 
 
@@ -469,8 +527,14 @@ async def run(
     results: dict[str, Any] = {"config": asdict(config)}
     results["leak"] = await leak(server, config)
     results["load"] = await load(server, config)
-    results["load_coalesced"] = await _load(server, config, config.streams, config.coalesce_ms)
+    results["load_coalesced"] = [
+        await _load(server, config, config.streams, window) for window in config.coalesce_ms
+    ]
     results["load_low"] = await _load(server, config, config.streams_low)
+    # Coalescing where the server is not saturated: what it saves per token.
+    results["load_low_coalesced"] = await _load(
+        server, config, config.streams_low, config.coalesce_ms[0]
+    )
     results["stalled"] = await stall
     return results
 
@@ -500,6 +564,8 @@ def _load_rows(load_: dict[str, Any]) -> list[str]:
         f"  tokens/s per stream p50 {_num(load_['tokens_per_s_per_stream_p50'])}"
         f"   tokens/event {_num(load_.get('tokens_per_event'), 2)}"
         f"   server cores busy {_num(load_['server_cores_busy'], 2)}"
+        f" ({_num(load_.get('server_cpu_us_per_token'), 0)} µs/token),"
+        f" clients {_num(load_.get('client_cores_busy'), 2)}"
         f"   RSS {_num(load_['server_rss_mb'])} MB",
     ]
 
@@ -510,14 +576,52 @@ def format_rows(results: dict[str, Any]) -> str:
     return "\n".join(
         [
             *_load_rows(results["load"]),
-            *_load_rows(results["load_coalesced"]),
+            *(row for coalesced in results["load_coalesced"] for row in _load_rows(coalesced)),
             *_load_rows(results["load_low"]),
+            *_load_rows(results["load_low_coalesced"]),
             f"  stalled clients: {stall['closed']}/{stall['clients']} closed by the "
             f"{stall['send_timeout_s']:.0f} s send timeout"
-            f" (checked after {stall['stall_s']:.0f} s)",
+            f" (checked after {stall['stall_s']:.0f} s; the server held"
+            f" {_num(stall.get('server_connections_peak'), 0)} connections and released them"
+            f" after {_num(stall.get('server_released_after_s'))} s)",
             f"  leak: {leak_['runs']} runs at concurrency {leak_['concurrency']}"
             f" ({leak_['errors']} errors): RSS {_num(leak_['rss_first_mb'])} MB after"
             f" {leak_['runs_first']:,}, {_num(leak_['rss_last_mb'])} MB after {leak_['runs']:,}"
-            f" (ratio {_num(leak_['rss_ratio'], 3)}, target ≤ 1.05)",
+            f" (ratio {_num(leak_['rss_ratio'], 3)}, target ≤ 1.05"
+            + (", stopped by the time bound" if leak_["stopped_by_time_bound"] else "")
+            + f"); server CPU {_num(leak_.get('server_cpu_ms_per_run'), 2)} ms per"
+            f" {leak_['tokens_per_run']}-token run",
         ]
     )
+
+
+async def _alone(config: ManyConfig) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="stemgraph-many-") as tmp:
+        root = Path(tmp)
+        timed, stall_server = timed_server(root), timed_server(root, "stalled")
+        try:
+            for server in (timed, stall_server):
+                server.start()
+            await asyncio.gather(timed.wait_ready(), stall_server.wait_ready())
+            stall = asyncio.create_task(stalled(stall_server, config))
+            return await run(timed, config, stall)
+        finally:
+            timed.stop()
+            stall_server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """This section on its own (while working on the streaming path)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.many_streams", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny durations (a smoke run)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    results = asyncio.run(_alone(QUICK if args.quick else FULL))
+    print(format_rows(results))
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,12 +11,11 @@ import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
-import uvicorn
-
 from bench.fixtures import API_KEY, FAKE_MODEL, FAKE_PROVIDER, TIMED_MODEL, VALID_QUIZ_JSON
 from bench.timed import TimedChatModel
 from server.app import create_app
 from server.logs import configure_logging
+from server.serving import serve
 from server.settings import ProviderName, Settings
 from server.state import ChatProviderFactory
 from tests.fakes import ScriptedChatModel
@@ -83,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.fake_model:
         factory = fake_chat_factory()
     app = create_app(settings, chat_provider_factory=factory)
-    uvicorn.run(
+    serve(
         app,
         host="127.0.0.1",
         port=args.port,

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 
-import uvicorn
-
 from server.app import create_app
 from server.logs import configure_logging
+from server.serving import serve
 from server.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level)
-    uvicorn.run(
+    serve(
         create_app(settings),
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8000")),

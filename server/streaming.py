@@ -47,6 +47,9 @@ logger = logging.getLogger("stemgraph.streaming")
 
 _MAX_UPDATE_TEXT = 400
 _STREAM_MODES: list[StreamMode] = ["values", "updates", "custom", "messages"]
+# A send that waits this long for a client to read ends the stream (and its run); the sockets
+# `server.serving` listens on abort such a client's connection after as long.
+SEND_TIMEOUT_SECONDS = 30.0
 # sse-starlette cuts open streams this long after it sees the exit signal; ours end first.
 _SSE_CUT_MARGIN_SECONDS = 10.0
 
@@ -425,7 +428,7 @@ class _RunStream(EventSourceResponse):
         super().__init__(
             self._events,
             ping=ping_seconds,
-            send_timeout=30,
+            send_timeout=SEND_TIMEOUT_SECONDS,
             headers={"x-run-id": run.run_id, "cache-control": "no-store"},
             shutdown_grace_period=shutdown_grace_period,
         )
@@ -494,6 +497,6 @@ def respond_data(request: Request, data: Any, *, ping_seconds: float) -> Respons
     return EventSourceResponse(
         _answer_events(request_id_of(request), answer_id, data),
         ping=ping_seconds,
-        send_timeout=30,
+        send_timeout=SEND_TIMEOUT_SECONDS,
         headers={"x-run-id": answer_id, "cache-control": "no-store"},
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from types import TracebackType
@@ -10,17 +9,21 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
+from server.serving import listening_socket
+from server.streaming import SEND_TIMEOUT_SECONDS
+
 
 class LiveServer:
     """`with LiveServer(app) as base_url:` serves `app` over a real socket until the block ends."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, *, stall_timeout_s: float | None = SEND_TIMEOUT_SECONDS
+    ) -> None:
         self._server = uvicorn.Server(
             uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", ws="none")
         )
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
+        # The server's own listening socket (`server.serving`), as `python -m server` uses.
+        self._socket = listening_socket("127.0.0.1", 0, stall_timeout_s=stall_timeout_s)
         self.port = int(self._socket.getsockname()[1])
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +38,11 @@ def call_kwargs(
     `native_schema` is True only for OpenAI proper: OpenRouter-style servers and llama.cpp reject
     `json_schema` response formats, so they get `json_object` instead.
     """
-    from langchain_openai.chat_models.base import BaseChatOpenAI
-
     kwargs: dict[str, Any] = {}
     if options.temperature is not None:
         kwargs["temperature"] = options.temperature
     wants_json = options.json_mode or options.json_schema is not None
-    if isinstance(client, BaseChatOpenAI):
+    if _instance_of(client, "langchain_openai.chat_models.base", "BaseChatOpenAI"):
         # Both go in `extra_body`: ChatOpenAI renames `max_tokens` to `max_completion_tokens`,
         # which OpenRouter-style servers and llama.cpp ignore; and a `response_format` kwarg
         # switches it to the SDK's parsing stream, which raises on `finish_reason: length`
@@ -61,7 +60,7 @@ def call_kwargs(
         if body:
             kwargs["extra_body"] = body
         return kwargs
-    if _is_gemini(client):
+    if _instance_of(client, "langchain_google_genai.chat_models", "ChatGoogleGenerativeAI"):
         if options.max_tokens is not None:
             kwargs["max_output_tokens"] = options.max_tokens
         if wants_json:
@@ -78,12 +77,12 @@ def call_kwargs(
     return kwargs
 
 
-def _is_gemini(client: BaseChatModel) -> bool:
-    try:
-        from langchain_google_genai import ChatGoogleGenerativeAI
-    except ImportError:  # pragma: no cover - installed with the project
-        return False
-    return isinstance(client, ChatGoogleGenerativeAI)
+def _instance_of(client: BaseChatModel, module: str, name: str) -> bool:
+    """`isinstance(client, module.name)` without importing `module`: a client of that class
+    means its module is loaded already, and importing a provider's library on a request (a
+    second or more, which stalls every stream the server holds) buys nothing otherwise."""
+    kind = getattr(sys.modules.get(module), name, None)
+    return isinstance(kind, type) and isinstance(client, kind)
 
 
 def bound(

@@ -438,8 +438,8 @@ class ModelRouter:
         deadline: Deadline,
     ) -> AIMessage:
         """One attempt, streamed so the first-token and idle deadlines can cut it."""
-        # Merged once at the end: adding each chunk to a running total copies and validates the
-        # whole message again per token.
+        # Summed once at the end: `a + b` per token builds a new chunk (and copies the text so
+        # far) each time, a cost that grows with the reply and is paid on every token.
         chunks: list[AIMessageChunk] = []
         streamed = False
         finish: object = None
@@ -450,9 +450,8 @@ class ModelRouter:
             # A provider cut mid-stream reports no usage: estimate what it produced.
             if not chunks or not streamed:
                 return None
-            total = add_ai_message_chunks(chunks[0], *chunks[1:])
             prompt = sum(estimate_tokens(str(m.content)) for m in messages)
-            completion = estimate_tokens(total.text if isinstance(total.text, str) else "")
+            completion = estimate_tokens("".join(_text(chunk) for chunk in chunks))
             return Usage(prompt, completion, prompt + completion)
 
         try:
@@ -489,7 +488,7 @@ class ModelRouter:
                 await aclose()
         if not chunks:
             return AIMessage(content="", response_metadata={"finish_reason": finish})
-        total = add_ai_message_chunks(chunks[0], *chunks[1:])
+        total = chunks[0] if len(chunks) == 1 else add_ai_message_chunks(chunks[0], *chunks[1:])
         message = AIMessage(
             content=total.content,
             additional_kwargs=total.additional_kwargs,
@@ -499,6 +498,11 @@ class ModelRouter:
             id=total.id,
         )
         return message
+
+
+def _text(chunk: AIMessageChunk) -> str:
+    text = chunk.text
+    return text if isinstance(text, str) else ""
 
 
 def _valid_vectors(vectors: object, count: int, dimensions: int) -> bool:
