@@ -305,17 +305,20 @@ class Records:
         """pending → running, only when the thread runs nothing else and no older run waits
         (so enqueued runs go in order); False means not now (or not any more)."""
         try:
-            async with self._db.transaction() as db:
-                rows = await db.query(
-                    "UPDATE stemgraph_runs SET status = 'running', updated_at = :now"
-                    " WHERE run_id = :r AND status = 'pending' AND NOT EXISTS ("
-                    " SELECT 1 FROM stemgraph_runs o WHERE o.thread_id = stemgraph_runs.thread_id"
-                    " AND o.run_id <> stemgraph_runs.run_id AND (o.status = 'running' OR"
-                    " (o.status = 'pending' AND (o.created_at, o.run_id) <"
-                    " (stemgraph_runs.created_at, stemgraph_runs.run_id))))"
-                    " RETURNING run_id",
-                    {"r": run_id, "now": now_iso()},
-                )
+            (rows,) = await self._db.batch(
+                [
+                    (
+                        "UPDATE stemgraph_runs SET status = 'running', updated_at = :now"
+                        " WHERE run_id = :r AND status = 'pending' AND NOT EXISTS ("
+                        " SELECT 1 FROM stemgraph_runs o WHERE o.thread_id = stemgraph_runs.thread_id"
+                        " AND o.run_id <> stemgraph_runs.run_id AND (o.status = 'running' OR"
+                        " (o.status = 'pending' AND (o.created_at, o.run_id) <"
+                        " (stemgraph_runs.created_at, stemgraph_runs.run_id))))"
+                        " RETURNING run_id",
+                        {"r": run_id, "now": now_iso()},
+                    )
+                ]
+            )
         except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation):
             # The one-running index: another process started a run on the thread first.
             return False

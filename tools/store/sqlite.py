@@ -55,6 +55,25 @@ def _begin_then(raw: sqlite3.Connection, sql: str, params: dict[str, Any]) -> li
         cursor.close()
 
 
+def _batch(
+    raw: sqlite3.Connection, statements: Sequence[tuple[str, dict[str, Any]]]
+) -> list[Sequence[Row]]:
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        results: list[Sequence[Row]] = []
+        for sql, params in statements:
+            cursor = raw.execute(sql, params)
+            try:
+                results.append(list(cursor.fetchall()))
+            finally:
+                cursor.close()
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    raw.execute("COMMIT")
+    return results
+
+
 def _end(raw: sqlite3.Connection, statement: str) -> None:
     """COMMIT or ROLLBACK if a transaction is open: the first statement (and its BEGIN) may
     never have been sent, or been refused."""
@@ -120,3 +139,10 @@ class SqliteStore(SqlStore):
                 await asyncio.shield(_in_thread(self._conn, lambda raw: _end(raw, "ROLLBACK")))
                 raise
             await _in_thread(self._conn, lambda raw: _end(raw, "COMMIT"))
+
+    async def batch(self, statements: Sequence[tuple[str, Params | None]]) -> list[Sequence[Row]]:
+        # BEGIN, every statement and COMMIT (or ROLLBACK) in one trip to aiosqlite's thread,
+        # which finishes it whatever happens to the awaiting task: it lands whole or not at all.
+        bound = [(sql, dict(params or {})) for sql, params in statements]
+        async with self._lock:
+            return await asyncio.shield(_in_thread(self._conn, lambda raw: _batch(raw, bound)))
