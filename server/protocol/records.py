@@ -240,18 +240,15 @@ class Records:
         if run is None:
             async with self._db.session() as db:
                 rows = await db.query(update, params)
+            return _thread(rows[0]) if rows else None
+        params.update({"r": run[0], "rs": run[1]})
+        set_run = "UPDATE stemgraph_runs SET status = :rs, updated_at = :now WHERE run_id = :r"
+        if self._db.backend == "postgres":
+            # One statement, one round trip (a data-modifying CTE; SQLite has none).
+            async with self._db.session() as db:
+                rows = await db.query(f"WITH finished AS ({set_run}) {update}", params)
         else:
-            params.update({"r": run[0], "rs": run[1]})
-            rows, _ = await self._db.batch(
-                [
-                    (update, params),
-                    (
-                        "UPDATE stemgraph_runs SET status = :rs, updated_at = :now"
-                        " WHERE run_id = :r",
-                        params,
-                    ),
-                ]
-            )
+            rows, _ = await self._db.batch([(update, params), (set_run, params)])
         return _thread(rows[0]) if rows else None
 
     async def delete_thread(self, thread_id: str) -> bool:
