@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
+import aiosqlite
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.postgres.base import (
     PRUNE_DELTA_THREADS_SQL,
@@ -18,6 +26,8 @@ from langgraph.checkpoint.postgres.base import (
     _refuse_delta_threads,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -25,6 +35,7 @@ from psycopg_pool import AsyncConnectionPool
 from server.settings import Settings
 
 CheckpointPool = AsyncConnectionPool[AsyncConnection[DictRow]]
+T = TypeVar("T")
 
 # A namespace's whole keep_latest after its heads are known, in one statement: what LangGraph's
 # prune does in up to five (the unkept checkpoints, their writes, the checkpoints themselves,
@@ -150,6 +161,63 @@ class PooledPostgresSaver(AsyncPostgresSaver):
                     )
 
 
+def in_sqlite_thread(conn: aiosqlite.Connection, fn: Callable[[], T]) -> Awaitable[T]:
+    """`fn()` on `conn`'s own thread, with its `sqlite3` connection: one trip however many
+    statements `fn` runs (each aiosqlite call is a trip of its own)."""
+    execute = cast(Callable[[Callable[[], T]], Awaitable[T]], conn._execute)
+    return execute(fn)
+
+
+class OneTripSqliteSaver(AsyncSqliteSaver):
+    """LangGraph's SQLite saver whose hot calls (`aget_tuple`, `aput`, `aput_writes`,
+    `adelete_thread`) each make one trip to aiosqlite's thread instead of 4-6 (cursor,
+    execute, fetch, close, commit): LangGraph's own synchronous saver runs there, on the
+    same `sqlite3` connection, with the same statements. The rest is the stock saver."""
+
+    def __init__(self, conn: aiosqlite.Connection, serde: SerializerProtocol | None = None):
+        super().__init__(conn, serde=serde)
+        self._sync: SqliteSaver | None = None
+
+    async def setup(self) -> None:
+        await super().setup()
+        if self._sync is None:
+            sync = SqliteSaver(self.conn._conn, serde=self.serde)
+            sync.is_setup = True  # the tables are the async setup's
+            sync._has_task_path = self._has_task_path
+            self._sync = sync
+
+    async def _trip(self, fn: Callable[[SqliteSaver], T]) -> T:
+        await self.setup()
+        sync = self._sync
+        assert sync is not None
+        async with self.lock:
+            return await in_sqlite_thread(self.conn, lambda: fn(sync))
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return await self._trip(lambda sync: sync.get_tuple(config))
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return await self._trip(lambda sync: sync.put(config, checkpoint, metadata, new_versions))
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        await self._trip(lambda sync: sync.put_writes(config, writes, task_id, task_path))
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await self._trip(lambda sync: sync.delete_thread(thread_id))
+
+
 def checkpoint_connection_kwargs(schema: str | None) -> dict[str, Any]:
     """What LangGraph's Postgres saver expects of each connection, in the store's schema."""
     kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
@@ -176,14 +244,11 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
             yield saver
         return
 
-    import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
     path = Path(settings.data_dir) / "checkpoints.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
     async with aiosqlite.connect(str(path)) as conn:
         await conn.execute("PRAGMA journal_mode = WAL")
-        saver_sqlite = AsyncSqliteSaver(conn)
+        saver_sqlite = OneTripSqliteSaver(conn)
         await saver_sqlite.setup()
         yield saver_sqlite
 
@@ -191,8 +256,6 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
 async def prune_thread(saver: BaseCheckpointSaver[Any], thread_id: str) -> None:
     """Keep only the thread's latest checkpoint: a session's history lives in the store, and
     superseded checkpoints would otherwise grow with every turn."""
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
     if not isinstance(saver, AsyncSqliteSaver):
         await saver.aprune([thread_id], strategy="keep_latest")
         return
@@ -217,8 +280,6 @@ async def delete_checkpoints_after(
     """Forget every checkpoint (and its pending writes) of the thread newer than
     `checkpoint_id`, in every namespace: a rolled-back run leaves no trace in the history.
     Checkpoint ids are time-ordered, so "newer" is "greater"."""
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
     if isinstance(saver, AsyncSqliteSaver):
         async with saver.lock:
             for table in ("writes", "checkpoints"):

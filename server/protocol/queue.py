@@ -137,16 +137,25 @@ class RunQueue:
         # Strictly increasing within this process, so runs enqueued in one millisecond still
         # start in the order they came.
         now = self._last_created = max(now_ms(), self._last_created + 1)
+        insert = (
+            "INSERT INTO stemgraph_run_queue (run_id, thread_id, payload, status,"
+            " created_at, updated_at) VALUES (:r, :t, :p, 'pending', :now, :now)",
+            {"r": run_id, "t": thread_id, "p": json.dumps(payload), "now": now},
+        )
         try:
-            async with self._store.transaction() as db:
-                await db.execute(
-                    "INSERT INTO stemgraph_run_queue (run_id, thread_id, payload, status,"
-                    " created_at, updated_at) VALUES (:r, :t, :p, 'pending', :now, :now)",
-                    {"r": run_id, "t": thread_id, "p": json.dumps(payload), "now": now},
-                )
-                claimed = await self._claim(db, claim_as, run_id, now) if claim_as else None
-                if claimed is None:
-                    await self._wake_workers(db)
+            if not self._postgres:
+                # SQLite: the insert and the claim in one trip (no workers to notify in SQL).
+                statements = [insert]
+                if claim_as:
+                    statements.append(self._claim_statement(claim_as, run_id, now))
+                results = await self._store.batch(statements)
+                claimed = _run(results[1][0]) if claim_as and results[1] else None
+            else:
+                async with self._store.transaction() as db:
+                    await db.execute(*insert)
+                    claimed = await self._claim(db, claim_as, run_id, now) if claim_as else None
+                    if claimed is None:
+                        await self._wake_workers(db)
         except Exception as error:
             if claim_as is None or not is_unique_violation(error):
                 raise
@@ -167,8 +176,8 @@ class RunQueue:
         """Lease the oldest pending run (or `run_id`, if it may start) whose thread is idle and
         that no earlier pending run of its thread precedes; None when there is none."""
         try:
-            async with self._store.transaction() as db:
-                return await self._claim(db, worker_id, run_id, now_ms())
+            (rows,) = await self._store.batch([self._claim_statement(worker_id, run_id, now_ms())])
+            return _run(rows[0]) if rows else None
         except Exception as error:
             # Another process started a run of the same thread between our read and write:
             # the partial unique index refused the second; this one waits its turn.
@@ -179,9 +188,15 @@ class RunQueue:
     async def _claim(
         self, db: Session, worker_id: str, run_id: str | None, now: int
     ) -> QueuedRun | None:
+        rows = await db.query(*self._claim_statement(worker_id, run_id, now))
+        return _run(rows[0]) if rows else None
+
+    def _claim_statement(
+        self, worker_id: str, run_id: str | None, now: int
+    ) -> tuple[str, dict[str, Any]]:
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._postgres else ""
         only = " AND q.run_id = :only" if run_id is not None else ""
-        rows = await db.query(
+        return (
             "UPDATE stemgraph_run_queue SET status = 'running', worker_id = :w,"
             " lease_expires_at = :lease, attempts = attempts + 1, updated_at = :now"
             " WHERE run_id = (SELECT q.run_id FROM stemgraph_run_queue q"
@@ -194,7 +209,6 @@ class RunQueue:
             f" RETURNING {_COLUMNS}",
             {"w": worker_id, "lease": self._lease_end(now), "now": now, "only": run_id},
         )
-        return _run(rows[0]) if rows else None
 
     async def heartbeat(self, run_id: str, worker_id: str) -> tuple[bool, CancelAction | None]:
         """Renew the lease: (still held, cancel requested). Not held: stop, it is not ours."""
@@ -216,16 +230,20 @@ class RunQueue:
         """Record the outcome while `worker_id` still holds the run; whether it did."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"not a final run status: {status}")
-        async with self._store.transaction() as db:
-            rows = await db.query(
-                "UPDATE stemgraph_run_queue SET status = :s, error = :e, worker_id = NULL,"
-                " lease_expires_at = NULL, updated_at = :now"
-                " WHERE run_id = :r AND worker_id = :w AND status = 'running' RETURNING run_id",
-                {"r": run_id, "w": worker_id, "s": status, "e": error, "now": now_ms()},
-            )
-            if rows:
-                # The thread's next pending run may go now.
-                await self._wake_workers(db)
+        update = (
+            "UPDATE stemgraph_run_queue SET status = :s, error = :e, worker_id = NULL,"
+            " lease_expires_at = NULL, updated_at = :now"
+            " WHERE run_id = :r AND worker_id = :w AND status = 'running' RETURNING run_id",
+            {"r": run_id, "w": worker_id, "s": status, "e": error, "now": now_ms()},
+        )
+        if not self._postgres:
+            (rows,) = await self._store.batch([update])  # one trip
+        else:
+            async with self._store.transaction() as db:
+                rows = await db.query(*update)
+                if rows:
+                    # The thread's next pending run may go now.
+                    await self._wake_workers(db)
         if rows:
             self._wakeups.notify(QUEUE_KEY)
         return bool(rows)

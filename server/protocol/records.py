@@ -213,7 +213,9 @@ class Records:
         metadata: Mapping[str, Any] | None = None,
         values: Any = ...,
         interrupts: Mapping[str, Any] | None = None,
+        run: tuple[str, RunStatus] | None = None,
     ) -> ThreadRecord | None:
+        """Set what is given; with `run`, that run's status too, in the same transaction."""
         sets = ["updated_at = :now"]
         params: dict[str, Any] = {"t": thread_id, "now": now_iso()}
         if graph_id is not None:
@@ -231,12 +233,22 @@ class Records:
         if interrupts is not None:
             sets.append("interrupts = :i")
             params["i"] = _dump(interrupts)
-        async with self._db.session() as db:
-            rows = await db.query(
-                f"UPDATE stemgraph_threads SET {', '.join(sets)} WHERE thread_id = :t"
-                f" RETURNING {_THREAD_COLUMNS}",
-                params,
-            )
+        update = (
+            f"UPDATE stemgraph_threads SET {', '.join(sets)} WHERE thread_id = :t"
+            f" RETURNING {_THREAD_COLUMNS}"
+        )
+        if run is None:
+            async with self._db.session() as db:
+                rows = await db.query(update, params)
+            return _thread(rows[0]) if rows else None
+        params.update({"r": run[0], "rs": run[1]})
+        set_run = "UPDATE stemgraph_runs SET status = :rs, updated_at = :now WHERE run_id = :r"
+        if self._db.backend == "postgres":
+            # One statement, one round trip (a data-modifying CTE; SQLite has none).
+            async with self._db.session() as db:
+                rows = await db.query(f"WITH finished AS ({set_run}) {update}", params)
+        else:
+            rows, _ = await self._db.batch([(update, params), (set_run, params)])
         return _thread(rows[0]) if rows else None
 
     async def delete_thread(self, thread_id: str) -> bool:
@@ -301,25 +313,38 @@ class Records:
             )
         return [_run(row) for row in rows]
 
-    async def start_run(self, run_id: str) -> bool:
+    async def start_run(self, run_id: str, thread_id: str) -> bool:
         """pending → running, only when the thread runs nothing else and no older run waits
-        (so enqueued runs go in order); False means not now (or not any more)."""
+        (so enqueued runs go in order), and the thread `busy` with it, in one transaction;
+        False means not now (or not any more)."""
+        params = {"r": run_id, "t": thread_id, "now": now_iso()}
         try:
-            async with self._db.transaction() as db:
-                rows = await db.query(
-                    "UPDATE stemgraph_runs SET status = 'running', updated_at = :now"
-                    " WHERE run_id = :r AND status = 'pending' AND NOT EXISTS ("
-                    " SELECT 1 FROM stemgraph_runs o WHERE o.thread_id = stemgraph_runs.thread_id"
-                    " AND o.run_id <> stemgraph_runs.run_id AND (o.status = 'running' OR"
-                    " (o.status = 'pending' AND (o.created_at, o.run_id) <"
-                    " (stemgraph_runs.created_at, stemgraph_runs.run_id))))"
-                    " RETURNING run_id",
-                    {"r": run_id, "now": now_iso()},
-                )
+            started, _ = await self._db.batch(
+                [
+                    (
+                        "UPDATE stemgraph_runs SET status = 'running', updated_at = :now"
+                        " WHERE run_id = :r AND status = 'pending' AND NOT EXISTS ("
+                        " SELECT 1 FROM stemgraph_runs o"
+                        " WHERE o.thread_id = stemgraph_runs.thread_id"
+                        " AND o.run_id <> stemgraph_runs.run_id AND (o.status = 'running' OR"
+                        " (o.status = 'pending' AND (o.created_at, o.run_id) <"
+                        " (stemgraph_runs.created_at, stemgraph_runs.run_id))))"
+                        " RETURNING run_id",
+                        params,
+                    ),
+                    (
+                        # Only if the statement above started it (its row now says so).
+                        "UPDATE stemgraph_threads SET status = 'busy', updated_at = :now"
+                        " WHERE thread_id = :t AND EXISTS (SELECT 1 FROM stemgraph_runs"
+                        " WHERE run_id = :r AND status = 'running' AND updated_at = :now)",
+                        params,
+                    ),
+                ]
+            )
         except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation):
             # The one-running index: another process started a run on the thread first.
             return False
-        return bool(rows)
+        return bool(started)
 
     async def set_run_status(
         self, run_id: str, status: RunStatus, *, only_from: Sequence[RunStatus] = ()

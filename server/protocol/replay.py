@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from server.errors import ApiError
 from server.protocol.wakeups import Wakeups, notify_sql, wait
-from tools.store.base import Store
+from tools.store.base import Params, Store
 from tools.store.migrations import ROOT as MIGRATIONS
 from tools.store.migrations import sql_statements
 
@@ -186,13 +186,19 @@ class SqlReplayLog:
                 )
             seq = int(rows[0]["seq"])
         else:
-            async with self._store.transaction() as db:
-                seq = int((await db.query(count, params))[0]["last_seq"])
-                await db.execute(
-                    "INSERT INTO stemgraph_run_events (run_id, seq, event, data, expires_at)"
-                    " VALUES (:r, :s, :e, :d, :x)",
-                    {**params, "s": seq},
-                )
+            # One trip: the number, then the row under it (the same transaction).
+            counted, _ = await self._store.batch(
+                [
+                    (count, params),
+                    (
+                        "INSERT INTO stemgraph_run_events (run_id, seq, event, data, expires_at)"
+                        " SELECT :r, last_seq, :e, :d, :x FROM stemgraph_run_streams"
+                        " WHERE run_id = :r",
+                        params,
+                    ),
+                ]
+            )
+            seq = int(counted[0]["last_seq"])
         self._wakeups.notify(f"replay:{run_id}")
         return ReplayEvent(run_id, seq, event, data)
 
@@ -206,21 +212,23 @@ class SqlReplayLog:
             params.update({f"s{index}": seq, f"e{index}": event, f"d{index}": data})
             rows.append(f"(:r, :s{index}, :e{index}, :d{index}, :x)")
         greatest = "GREATEST" if self._postgres else "MAX"
-        async with self._store.transaction() as db:
-            await db.execute(
+        statements: list[tuple[str, Params | None]] = [
+            (
                 "INSERT INTO stemgraph_run_events (run_id, seq, event, data, expires_at) VALUES "
                 + ", ".join(rows),
                 params,
-            )
-            await db.execute(
+            ),
+            (
                 "INSERT INTO stemgraph_run_streams (run_id, last_seq, expires_at)"
                 " VALUES (:r, :top, :x) ON CONFLICT (run_id) DO UPDATE SET last_seq ="
                 f" {greatest}(stemgraph_run_streams.last_seq, :top), expires_at = :x",
                 params,
-            )
-            if self._postgres:
-                sql, extra = notify_sql(f"replay:{run_id}")
-                await db.query(sql, extra)
+            ),
+        ]
+        if self._postgres:
+            statements.append(notify_sql(f"replay:{run_id}"))
+        # One transaction (one trip to SQLite's thread).
+        await self._store.batch(statements)
         self._wakeups.notify(f"replay:{run_id}")
 
     async def finish(self, run_id: str) -> None:

@@ -40,7 +40,7 @@ from server.errors import ApiError
 from server.json_input import parse_json
 from server.protocol.durable import DurableRunManager, resume_or_fail
 from server.protocol.models import RunCreate, StreamModeName
-from server.protocol.records import Records, RunRecord, ThreadRecord, ThreadStatus
+from server.protocol.records import Records, RunRecord, RunStatus, ThreadRecord, ThreadStatus
 from server.protocol.validation import check_run
 from server.protocol.wire import MessageEncoder, dumps, dumps_message, interrupt_json, jsonable
 from server.registry import EXPORTED, CompiledGraph
@@ -194,7 +194,8 @@ class Protocol:
             await self._check_session_run(view.session, body)
         else:
             await self._check_classes(principal, view, graph_id, body)
-        active = await self.records.active_runs(view.record.thread_id)
+        # A stateless run's thread was made for it a moment ago: nothing else runs there.
+        active = [] if temporary else await self.records.active_runs(view.record.thread_id)
         if active and body.multitask_strategy == "reject":
             raise ApiError(
                 409,
@@ -215,7 +216,12 @@ class Protocol:
                 owner_user_id=principal.user.user_id if principal.user else None,
                 metadata=body.metadata or {},
                 kwargs=body.model_dump(mode="json", exclude_none=True)
-                | {"stream_mode": body.modes(), "_temporary": temporary},
+                | {"stream_mode": body.modes(), "_temporary": temporary}
+                # Known now, so the run's start reads and writes neither: whether the thread
+                # is a workspace session, and (a stateless run's new thread has no checkpoint)
+                # where a rollback puts it back to.
+                | {"_session": view.session is not None}
+                | ({"_checkpoint_before": ""} if temporary else {}),
                 multitask_strategy=body.multitask_strategy,
             )
         )
@@ -332,12 +338,12 @@ class Protocol:
                 return
             await self.manager.publish(run_id, "metadata", dumps({"run_id": run_id, "attempt": 1}))
             try:
-                status = await self._run_graph(run)
+                await self._run_graph(run)  # records how it ended, on the run and the thread
             except Exception as error:  # noqa: BLE001 - e.g. a session lease taken meanwhile
                 await self.manager.publish(run_id, "error", dumps(self._error(run, error)))
-                await self.settle(run.thread_id, self.graphs[run.graph_id], failed=True)
-                status = "error"
-            await self.records.set_run_status(run_id, status)
+                await self.settle(
+                    run.thread_id, self.graphs[run.graph_id], failed=True, run=(run_id, "error")
+                )
         except asyncio.CancelledError:
             leaving = self.manager.leaving(run_id)
             if leaving == "handed back":
@@ -349,11 +355,7 @@ class Protocol:
             raise
         finally:
             await asyncio.shield(self.manager.close(run_id))
-            if (
-                run.kwargs.get("_temporary")
-                and run.kwargs.get("on_completion") != "keep"
-                and not self.manager.leaving(run_id)
-            ):
+            if self._dropped_after(run) and not self.manager.leaving(run_id):
                 await asyncio.shield(self._drop_thread(run.thread_id))
 
     async def requeue(self, run_id: str) -> None:
@@ -383,13 +385,12 @@ class Protocol:
         delay = 0.01
         if run.kwargs.get("after_seconds"):
             await asyncio.sleep(float(run.kwargs["after_seconds"]))
-        while not await self.records.start_run(run.run_id):
+        while not await self.records.start_run(run.run_id, run.thread_id):
             current = await self.records.get_run(run.run_id)
             if current is None or current.status != "pending":
                 return False
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
-        await self.records.update_thread(run.thread_id, status="busy")
         return True
 
     def _context(self, graph_id: str) -> Any:
@@ -466,10 +467,22 @@ class Protocol:
         finally:
             if session_id is not None:
                 await asyncio.shield(self._end_session_run(session_id, lease))
-        await self.settle(thread_id, graph, failed=outcome == "error")
+        if self._dropped_after(run):
+            await self.records.set_run_status(run.run_id, outcome)
+        else:
+            failed = outcome == "error"
+            await self.settle(thread_id, graph, failed=failed, run=(run.run_id, outcome))
         return outcome
 
+    @staticmethod
+    def _dropped_after(run: RunRecord) -> bool:
+        """Whether the run's thread is deleted when it ends (a stateless run's, unless
+        `on_completion=keep`): its status and values are not recorded first."""
+        return bool(run.kwargs.get("_temporary")) and run.kwargs.get("on_completion") != "keep"
+
     async def _session_of(self, run: RunRecord) -> ChatSession | None:
+        if run.kwargs.get("_session") is False:
+            return None
         thread = await self.records.get_thread(run.thread_id)
         if thread is None or thread.metadata.get("kind") != SESSION_KIND:
             return None
@@ -631,8 +644,16 @@ class Protocol:
         ):
             await publish.part(part)
 
-    async def settle(self, thread_id: str, graph: CompiledGraph, *, failed: bool = False) -> None:
-        """The thread's status, values and interrupts from its latest checkpoint."""
+    async def settle(
+        self,
+        thread_id: str,
+        graph: CompiledGraph,
+        *,
+        failed: bool = False,
+        run: tuple[str, RunStatus] | None = None,
+    ) -> None:
+        """The thread's status, values and interrupts from its latest checkpoint (and, with
+        `run`, that run's final status in the same transaction)."""
         snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
         interrupts = [interrupt_json(i) for i in snapshot.interrupts]
         status: ThreadStatus = "error" if failed else "interrupted" if interrupts else "idle"
@@ -645,6 +666,7 @@ class Protocol:
                 for task in snapshot.tasks
                 if task.interrupts
             },
+            run=run,
         )
 
 

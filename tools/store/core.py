@@ -31,6 +31,12 @@ class SqlCore:
         """A connection inside one transaction: everything in it lands, or nothing does."""
         raise NotImplementedError
 
+    async def batch(self, statements: Sequence[tuple[str, Params | None]]) -> list[Sequence[Row]]:
+        """`statements` in order in one transaction (each one's rows): for writes that need
+        nothing in between, so SQLite can send them in one trip to its thread."""
+        async with self.transaction() as db:
+            return [await db.query(sql, params) for sql, params in statements]
+
     async def ping(self) -> None:
         async with self.session() as db:
             await db.query("SELECT 1 AS ok")

@@ -69,7 +69,8 @@ class _PgSession:
     async def query(self, sql: str, params: Params | None = None) -> Sequence[Row]:
         async with self._conn.cursor(row_factory=dict_row) as cursor:
             await cursor.execute(_to_psycopg(sql), dict(params or {}))
-            return await cursor.fetchall()
+            # A statement without rows (no RETURNING) reads as none, as on SQLite.
+            return await cursor.fetchall() if cursor.description is not None else []
 
     async def execute(self, sql: str, params: Params | None = None) -> None:
         await self._conn.execute(_to_psycopg(sql), dict(params or {}))
