@@ -141,7 +141,7 @@ class DevServer:
             "LANGCHAIN_TRACING_V2": "false",
         }
         command = [str(self.studio / "langgraph"), "dev", "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--no-browser", "--no-reload", "--allow-blocking"]
+        command += ["--port", str(self.port), "--no-browser", "--no-reload"]
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 command, cwd=self.work, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
