@@ -7,8 +7,9 @@ follows the run live until that marker.
 
 Backends, chosen by `open_replay_log`:
 - `SqlReplayLog`: the `stemgraph_run_events` table of the store's database (Postgres, or the
-  embedded default's SQLite file); followers are woken in-process and, on Postgres, by `NOTIFY`
-  from other processes (`server/protocol/wakeups.py`), and re-read on a timer besides;
+  embedded default's SQLite file), a batch written behind one row; followers are woken
+  in-process and, on Postgres, by `NOTIFY` from other processes (`server/protocol/wakeups.py`),
+  and re-read on a timer besides;
 - `RedisReplayLog` (`STEMGRAPH_REDIS_URL`): one Redis stream per run, entry ids `0-<n>`
   (`XADD` with `0-*` numbers them atomically), followed with `XREAD BLOCK`.
 
