@@ -7,8 +7,9 @@ follows the run live until that marker.
 
 Backends, chosen by `open_replay_log`:
 - `SqlReplayLog`: the `stemgraph_run_events` table of the store's database (Postgres, or the
-  embedded default's SQLite file); followers are woken in-process and, on Postgres, by `NOTIFY`
-  from other processes (`server/protocol/wakeups.py`), and re-read on a timer besides;
+  embedded default's SQLite file), a batch written behind one row; followers are woken
+  in-process and, on Postgres, by `NOTIFY` from other processes (`server/protocol/wakeups.py`),
+  and re-read on a timer besides;
 - `RedisReplayLog` (`STEMGRAPH_REDIS_URL`): one Redis stream per run, entry ids `0-<n>`
   (`XADD` with `0-*` numbers them atomically), followed with `XREAD BLOCK`.
 
@@ -19,6 +20,7 @@ latest append: Redis expires the stream itself, the SQL log drops rows in `purge
 
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +37,10 @@ DEFAULT_POLL_SECONDS = 1.0
 END = "__end__"
 """The event name of the terminal marker; never handed to readers."""
 _BATCH = 500
+PACKED = "__batch__"
+"""The event-name prefix of a row holding several events (`__batch__<count>`): a written
+batch goes in as one row, keyed by its last event's number, its events packed in `data`."""
+_HEAD = struct.Struct(">QHI")  # an event's number, its name's and its data's lengths
 # An event is kept while its own expiry (its append's) or its run's counter row's (the latest
 # append's, the end marker's included) is ahead: every row need not be rewritten at the end.
 _LIVE = (
@@ -91,8 +97,8 @@ class ReplayLog(Protocol):
         ...
 
     async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
-        """Log events the caller numbered itself (the run's only writer, numbering on from
-        `last_seq`): one write for the batch; later `append`s number on after the highest."""
+        """Log events the caller numbered itself, in order (the run's only writer, numbering on
+        from `last_seq`): one write for the batch; later `append`s number on after the last."""
         ...
 
     async def finish(self, run_id: str) -> None:
@@ -205,17 +211,24 @@ class SqlReplayLog:
     async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
         if not events:
             return
-        expires = now_ms(self.ttl_seconds)
-        params: dict[str, Any] = {"r": run_id, "x": expires, "top": max(n for n, _, _ in events)}
-        rows = []
-        for index, (seq, event, data) in enumerate(events):
-            params.update({f"s{index}": seq, f"e{index}": event, f"d{index}": data})
-            rows.append(f"(:r, :s{index}, :e{index}, :d{index}, :x)")
+        # One row for the whole batch (one insert, one index entry per index, not one per
+        # event): keyed by its last number, so `seq > n` still finds every row holding an
+        # event after n; readers unpack it and skip what they saw.
+        top, event, data = events[-1]
+        if len(events) > 1:
+            event, data = f"{PACKED}{len(events)}", pack(events)
+        params: dict[str, Any] = {
+            "r": run_id,
+            "x": now_ms(self.ttl_seconds),
+            "top": top,
+            "e": event,
+            "d": data,
+        }
         greatest = "GREATEST" if self._postgres else "MAX"
         statements: list[tuple[str, Params | None]] = [
             (
-                "INSERT INTO stemgraph_run_events (run_id, seq, event, data, expires_at) VALUES "
-                + ", ".join(rows),
+                "INSERT INTO stemgraph_run_events (run_id, seq, event, data, expires_at)"
+                " VALUES (:r, :top, :e, :d, :x)",
                 params,
             ),
             (
@@ -237,17 +250,25 @@ class SqlReplayLog:
         # the run is rewritten.
         await self.append(run_id, END, b"")
 
-    async def _rows_after(self, run_id: str, seq: int) -> list[ReplayEvent]:
+    async def _rows_after(self, run_id: str, seq: int) -> tuple[list[ReplayEvent], int]:
+        """The events after `seq` in the next rows (at most `_BATCH`), and how many rows."""
         async with self._store.session() as db:
             rows = await db.query(
                 "SELECT seq, event, data FROM stemgraph_run_events"
                 f" WHERE run_id = :r AND seq > :s AND {_LIVE} ORDER BY seq LIMIT :n",
                 {"r": run_id, "s": seq, "now": now_ms(), "n": _BATCH},
             )
-        return [
-            ReplayEvent(run_id, int(row["seq"]), str(row["event"]), bytes(row["data"]))
-            for row in rows
-        ]
+        events: list[ReplayEvent] = []
+        for row in rows:
+            event, data = str(row["event"]), bytes(row["data"])
+            if event.startswith(PACKED):
+                # A stored batch may start at or before `seq` (the id named its middle).
+                events.extend(
+                    ReplayEvent(run_id, n, name, body) for n, name, body in unpack(data) if n > seq
+                )
+            else:
+                events.append(ReplayEvent(run_id, int(row["seq"]), event, data))
+        return events, len(rows)
 
     async def read_after(
         self,
@@ -262,13 +283,13 @@ class SqlReplayLog:
         with self._wakeups.watch(f"replay:{run_id}") as woken:
             while True:
                 woken.clear()
-                batch = await self._rows_after(run_id, seq)
+                batch, rows = await self._rows_after(run_id, seq)
                 for item in batch:
                     if item.event == END:
                         return
                     seq = item.seq
                     yield item
-                if len(batch) == _BATCH:
+                if rows == _BATCH:
                     continue
                 if not follow or last_look:
                     return
@@ -292,14 +313,42 @@ class SqlReplayLog:
         now = {"now": now_ms()}
         async with self._store.transaction() as db:
             rows = await db.query(
-                f"DELETE FROM stemgraph_run_events WHERE NOT {_LIVE} RETURNING seq", now
+                f"DELETE FROM stemgraph_run_events WHERE NOT {_LIVE} RETURNING event", now
             )
             # A counter outlives its events only while the run may still append.
             await db.execute("DELETE FROM stemgraph_run_streams WHERE expires_at <= :now", now)
-        return len(rows)
+        return sum(_count(str(row["event"])) for row in rows)
 
     async def aclose(self) -> None:
         """Nothing of its own to close: the store's connections belong to the store."""
+
+
+def pack(events: Sequence[Numbered]) -> bytes:
+    """Several events as one row's data: each its header (`_HEAD`), name and data."""
+    parts: list[bytes] = []
+    for seq, event, data in events:
+        name = event.encode()
+        parts += (_HEAD.pack(seq, len(name), len(data)), name, data)
+    return b"".join(parts)
+
+
+def unpack(packed: bytes) -> list[Numbered]:
+    """The events `pack` packed, in their order."""
+    events: list[Numbered] = []
+    at, size = 0, _HEAD.size
+    while at < len(packed):
+        seq, name_length, data_length = _HEAD.unpack_from(packed, at)
+        at += size
+        name = packed[at : at + name_length].decode()
+        at += name_length
+        events.append((seq, name, packed[at : at + data_length]))
+        at += data_length
+    return events
+
+
+def _count(event: str) -> int:
+    """How many events a row holds, from its event name."""
+    return int(event[len(PACKED) :]) if event.startswith(PACKED) else 1
 
 
 # --- Redis streams ---

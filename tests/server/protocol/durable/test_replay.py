@@ -146,6 +146,48 @@ async def test_a_batch_numbered_by_its_writer_reads_back_and_appends_number_on(
     ]
 
 
+async def test_a_read_from_the_middle_of_a_written_batch_gets_each_later_event_once(
+    make_log: MakeLog, replay_backend: str
+) -> None:
+    writer = await make_log()
+    reader = writer if replay_backend == "sqlite" else await make_log(poll_seconds=30)
+    run = str(uuid.uuid4())
+    await writer.append_numbered(run, [(n, "custom", f"e{n}".encode()) for n in range(1, 6)])
+    await writer.append_numbered(run, [(n, "custom", f"e{n}".encode()) for n in (6, 7, 8)])
+    assert await writer.last_seq(run) == 8
+    for after in (0, 1, 3, 5, 6, 7, 8):
+        events = await collect(reader.read_after(run, f"{run}:{after}", follow=False))
+        assert [(e.seq, e.data) for e in events] == [
+            (n, f"e{n}".encode()) for n in range(after + 1, 9)
+        ]
+    # Live from the middle of the second batch: the rest of it, the next ones, then the end.
+    joined = asyncio.create_task(collect(reader.read_after(run, f"{run}:7")))
+    await asyncio.sleep(0.2)
+    await writer.append_numbered(run, [(9, "values", b"e9"), (10, "values", b"e10")])
+    await writer.finish(run)
+    events = await asyncio.wait_for(joined, 10)
+    assert [(e.seq, e.event, e.data) for e in events] == [
+        (8, "custom", b"e8"),
+        (9, "values", b"e9"),
+        (10, "values", b"e10"),
+    ]
+
+
+async def test_a_written_batch_is_one_row_and_purges_as_its_events(database: Database) -> None:
+    store = await database.open()
+    log = SqlReplayLog(store, await database.wakeups(), ttl_seconds=0.2)
+    run = str(uuid.uuid4())
+    await log.append_numbered(run, [(n, "custom", b"x" * n) for n in range(1, 41)])
+    await log.finish(run)
+    async with store.session() as db:
+        rows = await db.query(
+            "SELECT COUNT(*) AS n FROM stemgraph_run_events WHERE run_id = :r", {"r": run}
+        )
+    assert int(rows[0]["n"]) == 2  # the batch and the end marker
+    await asyncio.sleep(0.3)
+    assert await log.purge_expired() == 41  # every event of the batch, and the marker
+
+
 async def test_a_joiner_elsewhere_gets_the_missed_events_then_the_live_ones(
     make_log: MakeLog, replay_backend: str
 ) -> None:
