@@ -26,9 +26,12 @@ def listening_socket(
     """A TCP socket bound to `host:port` (0 picks a free port) whose connections are aborted
     once a peer has not read for `stall_timeout_s` (None leaves the kernel's default)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: accepted sockets copy it, and asyncio turns Nagle's algorithm
+    # off only where it is IPPROTO_TCP (with 0, small SSE writes wait for delayed ACKs, ~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if stall_timeout_s is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
             # Linux only; elsewhere a stalled client is still cut from its run, not its socket.
             sock.setsockopt(
