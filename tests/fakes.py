@@ -124,7 +124,7 @@ class SlowScriptedChatModel(ScriptedChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         await asyncio.sleep(self.delay_s)
-        return self._generate(messages, stop, None, **kwargs)
+        return await super()._agenerate(messages, stop, run_manager, **kwargs)
 
 
 class FailingChatModel(BaseChatModel):
