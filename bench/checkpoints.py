@@ -48,6 +48,7 @@ from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, seed_demo
 from tools.models.providers import ChatProvider
 from tools.models.router import Deadline, ModelRouter
 from tools.store import Store, open_store
+from tools.store.pool import CancelSafePool
 
 QUESTION = "How does the net force on a trolley change its acceleration?"
 REPLY = json.dumps(
@@ -263,7 +264,7 @@ async def _row(
     url: str, workload: str, saver_name: str, concurrency: int, config: Config
 ) -> dict[str, Any]:
     async with _schema(url) as (store, schema):
-        pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
+        pool: AsyncConnectionPool[AsyncConnection[DictRow]] = CancelSafePool(
             url,
             min_size=config.pool_size,
             max_size=config.pool_size,

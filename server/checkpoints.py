@@ -33,6 +33,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from server.settings import Settings
+from tools.store.pool import CancelSafePool
 
 CheckpointPool = AsyncConnectionPool[AsyncConnection[DictRow]]
 T = TypeVar("T")
@@ -231,7 +232,7 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
     """A pooled Postgres saver for a Postgres store, else LangGraph's SQLite saver in the data
     dir."""
     if settings.uses_postgres:
-        pool: CheckpointPool = AsyncConnectionPool(
+        pool: CheckpointPool = CancelSafePool(
             settings.resolved_database_url,
             min_size=1,
             max_size=settings.checkpoint_pool_size,

@@ -198,7 +198,8 @@ class DurableRunManager:
     async def _write(self, run_id: str, local: _LocalRun) -> None:
         if not local.ended:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(local.flush.wait(), _FLUSH_SECONDS)
+                async with asyncio.timeout(_FLUSH_SECONDS):  # not wait_for: see wakeups.wait
+                    await local.flush.wait()
         while local.unwritten:
             batch, local.unwritten = local.unwritten[:_BATCH], local.unwritten[_BATCH:]
             try:

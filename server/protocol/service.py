@@ -334,11 +334,20 @@ class Protocol:
             await self.manager.close(run_id)
             return
         try:
-            if not await self._wait_turn(run):
+            session = await self._session_of(run)
+            try:
+                turn = await self._wait_turn(run, session)
+            except ApiError as error:  # a `/v1` send holds the session: the run cannot start
+                await self.manager.publish(run_id, "metadata", dumps({"run_id": run_id}))
+                await self.manager.publish(run_id, "error", dumps(self._error(run, error)))
+                await self.records.set_run_status(run_id, "error", only_from=("pending",))
+                return
+            if turn is None:
                 return
             await self.manager.publish(run_id, "metadata", dumps({"run_id": run_id, "attempt": 1}))
             try:
-                await self._run_graph(run)  # records how it ended, on the run and the thread
+                # Records how it ended, on the run and the thread.
+                await self._run_graph(run, session, lease=turn)
             except Exception as error:  # noqa: BLE001 - e.g. a session lease taken meanwhile
                 await self.manager.publish(run_id, "error", dumps(self._error(run, error)))
                 await self.settle(
@@ -379,19 +388,48 @@ class Protocol:
         )
         await self.settle(run.thread_id, self.graphs[run.graph_id])
 
-    async def _wait_turn(self, run: RunRecord) -> bool:
-        """Start the run once the thread is free (older pending runs first); False when it was
-        cancelled or deleted while it waited."""
+    async def _wait_turn(self, run: RunRecord, session: ChatSession | None) -> str | None:
+        """Start the run once the thread is free (older pending runs first). On a workspace
+        session the run takes the session's lease before it is marked `running`, so a `/v1`
+        send made once the run shows `running` is refused, never let in ahead of it; that lease
+        is returned. None when the run was cancelled or deleted while it waited (`""`: started,
+        no session). Raises `session_busy` when a `/v1` send holds the session."""
         delay = 0.01
         if run.kwargs.get("after_seconds"):
             await asyncio.sleep(float(run.kwargs["after_seconds"]))
-        while not await self.records.start_run(run.run_id, run.thread_id):
+        while True:
+            lease = "" if session is None else await self._take_session(run, session)
+            if lease is not None:
+                started = False
+                try:
+                    started = await self.records.start_run(run.run_id, run.thread_id)
+                finally:
+                    if lease and not started and session is not None:
+                        # Not started (or cancelled meanwhile): the lease is not the run's.
+                        await asyncio.shield(self.state.store.release_session(session.id, lease))
+                if started:
+                    return lease
             current = await self.records.get_run(run.run_id)
             if current is None or current.status != "pending":
-                return False
+                return None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
-        return True
+
+    async def _take_session(self, run: RunRecord, session: ChatSession) -> str | None:
+        """The session's lease for `run`; None while another run of the thread holds it (the
+        run waits its turn); `session_busy` when a `/v1` send does."""
+        lease = await self.state.store.acquire_session(
+            session.id, hold_seconds=self.state.settings.session_lease_seconds
+        )
+        if lease is not None:
+            return lease
+        if any(
+            other.run_id != run.run_id for other in await self.records.active_runs(run.thread_id)
+        ):
+            return None
+        raise ApiError(
+            409, "session_busy", "The tutor is still answering your last message in this chat."
+        )
 
     def _context(self, graph_id: str) -> Any:
         state = self.state
@@ -411,11 +449,43 @@ class Protocol:
             )
         return context
 
-    async def _run_graph(self, run: RunRecord) -> Literal["success", "error", "interrupted"]:
-        kwargs = run.kwargs
+    async def _run_graph(
+        self, run: RunRecord, session: ChatSession | None, *, lease: str
+    ) -> Literal["success", "error", "interrupted"]:
+        """Run the started run's graph and record how it ended; `lease`: the session's, held
+        since the run started when it runs on one, released however it ends."""
         graph = self.graphs[run.graph_id]
+        modes: list[StreamModeName] = list(run.kwargs.get("stream_mode") or ["values"])
+        try:
+            config, graph_input, durability = await self._prepare(run, graph)
+            if session is not None:
+                graph_input = await self._session_input(session, graph_input)
+                durability = "exit"
+            outcome = await self._stream(
+                run,
+                graph,
+                graph_input,
+                config,
+                modes,
+                durability=durability,
+                lease=(session, lease) if session is not None and lease else None,
+            )
+        finally:
+            if session is not None:
+                await asyncio.shield(self._end_session_run(session.id, lease or None))
+        if self._dropped_after(run):
+            await self.records.set_run_status(run.run_id, outcome)
+        else:
+            failed = outcome == "error"
+            await self.settle(run.thread_id, graph, failed=failed, run=(run.run_id, outcome))
+        return outcome
+
+    async def _prepare(
+        self, run: RunRecord, graph: CompiledGraph
+    ) -> tuple[RunnableConfig, Any, Durability]:
+        """The run's config, graph input and durability; records its rollback point."""
+        kwargs = run.kwargs
         thread_id = run.thread_id
-        view_session = await self._session_of(run)
         configurable: dict[str, Any] = {
             key: value
             for key, value in ((kwargs.get("config") or {}).get("configurable") or {}).items()
@@ -448,31 +518,7 @@ class Protocol:
                 goto=command.get("goto") or (),
             )
         durability: Durability = kwargs.get("durability") or "async"
-        lease: str | None = None
-        session_id = view_session.id if view_session is not None else None
-        if view_session is not None:
-            graph_input, lease = await self._session_input(view_session, graph_input)
-            durability = "exit"
-        modes: list[StreamModeName] = list(kwargs.get("stream_mode") or ["values"])
-        try:
-            outcome = await self._stream(
-                run,
-                graph,
-                graph_input,
-                config,
-                modes,
-                durability=durability,
-                lease=(view_session, lease) if view_session and lease else None,
-            )
-        finally:
-            if session_id is not None:
-                await asyncio.shield(self._end_session_run(session_id, lease))
-        if self._dropped_after(run):
-            await self.records.set_run_status(run.run_id, outcome)
-        else:
-            failed = outcome == "error"
-            await self.settle(thread_id, graph, failed=failed, run=(run.run_id, outcome))
-        return outcome
+        return config, graph_input, durability
 
     @staticmethod
     def _dropped_after(run: RunRecord) -> bool:
@@ -488,15 +534,8 @@ class Protocol:
             return None
         return await self.state.store.get_session(run.thread_id)
 
-    async def _session_input(self, session: ChatSession, raw: Any) -> tuple[dict[str, Any], str]:
-        """The v1 send's graph input for a run on a workspace session, and its send lease."""
-        lease = await self.state.store.acquire_session(
-            session.id, hold_seconds=self.state.settings.session_lease_seconds
-        )
-        if lease is None:
-            raise ApiError(
-                409, "session_busy", "The tutor is still answering your last message in this chat."
-            )
+    async def _session_input(self, session: ChatSession, raw: Any) -> dict[str, Any]:
+        """The v1 send's graph input for a run on a workspace session."""
         klass = await self.state.store.get_class(session.class_id)
         role = await self.state.store.class_role(session.class_id, session.owner_user_id)
         return {
@@ -507,7 +546,7 @@ class Protocol:
             "author_user_id": session.owner_user_id,
             "author_kind": "teacher" if role == "teacher" else "student",
             "max_tokens": None,
-        }, lease
+        }
 
     async def _end_session_run(self, session_id: str, lease: str | None) -> None:
         try:

@@ -81,8 +81,11 @@ class Wakeups:
 
 async def wait(event: asyncio.Event, timeout: float) -> bool:
     """Wait for `event` up to `timeout` seconds; whether it was set."""
+    # `asyncio.timeout`, not `wait_for`: on Python 3.11 the latter drops a cancel that comes as
+    # the event is set (see tools/store/pool.py).
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await event.wait()
     return event.is_set()
 
 

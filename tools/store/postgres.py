@@ -16,6 +16,7 @@ from tools.store.base import Claims, Params, Row, Session
 from tools.store.composed import SqlStore
 from tools.store.migrations import migrate_postgres
 from tools.store.platform import check_platform_schema
+from tools.store.pool import CancelSafePool
 
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
@@ -121,7 +122,7 @@ class PostgresStore(SqlStore):
                     "SELECT pg_advisory_unlock(hashtext('stemgraph_schema_versions'))"
                 )
             search_path = await search_path_for(conn, schema)
-        pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+        pool: AsyncConnectionPool[AsyncConnection[Any]] = CancelSafePool(
             url,
             min_size=1,
             max_size=max_size,

@@ -4,10 +4,12 @@ teachers read it, and the `/v1` workspace routes and the protocol see the same m
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
 
+from server.protocol.records import Records
 from tests.fakes import SlowChatModel
 from tests.server.conftest import Api, Serve, only
 from tests.server.protocol.conftest import Sdk
@@ -99,12 +101,43 @@ async def test_a_v1_send_waits_for_a_protocol_run_on_the_session(serve: Serve, s
         sid = new_session(api, LENA)["id"]
         lena = sdk(api, LENA)
         run = await lena.runs.create(sid, "chat", input={"user_message": "hello"})
-        for _ in range(100):
-            if (await lena.runs.get(sid, run["run_id"]))["status"] == "running":
-                break
-            await asyncio.sleep(0.02)
+        await _until_running(lena, sid, run["run_id"])
         refused = call(api, "messages/send", LENA, session_id=sid, message="hi", tool_mode="off")
         assert refused.status_code == 409
         assert refused.json()["error"]["code"] == "session_busy"
         await lena.runs.join(sid, run["run_id"])
         assert send(api, sid, "What is a watt?")["response"]["answer"]
+
+
+async def test_a_run_shown_running_on_a_session_already_holds_its_lease(
+    serve: Serve, sdk: Sdk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slow database after the run is marked `running`: a `/v1` send that comes in then
+    # must still be refused (it was let in ahead of the run, which then failed `session_busy`).
+    started = Records.start_run
+
+    async def slow_after_start(self: Records, run_id: str, thread_id: str) -> bool:
+        done = await started(self, run_id, thread_id)
+        if done:
+            await asyncio.sleep(0.5)
+        return done
+
+    monkeypatch.setattr(Records, "start_run", slow_after_start)
+    with serve(chat=only(SlowChatModel(delay_s=0.5, reply="late"))) as api:
+        sid = new_session(api, LENA)["id"]
+        lena = sdk(api, LENA)
+        run = await lena.runs.create(sid, "chat", input={"user_message": "hello"})
+        await _until_running(lena, sid, run["run_id"])
+        refused = call(api, "messages/send", LENA, session_id=sid, message="hi", tool_mode="off")
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "session_busy"
+        done = await lena.runs.join(sid, run["run_id"])
+        assert done["reply"]["answer"]
+        assert (await lena.runs.get(sid, run["run_id"]))["status"] == "success"
+
+
+async def _until_running(client: Any, thread_id: str, run_id: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await client.runs.get(thread_id, run_id))["status"] != "running":
+        assert asyncio.get_running_loop().time() < deadline, "the run never started"
+        await asyncio.sleep(0.02)
