@@ -25,8 +25,9 @@ def _null_to_empty(value: Any) -> Any:
 NullableText = Annotated[str, BeforeValidator(_null_to_empty)]
 # A request may shorten or lengthen its model deadline up to two minutes: a longer one would
 # hold a guest slot or a chat session's send lease for as long (422 above it).
+MIN_TIMEOUT_MS: Final = 100
 MAX_TIMEOUT_MS: Final = 120_000
-TimeoutMs = Annotated[int, Field(ge=100, le=MAX_TIMEOUT_MS)]
+TimeoutMs = Annotated[int, Field(ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS)]
 ToolMode = Literal["off", "plan", "auto"]
 
 

@@ -40,15 +40,22 @@ class AppState:
     embedding_providers: EmbeddingProviderFactory
 
     def generation_context(
-        self, timeout_ms: int | None, *, max_tokens: int | None = None
+        self,
+        timeout_ms: int | None,
+        *,
+        max_tokens: int | None = None,
+        provider_order: Sequence[ProviderName] | None = None,
     ) -> GenerationContext:
-        """A run's context: the router, the store and one deadline starting now."""
+        """A run's context: the router (over `provider_order`, default every configured
+        provider), the store and one deadline starting now."""
         timeout = timeout_ms or self.settings.ai_request_timeout_ms
+        order = resolve_order(self.settings, provider_order)
         return GenerationContext(
-            router=self.router(max_tokens=max_tokens),
+            router=self.router(provider_order=provider_order, max_tokens=max_tokens),
             store=self.store,
-            embedding_providers=self.embedding_providers(resolve_order(self.settings)),
+            embedding_providers=self.embedding_providers(order),
             timeout_ms=timeout,
+            provider_order=list(provider_order) if provider_order else None,
             deadline=Deadline.after_ms(timeout),
         )
 

@@ -431,20 +431,29 @@ class Protocol:
             409, "session_busy", "The tutor is still answering your last message in this chat."
         )
 
-    def _context(self, graph_id: str) -> Any:
+    def _context(self, graph_id: str, requested: Mapping[str, Any] | None) -> Any:
+        """The run's context: the server's objects, with the data fields the run asked for
+        (`context`, checked against the graph's context schema when the run was created)."""
         state = self.state
+        options = dict(requested or {})
+        order = options.get("provider_order") or None
         if graph_id == "materials":
-            order = resolve_order(state.settings)
             return IngestContext(
-                store=state.store, embedding_providers=list(state.embedding_providers(order))
+                store=state.store,
+                files=state.files,
+                embedding_providers=list(
+                    state.embedding_providers(resolve_order(state.settings, order))
+                ),
+                timeout_ms=options.get("timeout_ms"),
             )
-        context = state.generation_context(None)
+        context = state.generation_context(options.get("timeout_ms"), provider_order=order)
         if graph_id == "teaching_brief":
             return BriefContext(
                 router=context.router,
                 store=context.store,
                 embedding_providers=context.embedding_providers,
                 timeout_ms=context.timeout_ms,
+                provider_order=context.provider_order,
                 deadline=context.deadline,
             )
         return context
@@ -594,6 +603,7 @@ class Protocol:
             interrupt_before=kwargs.get("interrupt_before"),
             interrupt_after=kwargs.get("interrupt_after"),
             events="events" in modes,
+            requested_context=kwargs.get("context"),
         )
         try:
             if lease is None:
@@ -647,9 +657,9 @@ class Protocol:
         interrupt_before: Any,
         interrupt_after: Any,
         events: bool,
+        requested_context: Mapping[str, Any] | None,
     ) -> None:
-        graph_id = graph.name
-        context = self._context(graph_id)
+        context = self._context(graph.name, requested_context)
         if events:
             async for event in graph.astream_events(
                 graph_input,

@@ -24,6 +24,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from server.errors import ApiError
 from server.protocol.models import RunCreate
 from server.registry import EXPORTED, CompiledGraph
+from server.schemas import MAX_TIMEOUT_MS, MIN_TIMEOUT_MS
 
 # Checks one value; raises ValidationError (pydantic) when it does not fit.
 Check = Callable[[Any], object]
@@ -211,6 +212,9 @@ def check_run(graph_id: str, body: RunCreate, *, first_run: bool, session: bool)
             what=f"a context field of the {graph_id} graph",
             require=False,
         )
+        timeout_ms = body.context.get("timeout_ms")
+        if timeout_ms is not None and not MIN_TIMEOUT_MS <= timeout_ms <= MAX_TIMEOUT_MS:
+            raise _refuse("context.timeout_ms", f"from {MIN_TIMEOUT_MS} to {MAX_TIMEOUT_MS} ms.")
 
 
 def check_state_update(graph_id: str, values: Mapping[str, Any]) -> None:

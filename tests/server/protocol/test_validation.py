@@ -43,6 +43,8 @@ BAD_RUNS: list[tuple[dict[str, Any], str]] = [
     ({"command": {"update": {"user": ["x"]}}}, "command.update.user: Input should be a valid"),
     ({"input": ASK, "context": {"timeout_ms": "fast"}}, "context.timeout_ms: Input should"),
     ({"input": ASK, "context": {"model": "x"}}, "context.model: not a context field of"),
+    ({"input": ASK, "context": {"timeout_ms": 50}}, "context.timeout_ms: from 100 to 120000"),
+    ({"input": ASK, "context": {"provider_order": ["x"]}}, "context.provider_order.0: Input"),
     ({"input": ASK, "checkpoint_id": "1f0-none"}, "checkpoint_id: no such checkpoint"),
     ({"input": ASK, "config": {"recursion_limit": 0}}, "config.recursion_limit"),
     ({"input": ASK, "interrupt_before": ["nowhere"]}, "interrupt_before: no node named"),
