@@ -91,14 +91,21 @@ class ReplayLog(Protocol):
     """Append-only event log per run, read from a position and followed live."""
 
     ttl_seconds: float
+    # Whether `append_numbered(holder=...)` checks the holder in the write's own transaction.
+    fenced: bool
 
     async def append(self, run_id: str, event: str, data: bytes) -> ReplayEvent:
         """Log the run's next event; returns it with its id."""
         ...
 
-    async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
+    async def append_numbered(
+        self, run_id: str, events: Sequence[Numbered], *, holder: str | None = None
+    ) -> bool:
         """Log events the caller numbered itself, in order (the run's only writer, numbering on
-        from `last_seq`): one write for the batch; later `append`s number on after the last."""
+        from `last_seq`): one write for the batch; later `append`s number on after the last.
+        With `holder`, only while that worker still holds the run in the queue (`FENCED` logs
+        check it in the same transaction): a process whose run another one took over must not
+        write numbers the new holder also uses. Whether the batch was written."""
         ...
 
     async def finish(self, run_id: str) -> None:
@@ -208,9 +215,14 @@ class SqlReplayLog:
         self._wakeups.notify(f"replay:{run_id}")
         return ReplayEvent(run_id, seq, event, data)
 
-    async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
+    # The holder check is part of the write's transaction.
+    fenced = True
+
+    async def append_numbered(
+        self, run_id: str, events: Sequence[Numbered], *, holder: str | None = None
+    ) -> bool:
         if not events:
-            return
+            return True
         # One row for the whole batch (one insert, one index entry per index, not one per
         # event): keyed by its last number, so `seq > n` still finds every row holding an
         # event after n; readers unpack it and skip what they saw.
@@ -225,15 +237,24 @@ class SqlReplayLog:
             "d": data,
         }
         greatest = "GREATEST" if self._postgres else "MAX"
+        held = ""
+        if holder is not None:
+            params["w"] = holder
+            held = (
+                " WHERE EXISTS (SELECT 1 FROM stemgraph_run_queue WHERE run_id = :r"
+                " AND worker_id = :w AND status = 'running')"
+            )
         statements: list[tuple[str, Params | None]] = [
             (
                 "INSERT INTO stemgraph_run_events (run_id, seq, event, data, expires_at)"
-                " VALUES (:r, :top, :e, :d, :x)",
+                f" SELECT :r, :top, :e, :d, :x{held} RETURNING seq",
                 params,
             ),
             (
                 "INSERT INTO stemgraph_run_streams (run_id, last_seq, expires_at)"
-                " VALUES (:r, :top, :x) ON CONFLICT (run_id) DO UPDATE SET last_seq ="
+                # `WHERE true`: SQLite reads an upsert after a bare SELECT as a join otherwise.
+                f" SELECT :r, :top, :x{held or ' WHERE true'}"
+                " ON CONFLICT (run_id) DO UPDATE SET last_seq ="
                 f" {greatest}(stemgraph_run_streams.last_seq, :top), expires_at = :x",
                 params,
             ),
@@ -241,8 +262,10 @@ class SqlReplayLog:
         if self._postgres:
             statements.append(notify_sql(f"replay:{run_id}"))
         # One transaction (one trip to SQLite's thread).
-        await self._store.batch(statements)
-        self._wakeups.notify(f"replay:{run_id}")
+        written, *_ = await self._store.batch(statements)
+        if written:
+            self._wakeups.notify(f"replay:{run_id}")
+        return bool(written)
 
     async def finish(self, run_id: str) -> None:
         # The marker's append moves the run's counter row's expiry a full TTL on, and the
@@ -385,15 +408,21 @@ class RedisReplayLog:
         seq = int(entry_id.decode().partition("-")[2])
         return ReplayEvent(run_id, seq, event, data)
 
-    async def append_numbered(self, run_id: str, events: Sequence[Numbered]) -> None:
+    # Redis cannot see the queue: a holder is checked by the caller, just before the write.
+    fenced = False
+
+    async def append_numbered(
+        self, run_id: str, events: Sequence[Numbered], *, holder: str | None = None
+    ) -> bool:
         if not events:
-            return
+            return True
         key = self._key(run_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             for seq, event, data in events:
                 pipe.xadd(key, {"e": event, "d": data}, id=f"0-{seq}")
             pipe.expire(key, max(1, round(self.ttl_seconds)))
             await pipe.execute()
+        return True
 
     async def finish(self, run_id: str) -> None:
         await self.append(run_id, END, b"")

@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from server.errors import ApiError
+from server.protocol.queue import RunQueue
 from server.protocol.replay import (
     RedisReplayLog,
     ReplayEvent,
@@ -186,6 +187,33 @@ async def test_a_written_batch_is_one_row_and_purges_as_its_events(database: Dat
     assert int(rows[0]["n"]) == 2  # the batch and the end marker
     await asyncio.sleep(0.3)
     assert await log.purge_expired() == 41  # every event of the batch, and the marker
+
+
+async def test_a_process_that_lost_its_run_writes_nothing_more(database: Database) -> None:
+    # A stalled process whose run another took over still holds a written-behind batch: its
+    # numbers are the new holder's too, so the write is refused in its own transaction.
+    store = await database.open()
+    log = SqlReplayLog(store, await database.wakeups())
+    queue = RunQueue(store, await database.wakeups())
+    run, thread = str(uuid.uuid4()), str(uuid.uuid4())
+    await queue.enqueue(run, thread, {})
+    assert await queue.claim("stalled") is not None
+    assert await log.append_numbered(run, [(1, "metadata", b"{}")], holder="stalled")
+    async with store.session() as db:  # what the sweeper and another claim leave behind
+        await db.execute(
+            "UPDATE stemgraph_run_queue SET worker_id = 'new-holder' WHERE run_id = :r",
+            {"r": run},
+        )
+    late = [(2, "values", b"old"), (3, "values", b"old")]
+    assert not await log.append_numbered(run, late, holder="stalled")
+    assert await log.last_seq(run) == 1
+    assert await log.append_numbered(run, [(2, "values", b"new")], holder="new-holder")
+    await log.finish(run)
+    events = await collect(log.read_after(run, None))
+    assert [(e.seq, e.data) for e in events] == [(1, b"{}"), (2, b"new")]
+    # Once the run is over, no holder writes to it either.
+    assert await queue.finish(run, "new-holder", "success")
+    assert not await log.append_numbered(run, [(9, "values", b"x")], holder="new-holder")
 
 
 async def test_a_joiner_elsewhere_gets_the_missed_events_then_the_live_ones(
