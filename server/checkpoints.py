@@ -249,6 +249,10 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
     path.parent.mkdir(parents=True, exist_ok=True)
     async with aiosqlite.connect(str(path)) as conn:
         await conn.execute("PRAGMA journal_mode = WAL")
+        # No fsync per commit (WAL's own is at its checkpoints): a process that dies loses
+        # nothing, a power loss at most the last checkpoints, which `durability="async"`
+        # already allows; the fsync was ~11 µs of every streamed protocol event.
+        await conn.execute("PRAGMA synchronous = NORMAL")
         saver_sqlite = OneTripSqliteSaver(conn)
         await saver_sqlite.setup()
         yield saver_sqlite

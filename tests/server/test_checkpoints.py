@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from bench import checkpoints as bench
 from server.checkpoints import (
+    OneTripSqliteSaver,
     PooledPostgresSaver,
     checkpoint_connection_kwargs,
     open_checkpointer,
@@ -210,6 +211,21 @@ async def test_open_checkpointer_sizes_its_pool_from_the_settings(
             (name,),
         )
         assert await cur.fetchone() == (1,)
+
+
+async def test_the_embedded_checkpointer_commits_without_an_fsync_each(tmp_path: Path) -> None:
+    # WAL with synchronous NORMAL: a process that dies loses no commit, a power loss at most the
+    # last checkpoints (what `durability="async"` allows); FULL paid an fsync per step.
+    async with open_checkpointer(Settings(data_dir=tmp_path)) as saver:
+        assert isinstance(saver, OneTripSqliteSaver)
+        mode = await (await saver.conn.execute("PRAGMA journal_mode")).fetchone()
+        sync = await (await saver.conn.execute("PRAGMA synchronous")).fetchone()
+        assert (mode, sync) == (("wal",), (1,))  # 1: NORMAL
+        graph = _tiny_graph(saver)
+        await graph.ainvoke({"count": 1}, _config("t"))
+    # What was committed is there for the next process.
+    async with open_checkpointer(Settings(data_dir=tmp_path)) as reopened:
+        assert (await _tiny_graph(reopened).aget_state(_config("t"))).values == {"count": 2}
 
 
 def test_the_pool_size_setting_has_a_default_and_reads_its_variable(
