@@ -100,12 +100,8 @@ async def test_a_v1_send_waits_for_a_protocol_run_on_the_session(serve: Serve, s
     with serve(chat=only(SlowChatModel(delay_s=1.5, reply="late"))) as api:
         sid = new_session(api, LENA)["id"]
         lena = sdk(api, LENA)
-        run = await lena.runs.create(sid, "chat", input={"user_message": "hello"})
-        await _until_running(lena, sid, run["run_id"])
-        refused = call(api, "messages/send", LENA, session_id=sid, message="hi", tool_mode="off")
-        assert refused.status_code == 409
-        assert refused.json()["error"]["code"] == "session_busy"
-        await lena.runs.join(sid, run["run_id"])
+        run_id = await _run_then_refuse_a_send(api, lena, sid)
+        await lena.runs.join(sid, run_id)
         assert send(api, sid, "What is a watt?")["response"]["answer"]
 
 
@@ -126,18 +122,23 @@ async def test_a_run_shown_running_on_a_session_already_holds_its_lease(
     with serve(chat=only(SlowChatModel(delay_s=0.5, reply="late"))) as api:
         sid = new_session(api, LENA)["id"]
         lena = sdk(api, LENA)
-        run = await lena.runs.create(sid, "chat", input={"user_message": "hello"})
-        await _until_running(lena, sid, run["run_id"])
-        refused = call(api, "messages/send", LENA, session_id=sid, message="hi", tool_mode="off")
-        assert refused.status_code == 409
-        assert refused.json()["error"]["code"] == "session_busy"
-        done = await lena.runs.join(sid, run["run_id"])
+        run_id = await _run_then_refuse_a_send(api, lena, sid)
+        done = await lena.runs.join(sid, run_id)
         assert done["reply"]["answer"]
-        assert (await lena.runs.get(sid, run["run_id"]))["status"] == "success"
+        assert (await lena.runs.get(sid, run_id))["status"] == "success"
 
 
-async def _until_running(client: Any, thread_id: str, run_id: str) -> None:
+async def _run_then_refuse_a_send(api: Api, client: Any, session_id: str) -> str:
+    """Start a protocol run on the session; once it shows `running`, a `/v1` send is refused
+    `session_busy`. The run's id."""
+    run_id = str(
+        (await client.runs.create(session_id, "chat", input={"user_message": "hi"}))["run_id"]
+    )
     deadline = asyncio.get_running_loop().time() + 10
-    while (await client.runs.get(thread_id, run_id))["status"] != "running":
+    while (await client.runs.get(session_id, run_id))["status"] != "running":
         assert asyncio.get_running_loop().time() < deadline, "the run never started"
         await asyncio.sleep(0.02)
+    refused = call(api, "messages/send", LENA, session_id=session_id, message="hi", tool_mode="off")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "session_busy"
+    return run_id
