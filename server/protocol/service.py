@@ -416,20 +416,25 @@ class Protocol:
             delay = min(delay * 2, 0.25)
 
     async def _take_session(self, run: RunRecord, session: ChatSession) -> str | None:
-        """The session's lease for `run`; None while another run of the thread holds it (the
-        run waits its turn); `session_busy` when a `/v1` send does."""
+        """The session's lease for `run`; None while a run ahead of it on the thread (running,
+        or older and pending) goes first, so only the head of the line ever takes it;
+        `session_busy` when a `/v1` send holds it."""
+        for other in await self.records.active_runs(run.thread_id):  # oldest first
+            if other.run_id == run.run_id:
+                continue
+            if other.status == "running" or (other.created_at, other.run_id) < (
+                run.created_at,
+                run.run_id,
+            ):
+                return None
         lease = await self.state.store.acquire_session(
             session.id, hold_seconds=self.state.settings.session_lease_seconds
         )
-        if lease is not None:
-            return lease
-        if any(
-            other.run_id != run.run_id for other in await self.records.active_runs(run.thread_id)
-        ):
-            return None
-        raise ApiError(
-            409, "session_busy", "The tutor is still answering your last message in this chat."
-        )
+        if lease is None:
+            raise ApiError(
+                409, "session_busy", "The tutor is still answering your last message in this chat."
+            )
+        return lease
 
     def _context(self, graph_id: str, requested: Mapping[str, Any] | None) -> Any:
         """The run's context: the server's objects, with the data fields the run asked for

@@ -142,3 +142,29 @@ async def _run_then_refuse_a_send(api: Api, client: Any, session_id: str) -> str
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "session_busy"
     return run_id
+
+
+async def test_runs_enqueued_on_a_session_take_its_lease_in_turn(serve: Serve, sdk: Sdk) -> None:
+    # Three queued runs: each takes the lease when its turn comes (only the head of the line
+    # tries), none fails `session_busy` for another's lease, and a `/v1` send after them works.
+    with serve(chat=only(SlowChatModel(delay_s=0.3, reply="late"))) as api:
+        sid = new_session(api, LENA)["id"]
+        lena = sdk(api, LENA)
+        runs = [
+            await lena.runs.create(
+                sid, "chat", input={"user_message": f"question {n}"}, multitask_strategy="enqueue"
+            )
+            for n in range(3)
+        ]
+        for run in runs:
+            done = await lena.runs.join(sid, run["run_id"])
+            assert done["reply"]["answer"], done
+        statuses = [(await lena.runs.get(sid, r["run_id"]))["status"] for r in runs]
+        assert statuses == ["success"] * 3
+        students = [
+            m["content"]
+            for m in ok(call(api, "messages/list", LENA, session_id=sid))["messages"]
+            if m["author_kind"] == "student"
+        ]
+        assert students == ["question 0", "question 1", "question 2"]
+        assert send(api, sid, "What is a watt?")["response"]["answer"]
