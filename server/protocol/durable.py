@@ -184,7 +184,8 @@ class DurableRunManager:
         local = self._local.get(run_id)
         if local is None:
             # The run publishes here (it was resumed, or queued, and claimed by this worker):
-            # number on from what the log holds.
+            # number on from what the log holds, once no earlier holder can add to it.
+            await self.replay.hold(run_id, self.worker.worker_id)
             first = await self.replay.last_seq(run_id) + 1
             local = self._local.setdefault(run_id, _LocalRun(first_seq=first))
         seq = local.last_seq + 1
@@ -212,14 +213,8 @@ class DurableRunManager:
                 logger.warning("replay log write failed", exc_info=True, extra={"run_id": run_id})
 
     async def _append_held(self, run_id: str, batch: list[Numbered]) -> bool:
-        """Write `batch` while this process's worker still holds the run (checked in the
-        write's transaction; just before it for a log that cannot see the queue)."""
-        holder = self.worker.worker_id
-        if not self.replay.fenced:
-            row = await self.queue.get(run_id)
-            if row is None or row.worker_id != holder or row.status != "running":
-                return False
-        return await self.replay.append_numbered(run_id, batch, holder=holder)
+        """Write `batch` while this process's worker still holds the run (the log checks)."""
+        return await self.replay.append_numbered(run_id, batch, holder=self.worker.worker_id)
 
     def subscribe(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
         """The run's events after `after` ("0": all the log holds; None: from now on), live
@@ -282,6 +277,9 @@ class DurableRunManager:
 
     async def enqueue(self, run_id: str, thread_id: str | None = None) -> None:
         """Queue the run; this process starts it now if its thread is free."""
+        # This worker writes its events if it starts it (a worker that claims it later
+        # holds it again before its first event).
+        await self.replay.hold(run_id, self.worker.worker_id)
         if await self.worker.submit(run_id, thread_id, {}):
             # A new run's events start at 1: the creator's subscription, made right after,
             # follows it in memory from the first one.

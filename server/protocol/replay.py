@@ -24,7 +24,7 @@ import struct
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from server.errors import ApiError
 from server.protocol.wakeups import Wakeups, notify_sql, wait
@@ -91,8 +91,6 @@ class ReplayLog(Protocol):
     """Append-only event log per run, read from a position and followed live."""
 
     ttl_seconds: float
-    # Whether `append_numbered(holder=...)` checks the holder in the write's own transaction.
-    fenced: bool
 
     async def append(self, run_id: str, event: str, data: bytes) -> ReplayEvent:
         """Log the run's next event; returns it with its id."""
@@ -103,9 +101,14 @@ class ReplayLog(Protocol):
     ) -> bool:
         """Log events the caller numbered itself, in order (the run's only writer, numbering on
         from `last_seq`): one write for the batch; later `append`s number on after the last.
-        With `holder`, only while that worker still holds the run in the queue (`FENCED` logs
-        check it in the same transaction): a process whose run another one took over must not
-        write numbers the new holder also uses. Whether the batch was written."""
+        With `holder`, only while that worker still holds the run, checked in the write itself:
+        a process whose run another one took over must not write numbers the new holder also
+        uses. Whether the batch was written."""
+        ...
+
+    async def hold(self, run_id: str, holder: str) -> None:
+        """`holder` writes the run's numbered events from now on (call it before reading
+        `last_seq` to number on): a log fenced by the run queue's row needs nothing here."""
         ...
 
     async def finish(self, run_id: str) -> None:
@@ -215,8 +218,8 @@ class SqlReplayLog:
         self._wakeups.notify(f"replay:{run_id}")
         return ReplayEvent(run_id, seq, event, data)
 
-    # The holder check is part of the write's transaction.
-    fenced = True
+    async def hold(self, run_id: str, holder: str) -> None:
+        """Nothing to do: the queue row that `append_numbered` checks says who holds the run."""
 
     async def append_numbered(
         self, run_id: str, events: Sequence[Numbered], *, holder: str | None = None
@@ -377,6 +380,23 @@ def _count(event: str) -> int:
 # --- Redis streams ---
 
 
+# A holder's batch, only while the holder key (KEYS[2]) names it (ARGV[1]) and only after what
+# the stream holds (a script is not rolled back: nothing is added unless all of it can be);
+# ARGV[2] the TTL, then (id, event, data) per event, ids `0-<n>`. Both keys' expiry moves on.
+_APPEND_HELD: Final = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+local first = tonumber(string.match(ARGV[3], '-(%d+)$'))
+if top and tonumber(string.match(top[1], '-(%d+)$')) >= first then return 0 end
+for i = 3, #ARGV, 3 do
+  redis.call('XADD', KEYS[1], ARGV[i], 'e', ARGV[i + 1], 'd', ARGV[i + 2])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+
 class RedisReplayLog:
     """One Redis stream per run under `prefix`, expiring `ttl_seconds` after the last append."""
 
@@ -408,8 +428,14 @@ class RedisReplayLog:
         seq = int(entry_id.decode().partition("-")[2])
         return ReplayEvent(run_id, seq, event, data)
 
-    # Redis cannot see the queue: a holder is checked by the caller, just before the write.
-    fenced = False
+    def _holder_key(self, run_id: str) -> str:
+        return f"{self._prefix}:holder:{run_id}"
+
+    async def hold(self, run_id: str, holder: str) -> None:
+        # Redis cannot see the run queue: the holder is kept beside the stream, and a holder's
+        # batch goes in (by `_APPEND_HELD`, atomically) only while the key still names it.
+        ttl = max(1, round(self.ttl_seconds))
+        await self._redis.set(self._holder_key(run_id), holder, ex=ttl)
 
     async def append_numbered(
         self, run_id: str, events: Sequence[Numbered], *, holder: str | None = None
@@ -417,10 +443,17 @@ class RedisReplayLog:
         if not events:
             return True
         key = self._key(run_id)
+        ttl = max(1, round(self.ttl_seconds))
+        if holder is not None:
+            args: list[Any] = [holder, ttl]
+            for seq, event, data in events:
+                args += [f"0-{seq}", event, data]
+            written = await self._redis.eval(_APPEND_HELD, 2, key, self._holder_key(run_id), *args)
+            return bool(written)
         async with self._redis.pipeline(transaction=True) as pipe:
             for seq, event, data in events:
                 pipe.xadd(key, {"e": event, "d": data}, id=f"0-{seq}")
-            pipe.expire(key, max(1, round(self.ttl_seconds)))
+            pipe.expire(key, ttl)
             await pipe.execute()
         return True
 

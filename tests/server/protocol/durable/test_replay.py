@@ -216,6 +216,38 @@ async def test_a_process_that_lost_its_run_writes_nothing_more(database: Databas
     assert not await log.append_numbered(run, [(9, "values", b"x")], holder="new-holder")
 
 
+async def test_redis_takes_a_holders_batch_only_while_it_holds_the_run() -> None:
+    # Redis cannot see the run queue (the SQL logs' fence, above): the holder is kept beside
+    # the stream, and checked in the same script as the write.
+    url, prefix = redis_url_or_skip(), fresh_redis_prefix()
+    stalled = RedisReplayLog(url, prefix=prefix)  # two processes' views of one log
+    taken_over = RedisReplayLog(url, prefix=prefix)
+    try:
+        await _hold_and_take_over(stalled, taken_over)
+    finally:
+        await stalled.aclose()
+        await taken_over.aclose()
+        await delete_redis_prefix(url, prefix)
+
+
+async def _hold_and_take_over(stalled: ReplayLog, taken_over: ReplayLog) -> None:
+    run = str(uuid.uuid4())
+    await stalled.hold(run, "stalled")
+    assert await stalled.append_numbered(run, [(1, "metadata", b"{}")], holder="stalled")
+    # Another process claims the run: it holds it from now on, then numbers on.
+    await taken_over.hold(run, "new-holder")
+    first = await taken_over.last_seq(run) + 1
+    late = [(2, "values", b"old"), (3, "values", b"old")]
+    assert not await stalled.append_numbered(run, late, holder="stalled")
+    assert await taken_over.append_numbered(run, [(first, "values", b"new")], holder="new-holder")
+    # Nothing goes in at or below what the stream holds, even for its holder: all or nothing.
+    again = [(first, "values", b"dup"), (first + 1, "values", b"x")]
+    assert not await taken_over.append_numbered(run, again, holder="new-holder")
+    await taken_over.finish(run)
+    events = await collect(taken_over.read_after(run, None))
+    assert [(e.seq, e.data) for e in events] == [(1, b"{}"), (2, b"new")]
+
+
 async def test_a_joiner_elsewhere_gets_the_missed_events_then_the_live_ones(
     make_log: MakeLog, replay_backend: str
 ) -> None:
