@@ -204,17 +204,15 @@ class DurableRunManager:
         while local.unwritten:
             batch, local.unwritten = local.unwritten[:_BATCH], local.unwritten[_BATCH:]
             try:
-                if not await self._append_held(run_id, batch):
+                # Only while this worker still holds the run: the log checks, in the write.
+                holder = self.worker.worker_id
+                if not await self.replay.append_numbered(run_id, batch, holder=holder):
                     # Another process took the run over (this one stalled past its lease): it
                     # numbers on from what the log holds, so nothing more is written from here.
                     local.unwritten.clear()
                     logger.warning("replay log: run taken over", extra={"run_id": run_id})
             except Exception:  # noqa: BLE001 - subscribers here still have them; joiners won't
                 logger.warning("replay log write failed", exc_info=True, extra={"run_id": run_id})
-
-    async def _append_held(self, run_id: str, batch: list[Numbered]) -> bool:
-        """Write `batch` while this process's worker still holds the run (the log checks)."""
-        return await self.replay.append_numbered(run_id, batch, holder=self.worker.worker_id)
 
     def subscribe(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
         """The run's events after `after` ("0": all the log holds; None: from now on), live
