@@ -369,13 +369,28 @@ class Protocol:
 
     async def requeue(self, run_id: str) -> None:
         """A running run back to `pending`, to be resumed from the thread's last checkpoint
-        with no input and no command (those were its first start's)."""
+        with no input and no command (those were its first start's) once it has
+        checkpointed anything of its own; a run that had not (stopped before its first
+        checkpoint landed, or run with `durability="exit"`) keeps them and starts again."""
         record = await self.records.get_run(run_id)
         if record is None or record.status != "running":
             return
-        kwargs = {**record.kwargs, "input": None, "command": None}
-        await self.records.set_run_kwargs(run_id, kwargs)
+        if await self._checkpointed_since_start(record):
+            kwargs = {**record.kwargs, "input": None, "command": None}
+            await self.records.set_run_kwargs(run_id, kwargs)
         await self.records.set_run_status(run_id, "pending", only_from=("running",))
+
+    async def _checkpointed_since_start(self, run: RunRecord) -> bool:
+        """Whether the thread's latest checkpoint is no longer the one the run started from
+        (`_checkpoint_before`, "" for none; absent: the run never got as far as reading it)."""
+        before = run.kwargs.get("_checkpoint_before")
+        if before is None:
+            return False
+        latest = await self.state.checkpointer.aget_tuple(
+            {"configurable": {"thread_id": run.thread_id, "checkpoint_ns": ""}}
+        )
+        latest_id = "" if latest is None else latest.config["configurable"]["checkpoint_id"]
+        return bool(latest_id != before)
 
     async def _drop_thread(self, thread_id: str) -> None:
         """A stateless run's thread, once the run is over (`on_completion=delete`)."""
@@ -473,7 +488,9 @@ class Protocol:
         try:
             config, graph_input, durability = await self._prepare(run, graph)
             if session is not None:
-                graph_input = await self._session_input(session, graph_input)
+                if graph_input is not None:
+                    # None: resumed after its checkpoint, which already holds the turn.
+                    graph_input = await self._session_input(session, graph_input)
                 durability = "exit"
             outcome = await self._stream(
                 run,

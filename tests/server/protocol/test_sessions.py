@@ -168,3 +168,34 @@ async def test_runs_enqueued_on_a_session_take_its_lease_in_turn(serve: Serve, s
         ]
         assert students == ["question 0", "question 1", "question 2"]
         assert send(api, sid, "What is a watt?")["response"]["answer"]
+
+
+async def test_a_session_run_handed_back_at_shutdown_resumes_with_its_own_message(
+    serve: Serve, sdk: Sdk, tmp_path: Any
+) -> None:
+    # A session run checkpoints only at its end: handed back mid-answer it left nothing of
+    # itself on the thread, so the next start must run its message again (it ran an empty
+    # message before), and the transcript holds that message once.
+    data_dir = tmp_path / "kept"
+    with serve(data_dir=data_dir, chat=only(SlowChatModel(delay_s=30, reply="late"))) as api:
+        sid = new_session(api, LENA)["id"]
+        lena = sdk(api, LENA)
+        question = "What is the SI unit of force?"
+        created = await lena.runs.create(sid, "chat", input={"user_message": question})
+        run_id = str(created["run_id"])
+        deadline = asyncio.get_running_loop().time() + 10
+        while (await lena.runs.get(sid, run_id))["status"] != "running":
+            assert asyncio.get_running_loop().time() < deadline, "the run never started"
+            await asyncio.sleep(0.02)
+        # The next start is on the same database (on Postgres, the same schema).
+        schema = api.settings.database_schema
+        same = {"database_schema": schema} if api.settings.database_url else {}
+    with serve(data_dir=data_dir, **same) as api:
+        lena = sdk(api, LENA)
+        async with asyncio.timeout(30):
+            done = await lena.runs.join(sid, run_id)
+        assert done["user_message"] == question and done["reply"]["answer"], done
+        assert (await lena.runs.get(sid, run_id))["status"] == "success"
+        messages = ok(call(api, "messages/list", LENA, session_id=sid))["messages"]
+        assert [m["content"] for m in messages if m["author_kind"] == "student"] == [question]
+        assert messages[-1]["content"] == done["reply"]["answer"]

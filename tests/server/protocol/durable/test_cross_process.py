@@ -258,3 +258,48 @@ async def test_a_process_shutting_down_hands_its_runs_to_the_other(
     finally:
         await a.aclose()
         await b.aclose()
+
+
+async def test_a_run_killed_before_it_checkpointed_resumes_with_its_own_input(
+    pair: tuple[ServerProcess, ServerProcess],
+) -> None:
+    # `durability="exit"` checkpoints only at the end: a run killed mid-answer left nothing
+    # of itself on the thread, so resuming "from its last checkpoint with no input" would
+    # resume the previous turn (a silent no-op) and lose what the user asked.
+    doomed, survivor = pair
+    a, b = client(doomed), client(survivor)
+    try:
+        thread = await a.threads.create()
+        tid = thread["thread_id"]
+        await a.runs.wait(tid, "llm", input={"user": "What is a newton?", "system": ""})
+        run = await a.runs.create(
+            tid, "llm", input=LONG, stream_mode=MODES, stream_resumable=True, durability="exit"
+        )
+        run_id = run["run_id"]
+        seen: list[Any] = []
+
+        async def follow() -> None:
+            async for part in b.runs.join_stream(tid, run_id, last_event_id="0"):
+                seen.append(part)
+
+        follower = asyncio.create_task(follow())
+        async with asyncio.timeout(30):
+            while len(seen) < 20:
+                assert not follower.done(), [part.event for part in seen]
+                await asyncio.sleep(0.05)
+        doomed.signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+
+        await asyncio.wait_for(follower, timeout=60)
+        events = [part.event for part in seen]
+        assert events.count("metadata") == 2 and "error" not in events, events
+        assert await status(b, tid, run_id) == "success"
+        final = await b.threads.get_state(tid)
+        # The survivor ran the run's own input again: its question and a whole new answer.
+        assert final["values"]["user"] == LONG["user"]
+        assert "word" in final["values"]["content"]
+        values = [part.data for part in seen if part.event == "values"]
+        assert values[-1]["user"] == LONG["user"]
+    finally:
+        await a.aclose()
+        await b.aclose()
