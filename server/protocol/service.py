@@ -548,7 +548,12 @@ class Protocol:
                 update=command.get("update"),
                 goto=command.get("goto") or (),
             )
-        durability: Durability = kwargs.get("durability") or "async"
+        # A run whose thread is dropped when it ends (a stateless run's, by default) has nobody
+        # to read its steps' checkpoints: unless it asks, it writes one, at its end. Should its
+        # process die, it starts again from its input (`requeue`).
+        durability: Durability = kwargs.get("durability") or (
+            "exit" if self._dropped_after(run) else "async"
+        )
         return config, graph_input, durability
 
     @staticmethod

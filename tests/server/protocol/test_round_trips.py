@@ -53,5 +53,6 @@ async def test_a_streamed_run_makes_few_trips_to_sqlites_thread(
             await asyncio.sleep(0.2)
             counting = False
             assert events > 100
-            # Before: 101 (stateless) and 97 (on a thread).
-            assert trips["all"] <= 36, (kind, trips)
+            # Before: 101 (stateless) and 97 (on a thread); then 27 and 31. A stateless run
+            # checkpoints once, at its end (14-15 of its trips were checkpoint writes).
+            assert trips["all"] <= (20 if kind == "stateless" else 36), (kind, trips)
