@@ -41,12 +41,13 @@ from server.json_input import parse_json
 from server.protocol.durable import DurableRunManager, resume_or_fail
 from server.protocol.models import RunCreate, StreamModeName
 from server.protocol.records import Records, RunRecord, RunStatus, ThreadRecord, ThreadStatus
-from server.protocol.validation import check_run
+from server.protocol.validation import check_no_session, check_run
 from server.protocol.wire import MessageEncoder, dumps, dumps_message, interrupt_json, jsonable
 from server.registry import EXPORTED, CompiledGraph
 from server.schemas import parse_body
 from server.state import AppState, app_state
 from server.streaming import UnencodableOutput
+from tools.materials.extract import MaterialUnreadable
 from tools.models.providers import resolve_order
 from tools.store.base import ChatSession
 
@@ -249,13 +250,14 @@ class Protocol:
     ) -> None:
         """The class rule for every class the run would use: its input's, its command's
         update's and the thread's state's (a state update cannot smuggle a class in); teacher
-        graphs, and blueprint approval drafts, need the class's teacher."""
-        sources: list[Mapping[str, Any]] = [body.input or {}]
+        graphs, and blueprint approval drafts, need the class's teacher. None of them may name
+        a workspace session."""
+        named: list[tuple[str, Mapping[str, Any]]] = [("input", body.input or {})]
         if body.command is not None and body.command.update is not None:
             update = body.command.update
             pairs = update.items() if isinstance(update, dict) else update
             try:
-                sources.append(dict(pairs))
+                named.append(("command.update", dict(pairs)))
             except (TypeError, ValueError):
                 raise ApiError(
                     422, "validation_error", "command.update: an object or [key, value] pairs."
@@ -265,10 +267,27 @@ class Protocol:
                 {"configurable": {"thread_id": view.record.thread_id}}
             )
             if isinstance(snapshot.values, Mapping):
-                sources.append(snapshot.values)
+                named.append(("state", snapshot.values))
+        # Not a session's thread (those take `_check_session_run`): no session named anywhere.
+        for where, source in named:
+            check_no_session(where, source)
+        sources = [source for _, source in named]
         approval = any(bool(source.get("require_approval")) for source in sources)
         teacher = graph_id in TEACHER_GRAPHS or (graph_id == "blueprint" and approval)
         classes = {source.get("class_id") for source in sources} - {None}
+        if graph_id == "materials":
+            # Its input names a material, not a class: the material's class is checked.
+            for material_id in {source.get("material_id") for source in sources} - {None}:
+                try:
+                    material_uuid = str(uuid.UUID(str(material_id)))
+                except ValueError:
+                    raise ApiError(
+                        422, "validation_error", "material_id: expected a material id (a UUID)."
+                    ) from None
+                material = await self.state.store.get_material(material_uuid)
+                if material is None:
+                    raise ApiError(404, "material_not_found", "That material does not exist.")
+                classes.add(material.class_id)
         for class_id in classes:
             await protocol_class_input(self.state.store, principal, class_id, teacher=teacher)
 
@@ -661,6 +680,9 @@ class Protocol:
             return {"error": error.code or "GenerationError", "message": str(error)}
         if isinstance(error, UnencodableOutput):
             return {"error": "unencodable_output", "message": str(error)}
+        if isinstance(error, MaterialUnreadable):
+            # Bad input, said for the user ("upload it again"), never retried: not a bug.
+            return {"error": type(error).__name__, "message": str(error)}
         logger.error(
             "protocol run failed",
             extra={"run_id": run.run_id, "graph": run.graph_id},

@@ -222,3 +222,17 @@ def check_state_update(graph_id: str, values: Mapping[str, Any]) -> None:
     _, state, _ = graph_fields(graph_id)
     what = f"a field of the {graph_id} graph's state"
     _check_object("values", values, state, what=what, require=False)
+    check_no_session("values", values)
+
+
+def check_no_session(where: str, values: Mapping[str, Any]) -> None:
+    """422 `validation_error` when `values` (a run's input, a state update, a thread's state)
+    names a workspace session: the chat graph then reads that session's transcript into the
+    prompt and saves the turn into it, so a session runs only on its own thread, where the
+    server builds the input from the session (`Protocol._session_input`)."""
+    if values.get("session_id"):
+        raise _refuse(
+            f"{where}.session_id",
+            "a workspace chat runs on its session's own thread (/threads/{session_id}),"
+            " with only user_message as input.",
+        )

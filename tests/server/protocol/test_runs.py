@@ -16,6 +16,7 @@ from tests.fakes import SlowChatModel
 from tests.server.conftest import API_KEY, Api, Serve, only
 from tests.server.protocol.conftest import Sdk
 from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
+from tools.demo.materials import DEMO_MATERIALS
 
 pytestmark = pytest.mark.live
 LENA = DEMO_STUDENT_IDS[0]
@@ -155,13 +156,38 @@ async def test_a_student_cannot_run_a_teacher_graph(api: Api, sdk: Sdk) -> None:
     for graph, graph_input in (
         ("blueprint", blueprint_input()),
         ("insights", {"class_id": DEMO_CLASS_ID}),
+        # Its input names no class: the material's own class is the one checked (any user
+        # could re-ingest any class's material before).
+        ("materials", {"material_id": DEMO_MATERIALS[0].id}),
     ):
         with pytest.raises(httpx.HTTPStatusError) as refused:
             await student.runs.wait(None, graph, input=graph_input)
         assert refused.value.response.status_code == 403, graph
         assert refused.value.response.json()["error"]["code"] == "forbidden"
+    with pytest.raises(httpx.HTTPStatusError) as missing:
+        await sdk(api, DEMO_TEACHER_ID).runs.wait(
+            None, "materials", input={"material_id": str(uuid.uuid4())}
+        )
+    assert missing.value.response.status_code == 404
+    assert missing.value.response.json()["error"]["code"] == "material_not_found"
+    with pytest.raises(httpx.HTTPStatusError) as malformed:
+        await sdk(api, DEMO_TEACHER_ID).runs.wait(
+            None, "materials", input={"material_id": "not-a-uuid"}
+        )
+    assert malformed.value.response.status_code == 422
     # A refused stateless run leaves no temporary thread behind.
     assert await sdk(api).threads.search(limit=100) == []
+
+
+async def test_a_graphs_own_error_reaches_the_client_with_its_message(api: Api, sdk: Sdk) -> None:
+    # A material with no uploaded file: the ingest's own error says so (it said "Something
+    # went wrong on our side", as for a bug, and was logged as one).
+    teacher = sdk(api, DEMO_TEACHER_ID)
+    material = {"material_id": DEMO_MATERIALS[0].id}
+    parts = [part async for part in teacher.runs.stream(None, "materials", input=material)]
+    errors = [part.data for part in parts if part.event == "error"]
+    assert len(errors) == 1 and errors[0]["error"] == "MaterialMissing", errors
+    assert "upload it again" in errors[0]["message"]
 
 
 def slow(seconds: float) -> Any:

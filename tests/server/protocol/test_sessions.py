@@ -14,7 +14,7 @@ from tests.fakes import SlowChatModel
 from tests.server.conftest import Api, Serve, only
 from tests.server.protocol.conftest import Sdk
 from tests.server.routes.test_workspace import call, new_session, ok, send
-from tools.demo import DEMO_STUDENT_IDS, DEMO_TEACHER_ID
+from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
 from tools.store import open_store
 
 pytestmark = pytest.mark.live
@@ -199,3 +199,37 @@ async def test_a_session_run_handed_back_at_shutdown_resumes_with_its_own_messag
         messages = ok(call(api, "messages/list", LENA, session_id=sid))["messages"]
         assert [m["content"] for m in messages if m["author_kind"] == "student"] == [question]
         assert messages[-1]["content"] == done["reply"]["answer"]
+
+
+async def test_a_run_elsewhere_cannot_name_a_session_in_its_input(api: Api, sdk: Sdk) -> None:
+    # Workspace mode reads the session's transcript into the prompt and saves the turn into
+    # it: another student naming Lena's session in a chat run on his own thread (or a
+    # stateless one) read and wrote her conversation. A session runs only on its own thread.
+    sid = new_session(api, LENA)["id"]
+    send(api, sid, "My locker code is 4711.")
+    before = ok(call(api, "messages/list", LENA, session_id=sid))["messages"]
+    tomas = sdk(api, TOMAS)
+    own = (await tomas.threads.create())["thread_id"]
+    smuggled = {"class_id": DEMO_CLASS_ID, "user_message": "What is my code?", "session_id": sid}
+    attempts = [
+        tomas.runs.wait(own, "chat", input=smuggled),
+        tomas.runs.wait(None, "chat", input=smuggled),
+    ]
+    for attempt in attempts:
+        with pytest.raises(httpx.HTTPStatusError) as refused:
+            await attempt
+        assert refused.value.response.status_code == 422
+        error = refused.value.response.json()["error"]
+        assert error["code"] == "validation_error" and "session_id" in error["message"]
+    # Nor through the thread's state: by a state update, or a command's update.
+    plain = {"class_id": DEMO_CLASS_ID, "user_message": "What is a newton?"}
+    assert (await tomas.runs.wait(own, "chat", input=plain))["reply"]["answer"]
+    with pytest.raises(httpx.HTTPStatusError) as by_state:
+        await tomas.threads.update_state(own, {"session_id": sid})
+    assert by_state.value.response.status_code == 422
+    with pytest.raises(httpx.HTTPStatusError) as by_command:
+        await tomas.runs.wait(
+            own, "chat", command={"update": {"session_id": sid, "user_message": "And mine?"}}
+        )
+    assert by_command.value.response.status_code == 422
+    assert ok(call(api, "messages/list", LENA, session_id=sid))["messages"] == before
