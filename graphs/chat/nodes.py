@@ -53,15 +53,33 @@ async def _store(runtime: Runtime[GenerationOptions]) -> Store:
     return store
 
 
+_TURNS: Final = uuid.UUID("5e0c7a52-8f7e-4d0b-9a41-3f1f2b6c9d10")
+
+
+def turn_message_ids(turn_id: str | None) -> tuple[str, str] | None:
+    """The ids a keyed turn's question and answer are stored under (None without a key):
+    derived from the key, shaped as the platform's uuid4 message ids."""
+    if not turn_id:
+        return None
+
+    def derived(part: str) -> str:
+        return str(uuid.UUID(bytes=uuid.uuid5(_TURNS, f"{turn_id}:{part}").bytes, version=4))
+
+    return derived("question"), derived("answer")
+
+
 async def load_session(state: ChatState, runtime: Runtime[GenerationOptions]) -> dict[str, Any]:
     """The conversation so far (stored session or caller's transcript) plus the new message."""
     received_at = now_iso()
+    keyed = turn_message_ids(state.get("turn_id"))
     if state.get("session_id"):
         store = await _store(runtime)
         stored = await store.session_messages(str(state["session_id"]))
         history = [
             {"id": m.id, "role": m.author_kind, "content": m.content, "created_at": m.created_at}
             for m in stored
+            # This turn's own messages, saved by an earlier start of it: asked again, not seen.
+            if keyed is None or m.id not in keyed
         ]
     else:
         history = [
@@ -75,7 +93,7 @@ async def load_session(state: ChatState, runtime: Runtime[GenerationOptions]) ->
         ]
     history.append(
         {
-            "id": str(uuid.uuid4()),
+            "id": keyed[0] if keyed else str(uuid.uuid4()),
             "role": state.get("author_kind") or "student",
             "content": strip_invisible(state["user_message"]).strip(),
             "created_at": received_at,
@@ -289,8 +307,9 @@ async def persist(state: ChatState, runtime: Runtime[GenerationOptions]) -> dict
             content=user_turn["content"],
             created_at=state["received_at"],
         )
+        keyed = turn_message_ids(state.get("turn_id"))
         assistant = ChatMessage(
-            id=str(uuid.uuid4()),
+            id=keyed[1] if keyed else str(uuid.uuid4()),
             session_id=session_id,
             class_id=class_id,
             author_user_id=None,
@@ -323,4 +342,5 @@ async def persist(state: ChatState, runtime: Runtime[GenerationOptions]) -> dict
         "errors": [],
         "material_context": "",
         "transcript": [],
+        "turn_id": None,
     }

@@ -25,6 +25,9 @@ class ChatInput(TypedDict):
     session_id: NotRequired[str | None]
     author_user_id: NotRequired[str | None]
     author_kind: NotRequired[str]
+    # The turn's key (workspace mode): its two messages are stored under ids made from it, so a
+    # turn run again (its process went after saving it) replaces what it saved, not adds to it.
+    turn_id: NotRequired[str | None]
     # Stateless mode (`/v1/chat/generate`): the caller sends history and context.
     transcript: NotRequired[list[TranscriptTurn]]
     material_context: NotRequired[str]

@@ -509,7 +509,7 @@ class Protocol:
             if session is not None:
                 if graph_input is not None:
                     # None: resumed after its checkpoint, which already holds the turn.
-                    graph_input = await self._session_input(session, graph_input)
+                    graph_input = await self._session_input(session, graph_input, run.run_id)
                 durability = "exit"
             outcome = await self._stream(
                 run,
@@ -589,8 +589,9 @@ class Protocol:
             return None
         return await self.state.store.get_session(run.thread_id)
 
-    async def _session_input(self, session: ChatSession, raw: Any) -> dict[str, Any]:
-        """The v1 send's graph input for a run on a workspace session."""
+    async def _session_input(self, session: ChatSession, raw: Any, run_id: str) -> dict[str, Any]:
+        """The v1 send's graph input for a run on a workspace session; the run's id is the
+        turn's key, so a run started again after it saved its turn stores it once."""
         klass = await self.state.store.get_class(session.class_id)
         role = await self.state.store.class_role(session.class_id, session.owner_user_id)
         return {
@@ -601,6 +602,7 @@ class Protocol:
             "author_user_id": session.owner_user_id,
             "author_kind": "teacher" if role == "teacher" else "student",
             "max_tokens": None,
+            "turn_id": run_id,
         }
 
     async def _end_session_run(self, session_id: str, lease: str | None) -> None:

@@ -201,6 +201,8 @@ async def send_message(request: Request) -> Response:
                 "author_user_id": member.user_id,
                 "author_kind": "teacher" if member.is_teacher else "student",
                 "max_tokens": body.max_tokens,
+                # Not keyed: each send is its own turn (a protocol run's key must not linger).
+                "turn_id": None,
             },
             error_code="response_generation_failed",
             to_data=_send_data(body.tool_mode, body.tool_catalog),

@@ -20,6 +20,18 @@ _MESSAGE_COLUMNS = (
 )
 
 _MESSAGE_NAMES = [name.strip() for name in _MESSAGE_COLUMNS.split(",")]
+# What a turn saved again may change in its rows: the answer, never who, where or when.
+_REPLACED_ON_RETRY = (
+    "content",
+    "citations",
+    "safety",
+    "provider",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "latency_ms",
+)
 
 
 class ChatData(SqlCore):
@@ -170,7 +182,14 @@ class ChatData(SqlCore):
                 for name in _MESSAGE_NAMES
             ]
             rows.append(f"({', '.join(values)})")
-        insert = f"INSERT INTO class_chat_messages ({_MESSAGE_COLUMNS}) VALUES {', '.join(rows)}"
+        # A keyed turn saved again (`graphs/chat/nodes.py:turn_message_ids`) replaces its own
+        # rows' answer, and only in its own session: never a second copy of the exchange.
+        replaced = ", ".join(f"{name} = excluded.{name}" for name in _REPLACED_ON_RETRY)
+        insert = (
+            f"INSERT INTO class_chat_messages ({_MESSAGE_COLUMNS}) VALUES {', '.join(rows)}"
+            f" ON CONFLICT (id) DO UPDATE SET {replaced}"
+            " WHERE class_chat_messages.session_id = excluded.session_id"
+        )
         touch = (
             "UPDATE class_chat_sessions SET last_message_at = :t, updated_at = :t"
             " WHERE id = :session"

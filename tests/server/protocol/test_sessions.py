@@ -233,3 +233,52 @@ async def test_a_run_elsewhere_cannot_name_a_session_in_its_input(api: Api, sdk:
         )
     assert by_command.value.response.status_code == 422
     assert ok(call(api, "messages/list", LENA, session_id=sid))["messages"] == before
+
+
+async def test_a_session_turn_run_again_after_it_was_saved_is_stored_once(
+    serve: Serve, sdk: Sdk, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run saves the turn, then its process goes before the turn's one checkpoint lands:
+    # the next start runs the turn again (nothing of it was checkpointed), and the
+    # transcript must still hold the question and one answer, not the exchange twice.
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    stalled: set[str] = set()
+    reached = asyncio.Event()
+    for saver in (AsyncSqliteSaver, AsyncPostgresSaver):
+        for cls in saver.__subclasses__():
+            original = cls.aput
+
+            async def stalling(self: Any, config: Any, *args: Any, _orig: Any = original) -> Any:
+                if config["configurable"]["thread_id"] in stalled:
+                    reached.set()
+                    await asyncio.Event().wait()
+                return await _orig(self, config, *args)
+
+            monkeypatch.setattr(cls, "aput", stalling)
+    data_dir = tmp_path / "kept"
+    question = "What is the SI unit of power?"
+    with serve(data_dir=data_dir) as api:
+        sid = new_session(api, LENA)["id"]
+        stalled.add(sid)
+        lena = sdk(api, LENA)
+        created = await lena.runs.create(sid, "chat", input={"user_message": question})
+        run_id = str(created["run_id"])
+        async with asyncio.timeout(20):
+            await reached.wait()
+        saved = ok(call(api, "messages/list", LENA, session_id=sid))["messages"]
+        assert [m["content"] for m in saved][0] == question and len(saved) == 2
+        schema = api.settings.database_schema
+        same = {"database_schema": schema} if api.settings.database_url else {}
+    stalled.clear()
+    with serve(data_dir=data_dir, **same) as api:
+        lena = sdk(api, LENA)
+        async with asyncio.timeout(30):
+            done = await lena.runs.join(sid, run_id)
+        assert (await lena.runs.get(sid, run_id))["status"] == "success"
+        messages = ok(call(api, "messages/list", LENA, session_id=sid))["messages"]
+        assert [m["author_kind"] for m in messages] == ["student", "assistant"]
+        assert messages[0]["content"] == question
+        # The answer stored is the one the run that finished gave.
+        assert messages[1]["content"] == done["reply"]["answer"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import uuid
 from typing import Any
@@ -60,6 +61,32 @@ async def test_a_send_moves_last_message_at_to_the_assistant_reply(store: Store)
     read = await store.get_session(session.id)
     assert read is not None
     assert read.last_message_at == messages[-1].created_at != session.created_at
+
+
+async def test_an_exchange_saved_again_replaces_its_answer_in_its_own_session_only(
+    store: Store,
+) -> None:
+    """A turn run again after it was saved (the same message ids) keeps one copy, with the
+    new answer; the same ids sent for another session change nothing there."""
+    await seed_demo(store)
+    session, other = await new_session(store), await new_session(store, "other")
+    first = exchange(session, "What is a newton?")
+    await store.append_messages(session.id, first)
+    again = [dataclasses.replace(first[0]), dataclasses.replace(first[1], content="Better.")]
+    await store.append_messages(session.id, again)
+    stored = await store.session_messages(session.id)
+    assert [(m.id, m.content) for m in stored] == [
+        (first[0].id, "What is a newton?"),
+        (first[1].id, "Better."),
+    ]
+    assert stored[0].created_at == first[0].created_at  # when it was asked stays
+    elsewhere = [dataclasses.replace(m, session_id=other.id, content="Hijacked.") for m in again]
+    await store.append_messages(other.id, elsewhere)
+    assert [m.content for m in await store.session_messages(session.id)] == [
+        "What is a newton?",
+        "Better.",
+    ]
+    assert await store.session_messages(other.id) == []
 
 
 async def test_sessions_without_messages_sort_by_creation_among_active_ones(store: Store) -> None:
