@@ -77,7 +77,7 @@ def schemas(graph_id: str) -> dict[str, Any]:
 
 
 async def search(request: Request) -> Response:
-    await protocol_of(request).caller(request)
+    await protocol_of(request).caller(request, guests=True)
     body = await read_body(request, AssistantSearch)
     found = [
         assistant(graph_id)
@@ -92,12 +92,12 @@ async def search(request: Request) -> Response:
 
 
 async def get(request: Request) -> Response:
-    await protocol_of(request).caller(request)
+    await protocol_of(request).caller(request, guests=True)
     return JSONResponse(assistant(graph_id_of(request.path_params["assistant_id"])))
 
 
 async def get_graph(request: Request) -> Response:
-    await protocol_of(request).caller(request)
+    await protocol_of(request).caller(request, guests=True)
     graph_id = graph_id_of(request.path_params["assistant_id"])
     xray = request.query_params.get("xray", "false").lower() in {"1", "true"}
     drawable = EXPORTED[graph_id].get_graph(xray=xray)  # type: ignore[index]
@@ -105,12 +105,12 @@ async def get_graph(request: Request) -> Response:
 
 
 async def get_schemas(request: Request) -> Response:
-    await protocol_of(request).caller(request)
+    await protocol_of(request).caller(request, guests=True)
     return JSONResponse(schemas(graph_id_of(request.path_params["assistant_id"])))
 
 
 async def get_subgraphs(request: Request) -> Response:
-    await protocol_of(request).caller(request)
+    await protocol_of(request).caller(request, guests=True)
     graph_id_of(request.path_params["assistant_id"])
     # stemgraph's graphs have no subgraphs.
     return JSONResponse({})

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from server.access import require_thread_owner
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.json_input import parse_json
@@ -37,14 +38,19 @@ def _paths(run: RunRecord, *, stateless: bool) -> dict[str, str]:
 
 async def _thread_for_run(
     protocol: Protocol, principal: Principal, request: Request, body: RunCreate, graph_id: str
-) -> ThreadView:
+) -> tuple[ThreadView, bool]:
+    """The caller's thread for the run, and whether it was created for it (`if_not_exists`)."""
     raw_id = request.path_params["thread_id"]
     try:
-        return await protocol.owned_thread(principal, raw_id)
+        return await protocol.owned_thread(principal, raw_id), False
     except ApiError as error:
         if error.code != "thread_not_found" or body.if_not_exists != "create":
             raise
+        missing = error
     thread_id = valid_uuid(raw_id, code="thread_not_found", what="thread")
+    if not await protocol.unused_id(thread_id):
+        # A session's or a `/v1` draft's id the caller cannot reach: it stays not found.
+        raise missing
     # A run refused for what it carries creates no thread.
     check_run(graph_id, body, first_run=True, session=False)
     record = await protocol.records.create_thread(
@@ -56,7 +62,7 @@ async def _thread_for_run(
     if record is None:
         # Someone else's thread (or a race with its creator): the caller cannot use it.
         raise ApiError(404, "thread_not_found", "That thread does not exist.")
-    return await protocol.owned_thread(principal, thread_id)
+    return await protocol.owned_thread(principal, thread_id), True
 
 
 async def _start(request: Request, *, stateless: bool, wait: bool = False) -> RunRecord:
@@ -79,15 +85,16 @@ async def _start(request: Request, *, stateless: bool, wait: bool = False) -> Ru
         view = ThreadView(record, "owner")
         if body.on_disconnect is None:
             body = body.model_copy(update={"on_disconnect": "cancel"})
+        created = True
     else:
-        view = await _thread_for_run(protocol, principal, request, body, graph_id)
+        view, created = await _thread_for_run(protocol, principal, request, body, graph_id)
     try:
         return await protocol.create_run(
             principal, view, graph_id, body, assistant_id=body.assistant_id, temporary=stateless
         )
     except BaseException:
-        if stateless:
-            # A refused stateless run leaves no temporary thread behind.
+        if created:
+            # A refused run leaves no thread made for it behind (stateless, or if_not_exists).
             await protocol.records.delete_thread(view.record.thread_id)
         raise
 
@@ -204,6 +211,9 @@ async def join_stream(request: Request) -> Response:
         raise ApiError(422, "validation_error", "Last-Event-ID: not an event id of this run.")
     cancel = request.query_params.get("cancel_on_disconnect", "false").lower() in {"1", "true"}
     if cancel:
+        # Leaving would cancel the run: only for whoever may cancel it (a class's teacher
+        # reads a student's session, and must not stop its runs by leaving a stream).
+        require_thread_owner(view.access)
         run = RunRecord(**{**_fields(run), "kwargs": {**run.kwargs, "on_disconnect": "cancel"}})
     return _stream(request, run, stateless=False, after=last_event_id)
 

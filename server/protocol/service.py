@@ -94,6 +94,23 @@ class ThreadView:
     session: ChatSession | None = None
 
 
+def _start_checkpoint(body: RunCreate) -> str | None:
+    """The checkpoint a run starts from, as `_prepare` will use it: `checkpoint_id` (or
+    `checkpoint`), else `config.configurable.checkpoint_id`; 422 for one that is not an id."""
+    named = body.checkpoint_id or (body.checkpoint and body.checkpoint.checkpoint_id)
+    if named:
+        return str(named)
+    configurable = (body.config.configurable if body.config else None) or {}
+    found = configurable.get("checkpoint_id")
+    if found is None or found == "":
+        return None
+    if not isinstance(found, str) or len(found) > 100:
+        raise ApiError(
+            422, "validation_error", "config.configurable.checkpoint_id: a checkpoint id."
+        )
+    return found
+
+
 class Protocol:
     """Threads, runs and their execution for one app."""
 
@@ -120,8 +137,13 @@ class Protocol:
 
     # --- callers and threads --------------------------------------------------------------
 
-    async def caller(self, conn: HTTPConnection) -> Principal:
-        return await authenticate(conn, self.state.settings, self.state.verifier)
+    async def caller(self, conn: HTTPConnection, *, guests: bool = False) -> Principal:
+        """The authenticated caller; a guest only where `guests` (reading the assistants):
+        guests use the `/v1` routes, never threads or runs (403 `forbidden_account_type`)."""
+        principal = await authenticate(conn, self.state.settings, self.state.verifier)
+        if not guests:
+            protocol_runner(principal)
+        return principal
 
     async def thread(self, principal: Principal, thread_id: str) -> ThreadView:
         """The thread the caller may see (404 `thread_not_found` otherwise): a protocol thread,
@@ -149,6 +171,17 @@ class Protocol:
             record = await self.records.get_thread(thread_id)
             assert record is not None
         return ThreadView(record, access, session)
+
+    async def unused_id(self, thread_id: str) -> bool:
+        """Whether a new protocol thread may take `thread_id`: no workspace session uses it and
+        the checkpointer holds nothing under it (a `/v1` blueprint draft's or a session's
+        checkpoints): a caller naming such an id must not become its thread's owner."""
+        if await self.state.store.get_session(thread_id) is not None:
+            return False
+        found = await self.state.checkpointer.aget_tuple(
+            {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        )
+        return found is None
 
     async def owned_thread(self, principal: Principal, thread_id: str) -> ThreadView:
         view = await self.thread(principal, thread_id)
@@ -189,12 +222,17 @@ class Protocol:
                 )
         if body.command is not None and body.command.goto:
             protocol_steering(principal, "command.goto")
-        first_run = temporary or await self._first_run(view.record.thread_id, body)
+        start = _start_checkpoint(body)
+        if temporary and start:
+            raise ApiError(
+                422, "validation_error", "checkpoint_id: a stateless run's thread has none."
+            )
+        first_run = temporary or await self._first_run(view.record.thread_id, start)
         check_run(graph_id, body, first_run=first_run, session=view.session is not None)
         if view.session is not None:
             await self._check_session_run(view.session, body)
         else:
-            await self._check_classes(principal, view, graph_id, body)
+            await self._check_classes(principal, view, graph_id, body, start)
         # A stateless run's thread was made for it a moment ago: nothing else runs there.
         active = [] if temporary else await self.records.active_runs(view.record.thread_id)
         if active and body.multitask_strategy == "reject":
@@ -229,11 +267,10 @@ class Protocol:
         await self.manager.enqueue(run.run_id, run.thread_id)
         return run
 
-    async def _first_run(self, thread_id: str, body: RunCreate) -> bool:
+    async def _first_run(self, thread_id: str, checkpoint_id: str | None) -> bool:
         """Whether the thread has no checkpoint yet; 422 when the run names a checkpoint the
         thread does not have."""
         configurable = {"thread_id": thread_id, "checkpoint_ns": ""}
-        checkpoint_id = body.checkpoint_id or (body.checkpoint and body.checkpoint.checkpoint_id)
         if checkpoint_id:
             found = await self.state.checkpointer.aget_tuple(
                 {"configurable": {**configurable, "checkpoint_id": checkpoint_id}}
@@ -246,7 +283,12 @@ class Protocol:
         return await self.state.checkpointer.aget_tuple({"configurable": configurable}) is None
 
     async def _check_classes(
-        self, principal: Principal, view: ThreadView, graph_id: str, body: RunCreate
+        self,
+        principal: Principal,
+        view: ThreadView,
+        graph_id: str,
+        body: RunCreate,
+        start: str | None,
     ) -> None:
         """The class rule for every class the run would use: its input's, its command's
         update's and the thread's state's (a state update cannot smuggle a class in); teacher
@@ -263,8 +305,12 @@ class Protocol:
                     422, "validation_error", "command.update: an object or [key, value] pairs."
                 ) from None
         if view.record.graph_id is not None:
+            # The state the run starts from: a fork from an older checkpoint is checked there.
+            configurable = {"thread_id": view.record.thread_id}
+            if start:
+                configurable["checkpoint_id"] = start
             snapshot = await self.graphs[view.record.graph_id].aget_state(
-                {"configurable": {"thread_id": view.record.thread_id}}
+                {"configurable": configurable}
             )
             if isinstance(snapshot.values, Mapping):
                 named.append(("state", snapshot.values))

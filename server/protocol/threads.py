@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.errors import InvalidUpdateError
 from langgraph.types import StateSnapshot
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -97,8 +98,11 @@ async def create(request: Request) -> Response:
     thread_id = str(body.thread_id or uuid.uuid4())
     if body.graph_id is not None and body.graph_id not in protocol.graphs:
         raise ApiError(422, "validation_error", f"graph_id: there is no graph {body.graph_id!r}.")
-    if await protocol.state.store.get_session(thread_id) is not None:
-        raise ApiError(409, "thread_exists", "A workspace chat session already uses this id.")
+    if await protocol.records.get_thread(thread_id) is None and not await protocol.unused_id(
+        thread_id
+    ):
+        # A session's or a `/v1` draft's id: never a new thread of the caller's.
+        raise ApiError(409, "thread_exists", "A thread with this id already exists.")
     metadata = dict(body.metadata or {})
     metadata.pop("kind", None)
     record = await protocol.records.create_thread(
@@ -207,8 +211,13 @@ async def update_state(request: Request) -> Response:
     graph = protocol.graph_of(view)
     if body.as_node is not None and body.as_node not in graph.nodes:
         raise ApiError(422, "validation_error", f"as_node: no node named {body.as_node!r}.")
-    if isinstance(body.values, dict):
-        check_state_update(view.record.graph_id, body.values)
+    updates = body.values if isinstance(body.values, list) else [body.values]
+    for update in updates:
+        if update is None and body.values is None:
+            continue
+        if not isinstance(update, dict):
+            raise ApiError(422, "validation_error", "values: an object, or a list of objects.")
+        check_state_update(view.record.graph_id, update)
     if await protocol.records.active_runs(view.record.thread_id):
         raise ApiError(409, "thread_busy", "The thread is running a run.")
     configurable: dict[str, Any] = {"thread_id": view.record.thread_id}
@@ -219,7 +228,7 @@ async def update_state(request: Request) -> Response:
         config = await graph.aupdate_state(
             {"configurable": configurable}, body.values, as_node=body.as_node
         )
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, InvalidUpdateError) as error:
         raise ApiError(422, "invalid_state_update", f"The update was refused: {error}.") from None
     await protocol.settle(view.record.thread_id, graph)
     return JSONResponse({"checkpoint": _checkpoint(config)})

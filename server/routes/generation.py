@@ -65,7 +65,8 @@ def record_generation(
             model=values["model"],
             class_id=class_id,
             user_id=principal.user.user_id if principal.user else None,
-            sandbox_id=str(sandbox_id) if sandbox_id else None,
+            # Only a guest's own (verified) sandbox: a claim hands its generations over.
+            sandbox_id=str(sandbox_id) if sandbox_id and principal.is_guest else None,
         )
 
     return record

@@ -103,7 +103,9 @@ async def create_session(request: Request) -> Response:
         class_id=member.klass.id,
         owner_user_id=member.user_id,
         title=title,
-        sandbox_id=_opt(body.sandbox_id),
+        # A guest's own sandbox, verified by `admit`; anyone else's sandbox_id is not theirs
+        # to stamp (the platform's cleanup deletes a sandbox's rows by it).
+        sandbox_id=_opt(body.sandbox_id) if principal.is_guest else None,
     )
     return ok_response(request, {"session": session.as_wire()})
 
@@ -138,7 +140,7 @@ def parse_cursor(cursor: str) -> tuple[str, str]:
         if not separator:
             raise ValueError
         return normalise_iso(created_at) or "", str(uuid.UUID(message_id))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: out of range once in UTC
         raise ApiError(
             422,
             "validation_error",

@@ -365,3 +365,45 @@ async def test_no_class_can_be_smuggled_into_a_run(api: Api, sdk: Sdk) -> None:
         await lena.threads.update_state(draft["thread_id"], {"require_approval": True})
     assert steering.value.response.status_code == 403
     await service.threads.update_state(draft["thread_id"], {"require_approval": False})
+
+
+async def test_no_class_can_be_smuggled_in_through_an_older_checkpoint(api: Api, sdk: Sdk) -> None:
+    # Only the thread's latest state was checked: a run forked from an older checkpoint (one a
+    # state update had pointed at another class) read that class's materials.
+    lena = sdk(api, LENA)
+    tid = (await lena.threads.create())["thread_id"]
+    assert (await lena.runs.wait(tid, "quiz", input=QUIZ))["payload"]["questions"]
+    smuggled = await lena.threads.update_state(tid, {"class_id": OTHER_CLASS})
+    await lena.threads.update_state(tid, {"class_id": DEMO_CLASS_ID})
+    fork = smuggled["checkpoint"]["checkpoint_id"]
+    for call in (
+        lena.runs.wait(tid, "quiz", input=None, checkpoint_id=fork),
+        lena.runs.wait(tid, "quiz", input=None, config={"configurable": {"checkpoint_id": fork}}),
+    ):
+        with pytest.raises(httpx.HTTPStatusError) as refused:
+            await call
+        assert refused.value.response.status_code == 403
+        assert refused.value.response.json()["error"]["code"] == "forbidden"
+    # A checkpoint named in the config is checked as one named in the body.
+    for configurable in ({"checkpoint_id": 5}, {"checkpoint_id": "no-such-checkpoint"}):
+        with pytest.raises(httpx.HTTPStatusError) as invalid:
+            await lena.runs.wait(tid, "quiz", input=None, config={"configurable": configurable})
+        assert invalid.value.response.status_code == 422, configurable
+    with pytest.raises(httpx.HTTPStatusError) as stateless:
+        await lena.runs.wait(None, "quiz", input=QUIZ, checkpoint_id=fork)
+    assert stateless.value.response.status_code == 422
+
+
+async def test_a_state_update_that_is_not_an_object_is_a_clear_error(api: Api, sdk: Sdk) -> None:
+    # A list of values reached LangGraph unchecked and its refusal was a 500.
+    lena = sdk(api, LENA)
+    tid = (await lena.threads.create())["thread_id"]
+    await lena.runs.wait(tid, "quiz", input=QUIZ)
+    for values in ([1, 2], [{"user": "x"}], [{"class_title": "x"}, "y"]):
+        with pytest.raises(httpx.HTTPStatusError) as refused:
+            await lena.threads.update_state(tid, values)  # type: ignore[arg-type]
+        assert refused.value.response.status_code == 422, values
+        assert refused.value.response.json()["error"]["code"] in {
+            "validation_error",
+            "invalid_state_update",
+        }

@@ -4,14 +4,16 @@ teachers read it, and the `/v1` workspace routes and the protocol see the same m
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from langgraph_sdk import get_client
 
 from server.protocol.records import Records
 from tests.fakes import SlowChatModel
-from tests.server.conftest import Api, Serve, only
+from tests.server.conftest import API_KEY, Api, Serve, only, user_token
 from tests.server.protocol.conftest import Sdk
 from tests.server.routes.test_workspace import call, new_session, ok, send
 from tools.demo import DEMO_CLASS_ID, DEMO_STUDENT_IDS, DEMO_TEACHER_ID
@@ -282,3 +284,79 @@ async def test_a_session_turn_run_again_after_it_was_saved_is_stored_once(
         assert messages[0]["content"] == question
         # The answer stored is the one the run that finished gave.
         assert messages[1]["content"] == done["reply"]["answer"]
+
+
+async def test_a_session_or_draft_id_never_becomes_someone_elses_thread(api: Api, sdk: Sdk) -> None:
+    # A session used only through `/v1` has no thread record yet: `if_not_exists: create` (or
+    # `POST /threads` with its id) made the caller its thread's owner, who then read and wrote
+    # Lena's conversation and locked her out; a refused run took the thread all the same.
+    sid = new_session(api, LENA)["id"]
+    send(api, sid, "My locker code is 4711.")
+    before = ok(call(api, "messages/list", LENA, session_id=sid))["messages"]
+    nobody = str(uuid.uuid4())
+    for user, graph_input in (
+        (TOMAS, {"class_id": DEMO_CLASS_ID, "user_message": "hijack"}),
+        (nobody, {"user": "hijack", "system": ""}),
+        (nobody, {"class_id": DEMO_CLASS_ID, "user_message": "refused anyway"}),
+    ):
+        graph = "llm" if "user" in graph_input else "chat"
+        with pytest.raises(httpx.HTTPStatusError) as missing:
+            await sdk(api, user).runs.wait(sid, graph, input=graph_input, if_not_exists="create")
+        assert missing.value.response.status_code == 404, user
+        with pytest.raises(httpx.HTTPStatusError) as taken:
+            await sdk(api, user).threads.create(thread_id=sid)
+        assert taken.value.response.status_code == 409
+    lena = sdk(api, LENA)
+    assert (await lena.threads.get(sid))["metadata"]["kind"] == "workspace_session"
+    assert ok(call(api, "messages/list", LENA, session_id=sid))["messages"] == before
+    # A `/v1` blueprint draft's checkpoint is no one's protocol thread either.
+    body = {
+        "class_title": "Physics",
+        "material_count": 1,
+        "material_text": "Forces are pushes or pulls, measured in newtons.",
+        "class_id": DEMO_CLASS_ID,
+        "require_approval": True,
+    }
+    draft = ok(api.post("/v1/blueprints/generate", body, token=user_token(DEMO_TEACHER_ID)))
+    for user in (TOMAS, nobody):
+        with pytest.raises(httpx.HTTPStatusError) as taken:
+            await sdk(api, user).threads.create(thread_id=draft["draft_id"])
+        assert taken.value.response.status_code == 409
+        with pytest.raises(httpx.HTTPStatusError) as hidden:
+            await sdk(api, user).threads.get_state(draft["draft_id"])
+        assert hidden.value.response.status_code == 404
+
+
+async def test_a_reader_leaving_a_stream_does_not_cancel_the_run(serve: Serve, sdk: Sdk) -> None:
+    # `cancel_on_disconnect` cancels the run when the stream closes: a class's teacher reads
+    # a student's session and could stop her runs that way.
+    with serve(chat=only(SlowChatModel(delay_s=1.0, reply="late"))) as api:
+        sid = new_session(api, LENA)["id"]
+        lena = sdk(api, LENA)
+        run = await lena.runs.create(sid, "chat", input={"user_message": "What is a newton?"})
+        headers = {"x-api-key": API_KEY, "authorization": f"Bearer {user_token(DEMO_TEACHER_ID)}"}
+        path = f"/threads/{sid}/runs/{run['run_id']}/stream?cancel_on_disconnect=true"
+        async with httpx.AsyncClient(base_url=api.url, timeout=10) as http:
+            refused = await http.get(path, headers=headers)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "thread_read_only"
+        done = await lena.runs.join(sid, run["run_id"])
+        assert done["reply"]["answer"]
+        assert (await lena.runs.get(sid, run["run_id"]))["status"] == "success"
+
+
+async def test_guests_use_no_threads_or_runs(api: Api) -> None:
+    guest = get_client(
+        url=api.url,
+        api_key=API_KEY,
+        headers={"authorization": f"Bearer {user_token(str(uuid.uuid4()), anonymous=True)}"},
+    )
+    try:
+        for attempt in (guest.threads.create(), guest.threads.search()):
+            with pytest.raises(httpx.HTTPStatusError) as refused:
+                await attempt
+            assert refused.value.response.status_code == 403
+            assert refused.value.response.json()["error"]["code"] == "forbidden_account_type"
+        assert await guest.assistants.search()  # the graphs' descriptions are readable
+    finally:
+        await guest.aclose()

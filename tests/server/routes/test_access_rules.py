@@ -430,3 +430,30 @@ def test_a_signed_token_whose_subject_is_not_a_user_id_is_invalid(api: Api) -> N
     listing = {"class_id": SECRET_CLASS, "user_id": SECRET_STUDENT}
     listed = api.post("/v1/chat/workspace/sessions/list", listing, token=upper)
     assert listed.status_code == 200, listed.text
+
+
+def test_only_a_guests_verified_sandbox_is_stamped_on_what_it_makes(api: Api) -> None:
+    # Any signed-in user could stamp another's sandbox id on a session or a generation: the
+    # platform's cleanup deletes rows by sandbox, and a claim hands a sandbox's generations to
+    # whoever claims it. Only a guest's own, verified sandbox is written; others' ids are not.
+    student = DEMO_STUDENT_IDS[0]
+    token = user_token(student)
+    body = {"class_id": DEMO_CLASS_ID, "user_id": student, "sandbox_id": DEMO_SANDBOX_ID}
+    created = api.post("/v1/chat/workspace/sessions/create", body, token=token)
+    assert created.status_code == 200, created.text
+    session_id = created.json()["data"]["session"]["id"]
+    quiz = api.post("/v1/quiz/generate", quiz_of(DEMO_CLASS_ID, DEMO_SANDBOX_ID), token=token)
+    assert quiz.status_code == 200, quiz.text
+
+    async def stamped(store: Store) -> tuple[str | None, int]:
+        session = await store.get_session(session_id)
+        assert session is not None
+        async with store.session() as db:
+            rows = await db.query(
+                "SELECT count(*) AS n FROM stemgraph_generations"
+                " WHERE user_id = :u AND sandbox_id IS NOT NULL",
+                {"u": student},
+            )
+        return session.sandbox_id, int(rows[0]["n"])
+
+    assert with_store(api, stamped) == (None, 0)

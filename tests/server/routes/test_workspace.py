@@ -261,7 +261,14 @@ def test_paging_with_the_keyset_cursor(api: Api) -> None:
         "has_more": False,
         "next_cursor": None,
     }
-    for bad in ("nonsense", "2026-01-01T00:00:00Z|not-a-uuid", f"yesterday|{ids[0]}"):
+    for bad in (
+        "nonsense",
+        "2026-01-01T00:00:00Z|not-a-uuid",
+        f"yesterday|{ids[0]}",
+        # In range as written, out of range once in UTC (was a 500).
+        f"9999-12-31T23:59:59-23:59|{ids[0]}",
+        f"0001-01-01T00:00:00+23:59|{ids[0]}",
+    ):
         assert_error(
             call(api, "messages/list", LENA, session_id=session["id"], before_cursor=bad),
             422,
