@@ -21,16 +21,10 @@ _MESSAGE_COLUMNS = (
 
 _MESSAGE_NAMES = [name.strip() for name in _MESSAGE_COLUMNS.split(",")]
 # What a turn saved again may change in its rows: the answer, never who, where or when.
-_REPLACED_ON_RETRY = (
-    "content",
-    "citations",
-    "safety",
-    "provider",
-    "model",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "latency_ms",
+_REPLACED_ON_RETRY = tuple(
+    name
+    for name in _MESSAGE_NAMES
+    if name not in {"id", "session_id", "class_id", "author_user_id", "author_kind", "created_at"}
 )
 
 

@@ -115,6 +115,36 @@ async def test_a_run_started_on_one_process_is_joined_on_the_other_after_an_even
         await b.aclose()
 
 
+async def _thread_after_a_turn(api: LangGraphClient) -> str:
+    """A new thread of the llm graph with one finished turn on it: its id."""
+    tid = str((await api.threads.create())["thread_id"])
+    await api.runs.wait(tid, "llm", input={"user": "What is a newton?", "system": ""})
+    return tid
+
+
+async def _kill_while_followed(
+    api: LangGraphClient, doomed: ServerProcess, thread_id: str, run_id: str
+) -> tuple[list[Any], int]:
+    """Follow the run through `api` from its first event, kill `doomed` once 20 have come,
+    and follow on to the run's end: every event, and how many came before the kill."""
+    joined: list[Any] = []
+
+    async def follow() -> None:
+        async for part in api.runs.join_stream(thread_id, run_id, last_event_id="0"):
+            joined.append(part)
+
+    follower = asyncio.create_task(follow())
+    async with asyncio.timeout(30):
+        while len(joined) < 20:
+            assert not follower.done(), [part.event for part in joined]
+            await asyncio.sleep(0.05)
+    doomed.signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    killed_at = len(joined)
+    await asyncio.wait_for(follower, timeout=60)
+    return joined, killed_at
+
+
 async def test_a_run_of_a_killed_process_is_resumed_by_the_other(
     pair: tuple[ServerProcess, ServerProcess],
 ) -> None:
@@ -125,22 +155,7 @@ async def test_a_run_of_a_killed_process_is_resumed_by_the_other(
         tid = thread["thread_id"]
         run = await a.runs.create(tid, "llm", input=LONG, stream_mode=MODES, stream_resumable=True)
         run_id = run["run_id"]
-        joined: list[Any] = []
-
-        async def follow() -> None:
-            async for part in b.runs.join_stream(tid, run_id, last_event_id="0"):
-                joined.append(part)
-
-        follower = asyncio.create_task(follow())
-        async with asyncio.timeout(30):
-            while len(joined) < 20:
-                assert not follower.done(), [part.event for part in joined]
-                await asyncio.sleep(0.05)
-        doomed.signal(signal.SIGKILL)
-        doomed.wait(timeout=10)
-        killed_at = len(joined)
-
-        await asyncio.wait_for(follower, timeout=60)
+        joined, killed_at = await _kill_while_followed(b, doomed, tid, run_id)
         assert await status(b, tid, run_id) == "success"
         events = [part.event for part in joined]
         # The run started again from its checkpoint on the survivor: a second `metadata`,
@@ -211,9 +226,7 @@ async def test_a_process_shutting_down_hands_its_runs_to_the_other(
     leaving, staying = long_lease_pair
     a, b = client(leaving), client(staying)
     try:
-        thread = await a.threads.create()
-        tid = thread["thread_id"]
-        await a.runs.wait(tid, "llm", input={"user": "What is a newton?", "system": ""})
+        tid = await _thread_after_a_turn(a)
         kwargs: dict[str, Any] = {"stream_mode": MODES, "stream_resumable": True}
         on_thread = await a.runs.create(tid, "llm", input=LONG, **kwargs)
         stateless = await a.runs.create(None, "llm", input=LONG, **kwargs)
@@ -269,28 +282,12 @@ async def test_a_run_killed_before_it_checkpointed_resumes_with_its_own_input(
     doomed, survivor = pair
     a, b = client(doomed), client(survivor)
     try:
-        thread = await a.threads.create()
-        tid = thread["thread_id"]
-        await a.runs.wait(tid, "llm", input={"user": "What is a newton?", "system": ""})
+        tid = await _thread_after_a_turn(a)
         run = await a.runs.create(
             tid, "llm", input=LONG, stream_mode=MODES, stream_resumable=True, durability="exit"
         )
         run_id = run["run_id"]
-        seen: list[Any] = []
-
-        async def follow() -> None:
-            async for part in b.runs.join_stream(tid, run_id, last_event_id="0"):
-                seen.append(part)
-
-        follower = asyncio.create_task(follow())
-        async with asyncio.timeout(30):
-            while len(seen) < 20:
-                assert not follower.done(), [part.event for part in seen]
-                await asyncio.sleep(0.05)
-        doomed.signal(signal.SIGKILL)
-        doomed.wait(timeout=10)
-
-        await asyncio.wait_for(follower, timeout=60)
+        seen, _ = await _kill_while_followed(b, doomed, tid, run_id)
         events = [part.event for part in seen]
         assert events.count("metadata") == 2 and "error" not in events, events
         assert await status(b, tid, run_id) == "success"
