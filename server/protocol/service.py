@@ -342,6 +342,13 @@ class Protocol:
             raise ApiError(409, "session_archived", "This chat is archived; start a new one.")
         if body.command is not None or body.input is None:
             raise ApiError(422, "validation_error", "input.user_message: the message to send.")
+        if extra := sorted(set(body.input) - {"user_message"}):
+            # The rest of the input is the session's own (`_session_input`), never the caller's.
+            raise ApiError(
+                422,
+                "validation_error",
+                f"input.{extra[0][:80]}: a workspace chat's run takes only user_message.",
+            )
         message = body.input.get("user_message")
         if not isinstance(message, str) or not 1 <= len(message.strip()) <= 1_200:
             raise ApiError(

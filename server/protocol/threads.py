@@ -176,6 +176,9 @@ async def search(request: Request) -> Response:
 async def _state(view: ThreadView, request: Request, checkpoint_id: str | None) -> Response:
     protocol = protocol_of(request)
     if view.record.graph_id is None:
+        if checkpoint_id:
+            # A thread that never ran has no checkpoints to name.
+            raise ApiError(404, "checkpoint_not_found", "That checkpoint does not exist.")
         return JSONResponse(EMPTY_STATE)
     graph = protocol.graph_of(view)
     configurable: dict[str, Any] = {"thread_id": view.record.thread_id}
@@ -245,16 +248,21 @@ async def history(request: Request) -> Response:
     else:
         body = await read_body(request, ThreadHistory)
     view = await protocol.thread(principal, request.path_params["thread_id"])
+    before = body.before
+    before_id = (before if isinstance(before, str) else before.checkpoint_id) if before else None
     if view.record.graph_id is None:
+        if before_id:
+            raise ApiError(404, "checkpoint_not_found", "That checkpoint does not exist.")
         return JSONResponse([])
     graph = protocol.graph_of(view)
-    before = body.before
     before_config: RunnableConfig | None = None
-    if before is not None:
-        before_id = before if isinstance(before, str) else before.checkpoint_id
+    if before_id:
         before_config = {
             "configurable": {"thread_id": view.record.thread_id, "checkpoint_id": before_id}
         }
+        # Checkpoints sort by id: an id the thread does not have would list from anywhere.
+        if await protocol.state.checkpointer.aget_tuple(before_config) is None:
+            raise ApiError(404, "checkpoint_not_found", "That checkpoint does not exist.")
     snapshots = [
         snapshot_json(snapshot)
         async for snapshot in graph.aget_state_history(

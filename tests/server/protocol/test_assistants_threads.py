@@ -84,6 +84,18 @@ async def test_threads_create_get_search_patch_delete(api: Api, sdk: Sdk) -> Non
     state = await client.threads.get_state(other["thread_id"])
     assert state["values"] == {} and state["next"] == []
     assert await client.threads.get_history(other["thread_id"]) == []
+    # A checkpoint the thread does not have is not found, never an empty state or everything.
+    ran = (await client.threads.create())["thread_id"]
+    await client.runs.wait(ran, "llm", input={"user": "What is a newton?", "system": ""})
+    for thread_id in (other["thread_id"], ran):
+        for missing in (
+            client.threads.get_state(thread_id, checkpoint_id="no-such-checkpoint"),
+            client.threads.get_history(thread_id, before="no-such-checkpoint"),
+        ):
+            with pytest.raises(httpx.HTTPStatusError) as not_found:
+                await missing
+            assert not_found.value.response.status_code == 404, thread_id
+            assert not_found.value.response.json()["error"]["code"] == "checkpoint_not_found"
 
 
 async def test_a_user_sees_only_their_own_threads(api: Api, sdk: Sdk) -> None:

@@ -223,6 +223,12 @@ async def test_a_run_elsewhere_cannot_name_a_session_in_its_input(api: Api, sdk:
         assert refused.value.response.status_code == 422
         error = refused.value.response.json()["error"]
         assert error["code"] == "validation_error" and "session_id" in error["message"]
+    # Nor on a session's own thread, whose input is the server's but for the message.
+    lena = sdk(api, LENA)
+    with pytest.raises(httpx.HTTPStatusError) as own_thread:
+        await lena.runs.wait(sid, "chat", input={"user_message": "hi", "session_id": sid})
+    assert own_thread.value.response.status_code == 422
+    assert "session_id" in own_thread.value.response.json()["error"]["message"]
     # Nor through the thread's state: by a state update, or a command's update.
     plain = {"class_id": DEMO_CLASS_ID, "user_message": "What is a newton?"}
     assert (await tomas.runs.wait(own, "chat", input=plain))["reply"]["answer"]
