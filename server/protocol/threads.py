@@ -214,10 +214,9 @@ async def update_state(request: Request) -> Response:
     graph = protocol.graph_of(view)
     if body.as_node is not None and body.as_node not in graph.nodes:
         raise ApiError(422, "validation_error", f"as_node: no node named {body.as_node!r}.")
-    updates = body.values if isinstance(body.values, list) else [body.values]
+    values = body.values
+    updates = [] if values is None else values if isinstance(values, list) else [values]
     for update in updates:
-        if update is None and body.values is None:
-            continue
         if not isinstance(update, dict):
             raise ApiError(422, "validation_error", "values: an object, or a list of objects.")
         check_state_update(view.record.graph_id, update)
